@@ -1,0 +1,343 @@
+/* fk-audit.c — hash-chained, signed audit log; see fk-audit.h. */
+#include "app/fk-audit.h"
+
+#include <string.h>
+
+#include "app/fk-store.h"
+#include "crypto/fk-i18n.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static gboolean
+sql_fail (sqlite3  *db,
+          GError  **error)
+{
+  g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
+               FK_T ("The audit log could not be written or read: %s",
+                     "稽核紀錄無法寫入或讀取：%s"),
+               sqlite3_errmsg (db));
+  return FALSE;
+}
+
+static void
+put_u64 (GByteArray *buf,
+         guint64     v)
+{
+  guint8 b[8];
+
+  for (int i = 7; i >= 0; i--)
+    {
+      b[i] = v & 0xff;
+      v >>= 8;
+    }
+  g_byte_array_append (buf, b, 8);
+}
+
+static void
+put_str (GByteArray *buf,
+         const char *s)
+{
+  g_byte_array_append (buf, (const guint8 *) (s ? s : ""), strlen (s ? s : "") + 1);
+}
+
+static void
+entry_hash (const guint8 prev[32],
+            gint64       seq,
+            gint64       at,
+            const char  *operator_id,
+            const char  *action,
+            const char  *subject,
+            const char  *detail,
+            guint8       out[32])
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+
+  g_byte_array_append (buf, (const guint8 *) "fk-audit-v1", 11);
+  g_byte_array_append (buf, prev, 32);
+  put_u64 (buf, (guint64) seq);
+  put_u64 (buf, (guint64) at);
+  put_str (buf, operator_id);
+  put_str (buf, action);
+  put_str (buf, subject);
+  put_str (buf, detail);
+  fk_hash (buf->data, buf->len, out);
+}
+
+static gboolean
+read_head (sqlite3  *db,
+           gint64   *seq,
+           guint8    hash[32],
+           GError  **error)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  *seq = 0;
+  memset (hash, 0, 32);
+  if (sqlite3_prepare_v2 (db, "SELECT seq, hash FROM audit_head WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+    return sql_fail (db, error);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    {
+      *seq = sqlite3_column_int64 (st, 0);
+      if (sqlite3_column_bytes (st, 1) == 32)
+        memcpy (hash, sqlite3_column_blob (st, 1), 32);
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return sql_fail (db, error);
+  return TRUE;
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+void
+fk_audit_entry_free (FkAuditEntry *entry)
+{
+  if (entry == NULL)
+    return;
+  g_free (entry->operator_id);
+  g_free (entry->action);
+  g_free (entry->subject);
+  g_free (entry->detail);
+  g_free (entry);
+}
+
+void
+fk_audit_report_clear (FkAuditReport *report)
+{
+  g_clear_pointer (&report->reason, g_free);
+  report->first_bad = 0;
+  report->n_entries = 0;
+}
+
+gboolean
+fk_audit_migrate (sqlite3  *db,
+                  GError  **error)
+{
+  const char *sql =
+    "CREATE TABLE IF NOT EXISTS audit ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  operator TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  prev BLOB NOT NULL,"
+    "  hash BLOB NOT NULL,"
+    "  sig BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_head ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  seq INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL);";
+
+  if (sqlite3_exec (db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return sql_fail (db, error);
+  return TRUE;
+}
+
+gboolean
+fk_audit_append (sqlite3          *db,
+                 const FkIdentity *device,
+                 const char       *operator_id,
+                 const char       *action,
+                 const char       *subject,
+                 const char       *detail,
+                 GError          **error)
+{
+  guint8 prev[32];
+  guint8 hash[32];
+  guint8 sig[crypto_sign_BYTES];
+  gint64 seq;
+  gint64 at = g_get_real_time ();
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  g_return_val_if_fail (device != NULL, FALSE);
+
+  if (!read_head (db, &seq, prev, error))
+    return FALSE;
+  seq++;
+  operator_id = operator_id ? operator_id : "";
+  subject = subject ? subject : "";
+  detail = detail ? detail : "{}";
+  entry_hash (prev, seq, at, operator_id, action, subject, detail, hash);
+  fk_identity_sign (device, hash, sizeof hash, sig);
+
+  if (sqlite3_prepare_v2 (db,
+                          "INSERT INTO audit (seq, at, operator, action, subject, detail, prev, hash, sig)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+    return sql_fail (db, error);
+  sqlite3_bind_int64 (st, 1, seq);
+  sqlite3_bind_int64 (st, 2, at);
+  sqlite3_bind_text (st, 3, operator_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 4, action, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 5, subject, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 6, detail, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob (st, 7, prev, 32, SQLITE_TRANSIENT);
+  sqlite3_bind_blob (st, 8, hash, 32, SQLITE_TRANSIENT);
+  sqlite3_bind_blob (st, 9, sig, sizeof sig, SQLITE_TRANSIENT);
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return sql_fail (db, error);
+
+  if (sqlite3_prepare_v2 (db,
+                          "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)"
+                          " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                          -1, &st, NULL) != SQLITE_OK)
+    return sql_fail (db, error);
+  sqlite3_bind_int64 (st, 1, seq);
+  sqlite3_bind_blob (st, 2, hash, 32, SQLITE_TRANSIENT);
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return sql_fail (db, error);
+  return TRUE;
+}
+
+static void
+report_bad (FkAuditReport *report,
+            gint64         seq,
+            char          *reason)
+{
+  if (report->first_bad == 0)
+    {
+      report->first_bad = seq;
+      report->reason = reason;
+    }
+  else
+    g_free (reason);
+}
+
+gboolean
+fk_audit_verify (sqlite3       *db,
+                 const guint8  *device_public_key,
+                 FkAuditReport *report,
+                 GError       **error)
+{
+  sqlite3_stmt *st = NULL;
+  guint8 prev[32] = { 0 };
+  gint64 expected_seq = 1;
+  gint64 head_seq;
+  guint8 head_hash[32];
+  int rc;
+
+  memset (report, 0, sizeof *report);
+  if (!read_head (db, &head_seq, head_hash, error))
+    return FALSE;
+
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT seq, at, operator, action, subject, detail, prev, hash, sig"
+                          " FROM audit ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+    return sql_fail (db, error);
+
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      gint64 seq = sqlite3_column_int64 (st, 0);
+      gint64 at = sqlite3_column_int64 (st, 1);
+      const char *op = (const char *) sqlite3_column_text (st, 2);
+      const char *action = (const char *) sqlite3_column_text (st, 3);
+      const char *subject = (const char *) sqlite3_column_text (st, 4);
+      const char *detail = (const char *) sqlite3_column_text (st, 5);
+      const guint8 *stored_prev = sqlite3_column_blob (st, 6);
+      int prev_len = sqlite3_column_bytes (st, 6);
+      const guint8 *stored_hash = sqlite3_column_blob (st, 7);
+      int hash_len = sqlite3_column_bytes (st, 7);
+      const guint8 *sig = sqlite3_column_blob (st, 8);
+      int sig_len = sqlite3_column_bytes (st, 8);
+      guint8 hash[32];
+
+      report->n_entries++;
+      if (report->first_bad != 0)
+        continue;
+
+      if (seq != expected_seq)
+        {
+          report_bad (report, expected_seq,
+                      g_strdup_printf (FK_T ("entry %" G_GINT64_FORMAT " is missing (the next one is %" G_GINT64_FORMAT ")",
+                                             "第 %" G_GINT64_FORMAT " 筆紀錄不見了（下一筆是第 %" G_GINT64_FORMAT " 筆）"),
+                                       expected_seq, seq));
+          continue;
+        }
+      expected_seq++;
+
+      if (prev_len != 32 || !fk_equal (stored_prev, prev, 32))
+        {
+          report_bad (report, seq, g_strdup (FK_T ("it does not link to the entry before it",
+                                                   "與前一筆紀錄的鏈結不符")));
+          continue;
+        }
+
+      entry_hash (prev, seq, at, op, action, subject, detail, hash);
+      if (hash_len != 32 || !fk_equal (stored_hash, hash, 32))
+        {
+          report_bad (report, seq, g_strdup (FK_T ("its content was changed after it was written",
+                                                   "內容在寫入後被修改過")));
+          continue;
+        }
+      if (sig_len != crypto_sign_BYTES ||
+          !fk_signature_verify (device_public_key, hash, 32, sig))
+        {
+          report_bad (report, seq, g_strdup (FK_T ("its signature is not this device's",
+                                                   "簽章不是本裝置的簽章")));
+          continue;
+        }
+      memcpy (prev, hash, 32);
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return sql_fail (db, error);
+
+  if (report->first_bad == 0)
+    {
+      gint64 last = expected_seq - 1;
+
+      if (head_seq != last || (last > 0 && !fk_equal (head_hash, prev, 32)))
+        report_bad (report, last + 1,
+                    g_strdup_printf (FK_T ("the log ends at entry %" G_GINT64_FORMAT " but the device wrote %" G_GINT64_FORMAT " entries: entries were removed",
+                                           "紀錄停在第 %" G_GINT64_FORMAT " 筆，但本裝置寫過 %" G_GINT64_FORMAT " 筆：有紀錄被刪除"),
+                                     last, head_seq));
+    }
+  return TRUE;
+}
+
+GPtrArray *
+fk_audit_entries (sqlite3     *db,
+                  const char  *subject,
+                  GError     **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) fk_audit_entry_free);
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (db,
+                          subject ? "SELECT seq, at, operator, action, subject, detail FROM audit WHERE subject = ? ORDER BY seq"
+                                  : "SELECT seq, at, operator, action, subject, detail FROM audit ORDER BY seq",
+                          -1, &st, NULL) != SQLITE_OK)
+    {
+      sql_fail (db, error);
+      return NULL;
+    }
+  if (subject)
+    sqlite3_bind_text (st, 1, subject, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      FkAuditEntry *e = g_new0 (FkAuditEntry, 1);
+
+      e->seq = sqlite3_column_int64 (st, 0);
+      e->at = sqlite3_column_int64 (st, 1);
+      e->operator_id = g_strdup ((const char *) sqlite3_column_text (st, 2));
+      e->action = g_strdup ((const char *) sqlite3_column_text (st, 3));
+      e->subject = g_strdup ((const char *) sqlite3_column_text (st, 4));
+      e->detail = g_strdup ((const char *) sqlite3_column_text (st, 5));
+      g_ptr_array_add (out, e);
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      sql_fail (db, error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}

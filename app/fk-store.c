@@ -1,0 +1,2894 @@
+/* fk-store.c — the encrypted offline case store; see fk-store.h.
+ *
+ * Layout of this file: types, helpers (SQL, errors, sealing), migrations,
+ * opening and unlocking, operators, outings, cases, verification.
+ */
+#include "app/fk-store.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "app/fk-audit.h"
+#include "app/fk-date.h"
+#include "app/fk-validate.h"
+#include "crypto/fk-i18n.h"
+#include "crypto/fk-stream.h"
+#include "crypto/fk-vault.h"
+
+/* ---- types -------------------------------------------------------------- */
+
+struct _FkStore
+{
+  char       *data_dir;
+  char       *db_path;
+  sqlite3    *db;
+  FkCatalog  *catalog;
+
+  /* Plain device facts, read at open. */
+  gboolean    initialized;
+  char       *office_code;
+  guint       device_number;
+  guint8      device_pk[crypto_sign_PUBLICKEYBYTES];
+
+  /* Present only while unlocked. */
+  FkVault    *vault;
+  FkIdentity *identity;
+  char       *operator_id;
+  FkRole      role;
+};
+
+G_DEFINE_QUARK (fk-store-error-quark, fk_store_error)
+
+const char *const fk_outing_kinds[] = {
+  "home_visit", "school_drive", "certificate_booth", "bulk_enrolment", "card_handover", NULL
+};
+
+static const char *const status_names[] = {
+  "draft", "checked", "approved", "sealed", "uploaded", "accepted", "returned", "closed",
+};
+
+/* ---- small public helpers ------------------------------------------------ */
+
+const char *
+fk_case_status_name (FkCaseStatus status)
+{
+  g_return_val_if_fail (status <= FK_CASE_CLOSED, "draft");
+  return status_names[status];
+}
+
+const char *
+fk_case_status_label (FkCaseStatus status)
+{
+  switch (status)
+    {
+    case FK_CASE_DRAFT: return FK_T ("draft", "草稿");
+    case FK_CASE_CHECKED: return FK_T ("self-checked", "已自我檢核");
+    case FK_CASE_APPROVED: return FK_T ("second-checked", "已複核");
+    case FK_CASE_SEALED: return FK_T ("sealed", "已封存");
+    case FK_CASE_UPLOADED: return FK_T ("uploaded", "已上傳");
+    case FK_CASE_ACCEPTED: return FK_T ("accepted by the office", "戶所已受理");
+    case FK_CASE_RETURNED: return FK_T ("returned for correction", "退回補正");
+    case FK_CASE_CLOSED: return FK_T ("closed", "已結案");
+    default: return "?";
+    }
+}
+
+gboolean
+fk_case_status_parse (const char   *name,
+                      FkCaseStatus *out)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (status_names); i++)
+    if (g_strcmp0 (name, status_names[i]) == 0)
+      {
+        *out = (FkCaseStatus) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+fk_role_name (FkRole role)
+{
+  return role == FK_ROLE_SUPERVISOR ? "supervisor" : "staff";
+}
+
+const char *
+fk_outing_kind_label (const char *kind)
+{
+  if (g_strcmp0 (kind, "home_visit") == 0)
+    return FK_T ("home visit", "到府服務");
+  if (g_strcmp0 (kind, "school_drive") == 0)
+    return FK_T ("school ID-card drive", "國中生身分證到校服務");
+  if (g_strcmp0 (kind, "certificate_booth") == 0)
+    return FK_T ("certificate booth", "自然人憑證駐點服務");
+  if (g_strcmp0 (kind, "bulk_enrolment") == 0)
+    return FK_T ("bulk certificate enrolment", "自然人憑證集體受理");
+  if (g_strcmp0 (kind, "card_handover") == 0)
+    return FK_T ("card hand-over", "證件交付");
+  return kind;
+}
+
+void
+fk_operator_free (FkOperator *op)
+{
+  if (op == NULL)
+    return;
+  g_free (op->id);
+  g_free (op->name);
+  g_free (op);
+}
+
+void
+fk_outing_free (FkOuting *outing)
+{
+  if (outing == NULL)
+    return;
+  g_free (outing->id);
+  g_free (outing->kind);
+  g_free (outing->date);
+  g_free (outing->title);
+  g_free (outing->place);
+  g_free (outing);
+}
+
+static void
+attachment_info_free (FkAttachmentInfo *info)
+{
+  g_free (info->kind);
+  g_free (info->mime);
+  g_free (info);
+}
+
+static void
+wipe_string (char *s)
+{
+  if (s != NULL)
+    {
+      sodium_memzero (s, strlen (s));
+      g_free (s);
+    }
+}
+
+void
+fk_case_free (FkCase *kase)
+{
+  if (kase == NULL)
+    return;
+  g_free (kase->uuid);
+  g_free (kase->outing_id);
+  g_free (kase->service);
+  g_free (kase->receipt_no);
+  g_free (kase->created_by);
+  g_free (kase->checked_by);
+  g_free (kase->approved_by);
+  g_free (kase->sealed_by);
+  g_strfreev (kase->ticked);
+  wipe_string (kase->person_id);
+  wipe_string (kase->name);
+  wipe_string (kase->birth_date);
+  g_clear_pointer (&kase->fields, g_hash_table_unref);
+  g_free (kase->damaged);
+  g_clear_pointer (&kase->attachments, g_ptr_array_unref);
+  g_free (kase);
+}
+
+void
+fk_damage_free (FkDamage *damage)
+{
+  if (damage == NULL)
+    return;
+  g_free (damage->where);
+  g_free (damage->reason);
+  g_free (damage);
+}
+
+/* ---- SQL helpers ---------------------------------------------------------- */
+
+/* Turns the last SQLite failure into an error a clerk can act on. */
+static gboolean
+sql_error (FkStore  *self,
+           int       rc,
+           GError  **error)
+{
+  int primary = rc & 0xff;
+  const char *detail = sqlite3_errmsg (self->db);
+
+  switch (primary)
+    {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_BUSY,
+                   FK_T ("Another FieldKit program is using the data folder %s and did not finish in time. "
+                         "Close the other window or command and try again.",
+                         "另一個 FieldKit 程式正在使用資料夾 %s，等候逾時。請關閉另一個視窗或指令後再試一次。"),
+                   self->data_dir);
+      break;
+    case SQLITE_FULL:
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FULL,
+                   FK_T ("The disk holding %s is full; nothing was saved. Free some space and try again — "
+                         "the work already saved is safe.",
+                         "%s 所在的磁碟已滿，這次沒有儲存任何資料。請清出空間後再試一次；先前已儲存的資料都安全。"),
+                   self->data_dir);
+      break;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_READ_ONLY,
+                   FK_T ("The data folder %s cannot be written (read-only or no permission); nothing was saved. "
+                         "Use a writable folder (--data-dir) or ask the administrator.",
+                         "資料夾 %s 無法寫入（唯讀或沒有權限），這次沒有儲存任何資料。請改用可寫入的資料夾（--data-dir）或洽系統管理員。"),
+                   self->data_dir);
+      break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_CORRUPT,
+                   FK_T ("The database file %s is damaged (%s). Do not delete it; report it to the office, "
+                         "which can recover it from the last sync.",
+                         "資料庫檔案 %s 已損壞（%s）。請勿刪除，並通報戶所，可由最近一次同步的資料復原。"),
+                   self->db_path, detail);
+      break;
+    case SQLITE_IOERR:
+      if (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC)
+        {
+          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FULL,
+                       FK_T ("Writing to %s failed (%s); nothing was saved. Check the disk and free space, then try again.",
+                             "寫入 %s 失敗（%s），這次沒有儲存任何資料。請檢查磁碟與剩餘空間後再試一次。"),
+                       self->data_dir, detail);
+          break;
+        }
+      G_GNUC_FALLTHROUGH;
+    default:
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
+                   FK_T ("The case store failed: %s (code %d). Nothing was changed.",
+                         "案件資料庫發生錯誤：%s（代碼 %d），沒有變更任何資料。"),
+                   detail, rc);
+      break;
+    }
+  return FALSE;
+}
+
+static sqlite3_stmt *
+prepare (FkStore     *self,
+         const char  *sql,
+         GError     **error)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2 (self->db, sql, -1, &st, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      sql_error (self, rc, error);
+      return NULL;
+    }
+  return st;
+}
+
+/* Runs a statement that returns no rows, then finalizes it. */
+static gboolean
+step_done (FkStore       *self,
+           sqlite3_stmt  *st,
+           GError       **error)
+{
+  int rc = sqlite3_step (st);
+
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    {
+      int ext = sqlite3_extended_errcode (self->db);
+
+      sqlite3_finalize (st);
+      if ((ext & 0xff) == SQLITE_CONSTRAINT)
+        {
+          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                       FK_T ("The store refused the change: %s", "資料庫拒絕此變更：%s"),
+                       sqlite3_errmsg (self->db));
+          return FALSE;
+        }
+      return sql_error (self, ext, error);
+    }
+  sqlite3_finalize (st);
+  return TRUE;
+}
+
+static gboolean
+exec (FkStore     *self,
+      const char  *sql,
+      GError     **error)
+{
+  int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    return sql_error (self, sqlite3_extended_errcode (self->db), error);
+  return TRUE;
+}
+
+/* Write transactions take the write lock up front so two processes never
+ * deadlock half-way; a busy store waits busy_timeout, then says so. */
+static gboolean
+begin (FkStore  *self,
+       GError  **error)
+{
+  return exec (self, "BEGIN IMMEDIATE", error);
+}
+
+static gboolean
+commit (FkStore  *self,
+        GError  **error)
+{
+  if (!exec (self, "COMMIT", error))
+    {
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+rollback (FkStore *self)
+{
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static gboolean
+meta_set (FkStore      *self,
+          const char   *key,
+          const void   *value,
+          gsize         len,
+          gboolean      text,
+          GError      **error)
+{
+  sqlite3_stmt *st = prepare (self, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  if (text)
+    sqlite3_bind_text (st, 2, value, (int) len, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_blob (st, 2, value, (int) len, SQLITE_TRANSIENT);
+  return step_done (self, st, error);
+}
+
+/* Returns the meta value as GBytes, or NULL when absent. */
+static GBytes *
+meta_get (FkStore    *self,
+          const char *key)
+{
+  sqlite3_stmt *st = NULL;
+  GBytes *out = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    out = g_bytes_new (sqlite3_column_blob (st, 0), sqlite3_column_bytes (st, 0));
+  sqlite3_finalize (st);
+  return out;
+}
+
+static char *
+meta_get_string (FkStore    *self,
+                 const char *key)
+{
+  g_autoptr(GBytes) b = meta_get (self, key);
+  gsize len;
+  const char *data;
+
+  if (b == NULL)
+    return NULL;
+  data = g_bytes_get_data (b, &len);
+  return g_strndup (data, len);
+}
+
+static char *
+col_strdup (sqlite3_stmt *st,
+            int           col)
+{
+  const unsigned char *t = sqlite3_column_text (st, col);
+
+  return t ? g_strdup ((const char *) t) : NULL;
+}
+
+/* ---- sealing helpers ------------------------------------------------------ */
+
+static gboolean
+require_unlocked (FkStore  *self,
+                  GError  **error)
+{
+  if (self->vault == NULL)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_LOCKED,
+                           FK_T ("FieldKit is locked. Sign in with your passphrase first.",
+                                 "FieldKit 已鎖定，請先以密碼登入。"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+bind_sealed (FkStore       *self,
+             sqlite3_stmt  *st,
+             int            col,
+             const char    *table,
+             const char    *row_key,
+             const char    *column,
+             guint64        version,
+             const char    *plain,
+             GError       **error)
+{
+  g_autoptr(GBytes) sealed = NULL;
+  gsize len;
+  const guint8 *data;
+
+  if (plain == NULL)
+    {
+      sqlite3_bind_null (st, col);
+      return TRUE;
+    }
+  sealed = fk_vault_seal_record (self->vault, table, row_key, column, version,
+                                 (const guint8 *) plain, strlen (plain), error);
+  if (sealed == NULL)
+    return FALSE;
+  data = g_bytes_get_data (sealed, &len);
+  sqlite3_bind_blob (st, col, data, (int) len, SQLITE_TRANSIENT);
+  return TRUE;
+}
+
+/* Opens a sealed text column; NULL column gives NULL with no error. */
+static gboolean
+open_sealed_text (FkStore       *self,
+                  sqlite3_stmt  *st,
+                  int            col,
+                  const char    *table,
+                  const char    *row_key,
+                  const char    *column,
+                  guint64        version,
+                  char         **out,
+                  GError       **error)
+{
+  g_autoptr(GBytes) plain = NULL;
+  gsize len;
+  const guint8 *data;
+
+  *out = NULL;
+  if (sqlite3_column_type (st, col) == SQLITE_NULL)
+    return TRUE;
+  plain = fk_vault_open_record (self->vault, table, row_key, column, version,
+                                sqlite3_column_blob (st, col),
+                                sqlite3_column_bytes (st, col), error);
+  if (plain == NULL)
+    return FALSE;
+  data = g_bytes_get_data (plain, &len);
+  *out = g_strndup ((const char *) data, len);
+  return TRUE;
+}
+
+static char *
+blob_digest_hex (const void *blob,
+                 gsize       len)
+{
+  guint8 h[32];
+
+  fk_hash (blob, len, h);
+  return fk_hex_encode (h, 16);
+}
+
+static gboolean
+audit (FkStore     *self,
+       const char  *action,
+       const char  *subject,
+       const char  *detail,
+       GError     **error)
+{
+  return fk_audit_append (self->db, self->identity, self->operator_id,
+                          action, subject, detail, error);
+}
+
+/* ---- migrations ----------------------------------------------------------- */
+
+static const char schema_v1[] =
+  "CREATE TABLE meta ("
+  "  key TEXT PRIMARY KEY,"
+  "  value BLOB);"
+  "CREATE TABLE operators ("
+  "  id TEXT PRIMARY KEY,"
+  "  role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor')),"
+  "  name BLOB NOT NULL,"
+  "  created_at INTEGER NOT NULL);"
+  "CREATE TABLE keyslots ("
+  "  id INTEGER PRIMARY KEY,"
+  "  operator TEXT REFERENCES operators (id),"
+  "  kind TEXT NOT NULL CHECK (kind IN ('passphrase', 'recovery')),"
+  "  slot BLOB NOT NULL,"
+  "  failures INTEGER NOT NULL DEFAULT 0,"
+  "  last_failure INTEGER NOT NULL DEFAULT 0,"
+  "  UNIQUE (operator, kind));"
+  "CREATE TABLE outings ("
+  "  id TEXT PRIMARY KEY,"
+  "  num INTEGER NOT NULL UNIQUE,"
+  "  kind TEXT NOT NULL,"
+  "  date TEXT NOT NULL,"
+  "  title BLOB,"
+  "  place BLOB,"
+  "  created_by TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL);"
+  "CREATE TABLE cases ("
+  "  id INTEGER PRIMARY KEY,"
+  "  uuid TEXT NOT NULL UNIQUE,"
+  "  outing_id TEXT NOT NULL REFERENCES outings (id),"
+  "  service TEXT NOT NULL,"
+  "  status TEXT NOT NULL,"
+  "  version INTEGER NOT NULL,"
+  "  receipt_no TEXT UNIQUE,"
+  "  supersedes INTEGER REFERENCES cases (id),"
+  "  blind BLOB,"
+  "  person BLOB,"
+  "  ticked TEXT NOT NULL DEFAULT '[]',"
+  "  created_by TEXT NOT NULL,"
+  "  checked_by TEXT,"
+  "  approved_by TEXT,"
+  "  sealed_by TEXT,"
+  "  created_at INTEGER NOT NULL,"
+  "  updated_at INTEGER NOT NULL,"
+  "  sealed_at INTEGER);"
+  "CREATE INDEX cases_blind ON cases (blind);"
+  "CREATE INDEX cases_outing ON cases (outing_id, status);"
+  "CREATE TABLE attachments ("
+  "  id INTEGER PRIMARY KEY,"
+  "  uuid TEXT NOT NULL UNIQUE,"
+  "  case_id INTEGER NOT NULL REFERENCES cases (id),"
+  "  kind TEXT NOT NULL,"
+  "  mime TEXT NOT NULL,"
+  "  size INTEGER NOT NULL,"
+  "  key BLOB,"
+  "  data BLOB);"
+  "CREATE INDEX attachments_case ON attachments (case_id);"
+  "CREATE TABLE receipt_seq ("
+  "  day TEXT PRIMARY KEY,"
+  "  last INTEGER NOT NULL);"
+  /* The lifecycle is enforced in C; these triggers are the second line, so
+   * that not even a bug or a hand-edited statement can change a sealed case
+   * or move a case backwards (except a checked or approved case going back
+   * to draft when it is edited). */
+  "CREATE TRIGGER cases_sealed_immutable BEFORE UPDATE ON cases"
+  "  WHEN OLD.status NOT IN ('draft', 'checked', 'approved')"
+  "   AND (NEW.version IS NOT OLD.version OR NEW.service IS NOT OLD.service"
+  "        OR NEW.outing_id IS NOT OLD.outing_id OR NEW.blind IS NOT OLD.blind"
+  "        OR NEW.ticked IS NOT OLD.ticked OR NEW.receipt_no IS NOT OLD.receipt_no"
+  "        OR NEW.uuid IS NOT OLD.uuid"
+  "        OR (NEW.person IS NOT OLD.person AND NEW.person IS NOT NULL))"
+  "  BEGIN SELECT RAISE (ABORT, 'a sealed case cannot be changed'); END;"
+  "CREATE TRIGGER cases_no_backwards BEFORE UPDATE OF status ON cases"
+  "  WHEN (CASE NEW.status WHEN 'draft' THEN 0 WHEN 'checked' THEN 1 WHEN 'approved' THEN 2"
+  "        WHEN 'sealed' THEN 3 WHEN 'uploaded' THEN 4 WHEN 'accepted' THEN 5"
+  "        WHEN 'returned' THEN 5 WHEN 'closed' THEN 6 ELSE -1 END)"
+  "     < (CASE OLD.status WHEN 'draft' THEN 0 WHEN 'checked' THEN 1 WHEN 'approved' THEN 2"
+  "        WHEN 'sealed' THEN 3 WHEN 'uploaded' THEN 4 WHEN 'accepted' THEN 5"
+  "        WHEN 'returned' THEN 5 WHEN 'closed' THEN 6 ELSE -1 END)"
+  "   AND NOT (NEW.status = 'draft' AND OLD.status IN ('checked', 'approved'))"
+  "  BEGIN SELECT RAISE (ABORT, 'a case cannot move backwards in its lifecycle'); END;"
+  "CREATE TRIGGER cases_sealed_no_delete BEFORE DELETE ON cases"
+  "  WHEN OLD.status NOT IN ('draft', 'checked', 'approved')"
+  "  BEGIN SELECT RAISE (ABORT, 'a sealed case cannot be deleted'); END;"
+  "CREATE TRIGGER attachments_sealed_immutable BEFORE UPDATE ON attachments"
+  "  WHEN (SELECT status FROM cases WHERE id = OLD.case_id) NOT IN ('draft', 'checked', 'approved')"
+  "   AND NEW.data IS NOT NULL"
+  "  BEGIN SELECT RAISE (ABORT, 'an attachment of a sealed case cannot be changed'); END;"
+  "CREATE TRIGGER attachments_sealed_no_insert BEFORE INSERT ON attachments"
+  "  WHEN (SELECT status FROM cases WHERE id = NEW.case_id) NOT IN ('draft', 'checked', 'approved')"
+  "  BEGIN SELECT RAISE (ABORT, 'a sealed case cannot get new attachments'); END;";
+
+static gboolean
+migrate (FkStore  *self,
+         GError  **error)
+{
+  sqlite3_stmt *st;
+  int version = 0;
+
+  st = prepare (self, "PRAGMA user_version", error);
+  if (st == NULL)
+    return FALSE;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    version = sqlite3_column_int (st, 0);
+  sqlite3_finalize (st);
+
+  if (version > FK_SCHEMA_VERSION)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NEWER,
+                   FK_T ("The data in %s was written by a newer FieldKit (format %d; this program knows up to %d). "
+                         "It was not changed. Install the newer FieldKit to open it.",
+                         "%s 的資料由較新版的 FieldKit 寫入（格式 %d，本程式只認得到 %d）。資料沒有被變更，請安裝新版 FieldKit 再開啟。"),
+                   self->data_dir, version, FK_SCHEMA_VERSION);
+      return FALSE;
+    }
+  if (version == FK_SCHEMA_VERSION)
+    return TRUE;
+
+  if (!begin (self, error))
+    return FALSE;
+  if (version < 1)
+    {
+      if (!exec (self, schema_v1, error) ||
+          !fk_audit_migrate (self->db, error))
+        {
+          rollback (self);
+          return FALSE;
+        }
+    }
+  {
+    g_autofree char *sql = g_strdup_printf ("PRAGMA user_version = %d", FK_SCHEMA_VERSION);
+
+    if (!exec (self, sql, error))
+      {
+        rollback (self);
+        return FALSE;
+      }
+  }
+  return commit (self, error);
+}
+
+/* ---- opening -------------------------------------------------------------- */
+
+char *
+fk_store_default_dir (void)
+{
+  const char *env = g_getenv ("FIELDKIT_DATA_HOME");
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  return g_build_filename (g_get_user_data_dir (), "fieldkit", NULL);
+}
+
+static guint
+busy_timeout_ms (void)
+{
+  const char *env = g_getenv ("FIELDKIT_BUSY_TIMEOUT_MS");
+
+  if (env != NULL && *env != '\0')
+    return (guint) g_ascii_strtoull (env, NULL, 10);
+  return 5000;
+}
+
+static void
+load_device_facts (FkStore *self)
+{
+  g_autoptr(GBytes) pk = meta_get (self, "device_pk");
+  g_autofree char *number = meta_get_string (self, "device_number");
+
+  g_clear_pointer (&self->office_code, g_free);
+  self->office_code = meta_get_string (self, "office_code");
+  self->device_number = number ? (guint) g_ascii_strtoull (number, NULL, 10) : 0;
+  self->initialized = pk != NULL && g_bytes_get_size (pk) == sizeof self->device_pk;
+  if (self->initialized)
+    memcpy (self->device_pk, g_bytes_get_data (pk, NULL), sizeof self->device_pk);
+}
+
+FkStore *
+fk_store_open (const char  *data_dir,
+               GError     **error)
+{
+  g_autoptr(FkStore) self = g_new0 (FkStore, 1);
+  int rc;
+
+  if (!fk_crypto_init (error))
+    return NULL;
+
+  self->data_dir = g_strdup (data_dir);
+  self->db_path = g_build_filename (data_dir, "fieldkit.db", NULL);
+
+  if (g_mkdir_with_parents (data_dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, FK_STORE_ERROR,
+                   saved == EROFS || saved == EACCES ? FK_STORE_ERROR_READ_ONLY : FK_STORE_ERROR_FAILED,
+                   FK_T ("The data folder %s cannot be created: %s. Use a writable folder (--data-dir).",
+                         "無法建立資料夾 %s：%s。請改用可寫入的資料夾（--data-dir）。"),
+                   data_dir, g_strerror (saved));
+      return NULL;
+    }
+
+  self->catalog = fk_catalog_load_default (error);
+  if (self->catalog == NULL)
+    return NULL;
+
+  rc = sqlite3_open_v2 (self->db_path, &self->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      sql_error (self, rc, error);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (self->db, 1);
+  sqlite3_busy_timeout (self->db, (int) busy_timeout_ms ());
+
+  if (sqlite3_db_readonly (self->db, "main") == 1)
+    {
+      sql_error (self, SQLITE_READONLY, error);
+      return NULL;
+    }
+
+  /* Read the format first: a newer file must be refused before this program
+   * writes anything to it, even the journal mode. */
+  {
+    sqlite3_stmt *st = prepare (self, "PRAGMA user_version", error);
+    int version = 0;
+
+    if (st == NULL)
+      return NULL;
+    rc = sqlite3_step (st);
+    if (rc == SQLITE_ROW)
+      version = sqlite3_column_int (st, 0);
+    sqlite3_finalize (st);
+    if (rc != SQLITE_ROW)
+      {
+        sql_error (self, sqlite3_extended_errcode (self->db), error);
+        return NULL;
+      }
+    if (version > FK_SCHEMA_VERSION)
+      {
+        migrate (self, error);
+        return NULL;
+      }
+  }
+
+  /* Temporary tables and sorts stay in memory so no plaintext can reach a
+   * temp file; secure_delete zeroes freed pages. */
+  if (!exec (self, "PRAGMA journal_mode = WAL", error) ||
+      !exec (self, "PRAGMA synchronous = FULL", error) ||
+      !exec (self, "PRAGMA foreign_keys = ON", error) ||
+      !exec (self, "PRAGMA temp_store = MEMORY", error) ||
+      !exec (self, "PRAGMA secure_delete = ON", error))
+    return NULL;
+
+  if (!migrate (self, error))
+    return NULL;
+
+  load_device_facts (self);
+  return g_steal_pointer (&self);
+}
+
+void
+fk_store_close (FkStore *self)
+{
+  if (self == NULL)
+    return;
+  fk_store_lock (self);
+  if (self->db != NULL)
+    sqlite3_close_v2 (self->db);
+  g_clear_pointer (&self->catalog, fk_catalog_free);
+  g_free (self->office_code);
+  g_free (self->data_dir);
+  g_free (self->db_path);
+  g_free (self);
+}
+
+const char *
+fk_store_data_dir (FkStore *self)
+{
+  return self->data_dir;
+}
+
+const FkCatalog *
+fk_store_catalog (FkStore *self)
+{
+  return self->catalog;
+}
+
+gboolean
+fk_store_is_initialized (FkStore *self)
+{
+  return self->initialized;
+}
+
+const char *
+fk_store_office_code (FkStore *self)
+{
+  return self->office_code;
+}
+
+guint
+fk_store_device_number (FkStore *self)
+{
+  return self->device_number;
+}
+
+const guint8 *
+fk_store_device_public_key (FkStore *self)
+{
+  return self->initialized ? self->device_pk : NULL;
+}
+
+FkIdentity *
+fk_store_device_identity (FkStore *self)
+{
+  return self->identity;
+}
+
+struct sqlite3 *
+fk_store_db (FkStore *self)
+{
+  return self->db;
+}
+
+gboolean
+fk_store_is_unlocked (FkStore *self)
+{
+  return self->vault != NULL;
+}
+
+const char *
+fk_store_operator (FkStore *self)
+{
+  return self->operator_id;
+}
+
+void
+fk_store_lock (FkStore *self)
+{
+  g_clear_pointer (&self->vault, fk_vault_free);
+  g_clear_pointer (&self->identity, fk_identity_free);
+  g_clear_pointer (&self->operator_id, g_free);
+}
+
+/* ---- setting up and unlocking -------------------------------------------- */
+
+static gboolean
+valid_operator_id (const char  *id,
+                   GError     **error)
+{
+  gsize len = id ? strlen (id) : 0;
+
+  if (len >= 1 && len <= 32)
+    {
+      gboolean ok = TRUE;
+
+      for (gsize i = 0; i < len && ok; i++)
+        ok = g_ascii_islower (id[i]) || g_ascii_isdigit (id[i]) || strchr ("._-", id[i]) != NULL;
+      if (ok)
+        return TRUE;
+    }
+  g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+               FK_T ("The operator id \"%s\" is not usable: use 1–32 lower-case letters, digits, '.', '_' or '-' (for example \"chen.mei\").",
+                     "操作人員代號「%s」不可用：請用 1 到 32 個小寫英文字母、數字、「.」「_」或「-」（例如 chen.mei）。"),
+               id ? id : "");
+  return FALSE;
+}
+
+static gboolean
+valid_passphrase (const char  *passphrase,
+                  GError     **error)
+{
+  if (passphrase == NULL || g_utf8_strlen (passphrase, -1) < 8)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The passphrase is too short: use at least 8 characters; a short sentence is easiest to remember.",
+                                 "密碼太短：請至少使用 8 個字元，用一句短句最容易記。"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+insert_keyslot (FkStore          *self,
+                const char       *operator_id,
+                const char       *kind,
+                const FkKeyslot  *slot,
+                GError          **error)
+{
+  g_autoptr(GBytes) bytes = fk_keyslot_to_bytes (slot);
+  sqlite3_stmt *st = prepare (self,
+                              "INSERT INTO keyslots (operator, kind, slot) VALUES (?, ?, ?)"
+                              " ON CONFLICT (operator, kind) DO UPDATE SET slot = excluded.slot,"
+                              " failures = 0, last_failure = 0", error);
+
+  if (st == NULL)
+    return FALSE;
+  if (operator_id)
+    sqlite3_bind_text (st, 1, operator_id, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null (st, 1);
+  sqlite3_bind_text (st, 2, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 3, g_bytes_get_data (bytes, NULL), (int) g_bytes_get_size (bytes), SQLITE_TRANSIENT);
+  return step_done (self, st, error);
+}
+
+static gboolean
+insert_operator (FkStore     *self,
+                 const char  *operator_id,
+                 const char  *name,
+                 FkRole       role,
+                 GError     **error)
+{
+  sqlite3_stmt *st = prepare (self,
+                              "INSERT INTO operators (id, role, name, created_at) VALUES (?, ?, ?, ?)",
+                              error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, operator_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 2, fk_role_name (role), -1, SQLITE_STATIC);
+  if (!bind_sealed (self, st, 3, "operators", operator_id, "name", 1, name, error))
+    {
+      sqlite3_finalize (st);
+      return FALSE;
+    }
+  sqlite3_bind_int64 (st, 4, g_get_real_time ());
+  return step_done (self, st, error);
+}
+
+static gboolean
+load_identity (FkStore  *self,
+               GError  **error)
+{
+  g_autoptr(GBytes) sealed = meta_get (self, "device_sk");
+  g_autoptr(GBytes) sk = NULL;
+
+  if (sealed == NULL)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_DAMAGED,
+                           FK_T ("The device key is missing from the store.", "資料庫中找不到裝置金鑰。"));
+      return FALSE;
+    }
+  sk = fk_vault_open_record (self->vault, "meta", "device", "sign_sk", 1,
+                             g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed), error);
+  if (sk == NULL)
+    return FALSE;
+  self->identity = fk_identity_new_from_secret (g_bytes_get_data (sk, NULL), g_bytes_get_size (sk), error);
+  return self->identity != NULL;
+}
+
+gboolean
+fk_store_init_device (FkStore     *self,
+                      const char  *operator_id,
+                      const char  *operator_name,
+                      const char  *passphrase,
+                      const char  *office_code,
+                      guint        device_number,
+                      char       **recovery_key,
+                      GError     **error)
+{
+  g_autoptr(FkIdentity) identity = NULL;
+  g_autoptr(GBytes) sealed_sk = NULL;
+  g_autofree char *number = NULL;
+  char *recovery = NULL;
+  FkKeyslot slot;
+  guint64 ops, mem;
+
+  if (self->initialized)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_EXISTS,
+                   FK_T ("%s is already set up as a FieldKit device. Use another --data-dir for a new one.",
+                         "%s 已經設定為 FieldKit 裝置。若要新的裝置，請指定另一個 --data-dir。"),
+                   self->data_dir);
+      return FALSE;
+    }
+  if (!valid_operator_id (operator_id, error) || !valid_passphrase (passphrase, error))
+    return FALSE;
+  if (operator_name == NULL || strspn (operator_name, " \t\r\n") == strlen (operator_name))
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The operator's name is empty: give the name shown on their staff card.",
+                                 "操作人員姓名是空的：請填寫職員證上的姓名。"));
+      return FALSE;
+    }
+  if (office_code == NULL || strlen (office_code) < 1 || strlen (office_code) > 12)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The office code must be 1–12 characters.", "戶所代碼須為 1 到 12 個字元。"));
+      return FALSE;
+    }
+  if (device_number < 1 || device_number > 99)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The device number must be between 1 and 99.", "裝置編號須介於 1 到 99。"));
+      return FALSE;
+    }
+
+  self->vault = fk_vault_new (error);
+  if (self->vault == NULL)
+    return FALSE;
+  identity = fk_identity_generate (error);
+  if (identity == NULL)
+    goto fail;
+
+  if (!begin (self, error))
+    goto fail;
+
+  fk_kdf_limits (FK_KDF_STRENGTH_OPERATOR, &ops, &mem);
+  if (!fk_vault_add_keyslot (self->vault, passphrase, strlen (passphrase), ops, mem, &slot, error) ||
+      !insert_operator (self, operator_id, operator_name, FK_ROLE_SUPERVISOR, error) ||
+      !insert_keyslot (self, operator_id, "passphrase", &slot, error))
+    goto fail_tx;
+
+  recovery = fk_recovery_key_generate ();
+  fk_kdf_limits (FK_KDF_STRENGTH_RECOVERY, &ops, &mem);
+  if (!fk_vault_add_keyslot (self->vault, recovery, strlen (recovery), ops, mem, &slot, error) ||
+      !insert_keyslot (self, NULL, "recovery", &slot, error))
+    goto fail_tx;
+
+  sealed_sk = fk_vault_seal_record (self->vault, "meta", "device", "sign_sk", 1,
+                                    fk_identity_secret_key (identity), crypto_sign_SECRETKEYBYTES, error);
+  number = g_strdup_printf ("%u", device_number);
+  if (sealed_sk == NULL ||
+      !meta_set (self, "device_sk", g_bytes_get_data (sealed_sk, NULL), g_bytes_get_size (sealed_sk), FALSE, error) ||
+      !meta_set (self, "device_pk", fk_identity_public_key (identity), crypto_sign_PUBLICKEYBYTES, FALSE, error) ||
+      !meta_set (self, "office_code", office_code, strlen (office_code), TRUE, error) ||
+      !meta_set (self, "device_number", number, strlen (number), TRUE, error))
+    goto fail_tx;
+
+  self->identity = g_steal_pointer (&identity);
+  self->operator_id = g_strdup (operator_id);
+  self->role = FK_ROLE_SUPERVISOR;
+  {
+    g_autofree char *detail = g_strdup_printf ("{\"office\":\"%s\",\"device\":%u}", office_code, device_number);
+
+    if (!audit (self, "device.init", operator_id, detail, error))
+      goto fail_tx;
+  }
+  if (!commit (self, error))
+    goto fail;
+
+  load_device_facts (self);
+  if (recovery_key)
+    *recovery_key = g_steal_pointer (&recovery);
+  fk_recovery_key_free (recovery);
+  return TRUE;
+
+fail_tx:
+  rollback (self);
+fail:
+  fk_recovery_key_free (recovery);
+  fk_store_lock (self);
+  return FALSE;
+}
+
+static gboolean
+require_initialized (FkStore  *self,
+                     GError  **error)
+{
+  if (!self->initialized)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_INITIALIZED,
+                   FK_T ("%s is not set up yet. Run \"fieldkit-cli init --operator ID --name NAME\" first.",
+                         "%s 尚未設定。請先執行「fieldkit-cli init --operator 代號 --name 姓名」。"),
+                   self->data_dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The delay unit is one second; the test suite shortens it through
+ * FIELDKIT_DELAY_UNIT_MS so it can check the growth without waiting. */
+static gint64
+delay_unit_us (void)
+{
+  const char *env = g_getenv ("FIELDKIT_DELAY_UNIT_MS");
+
+  if (env != NULL && *env != '\0')
+    return (gint64) g_ascii_strtoull (env, NULL, 10) * 1000;
+  return G_USEC_PER_SEC;
+}
+
+/* Required wait after `failures` wrong passphrases in a row: none for the
+ * first two, then 1, 2, 4 … units, capped at 300 units. */
+static gint64
+failure_delay_us (gint64 failures)
+{
+  gint64 units;
+
+  if (failures < 3)
+    return 0;
+  units = failures - 3 >= 9 ? 300 : MIN ((gint64) 1 << (failures - 3), 300);
+  return units * delay_unit_us ();
+}
+
+typedef struct {
+  gint64    row;
+  FkKeyslot slot;
+  gint64    failures;
+  gint64    last_failure;
+  FkRole    role;
+} SlotRow;
+
+static gboolean
+load_slot (FkStore     *self,
+           const char  *operator_id,
+           SlotRow     *out,
+           GError     **error)
+{
+  sqlite3_stmt *st;
+  int rc;
+  gboolean ok = FALSE;
+
+  if (operator_id)
+    st = prepare (self,
+                  "SELECT k.id, k.slot, k.failures, k.last_failure, o.role FROM keyslots k"
+                  " JOIN operators o ON o.id = k.operator WHERE k.operator = ? AND k.kind = 'passphrase'",
+                  error);
+  else
+    st = prepare (self,
+                  "SELECT id, slot, failures, last_failure, 'staff' FROM keyslots WHERE kind = 'recovery'",
+                  error);
+  if (st == NULL)
+    return FALSE;
+  if (operator_id)
+    sqlite3_bind_text (st, 1, operator_id, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (sqlite3_column_blob (st, 1), sqlite3_column_bytes (st, 1));
+
+      out->row = sqlite3_column_int64 (st, 0);
+      out->failures = sqlite3_column_int64 (st, 2);
+      out->last_failure = sqlite3_column_int64 (st, 3);
+      out->role = g_strcmp0 ((const char *) sqlite3_column_text (st, 4), "supervisor") == 0
+                  ? FK_ROLE_SUPERVISOR : FK_ROLE_STAFF;
+      ok = fk_keyslot_from_bytes (bytes, &out->slot, error);
+    }
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                 FK_T ("There is no operator \"%s\" on this device. \"fieldkit-cli operator add\" adds one.",
+                       "本裝置沒有操作人員「%s」。可用「fieldkit-cli operator add」新增。"),
+                 operator_id ? operator_id : "recovery");
+  else
+    sql_error (self, sqlite3_extended_errcode (self->db), error);
+  sqlite3_finalize (st);
+  return ok;
+}
+
+static gint64
+slot_wait_us (const SlotRow *row)
+{
+  gint64 until = row->last_failure + failure_delay_us (row->failures);
+  gint64 now = g_get_real_time ();
+
+  return until > now ? until - now : 0;
+}
+
+guint
+fk_store_unlock_wait (FkStore    *self,
+                      const char *operator_id)
+{
+  SlotRow row;
+
+  if (!load_slot (self, operator_id, &row, NULL))
+    return 0;
+  return (guint) ((slot_wait_us (&row) + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+}
+
+static gboolean
+record_attempt (FkStore  *self,
+                gint64    slot_row,
+                gboolean  success)
+{
+  sqlite3_stmt *st = NULL;
+
+  if (sqlite3_prepare_v2 (self->db,
+                          success ? "UPDATE keyslots SET failures = 0, last_failure = 0 WHERE id = ?1 AND failures != 0"
+                                  : "UPDATE keyslots SET failures = failures + 1, last_failure = ?2 WHERE id = ?1",
+                          -1, &st, NULL) != SQLITE_OK)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, slot_row);
+  if (!success)
+    sqlite3_bind_int64 (st, 2, g_get_real_time ());
+  sqlite3_step (st);
+  sqlite3_finalize (st);
+  return TRUE;
+}
+
+/* Opens operator_id's slot (or the recovery slot when operator_id is NULL),
+ * enforcing the wait after repeated failures. */
+static FkVault *
+open_slot (FkStore     *self,
+           const char  *operator_id,
+           const char  *secret,
+           SlotRow     *row,
+           GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  FkVault *vault;
+  gint64 wait;
+
+  if (!require_initialized (self, error) || !load_slot (self, operator_id, row, error))
+    return NULL;
+
+  wait = slot_wait_us (row);
+  if (wait > 0)
+    {
+      guint seconds = (guint) ((wait + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_WAIT,
+                   FK_T ("Too many wrong passphrases in a row (%" G_GINT64_FORMAT "). Wait %u s before trying again.",
+                         "連續輸入錯誤密碼 %" G_GINT64_FORMAT " 次，請等候 %u 秒後再試。"),
+                   row->failures, seconds);
+      return NULL;
+    }
+
+  vault = fk_vault_open (&row->slot, secret, secret ? strlen (secret) : 0, &local);
+  if (vault == NULL)
+    {
+      if (g_error_matches (local, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_WRONG_PASSPHRASE))
+        {
+          record_attempt (self, row->row, FALSE);
+          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_WRONG_PASSPHRASE,
+                       FK_T ("The passphrase is not correct for \"%s\" (wrong %" G_GINT64_FORMAT " time(s) in a row; "
+                             "from the third, each try waits longer). Nothing was changed.",
+                             "「%s」的密碼不正確（已連續錯誤 %" G_GINT64_FORMAT " 次；第三次起每次都需等候更久）。沒有變更任何資料。"),
+                       operator_id ? operator_id : "recovery", row->failures + 1);
+        }
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  record_attempt (self, row->row, TRUE);
+  return vault;
+}
+
+gboolean
+fk_store_unlock (FkStore     *self,
+                 const char  *operator_id,
+                 const char  *passphrase,
+                 GError     **error)
+{
+  SlotRow row;
+  FkVault *vault;
+
+  if (!valid_operator_id (operator_id, error))
+    return FALSE;
+  vault = open_slot (self, operator_id, passphrase, &row, error);
+  if (vault == NULL)
+    return FALSE;
+
+  fk_store_lock (self);
+  self->vault = vault;
+  self->operator_id = g_strdup (operator_id);
+  self->role = row.role;
+  if (!load_identity (self, error))
+    {
+      fk_store_lock (self);
+      return FALSE;
+    }
+  if (row.failures > 0)
+    {
+      g_autofree char *detail = g_strdup_printf ("{\"failed_attempts\":%" G_GINT64_FORMAT "}", row.failures);
+
+      if (begin (self, NULL))
+        {
+          if (audit (self, "operator.unlock_after_failures", operator_id, detail, NULL))
+            commit (self, NULL);
+          else
+            rollback (self);
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+fk_store_recover (FkStore     *self,
+                  const char  *recovery_key,
+                  const char  *operator_id,
+                  const char  *new_passphrase,
+                  GError     **error)
+{
+  g_autofree char *canonical = NULL;
+  SlotRow row, op_row;
+  FkVault *vault;
+  FkKeyslot slot;
+  guint64 ops, mem;
+
+  if (!valid_operator_id (operator_id, error) || !valid_passphrase (new_passphrase, error))
+    return FALSE;
+  canonical = fk_recovery_key_normalize (recovery_key, error);
+  if (canonical == NULL)
+    return FALSE;
+  if (!load_slot (self, operator_id, &op_row, error))
+    return FALSE;
+  vault = open_slot (self, NULL, canonical, &row, error);
+  sodium_memzero (canonical, strlen (canonical));
+  if (vault == NULL)
+    return FALSE;
+
+  fk_store_lock (self);
+  self->vault = vault;
+  self->operator_id = g_strdup (operator_id);
+  self->role = op_row.role;
+  if (!load_identity (self, error) || !begin (self, error))
+    goto fail;
+  fk_kdf_limits (FK_KDF_STRENGTH_OPERATOR, &ops, &mem);
+  if (!fk_vault_add_keyslot (self->vault, new_passphrase, strlen (new_passphrase), ops, mem, &slot, error) ||
+      !insert_keyslot (self, operator_id, "passphrase", &slot, error) ||
+      !audit (self, "operator.recover", operator_id, "{}", error) ||
+      !commit (self, error))
+    {
+      rollback (self);
+      goto fail;
+    }
+  return TRUE;
+
+fail:
+  fk_store_lock (self);
+  return FALSE;
+}
+
+gboolean
+fk_store_verify_operator (FkStore     *self,
+                          const char  *operator_id,
+                          const char  *passphrase,
+                          GError     **error)
+{
+  SlotRow row;
+  FkVault *vault;
+
+  if (!valid_operator_id (operator_id, error))
+    return FALSE;
+  vault = open_slot (self, operator_id, passphrase, &row, error);
+  if (vault == NULL)
+    return FALSE;
+  fk_vault_free (vault);
+  return TRUE;
+}
+
+/* ---- operators ------------------------------------------------------------ */
+
+gboolean
+fk_store_operator_add (FkStore     *self,
+                       const char  *operator_id,
+                       const char  *name,
+                       FkRole       role,
+                       const char  *passphrase,
+                       GError     **error)
+{
+  FkKeyslot slot;
+  guint64 ops, mem;
+  g_autofree char *detail = NULL;
+
+  if (!require_unlocked (self, error) || !valid_operator_id (operator_id, error) ||
+      !valid_passphrase (passphrase, error))
+    return FALSE;
+  if (self->role != FK_ROLE_SUPERVISOR)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                           FK_T ("Only a supervisor can add operators. Ask your supervisor to sign in.",
+                                 "只有督導可以新增操作人員，請由督導登入。"));
+      return FALSE;
+    }
+  if (name == NULL || *name == '\0')
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The operator's name is empty: give the name shown on their staff card.",
+                                 "操作人員姓名是空的：請填寫職員證上的姓名。"));
+      return FALSE;
+    }
+  {
+    SlotRow existing;
+
+    if (load_slot (self, operator_id, &existing, NULL))
+      {
+        g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_EXISTS,
+                     FK_T ("There is already an operator \"%s\".", "已有操作人員「%s」。"), operator_id);
+        return FALSE;
+      }
+  }
+
+  fk_kdf_limits (FK_KDF_STRENGTH_OPERATOR, &ops, &mem);
+  if (!fk_vault_add_keyslot (self->vault, passphrase, strlen (passphrase), ops, mem, &slot, error))
+    return FALSE;
+  detail = g_strdup_printf ("{\"role\":\"%s\"}", fk_role_name (role));
+  if (!begin (self, error))
+    return FALSE;
+  if (!insert_operator (self, operator_id, name, role, error) ||
+      !insert_keyslot (self, operator_id, "passphrase", &slot, error) ||
+      !audit (self, "operator.add", operator_id, detail, error) ||
+      !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GPtrArray *
+fk_store_operators (FkStore  *self,
+                    GError  **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) fk_operator_free);
+  sqlite3_stmt *st = prepare (self, "SELECT id, role, name, created_at FROM operators ORDER BY created_at, id", error);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      FkOperator *op = g_new0 (FkOperator, 1);
+
+      op->id = col_strdup (st, 0);
+      op->role = g_strcmp0 ((const char *) sqlite3_column_text (st, 1), "supervisor") == 0
+                 ? FK_ROLE_SUPERVISOR : FK_ROLE_STAFF;
+      op->created_at = sqlite3_column_int64 (st, 3);
+      if (self->vault)
+        open_sealed_text (self, st, 2, "operators", op->id, "name", 1, &op->name, NULL);
+      g_ptr_array_add (out, op);
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (self, sqlite3_extended_errcode (self->db), error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+char *
+fk_store_sole_operator (FkStore *self)
+{
+  g_autoptr(GPtrArray) ops = fk_store_operators (self, NULL);
+
+  if (ops == NULL || ops->len != 1)
+    return NULL;
+  return g_strdup (((FkOperator *) ops->pdata[0])->id);
+}
+
+/* ---- outings --------------------------------------------------------------- */
+
+static gboolean
+valid_kind (const char *kind)
+{
+  for (guint i = 0; fk_outing_kinds[i]; i++)
+    if (g_strcmp0 (kind, fk_outing_kinds[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Accepts "O3" or "3". */
+static char *
+normalize_outing_ref (const char *ref)
+{
+  if (ref == NULL)
+    return NULL;
+  if (g_ascii_isdigit (ref[0]))
+    return g_strdup_printf ("O%s", ref);
+  if (ref[0] == 'o')
+    return g_strdup_printf ("O%s", ref + 1);
+  return g_strdup (ref);
+}
+
+char *
+fk_store_outing_new (FkStore     *self,
+                     const char  *kind,
+                     const char  *title,
+                     const char  *date,
+                     const char  *place,
+                     GError     **error)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *iso = NULL;
+  g_autofree char *detail = NULL;
+  sqlite3_stmt *st;
+  gint64 num = 1;
+  GDate d;
+
+  if (!require_unlocked (self, error))
+    return NULL;
+  if (!valid_kind (kind))
+    {
+      g_autofree char *known = g_strjoinv (", ", (char **) fk_outing_kinds);
+
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                   FK_T ("Unknown outing kind \"%s\". Use one of: %s.", "不明的外勤場次類型「%s」。請使用：%s。"),
+                   kind ? kind : "", known);
+      return NULL;
+    }
+  if (title == NULL || *title == '\0')
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The outing needs a title (for example \"Class 801, Beiqu Junior High\").",
+                                 "外勤場次需要名稱（例如「北區國中 801 班」）。"));
+      return NULL;
+    }
+  if (!fk_date_parse (date, &d, error))
+    return NULL;
+  iso = fk_date_to_iso (&d);
+
+  if (!begin (self, error))
+    return NULL;
+  st = prepare (self, "SELECT COALESCE (MAX (num), 0) + 1 FROM outings", error);
+  if (st == NULL)
+    goto fail;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    num = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  id = g_strdup_printf ("O%" G_GINT64_FORMAT, num);
+
+  st = prepare (self,
+                "INSERT INTO outings (id, num, kind, date, title, place, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
+  if (st == NULL)
+    goto fail;
+  sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 2, num);
+  sqlite3_bind_text (st, 3, kind, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 4, iso, -1, SQLITE_TRANSIENT);
+  if (!bind_sealed (self, st, 5, "outings", id, "title", 1, title, error) ||
+      !bind_sealed (self, st, 6, "outings", id, "place", 1, place && *place ? place : NULL, error))
+    {
+      sqlite3_finalize (st);
+      goto fail;
+    }
+  sqlite3_bind_text (st, 7, self->operator_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 8, g_get_real_time ());
+  detail = g_strdup_printf ("{\"kind\":\"%s\",\"date\":\"%s\"}", kind, iso);
+  if (!step_done (self, st, error) ||
+      !audit (self, "outing.new", id, detail, error) ||
+      !commit (self, error))
+    goto fail;
+  return g_steal_pointer (&id);
+
+fail:
+  rollback (self);
+  return NULL;
+}
+
+static FkOuting *
+outing_from_row (FkStore      *self,
+                 sqlite3_stmt *st)
+{
+  FkOuting *o = g_new0 (FkOuting, 1);
+
+  o->id = col_strdup (st, 0);
+  o->kind = col_strdup (st, 1);
+  o->date = col_strdup (st, 2);
+  o->created_at = sqlite3_column_int64 (st, 5);
+  o->n_cases = (guint) sqlite3_column_int64 (st, 6);
+  if (self->vault)
+    {
+      if (!open_sealed_text (self, st, 3, "outings", o->id, "title", 1, &o->title, NULL))
+        o->title = g_strdup (FK_T ("(damaged)", "（已損壞）"));
+      open_sealed_text (self, st, 4, "outings", o->id, "place", 1, &o->place, NULL);
+    }
+  return o;
+}
+
+#define OUTING_COLUMNS \
+  "SELECT o.id, o.kind, o.date, o.title, o.place, o.created_at," \
+  " (SELECT COUNT (*) FROM cases c WHERE c.outing_id = o.id) FROM outings o"
+
+GPtrArray *
+fk_store_outings (FkStore  *self,
+                  GError  **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) fk_outing_free);
+  sqlite3_stmt *st = prepare (self, OUTING_COLUMNS " ORDER BY o.date, o.num", error);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (out, outing_from_row (self, st));
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (self, sqlite3_extended_errcode (self->db), error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+FkOuting *
+fk_store_outing_get (FkStore     *self,
+                     const char  *outing_ref,
+                     GError     **error)
+{
+  g_autofree char *id = normalize_outing_ref (outing_ref);
+  sqlite3_stmt *st = prepare (self, OUTING_COLUMNS " WHERE o.id = ?", error);
+  FkOuting *o = NULL;
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_text (st, 1, id ? id : "", -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    o = outing_from_row (self, st);
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                 FK_T ("There is no outing \"%s\". \"fieldkit-cli outing list\" shows them.",
+                       "沒有外勤場次「%s」。可用「fieldkit-cli outing list」查看。"),
+                 outing_ref ? outing_ref : "");
+  else
+    sql_error (self, sqlite3_extended_errcode (self->db), error);
+  sqlite3_finalize (st);
+  return o;
+}
+
+/* ---- cases: person record ------------------------------------------------- */
+
+/* The person record is one JSON object sealed as cases.person:
+ * {"person_id":…, "name":…, "birth_date":…, "fields":{…}}. */
+static char *
+person_to_json (const FkCase *kase)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GList) keys = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "person_id");
+  json_builder_add_string_value (b, kase->person_id);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, kase->name);
+  json_builder_set_member_name (b, "birth_date");
+  if (kase->birth_date)
+    json_builder_add_string_value (b, kase->birth_date);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "fields");
+  json_builder_begin_object (b);
+  keys = g_hash_table_get_keys (kase->fields);
+  keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);
+  for (GList *l = keys; l; l = l->next)
+    {
+      json_builder_set_member_name (b, l->data);
+      json_builder_add_string_value (b, g_hash_table_lookup (kase->fields, l->data));
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+static gboolean
+person_from_json (FkCase      *kase,
+                  const char  *json,
+                  gsize        len,
+                  GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *obj, *fields;
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, json, (gssize) len, error))
+    return FALSE;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_DAMAGED, "person record is not an object");
+      return FALSE;
+    }
+  obj = json_node_get_object (root);
+  kase->person_id = g_strdup (json_object_get_string_member_with_default (obj, "person_id", NULL));
+  kase->name = g_strdup (json_object_get_string_member_with_default (obj, "name", NULL));
+  if (json_object_has_member (obj, "birth_date") && !json_object_get_null_member (obj, "birth_date"))
+    kase->birth_date = g_strdup (json_object_get_string_member (obj, "birth_date"));
+  fields = json_object_has_member (obj, "fields") ? json_object_get_object_member (obj, "fields") : NULL;
+  if (fields)
+    {
+      g_autoptr(GList) members = json_object_get_members (fields);
+
+      for (GList *l = members; l; l = l->next)
+        g_hash_table_insert (kase->fields, g_strdup (l->data),
+                             g_strdup (json_object_get_string_member (fields, l->data)));
+    }
+  return TRUE;
+}
+
+static GHashTable *
+new_fields_table (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) wipe_string);
+}
+
+/* ---- cases: reading -------------------------------------------------------- */
+
+#define CASE_COLUMNS \
+  "SELECT id, uuid, outing_id, service, status, version, receipt_no, supersedes," \
+  " created_by, checked_by, approved_by, sealed_by, created_at, updated_at, sealed_at," \
+  " ticked, person FROM cases"
+
+static GStrv
+ticked_from_json (const char *json)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  JsonNode *root;
+
+  if (json && json_parser_load_from_data (parser, json, -1, NULL) &&
+      (root = json_parser_get_root (parser)) && JSON_NODE_HOLDS_ARRAY (root))
+    {
+      JsonArray *arr = json_node_get_array (root);
+
+      for (guint i = 0; i < json_array_get_length (arr); i++)
+        g_strv_builder_add (b, json_array_get_string_element (arr, i));
+    }
+  return g_strv_builder_end (b);
+}
+
+static char *
+ticked_to_json (const char * const *items)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_array (b);
+  for (guint i = 0; items && items[i]; i++)
+    json_builder_add_string_value (b, items[i]);
+  json_builder_end_array (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+static gboolean
+load_attachments (FkStore  *self,
+                  FkCase   *kase,
+                  GError  **error)
+{
+  sqlite3_stmt *st = prepare (self, "SELECT id, kind, mime, size FROM attachments WHERE case_id = ? ORDER BY id", error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, kase->id);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      FkAttachmentInfo *info = g_new0 (FkAttachmentInfo, 1);
+
+      info->id = sqlite3_column_int64 (st, 0);
+      info->kind = col_strdup (st, 1);
+      info->mime = col_strdup (st, 2);
+      info->size = (gsize) sqlite3_column_int64 (st, 3);
+      g_ptr_array_add (kase->attachments, info);
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return sql_error (self, sqlite3_extended_errcode (self->db), error);
+  return TRUE;
+}
+
+static FkCase *
+case_from_row (FkStore      *self,
+               sqlite3_stmt *st)
+{
+  FkCase *kase = g_new0 (FkCase, 1);
+  const char *status = (const char *) sqlite3_column_text (st, 4);
+
+  kase->id = sqlite3_column_int64 (st, 0);
+  kase->uuid = col_strdup (st, 1);
+  kase->outing_id = col_strdup (st, 2);
+  kase->service = col_strdup (st, 3);
+  if (!fk_case_status_parse (status, &kase->status))
+    kase->status = FK_CASE_DRAFT;
+  kase->version = (guint64) sqlite3_column_int64 (st, 5);
+  kase->receipt_no = col_strdup (st, 6);
+  kase->supersedes = sqlite3_column_int64 (st, 7);
+  kase->created_by = col_strdup (st, 8);
+  kase->checked_by = col_strdup (st, 9);
+  kase->approved_by = col_strdup (st, 10);
+  kase->sealed_by = col_strdup (st, 11);
+  kase->created_at = sqlite3_column_int64 (st, 12);
+  kase->updated_at = sqlite3_column_int64 (st, 13);
+  kase->sealed_at = sqlite3_column_int64 (st, 14);
+  kase->ticked = ticked_from_json ((const char *) sqlite3_column_text (st, 15));
+  kase->fields = new_fields_table ();
+  kase->attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) attachment_info_free);
+
+  if (sqlite3_column_type (st, 16) == SQLITE_NULL)
+    kase->damaged = NULL; /* purged after the office acknowledged it: a stub */
+  else if (self->vault)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autoptr(GBytes) plain = fk_vault_open_record (self->vault, "cases", kase->uuid, "person", kase->version,
+                                                      sqlite3_column_blob (st, 16),
+                                                      sqlite3_column_bytes (st, 16), &local);
+
+      if (plain == NULL ||
+          !person_from_json (kase, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain), &local))
+        kase->damaged = g_strdup_printf (FK_T ("The personal data of case %" G_GINT64_FORMAT " is damaged or was altered and cannot be opened; "
+                                               "the other cases are not affected. Report it to the office.",
+                                               "案件 %" G_GINT64_FORMAT " 的個人資料已損壞或遭竄改，無法開啟；其他案件不受影響。請通報戶所。"),
+                                         kase->id);
+    }
+  return kase;
+}
+
+static FkCase *
+load_case (FkStore  *self,
+           gint64    case_id,
+           GError  **error)
+{
+  sqlite3_stmt *st = prepare (self, CASE_COLUMNS " WHERE id = ?", error);
+  FkCase *kase = NULL;
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, case_id);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    kase = case_from_row (self, st);
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                 FK_T ("There is no case %" G_GINT64_FORMAT ". \"fieldkit-cli case list\" shows them.",
+                       "沒有案件 %" G_GINT64_FORMAT "。可用「fieldkit-cli case list」查看。"),
+                 case_id);
+  else
+    sql_error (self, sqlite3_extended_errcode (self->db), error);
+  sqlite3_finalize (st);
+  if (kase && !load_attachments (self, kase, error))
+    g_clear_pointer (&kase, fk_case_free);
+  return kase;
+}
+
+FkCase *
+fk_store_case_get (FkStore  *self,
+                   gint64    case_id,
+                   GError  **error)
+{
+  if (!require_unlocked (self, error))
+    return NULL;
+  return load_case (self, case_id, error);
+}
+
+gboolean
+fk_store_case_resolve (FkStore     *self,
+                       const char  *ref,
+                       gint64      *case_id,
+                       GError     **error)
+{
+  sqlite3_stmt *st;
+  gboolean found = FALSE;
+  char *end = NULL;
+  gint64 n;
+
+  if (ref != NULL && *ref != '\0')
+    {
+      n = g_ascii_strtoll (ref, &end, 10);
+      if (end && *end == '\0' && n > 0)
+        st = prepare (self, "SELECT id FROM cases WHERE id = ?", error);
+      else
+        st = prepare (self, "SELECT id FROM cases WHERE receipt_no = ?", error);
+      if (st == NULL)
+        return FALSE;
+      if (end && *end == '\0' && n > 0)
+        sqlite3_bind_int64 (st, 1, n);
+      else
+        sqlite3_bind_text (st, 1, ref, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        {
+          *case_id = sqlite3_column_int64 (st, 0);
+          found = TRUE;
+        }
+      sqlite3_finalize (st);
+    }
+  if (!found)
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                 FK_T ("There is no case \"%s\": give the case number from \"case list\" or a receipt number.",
+                       "沒有案件「%s」：請輸入「case list」中的案件編號或收件編號。"),
+                 ref ? ref : "");
+  return found;
+}
+
+GPtrArray *
+fk_store_cases (FkStore             *self,
+                const char          *outing_ref,
+                const FkCaseStatus  *status,
+                GError             **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) fk_case_free);
+  g_autofree char *outing_id = normalize_outing_ref (outing_ref);
+  GString *sql = g_string_new (CASE_COLUMNS " WHERE 1");
+  sqlite3_stmt *st;
+  int rc, col = 1;
+
+  if (!require_unlocked (self, error))
+    {
+      g_string_free (sql, TRUE);
+      return NULL;
+    }
+  if (outing_id)
+    g_string_append (sql, " AND outing_id = ?");
+  if (status)
+    g_string_append (sql, " AND status = ?");
+  g_string_append (sql, " ORDER BY id");
+  st = prepare (self, sql->str, error);
+  g_string_free (sql, TRUE);
+  if (st == NULL)
+    return NULL;
+  if (outing_id)
+    sqlite3_bind_text (st, col++, outing_id, -1, SQLITE_TRANSIENT);
+  if (status)
+    sqlite3_bind_text (st, col++, fk_case_status_name (*status), -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (out, case_from_row (self, st));
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (self, sqlite3_extended_errcode (self->db), error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+GArray *
+fk_store_find (FkStore     *self,
+               const char  *id_number,
+               GError     **error)
+{
+  g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree char *norm = NULL;
+  guint8 blind[32];
+  sqlite3_stmt *st;
+  int rc;
+
+  if (!require_unlocked (self, error))
+    return NULL;
+  norm = fk_id_normalize (id_number ? id_number : "");
+  if (*norm == '\0')
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("Give the ID number to look for.", "請輸入要查詢的身分證號。"));
+      return NULL;
+    }
+  fk_vault_blind_index (self->vault, norm, blind);
+  sodium_memzero (norm, strlen (norm));
+  st = prepare (self, "SELECT id FROM cases WHERE blind = ? ORDER BY id", error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_blob (st, 1, blind, sizeof blind, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (st, 0);
+
+      g_array_append_val (out, id);
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (self, sqlite3_extended_errcode (self->db), error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+/* ---- cases: validation ----------------------------------------------------- */
+
+static const FkService *
+lookup_service (FkStore     *self,
+                const char  *service_id,
+                GError     **error)
+{
+  const FkService *svc = fk_catalog_lookup (self->catalog, service_id ? service_id : "");
+
+  if (svc == NULL)
+    {
+      GPtrArray *all = fk_catalog_services (self->catalog);
+      g_autoptr(GString) known = g_string_new (NULL);
+
+      for (guint i = 0; i < all->len; i++)
+        g_string_append_printf (known, "%s%s", i ? ", " : "", ((FkService *) all->pdata[i])->id);
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                   FK_T ("Unknown service \"%s\". Use one of: %s.", "不明的業務「%s」。請使用：%s。"),
+                   service_id ? service_id : "", known->str);
+    }
+  return svc;
+}
+
+/* Validates and normalizes one value for key on svc; core keys are the
+ * person's ID number, name and birth date. */
+static gboolean
+normalize_value (const FkService  *svc,
+                 const char       *key,
+                 const char       *value,
+                 char            **out,
+                 GError          **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  *out = NULL;
+  if (g_strcmp0 (key, "person_id") == 0)
+    {
+      if (fk_person_id_check (value, NULL, out, &local))
+        return TRUE;
+    }
+  else if (g_strcmp0 (key, "name") == 0)
+    {
+      g_autofree char *trimmed = g_strstrip (g_strdup (value ? value : ""));
+
+      if (*trimmed == '\0')
+        g_set_error_literal (&local, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                             FK_T ("The name is empty: type the name as it appears on the household register.",
+                                   "姓名是空的：請依戶籍資料填寫姓名。"));
+      else if (g_utf8_strlen (trimmed, -1) > 100 || !g_utf8_validate (trimmed, -1, NULL))
+        g_set_error_literal (&local, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                             FK_T ("The name is longer than 100 characters.", "姓名超過 100 個字。"));
+      else
+        {
+          *out = g_steal_pointer (&trimmed);
+          return TRUE;
+        }
+    }
+  else if (g_strcmp0 (key, "birth_date") == 0)
+    {
+      GDate d;
+
+      if (fk_date_parse (value, &d, &local))
+        {
+          g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+          GDate today;
+
+          g_date_clear (&today, 1);
+          g_date_set_dmy (&today, (GDateDay) g_date_time_get_day_of_month (now),
+                          (GDateMonth) g_date_time_get_month (now), (GDateYear) g_date_time_get_year (now));
+          if (g_date_compare (&d, &today) > 0)
+            g_set_error_literal (&local, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                                 FK_T ("The birth date is in the future.", "出生日期晚於今天。"));
+          else
+            {
+              *out = fk_date_to_iso (&d);
+              return TRUE;
+            }
+        }
+    }
+  else
+    {
+      const FkField *field = fk_service_field (svc, key);
+
+      if (field == NULL)
+        {
+          g_autoptr(GString) known = g_string_new ("name, person_id, birth_date");
+
+          for (guint i = 0; i < svc->fields->len; i++)
+            g_string_append_printf (known, ", %s", ((FkField *) svc->fields->pdata[i])->key);
+          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                       FK_T ("The service \"%s\" has no field \"%s\". Its fields are: %s.",
+                             "業務「%s」沒有欄位「%s」。可用欄位：%s。"),
+                       svc->id, key, known->str);
+          return FALSE;
+        }
+      if (fk_field_validate (field, value, out, &local))
+        return TRUE;
+    }
+
+  g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID, "%s: %s", key, local->message);
+  return FALSE;
+}
+
+static int
+age_today (const char *iso_birth)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  GDate birth, today;
+
+  if (!fk_date_parse (iso_birth, &birth, NULL))
+    return -1;
+  g_date_clear (&today, 1);
+  g_date_set_dmy (&today, (GDateDay) g_date_time_get_day_of_month (now),
+                  (GDateMonth) g_date_time_get_month (now), (GDateYear) g_date_time_get_year (now));
+  return fk_date_age_on (&birth, &today);
+}
+
+static gboolean
+is_ticked (const FkCase *kase,
+           const char   *item)
+{
+  return kase->ticked && g_strv_contains ((const char * const *) kase->ticked, item);
+}
+
+static const char *
+label (const char *zh,
+       const char *en)
+{
+  return fk_lang_is_zh () ? zh : en;
+}
+
+static GPtrArray *
+case_problems (FkStore         *self,
+               const FkCase    *kase,
+               const FkService *svc)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  if (kase->damaged)
+    {
+      g_ptr_array_add (out, g_strdup (kase->damaged));
+      return out;
+    }
+  if (kase->birth_date == NULL)
+    g_ptr_array_add (out, g_strdup (FK_T ("birth date is missing", "缺少出生日期")));
+  for (guint i = 0; i < svc->fields->len; i++)
+    {
+      const FkField *f = svc->fields->pdata[i];
+
+      if (f->required && g_hash_table_lookup (kase->fields, f->key) == NULL)
+        g_ptr_array_add (out, g_strdup_printf (FK_T ("%s is missing", "缺少%s"), label (f->label_zh, f->label_en)));
+    }
+  for (guint i = 0; i < svc->checklist->len; i++)
+    {
+      const FkChecklistItem *item = svc->checklist->pdata[i];
+
+      if (item->required && !is_ticked (kase, item->id))
+        g_ptr_array_add (out, g_strdup_printf (FK_T ("document not seen: %s", "尚未檢視文件：%s"),
+                                               label (item->label_zh, item->label_en)));
+    }
+  if (kase->birth_date && (svc->age_min >= 0 || svc->age_max >= 0))
+    {
+      int age = age_today (kase->birth_date);
+
+      if ((svc->age_min >= 0 && age < svc->age_min) || (svc->age_max >= 0 && age > svc->age_max))
+        g_ptr_array_add (out, g_strdup_printf (FK_T ("age %d is outside what %s allows (%d–%d)",
+                                                     "年齡 %d 歲不符合%s的資格（%d–%d 歲）"),
+                                               age, fk_service_name (svc), svc->age_min, svc->age_max));
+    }
+  return out;
+}
+
+/* ---- cases: writing -------------------------------------------------------- */
+
+static char *
+case_detail (const FkCase *kase,
+             const void   *blob,
+             gsize         blob_len)
+{
+  g_autofree char *digest = blob ? blob_digest_hex (blob, blob_len) : g_strdup ("");
+
+  return g_strdup_printf ("{\"id\":%" G_GINT64_FORMAT ",\"service\":\"%s\",\"status\":\"%s\","
+                          "\"version\":%" G_GUINT64_FORMAT ",\"blob\":\"%s\"}",
+                          kase->id, kase->service, fk_case_status_name (kase->status),
+                          kase->version, digest);
+}
+
+/* Writes the whole mutable state of a case (person record re-sealed under
+ * the new version) and its audit entry, inside the caller's transaction. */
+static gboolean
+write_case (FkStore     *self,
+            FkCase      *kase,
+            const char  *action,
+            GError     **error)
+{
+  g_autofree char *json = person_to_json (kase);
+  g_autofree char *ticked = ticked_to_json ((const char * const *) kase->ticked);
+  g_autofree char *detail = NULL;
+  g_autoptr(GBytes) sealed = NULL;
+  guint8 blind[32];
+  sqlite3_stmt *st;
+
+  sealed = fk_vault_seal_record (self->vault, "cases", kase->uuid, "person", kase->version,
+                                 (const guint8 *) json, strlen (json), error);
+  sodium_memzero (json, strlen (json));
+  if (sealed == NULL)
+    return FALSE;
+  fk_vault_blind_index (self->vault, kase->person_id, blind);
+  kase->updated_at = g_get_real_time ();
+
+  st = prepare (self,
+                "INSERT INTO cases (id, uuid, outing_id, service, status, version, receipt_no, supersedes,"
+                " blind, person, ticked, created_by, checked_by, approved_by, sealed_by,"
+                " created_at, updated_at, sealed_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                " ON CONFLICT (id) DO UPDATE SET status = ?5, version = ?6, receipt_no = ?7,"
+                " blind = ?9, person = ?10, ticked = ?11, checked_by = ?13, approved_by = ?14,"
+                " sealed_by = ?15, updated_at = ?17, sealed_at = ?18", error);
+  if (st == NULL)
+    return FALSE;
+  if (kase->id > 0)
+    sqlite3_bind_int64 (st, 1, kase->id);
+  else
+    sqlite3_bind_null (st, 1);
+  sqlite3_bind_text (st, 2, kase->uuid, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 3, kase->outing_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 4, kase->service, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 5, fk_case_status_name (kase->status), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 6, (gint64) kase->version);
+  if (kase->receipt_no)
+    sqlite3_bind_text (st, 7, kase->receipt_no, -1, SQLITE_TRANSIENT);
+  if (kase->supersedes > 0)
+    sqlite3_bind_int64 (st, 8, kase->supersedes);
+  sqlite3_bind_blob (st, 9, blind, sizeof blind, SQLITE_TRANSIENT);
+  sqlite3_bind_blob (st, 10, g_bytes_get_data (sealed, NULL), (int) g_bytes_get_size (sealed), SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 11, ticked, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 12, kase->created_by, -1, SQLITE_TRANSIENT);
+  if (kase->checked_by)
+    sqlite3_bind_text (st, 13, kase->checked_by, -1, SQLITE_TRANSIENT);
+  if (kase->approved_by)
+    sqlite3_bind_text (st, 14, kase->approved_by, -1, SQLITE_TRANSIENT);
+  if (kase->sealed_by)
+    sqlite3_bind_text (st, 15, kase->sealed_by, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 16, kase->created_at);
+  sqlite3_bind_int64 (st, 17, kase->updated_at);
+  if (kase->sealed_at)
+    sqlite3_bind_int64 (st, 18, kase->sealed_at);
+  if (!step_done (self, st, error))
+    return FALSE;
+  if (kase->id <= 0)
+    kase->id = sqlite3_last_insert_rowid (self->db);
+
+  detail = case_detail (kase, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed));
+  return audit (self, action, kase->uuid, detail, error);
+}
+
+static gboolean
+add_attachment (FkStore     *self,
+                gint64       case_id,
+                const char  *kind,
+                const char  *mime,
+                GBytes      *data,
+                GError     **error)
+{
+  g_autoptr(FkSecret) key = fk_secret_new_random ();
+  g_autoptr(GBytes) cipher = NULL;
+  g_autofree char *uuid = g_uuid_string_random ();
+  g_autofree char *detail = NULL;
+  sqlite3_stmt *st;
+
+  if (g_bytes_get_size (data) > 20 * 1024 * 1024)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The file is larger than 20 MiB; use a smaller photo or scan.",
+                                 "檔案超過 20 MiB，請改用較小的照片或掃描檔。"));
+      return FALSE;
+    }
+  cipher = fk_stream_encrypt_bytes (key, data, error);
+  if (cipher == NULL)
+    return FALSE;
+  st = prepare (self,
+                "INSERT INTO attachments (uuid, case_id, kind, mime, size, key, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, uuid, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 2, case_id);
+  sqlite3_bind_text (st, 3, kind, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 4, mime ? mime : "application/octet-stream", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 5, (gint64) g_bytes_get_size (data));
+  {
+    g_autoptr(GBytes) sealed_key = fk_vault_seal_record (self->vault, "attachments", uuid, "key", 1,
+                                                         fk_secret_bytes (key), fk_secret_len (key), error);
+
+    if (sealed_key == NULL)
+      {
+        sqlite3_finalize (st);
+        return FALSE;
+      }
+    sqlite3_bind_blob (st, 6, g_bytes_get_data (sealed_key, NULL), (int) g_bytes_get_size (sealed_key), SQLITE_TRANSIENT);
+  }
+  sqlite3_bind_blob (st, 7, g_bytes_get_data (cipher, NULL), (int) g_bytes_get_size (cipher), SQLITE_TRANSIENT);
+  if (!step_done (self, st, error))
+    return FALSE;
+  detail = g_strdup_printf ("{\"case\":%" G_GINT64_FORMAT ",\"kind\":\"%s\",\"size\":%" G_GSIZE_FORMAT "}",
+                            case_id, kind, g_bytes_get_size (data));
+  return audit (self, "attachment.add", uuid, detail, error);
+}
+
+gint64
+fk_store_case_new (FkStore            *self,
+                   const FkCaseInput  *input,
+                   GError            **error)
+{
+  g_autoptr(FkCase) kase = NULL;
+  g_autoptr(FkOuting) outing = NULL;
+  const FkService *svc;
+
+  if (!require_unlocked (self, error))
+    return 0;
+  svc = lookup_service (self, input->service, error);
+  if (svc == NULL)
+    return 0;
+  outing = fk_store_outing_get (self, input->outing_id, error);
+  if (outing == NULL)
+    return 0;
+
+  kase = g_new0 (FkCase, 1);
+  kase->uuid = g_uuid_string_random ();
+  kase->outing_id = g_strdup (outing->id);
+  kase->service = g_strdup (svc->id);
+  kase->status = FK_CASE_DRAFT;
+  kase->version = 1;
+  kase->created_by = g_strdup (self->operator_id);
+  kase->created_at = g_get_real_time ();
+  kase->ticked = g_new0 (char *, 1);
+  kase->fields = new_fields_table ();
+
+  if (!normalize_value (svc, "person_id", input->person_id, &kase->person_id, error) ||
+      !normalize_value (svc, "name", input->name, &kase->name, error))
+    return 0;
+  if (input->birth_date && *input->birth_date &&
+      !normalize_value (svc, "birth_date", input->birth_date, &kase->birth_date, error))
+    return 0;
+  if (input->fields)
+    {
+      GHashTableIter iter;
+      gpointer k, v;
+
+      g_hash_table_iter_init (&iter, input->fields);
+      while (g_hash_table_iter_next (&iter, &k, &v))
+        {
+          char *norm = NULL;
+
+          if (!normalize_value (svc, k, v, &norm, error))
+            return 0;
+          if (g_strcmp0 (k, "name") == 0 || g_strcmp0 (k, "person_id") == 0 || g_strcmp0 (k, "birth_date") == 0)
+            {
+              wipe_string (norm);
+              g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("\"%s\" is given with its own option, not as a --field.", "「%s」請用專屬選項輸入，不要用 --field。"),
+                           (const char *) k);
+              return 0;
+            }
+          g_hash_table_insert (kase->fields, g_strdup (k), norm);
+        }
+    }
+
+  if (!begin (self, error))
+    return 0;
+  if (!write_case (self, kase, "case.new", error) ||
+      (input->photo && !add_attachment (self, kase->id, "photo", input->photo_mime, input->photo, error)) ||
+      (input->signature && !add_attachment (self, kase->id, "signature", input->signature_mime, input->signature, error)) ||
+      !commit (self, error))
+    {
+      rollback (self);
+      return 0;
+    }
+  return kase->id;
+}
+
+/* Loads a case for changing: unlocked, found, opened, and still editable. */
+static FkCase *
+load_mutable (FkStore     *self,
+              gint64       case_id,
+              GError     **error)
+{
+  g_autoptr(FkCase) kase = NULL;
+
+  if (!require_unlocked (self, error))
+    return NULL;
+  kase = load_case (self, case_id, error);
+  if (kase == NULL)
+    return NULL;
+  if (kase->status >= FK_CASE_SEALED)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("Case %" G_GINT64_FORMAT " is %s and can no longer be changed. "
+                         "If it is wrong, the office returns it and you correct it as a new version.",
+                         "案件 %" G_GINT64_FORMAT " 已%s，不能再修改。若有錯誤，請由戶所退回補正，以新版本更正。"),
+                   kase->id, fk_case_status_label (kase->status));
+      return NULL;
+    }
+  if (kase->damaged)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_DAMAGED, kase->damaged);
+      return NULL;
+    }
+  return g_steal_pointer (&kase);
+}
+
+/* Any edit after a check voids that check: the case goes back to draft. */
+static void
+void_checks (FkCase *kase)
+{
+  kase->status = FK_CASE_DRAFT;
+  g_clear_pointer (&kase->checked_by, g_free);
+  g_clear_pointer (&kase->approved_by, g_free);
+}
+
+gboolean
+fk_store_case_set_field (FkStore     *self,
+                         gint64       case_id,
+                         const char  *key,
+                         const char  *value,
+                         GError     **error)
+{
+  g_autoptr(FkCase) kase = load_mutable (self, case_id, error);
+  const FkService *svc;
+  char *norm = NULL;
+
+  if (kase == NULL)
+    return FALSE;
+  svc = lookup_service (self, kase->service, error);
+  if (svc == NULL)
+    return FALSE;
+  if (value == NULL || *value == '\0')
+    {
+      if (g_strcmp0 (key, "name") == 0 || g_strcmp0 (key, "person_id") == 0)
+        {
+          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                       FK_T ("\"%s\" cannot be emptied.", "「%s」不可清空。"), key);
+          return FALSE;
+        }
+      if (g_strcmp0 (key, "birth_date") == 0)
+        g_clear_pointer (&kase->birth_date, wipe_string);
+      else if (fk_service_field (svc, key) != NULL)
+        g_hash_table_remove (kase->fields, key);
+      else
+        return normalize_value (svc, key, "", &norm, error);
+    }
+  else
+    {
+      if (!normalize_value (svc, key, value, &norm, error))
+        return FALSE;
+      if (g_strcmp0 (key, "name") == 0)
+        wipe_string (g_steal_pointer (&kase->name)), kase->name = norm;
+      else if (g_strcmp0 (key, "person_id") == 0)
+        wipe_string (g_steal_pointer (&kase->person_id)), kase->person_id = norm;
+      else if (g_strcmp0 (key, "birth_date") == 0)
+        wipe_string (g_steal_pointer (&kase->birth_date)), kase->birth_date = norm;
+      else
+        g_hash_table_insert (kase->fields, g_strdup (key), norm);
+    }
+
+  void_checks (kase);
+  kase->version++;
+  if (!begin (self, error))
+    return FALSE;
+  if (!write_case (self, kase, "case.edit", error) || !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+fk_store_case_tick (FkStore            *self,
+                    gint64              case_id,
+                    const char * const *items,
+                    gboolean            all,
+                    GError            **error)
+{
+  g_autoptr(FkCase) kase = load_mutable (self, case_id, error);
+  g_autoptr(GStrvBuilder) b = NULL;
+  const FkService *svc;
+
+  if (kase == NULL)
+    return FALSE;
+  svc = lookup_service (self, kase->service, error);
+  if (svc == NULL)
+    return FALSE;
+
+  b = g_strv_builder_new ();
+  g_strv_builder_addv (b, (const char **) kase->ticked);
+  for (guint i = 0; i < svc->checklist->len; i++)
+    {
+      const FkChecklistItem *item = svc->checklist->pdata[i];
+
+      if (all && !is_ticked (kase, item->id))
+        g_strv_builder_add (b, item->id);
+    }
+  for (guint i = 0; !all && items && items[i]; i++)
+    {
+      if (fk_service_checklist_item (svc, items[i]) == NULL)
+        {
+          g_autoptr(GString) known = g_string_new (NULL);
+
+          for (guint j = 0; j < svc->checklist->len; j++)
+            g_string_append_printf (known, "%s%s", j ? ", " : "", ((FkChecklistItem *) svc->checklist->pdata[j])->id);
+          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                       FK_T ("\"%s\" is not on the checklist of %s. Its items are: %s.",
+                             "「%s」不在%s的一次告知單上。項目有：%s。"),
+                       items[i], fk_service_name (svc), known->str);
+          return FALSE;
+        }
+      if (!is_ticked (kase, items[i]))
+        g_strv_builder_add (b, items[i]);
+    }
+  g_strfreev (kase->ticked);
+  kase->ticked = g_strv_builder_end (b);
+  void_checks (kase);
+  kase->version++;
+  if (!begin (self, error))
+    return FALSE;
+  if (!write_case (self, kase, "case.tick", error) || !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GPtrArray *
+fk_store_case_problems (FkStore  *self,
+                        gint64    case_id,
+                        GError  **error)
+{
+  g_autoptr(FkCase) kase = NULL;
+  const FkService *svc;
+
+  if (!require_unlocked (self, error))
+    return NULL;
+  kase = load_case (self, case_id, error);
+  if (kase == NULL)
+    return NULL;
+  svc = lookup_service (self, kase->service, error);
+  if (svc == NULL)
+    return NULL;
+  return case_problems (self, kase, svc);
+}
+
+gboolean
+fk_store_case_check (FkStore  *self,
+                     gint64    case_id,
+                     GError  **error)
+{
+  g_autoptr(FkCase) kase = load_mutable (self, case_id, error);
+  g_autoptr(GPtrArray) problems = NULL;
+  const FkService *svc;
+
+  if (kase == NULL)
+    return FALSE;
+  svc = lookup_service (self, kase->service, error);
+  if (svc == NULL)
+    return FALSE;
+  if (kase->status != FK_CASE_DRAFT)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("Case %" G_GINT64_FORMAT " is already %s.", "案件 %" G_GINT64_FORMAT " 已經是%s。"),
+                   kase->id, fk_case_status_label (kase->status));
+      return FALSE;
+    }
+  problems = case_problems (self, kase, svc);
+  if (problems->len > 0)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+
+      for (guint i = 0; i < problems->len; i++)
+        g_string_append_printf (s, "\n  - %s", (const char *) problems->pdata[i]);
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("Case %" G_GINT64_FORMAT " is not complete yet:%s",
+                         "案件 %" G_GINT64_FORMAT " 尚未完整：%s"),
+                   kase->id, s->str);
+      return FALSE;
+    }
+  kase->status = FK_CASE_CHECKED;
+  g_free (kase->checked_by);
+  kase->checked_by = g_strdup (self->operator_id);
+  if (!begin (self, error))
+    return FALSE;
+  if (!write_case (self, kase, "case.check", error) || !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+approve_by (FkStore     *self,
+            gint64       case_id,
+            const char  *approver,
+            GError     **error)
+{
+  g_autoptr(FkCase) kase = load_mutable (self, case_id, error);
+
+  if (kase == NULL)
+    return FALSE;
+  if (kase->status != FK_CASE_CHECKED)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   kase->status == FK_CASE_DRAFT
+                   ? FK_T ("Case %" G_GINT64_FORMAT " has not passed its self-check yet: run \"case check\" first.",
+                           "案件 %" G_GINT64_FORMAT " 尚未完成自我檢核：請先執行「case check」。")
+                   : FK_T ("Case %" G_GINT64_FORMAT " has already had its second check.",
+                           "案件 %" G_GINT64_FORMAT " 已經複核過了。"),
+                   kase->id);
+      return FALSE;
+    }
+  if (g_strcmp0 (kase->checked_by, approver) == 0)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("The second check must be done by someone other than %s, who did the self-check. "
+                         "Ask a colleague or supervisor to sign in for it.",
+                         "複核必須由自我檢核者（%s）以外的人員執行。請同事或督導登入複核。"),
+                   kase->checked_by);
+      return FALSE;
+    }
+  kase->status = FK_CASE_APPROVED;
+  kase->approved_by = g_strdup (approver);
+  if (!begin (self, error))
+    return FALSE;
+  {
+    g_autofree char *acting = self->operator_id;
+
+    /* The audit entry names the approver, not the session owner. */
+    self->operator_id = g_strdup (approver);
+    if (!write_case (self, kase, "case.approve", error))
+      {
+        g_free (self->operator_id);
+        self->operator_id = g_steal_pointer (&acting);
+        rollback (self);
+        return FALSE;
+      }
+    g_free (self->operator_id);
+    self->operator_id = g_steal_pointer (&acting);
+  }
+  if (!commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+fk_store_case_approve (FkStore  *self,
+                       gint64    case_id,
+                       GError  **error)
+{
+  if (!require_unlocked (self, error))
+    return FALSE;
+  return approve_by (self, case_id, self->operator_id, error);
+}
+
+gboolean
+fk_store_case_approve_as (FkStore     *self,
+                          gint64       case_id,
+                          const char  *operator_id,
+                          const char  *passphrase,
+                          GError     **error)
+{
+  if (!require_unlocked (self, error) ||
+      !fk_store_verify_operator (self, operator_id, passphrase, error))
+    return FALSE;
+  return approve_by (self, case_id, operator_id, error);
+}
+
+/* Next receipt number for today: office code, device number, ROC date and a
+ * per-day sequence.  The counter only moves forward, in the same
+ * transaction as the seal, so a number is never given twice. */
+static char *
+next_receipt_no (FkStore  *self,
+                 GError  **error)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *day = g_strdup_printf ("%03d%02d%02d", g_date_time_get_year (now) - 1911,
+                                          g_date_time_get_month (now), g_date_time_get_day_of_month (now));
+  sqlite3_stmt *st;
+  gint64 seq = 0;
+
+  st = prepare (self,
+                "INSERT INTO receipt_seq (day, last) VALUES (?1, 1)"
+                " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last", error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_text (st, 1, day, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    seq = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  if (seq <= 0)
+    {
+      sql_error (self, sqlite3_extended_errcode (self->db), error);
+      return NULL;
+    }
+  return g_strdup_printf ("%s-%02u-%s-%04" G_GINT64_FORMAT, self->office_code, self->device_number, day, seq);
+}
+
+gboolean
+fk_store_case_finalize (FkStore  *self,
+                        gint64    case_id,
+                        char    **receipt_no,
+                        GError  **error)
+{
+  g_autoptr(FkCase) kase = load_mutable (self, case_id, error);
+  const FkService *svc;
+
+  if (kase == NULL)
+    return FALSE;
+  svc = lookup_service (self, kase->service, error);
+  if (svc == NULL)
+    return FALSE;
+  if (kase->status == FK_CASE_DRAFT)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("Case %" G_GINT64_FORMAT " has not passed its self-check yet: run \"case check\" first.",
+                         "案件 %" G_GINT64_FORMAT " 尚未完成自我檢核：請先執行「case check」。"),
+                   kase->id);
+      return FALSE;
+    }
+  if (kase->status == FK_CASE_CHECKED && svc->second_check)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("%s needs a second check by another operator before it is sealed (\"case approve\").",
+                         "%s需經另一位人員複核（「case approve」）後才能封存。"),
+                   fk_service_name (svc));
+      return FALSE;
+    }
+  if (!begin (self, error))
+    return FALSE;
+  kase->receipt_no = next_receipt_no (self, error);
+  if (kase->receipt_no == NULL)
+    {
+      rollback (self);
+      return FALSE;
+    }
+  kase->status = FK_CASE_SEALED;
+  kase->sealed_by = g_strdup (self->operator_id);
+  kase->sealed_at = g_get_real_time ();
+  if (!write_case (self, kase, "case.seal", error) || !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  if (receipt_no)
+    *receipt_no = g_strdup (kase->receipt_no);
+  return TRUE;
+}
+
+GBytes *
+fk_store_attachment_get (FkStore  *self,
+                         gint64    attachment_id,
+                         GError  **error)
+{
+  sqlite3_stmt *st;
+  GBytes *out = NULL;
+  int rc;
+
+  if (!require_unlocked (self, error))
+    return NULL;
+  st = prepare (self, "SELECT uuid, key, data FROM attachments WHERE id = ?", error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, attachment_id);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW && sqlite3_column_type (st, 2) != SQLITE_NULL)
+    {
+      const char *uuid = (const char *) sqlite3_column_text (st, 0);
+      g_autoptr(GBytes) key = fk_vault_open_record (self->vault, "attachments", uuid, "key", 1,
+                                                    sqlite3_column_blob (st, 1), sqlite3_column_bytes (st, 1), error);
+
+      if (key != NULL)
+        {
+          g_autoptr(FkSecret) secret = fk_secret_new_from (g_bytes_get_data (key, NULL), g_bytes_get_size (key));
+          g_autoptr(GBytes) cipher = g_bytes_new (sqlite3_column_blob (st, 2), sqlite3_column_bytes (st, 2));
+
+          out = fk_stream_decrypt_bytes (secret, cipher, error);
+        }
+      if (out == NULL)
+        {
+          g_clear_error (error);
+          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_DAMAGED,
+                       FK_T ("Attachment %" G_GINT64_FORMAT " is damaged or was altered and cannot be opened.",
+                             "附件 %" G_GINT64_FORMAT " 已損壞或遭竄改，無法開啟。"),
+                       attachment_id);
+        }
+    }
+  else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                 FK_T ("There is no attachment %" G_GINT64_FORMAT ".", "沒有附件 %" G_GINT64_FORMAT "。"), attachment_id);
+  else
+    sql_error (self, sqlite3_extended_errcode (self->db), error);
+  sqlite3_finalize (st);
+  return out;
+}
+
+/* ---- verification ----------------------------------------------------------- */
+
+static void
+add_damage (GPtrArray  *out,
+            char       *where,
+            const char *reason)
+{
+  FkDamage *d = g_new0 (FkDamage, 1);
+
+  d->where = where;
+  d->reason = g_strdup (reason);
+  g_ptr_array_add (out, d);
+}
+
+/* The last version and ciphertext digest the audit log recorded per case. */
+static GHashTable *
+audited_case_states (FkStore  *self,
+                     GError  **error)
+{
+  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  sqlite3_stmt *st = prepare (self,
+                              "SELECT subject, detail FROM audit WHERE seq IN"
+                              " (SELECT MAX (seq) FROM audit WHERE action LIKE 'case.%' GROUP BY subject)",
+                              error);
+  int rc;
+
+  if (st == NULL)
+    {
+      g_hash_table_unref (out);
+      return NULL;
+    }
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_hash_table_insert (out, col_strdup (st, 0), col_strdup (st, 1));
+  sqlite3_finalize (st);
+  return out;
+}
+
+GPtrArray *
+fk_store_verify_records (FkStore  *self,
+                         GError  **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) fk_damage_free);
+  g_autoptr(GHashTable) audited = NULL;
+  const char *damaged = FK_T ("its encrypted data does not verify: damaged or altered",
+                              "加密資料驗證失敗：已損壞或遭竄改");
+  sqlite3_stmt *st;
+
+  if (!require_unlocked (self, error))
+    return NULL;
+  audited = audited_case_states (self, error);
+  if (audited == NULL)
+    return NULL;
+
+  st = prepare (self, "SELECT id, name FROM operators", error);
+  if (st == NULL)
+    return NULL;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      g_autofree char *id = col_strdup (st, 0);
+      g_autofree char *name = NULL;
+
+      if (!open_sealed_text (self, st, 1, "operators", id, "name", 1, &name, NULL))
+        add_damage (out, g_strdup_printf (FK_T ("operator %s", "操作人員 %s"), id), damaged);
+      wipe_string (g_steal_pointer (&name));
+    }
+  sqlite3_finalize (st);
+
+  st = prepare (self, "SELECT id, title, place FROM outings", error);
+  if (st == NULL)
+    return NULL;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      g_autofree char *id = col_strdup (st, 0);
+      g_autofree char *a = NULL;
+      g_autofree char *b = NULL;
+
+      if (!open_sealed_text (self, st, 1, "outings", id, "title", 1, &a, NULL) ||
+          !open_sealed_text (self, st, 2, "outings", id, "place", 1, &b, NULL))
+        add_damage (out, g_strdup_printf (FK_T ("outing %s", "外勤場次 %s"), id), damaged);
+    }
+  sqlite3_finalize (st);
+
+  st = prepare (self, "SELECT id, uuid, version, person FROM cases ORDER BY id", error);
+  if (st == NULL)
+    return NULL;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (st, 0);
+      const char *uuid = (const char *) sqlite3_column_text (st, 1);
+      guint64 version = (guint64) sqlite3_column_int64 (st, 2);
+      const char *detail = g_hash_table_lookup (audited, uuid);
+      g_autoptr(GBytes) plain = NULL;
+      g_autofree char *digest = NULL;
+      g_autofree char *expect = NULL;
+
+      if (sqlite3_column_type (st, 3) != SQLITE_NULL)
+        {
+          plain = fk_vault_open_record (self->vault, "cases", uuid, "person", version,
+                                        sqlite3_column_blob (st, 3), sqlite3_column_bytes (st, 3), NULL);
+          if (plain == NULL)
+            {
+              add_damage (out, g_strdup_printf (FK_T ("case %" G_GINT64_FORMAT, "案件 %" G_GINT64_FORMAT), id), damaged);
+              continue;
+            }
+          digest = blob_digest_hex (sqlite3_column_blob (st, 3), (gsize) sqlite3_column_bytes (st, 3));
+        }
+      expect = g_strdup_printf ("\"version\":%" G_GUINT64_FORMAT ",\"blob\":\"%s\"", version, digest ? digest : "");
+      if (detail == NULL || strstr (detail, expect) == NULL)
+        add_damage (out, g_strdup_printf (FK_T ("case %" G_GINT64_FORMAT, "案件 %" G_GINT64_FORMAT), id),
+                    FK_T ("it is not the version the audit log last recorded (an older copy was put back, or it was changed outside FieldKit)",
+                          "與稽核紀錄最後記載的版本不符（被換回舊資料，或在 FieldKit 之外被修改）"));
+    }
+  sqlite3_finalize (st);
+
+  st = prepare (self, "SELECT id FROM attachments WHERE data IS NOT NULL ORDER BY id", error);
+  if (st == NULL)
+    return NULL;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (st, 0);
+      g_autoptr(GBytes) data = fk_store_attachment_get (self, id, NULL);
+
+      if (data == NULL)
+        add_damage (out, g_strdup_printf (FK_T ("attachment %" G_GINT64_FORMAT, "附件 %" G_GINT64_FORMAT), id), damaged);
+    }
+  sqlite3_finalize (st);
+  return g_steal_pointer (&out);
+}

@@ -1,0 +1,302 @@
+/* fk-store.h — the encrypted offline case store (DESIGN.md §4).
+ *
+ * One SQLite file per device (DATA_DIR/fieldkit.db) in WAL mode with
+ * synchronous=FULL and foreign keys on; migrations by user_version.  Every
+ * value that identifies a person is sealed with the vault (crypto/fk-vault.h)
+ * before it reaches SQLite; the plain columns hold ids, kinds, status, times
+ * and the blind index only.  The rules of the case lifecycle live here and
+ * nowhere else: whoever asks — command line, window or sync — gets the same
+ * answer.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "app/fk-catalog.h"
+#include "crypto/fk-identity.h"
+
+G_BEGIN_DECLS
+
+#define FK_STORE_ERROR (fk_store_error_quark ())
+
+typedef enum {
+  FK_STORE_ERROR_FAILED,          /* an internal failure; the message says what */
+  FK_STORE_ERROR_BUSY,            /* another process holds the store too long */
+  FK_STORE_ERROR_FULL,            /* the disk is full */
+  FK_STORE_ERROR_READ_ONLY,       /* the data folder cannot be written */
+  FK_STORE_ERROR_NEWER,           /* the file was written by a newer FieldKit */
+  FK_STORE_ERROR_NOT_INITIALIZED, /* no device set up in this folder yet */
+  FK_STORE_ERROR_EXISTS,          /* already set up / duplicate id */
+  FK_STORE_ERROR_NOT_FOUND,
+  FK_STORE_ERROR_LOCKED,          /* the store must be unlocked first */
+  FK_STORE_ERROR_WRONG_PASSPHRASE,
+  FK_STORE_ERROR_WAIT,            /* too many wrong passphrases: wait first */
+  FK_STORE_ERROR_DAMAGED,         /* a stored record does not verify */
+  FK_STORE_ERROR_REFUSED,         /* a lifecycle or permission rule says no */
+  FK_STORE_ERROR_INVALID,         /* the input is not valid; the message says why */
+  FK_STORE_ERROR_CORRUPT,         /* SQLite says the file itself is malformed */
+} FkStoreError;
+
+GQuark fk_store_error_quark (void);
+
+#define FK_SCHEMA_VERSION 1
+
+typedef struct _FkStore FkStore;
+
+/* Lifecycle of DESIGN.md §4. */
+typedef enum {
+  FK_CASE_DRAFT,
+  FK_CASE_CHECKED,
+  FK_CASE_APPROVED,
+  FK_CASE_SEALED,
+  FK_CASE_UPLOADED,
+  FK_CASE_ACCEPTED,
+  FK_CASE_RETURNED,
+  FK_CASE_CLOSED,
+} FkCaseStatus;
+
+const char   *fk_case_status_name  (FkCaseStatus status);   /* "draft" … */
+const char   *fk_case_status_label (FkCaseStatus status);   /* localized */
+gboolean      fk_case_status_parse (const char *name, FkCaseStatus *out);
+
+typedef enum {
+  FK_ROLE_STAFF,
+  FK_ROLE_SUPERVISOR,
+} FkRole;
+
+const char   *fk_role_name (FkRole role);
+
+extern const char *const fk_outing_kinds[];   /* NULL-terminated */
+const char   *fk_outing_kind_label (const char *kind);
+
+typedef struct {
+  char   *id;
+  FkRole  role;
+  char   *name;        /* NULL while locked */
+  gint64  created_at;
+} FkOperator;
+
+typedef struct {
+  char   *id;          /* "O1", "O2", … */
+  char   *kind;
+  char   *date;        /* ISO 8601 */
+  char   *title;       /* NULL while locked or when damaged */
+  char   *place;
+  guint   n_cases;
+  gint64  created_at;
+} FkOuting;
+
+typedef struct {
+  gint64  id;
+  char   *kind;        /* "photo", "signature" */
+  char   *mime;
+  gsize   size;
+} FkAttachmentInfo;
+
+typedef struct {
+  gint64        id;            /* local number the clerk types: 1, 2, … */
+  char         *uuid;          /* globally unique, travels with the packet */
+  char         *outing_id;
+  char         *service;
+  FkCaseStatus  status;
+  guint64       version;
+  char         *receipt_no;    /* set when sealed */
+  gint64        supersedes;    /* the case this one corrects, 0 if none */
+  char         *created_by;
+  char         *checked_by;
+  char         *approved_by;
+  char         *sealed_by;
+  gint64        created_at;
+  gint64        updated_at;
+  gint64        sealed_at;
+  GStrv         ticked;        /* checklist item ids seen */
+  /* Personal data: NULL when the record could not be opened (see damaged). */
+  char         *person_id;
+  char         *name;
+  char         *birth_date;    /* ISO 8601 */
+  GHashTable   *fields;        /* key → value (char*) */
+  char         *damaged;       /* why personal data could not be opened, or NULL */
+  GPtrArray    *attachments;   /* FkAttachmentInfo* */
+} FkCase;
+
+void          fk_operator_free (FkOperator *op);
+void          fk_outing_free   (FkOuting *outing);
+void          fk_case_free     (FkCase *kase);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOperator, fk_operator_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOuting, fk_outing_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkCase, fk_case_free)
+
+/* What a new case is made of.  Values are as typed; the store normalizes
+ * and validates them against the service catalog. */
+typedef struct {
+  const char  *outing_id;
+  const char  *service;
+  const char  *person_id;
+  const char  *name;
+  const char  *birth_date;     /* any form fk_date_parse accepts, or NULL */
+  GHashTable  *fields;         /* key → value, or NULL */
+  GBytes      *photo;          /* or NULL */
+  const char  *photo_mime;
+  GBytes      *signature;      /* or NULL */
+  const char  *signature_mime;
+} FkCaseInput;
+
+/* ---- opening, setting up, unlocking --------------------------------- */
+
+/* Default data folder: $FIELDKIT_DATA_HOME, else $XDG_DATA_HOME/fieldkit. */
+char         *fk_store_default_dir (void);
+
+/* Opens (creating the folder and file when missing) and migrates.  Does not
+ * unlock.  A file from a newer FieldKit gives FK_STORE_ERROR_NEWER and is
+ * left untouched. */
+FkStore      *fk_store_open        (const char *data_dir,
+                                    GError    **error);
+void          fk_store_close       (FkStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkStore, fk_store_close)
+
+const char   *fk_store_data_dir    (FkStore *store);
+const FkCatalog *fk_store_catalog  (FkStore *store);
+gboolean      fk_store_is_initialized (FkStore *store);
+
+/* First run: makes the device data key, the first operator (a supervisor)
+ * with its passphrase slot, a recovery slot, and the device's Ed25519
+ * identity.  Returns the recovery key to show once (free with
+ * fk_recovery_key_free).  Leaves the store unlocked as that operator. */
+gboolean      fk_store_init_device (FkStore    *store,
+                                    const char *operator_id,
+                                    const char *operator_name,
+                                    const char *passphrase,
+                                    const char *office_code,
+                                    guint       device_number,
+                                    char      **recovery_key,
+                                    GError    **error);
+
+/* Unlocks as operator_id.  Wrong passphrases count per operator; from the
+ * third in a row each further attempt must wait (1 s, 2 s, 4 s … up to
+ * 5 min); an early attempt gives FK_STORE_ERROR_WAIT without trying. */
+gboolean      fk_store_unlock      (FkStore    *store,
+                                    const char *operator_id,
+                                    const char *passphrase,
+                                    GError    **error);
+/* Unlocks with the recovery key and sets a new passphrase for operator_id. */
+gboolean      fk_store_recover     (FkStore    *store,
+                                    const char *recovery_key,
+                                    const char *operator_id,
+                                    const char *new_passphrase,
+                                    GError    **error);
+/* Seconds until operator_id may try again (0 when it may now). */
+guint         fk_store_unlock_wait (FkStore    *store,
+                                    const char *operator_id);
+/* Wipes the data key from memory. */
+void          fk_store_lock        (FkStore *store);
+gboolean      fk_store_is_unlocked (FkStore *store);
+const char   *fk_store_operator    (FkStore *store);
+
+/* Verifies a second operator's passphrase for one action (the second
+ * check) without ending the first operator's session. */
+gboolean      fk_store_verify_operator (FkStore    *store,
+                                        const char *operator_id,
+                                        const char *passphrase,
+                                        GError    **error);
+
+/* Only operators whose id is ^[a-z0-9._-]{1,32}$. */
+gboolean      fk_store_operator_add (FkStore    *store,
+                                     const char *operator_id,
+                                     const char *name,
+                                     FkRole      role,
+                                     const char *passphrase,
+                                     GError    **error);
+GPtrArray    *fk_store_operators    (FkStore *store, GError **error);
+/* The only operator's id when there is exactly one, else NULL. */
+char         *fk_store_sole_operator (FkStore *store);
+
+/* Device facts (plain): office code, device number, public key. */
+const char   *fk_store_office_code  (FkStore *store);
+guint         fk_store_device_number(FkStore *store);
+const guint8 *fk_store_device_public_key (FkStore *store);
+/* The unlocked device identity, for signing (NULL while locked). */
+FkIdentity   *fk_store_device_identity (FkStore *store);
+
+/* ---- outings -------------------------------------------------------- */
+
+char         *fk_store_outing_new  (FkStore    *store,
+                                    const char *kind,
+                                    const char *title,
+                                    const char *date,
+                                    const char *place,
+                                    GError    **error);
+GPtrArray    *fk_store_outings     (FkStore *store, GError **error);
+FkOuting     *fk_store_outing_get  (FkStore *store, const char *outing_id, GError **error);
+
+/* ---- cases ---------------------------------------------------------- */
+
+gint64        fk_store_case_new    (FkStore            *store,
+                                    const FkCaseInput  *input,
+                                    GError            **error);
+/* Sets (or with value NULL, clears) one field of a draft; "name",
+ * "person_id" and "birth_date" address the core fields.  A checked or
+ * approved case goes back to draft; a sealed one refuses. */
+gboolean      fk_store_case_set_field (FkStore    *store,
+                                       gint64      case_id,
+                                       const char *key,
+                                       const char *value,
+                                       GError    **error);
+/* Marks checklist items as seen; all=TRUE ticks every item. */
+gboolean      fk_store_case_tick   (FkStore            *store,
+                                    gint64              case_id,
+                                    const char * const *items,
+                                    gboolean            all,
+                                    GError            **error);
+/* What stands between this case and the next step, in words a clerk
+ * understands (empty when nothing does). */
+GPtrArray    *fk_store_case_problems (FkStore *store, gint64 case_id, GError **error);
+gboolean      fk_store_case_check  (FkStore *store, gint64 case_id, GError **error);
+gboolean      fk_store_case_approve(FkStore *store, gint64 case_id, GError **error);
+/* Second check with another operator's passphrase (the window's path). */
+gboolean      fk_store_case_approve_as (FkStore    *store,
+                                        gint64      case_id,
+                                        const char *operator_id,
+                                        const char *passphrase,
+                                        GError    **error);
+/* Seals: the case becomes immutable and gets its receipt number. */
+gboolean      fk_store_case_finalize (FkStore *store,
+                                      gint64   case_id,
+                                      char   **receipt_no,
+                                      GError **error);
+FkCase       *fk_store_case_get    (FkStore *store, gint64 case_id, GError **error);
+/* Accepts a local number ("12") or a receipt number. */
+gboolean      fk_store_case_resolve (FkStore    *store,
+                                     const char *ref,
+                                     gint64     *case_id,
+                                     GError    **error);
+/* Listing: personal fields opened too (damaged ones marked). */
+GPtrArray    *fk_store_cases       (FkStore            *store,
+                                    const char         *outing_id,
+                                    const FkCaseStatus *status,
+                                    GError            **error);
+/* Cases whose person has this ID number (blind index lookup). */
+GArray       *fk_store_find        (FkStore    *store,
+                                    const char *id_number,
+                                    GError    **error);
+GBytes       *fk_store_attachment_get (FkStore *store,
+                                       gint64   attachment_id,
+                                       GError **error);
+
+/* One record that does not open, for audit verify. */
+typedef struct {
+  char *where;    /* "case 12", "outing O3", "operator ann", "attachment 4" */
+  char *reason;
+} FkDamage;
+
+void          fk_damage_free (FkDamage *damage);
+
+/* Opens every sealed record and compares each case with the version and
+ * ciphertext hash the audit log last recorded for it.  Needs the store
+ * unlocked.  Returns the damaged ones (empty when all is well). */
+GPtrArray    *fk_store_verify_records (FkStore *store, GError **error);
+
+/* The raw database: for tests, audit verify and tools only. */
+struct sqlite3 *fk_store_db        (FkStore *store);
+
+G_END_DECLS

@@ -1,0 +1,498 @@
+/* fk-validate.c — ID numbers, certificate card numbers, phone numbers.
+ *
+ * The checksum rule shared by national IDs and both resident-number formats
+ * (內政部 published rule): the area letter becomes a two-digit code d1 d0,
+ * the second character becomes one digit, and
+ *
+ *   d1*1 + d0*9 + c2*8 + c3*7 + c4*6 + c5*5 + c6*4 + c7*3 + c8*2 + c9*1 + c10*1
+ *
+ * must be a multiple of 10.  For a national ID and a new (2021) resident
+ * number the second character is already a digit (1/2, 8/9).  For an old
+ * resident number it is a letter A–D whose two-digit area code is reduced to
+ * its last digit (A 10 → 0, B 11 → 1, C 12 → 2, D 13 → 3).
+ */
+#include "app/fk-validate.h"
+
+#include "crypto/fk-i18n.h"
+
+#include <string.h>
+
+#define ID_LENGTH        10
+#define CERT_CARD_LENGTH 16
+
+/* Which kinds of number a caller accepts. */
+typedef enum {
+  ACCEPT_NATIONAL     = 1 << 0,
+  ACCEPT_RESIDENT_OLD = 1 << 1,
+  ACCEPT_RESIDENT_NEW = 1 << 2,
+  ACCEPT_ANY          = ACCEPT_NATIONAL | ACCEPT_RESIDENT_OLD | ACCEPT_RESIDENT_NEW,
+} Accept;
+
+G_DEFINE_QUARK (fk-validate-error-quark, fk_validate_error)
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Area letter → two-digit code.  The letters were assigned in the order the
+ * areas were created, not alphabetically, so I, O, W… sit out of sequence. */
+static const guint8 area_codes[26] = {
+  10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21, /* A … M */
+  22, 35, 23, 24, 25, 26, 27, 28, 29, 32, 30, 31, 33, /* N … Z */
+};
+
+static gboolean
+is_upper (gunichar c)
+{
+  return c >= 'A' && c <= 'Z';
+}
+
+static gboolean
+is_digit (gunichar c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* Full-width forms U+FF01…U+FF5E mirror ASCII 0x21…0x7E; U+3000 is the
+ * ideographic space.  Chinese input methods produce both readily. */
+static gunichar
+to_half_width (gunichar c)
+{
+  if (c >= 0xFF01 && c <= 0xFF5E)
+    return c - 0xFEE0;
+  if (c == 0x3000)
+    return ' ';
+  return c;
+}
+
+static gboolean
+is_separator (gunichar c)
+{
+  return g_unichar_isspace (c) ||
+         c == '-' ||
+         g_unichar_type (c) == G_UNICODE_DASH_PUNCTUATION;
+}
+
+/* Both languages' noun for the number being checked, so one set of messages
+ * serves the national-ID-only and the any-ID callers. */
+static const char *
+id_noun (Accept accept)
+{
+  if (accept == ACCEPT_NATIONAL)
+    return FK_T ("The national ID number", "國民身分證統一編號");
+  return FK_T ("The ID number", "統一編號");
+}
+
+static gboolean
+id_checksum_ok (const gunichar chars[ID_LENGTH],
+                guint          second_value)
+{
+  guint code = area_codes[chars[0] - 'A'];
+  guint sum = (code / 10) * 1 + (code % 10) * 9 + second_value * 8;
+
+  /* Positions 2…8 carry weights 7…1; the check digit in position 9 has
+   * weight 1 too. */
+  for (guint i = 2; i < ID_LENGTH - 1; i++)
+    sum += (chars[i] - '0') * (9 - i);
+  sum += chars[ID_LENGTH - 1] - '0';
+
+  return sum % 10 == 0;
+}
+
+static gboolean
+set_empty_error (const char  *noun,
+                 GError     **error)
+{
+  g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_EMPTY,
+               FK_T ("%s is empty; type it exactly as printed on the card.",
+                     "%s未填寫；請依證件上的號碼輸入。"),
+               noun);
+  return FALSE;
+}
+
+/* Decodes a normalized value into code points so that a stray Chinese
+ * character counts as one character, not three bytes. */
+static gunichar *
+decode (const char *normalized,
+        glong      *n_chars)
+{
+  return g_utf8_to_ucs4_fast (normalized, -1, n_chars);
+}
+
+static gboolean
+id_check (const char  *input,
+          Accept       accept,
+          FkIdKind    *kind_out,
+          char       **normalized_out,
+          GError     **error)
+{
+  g_autofree char *normalized = fk_id_normalize (input);
+  g_autofree gunichar *chars = NULL;
+  const char *noun = id_noun (accept);
+  glong n_chars = 0;
+  gunichar second;
+  guint second_value;
+  FkIdKind kind;
+
+  if (*normalized == '\0')
+    return set_empty_error (noun, error);
+
+  chars = decode (normalized, &n_chars);
+  if (n_chars != ID_LENGTH)
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
+                   FK_T ("%s must be 10 characters, got %ld; check for a missing or extra character.",
+                         "%s必須是 10 碼，目前是 %ld 碼；請檢查是否漏打或多打。"),
+                   noun, n_chars);
+      return FALSE;
+    }
+
+  if (!is_upper (chars[0]))
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LETTER,
+                   FK_T ("%s must start with a letter A–Z (the area code); the first character is not a letter.",
+                         "%s第 1 碼必須是英文字母 A–Z（地區代碼）；目前第 1 碼不是英文字母。"),
+                   noun);
+      return FALSE;
+    }
+
+  second = chars[1];
+  if (second == '1' || second == '2')
+    {
+      kind = FK_ID_KIND_NATIONAL;
+      second_value = second - '0';
+    }
+  else if (second == '8' || second == '9')
+    {
+      kind = FK_ID_KIND_RESIDENT_NEW;
+      second_value = second - '0';
+    }
+  else if (second >= 'A' && second <= 'D')
+    {
+      kind = FK_ID_KIND_RESIDENT_OLD;
+      second_value = area_codes[second - 'A'] % 10;
+    }
+  else if (accept == ACCEPT_NATIONAL)
+    {
+      g_set_error (error, FK_VALIDATE_ERROR,
+                   is_digit (second) ? FK_VALIDATE_ERROR_GENDER : FK_VALIDATE_ERROR_LETTER,
+                   FK_T ("The second character of a national ID must be 1 (male) or 2 (female); check the card again.",
+                         "國民身分證統一編號第 2 碼必須是 1（男）或 2（女）；請再核對證件。"));
+      return FALSE;
+    }
+  else
+    {
+      g_set_error (error, FK_VALIDATE_ERROR,
+                   is_digit (second) ? FK_VALIDATE_ERROR_GENDER : FK_VALIDATE_ERROR_LETTER,
+                   FK_T ("The second character must be 1 or 2 (national ID), 8 or 9 (resident number since 2021) or A–D (older resident number); check the card again.",
+                         "第 2 碼必須是 1 或 2（國民身分證）、8 或 9（2021 年起之外來人口統一證號）或 A–D（舊式外來人口統一證號）；請再核對證件。"));
+      return FALSE;
+    }
+
+  /* A resident number where only a national ID will do (a guardian of a
+   * first ID card, say) is a gender-code failure, but the clerk is better
+   * served by hearing what the number actually is. */
+  if (kind != FK_ID_KIND_NATIONAL && accept == ACCEPT_NATIONAL)
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_GENDER,
+                   FK_T ("The second character of a national ID must be 1 (male) or 2 (female); this looks like a resident number (外來人口統一證號), which this field does not accept. Ask for the national ID card.",
+                         "國民身分證統一編號第 2 碼必須是 1（男）或 2（女）；此號碼看來是外來人口統一證號，本欄不適用，請改請民眾出示國民身分證。"));
+      return FALSE;
+    }
+
+  for (guint i = 2; i < ID_LENGTH; i++)
+    {
+      if (!is_digit (chars[i]))
+        {
+          g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
+                       FK_T ("%s must have digits in characters 3 to 10; character %u is not a digit.",
+                             "%s第 3 至 10 碼必須是數字；第 %u 碼不是數字。"),
+                       noun, i + 1);
+          return FALSE;
+        }
+    }
+
+  if (!id_checksum_ok (chars, second_value))
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_CHECKSUM,
+                   FK_T ("%s is not valid: the check digit does not match; check for a typo, character by character.",
+                         "%s有誤：檢查碼不符；請逐碼核對是否打錯。"),
+                   noun);
+      return FALSE;
+    }
+
+  if (kind_out != NULL)
+    *kind_out = kind;
+  if (normalized_out != NULL)
+    *normalized_out = g_steal_pointer (&normalized);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- public API */
+
+const char *
+fk_id_kind_name (FkIdKind kind)
+{
+  switch (kind)
+    {
+    case FK_ID_KIND_NATIONAL:
+      return "national_id";
+    case FK_ID_KIND_RESIDENT_OLD:
+      return "resident_old";
+    case FK_ID_KIND_RESIDENT_NEW:
+      return "resident_new";
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+const char *
+fk_id_kind_label (FkIdKind kind)
+{
+  switch (kind)
+    {
+    case FK_ID_KIND_NATIONAL:
+      return FK_T ("National ID", "國民身分證統一編號");
+    case FK_ID_KIND_RESIDENT_OLD:
+      return FK_T ("Resident number (old format)", "外來人口統一證號（舊式）");
+    case FK_ID_KIND_RESIDENT_NEW:
+      return FK_T ("Resident number (2021 format)", "外來人口統一證號（新式）");
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+char *
+fk_id_normalize (const char *input)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+
+  if (input == NULL)
+    return g_strdup ("");
+
+  /* Invalid UTF-8 (a Big5 roster read as UTF-8) becomes U+FFFD, which then
+   * fails the character checks with a message instead of being misread. */
+  valid = g_utf8_make_valid (input, -1);
+  out = g_string_sized_new (strlen (valid));
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = to_half_width (g_utf8_get_char (p));
+
+      if (is_separator (c))
+        continue;
+      /* Only ASCII is upper-cased: a stray Chinese character must stay
+       * as it is so that the checks can point at it. */
+      if (c < 0x80)
+        c = g_ascii_toupper ((char) c);
+      g_string_append_unichar (out, c);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+fk_person_id_check (const char  *input,
+                    FkIdKind    *kind,
+                    char       **normalized,
+                    GError     **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return id_check (input, ACCEPT_ANY, kind, normalized, error);
+}
+
+gboolean
+fk_national_id_check (const char  *input,
+                      char       **normalized,
+                      GError     **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return id_check (input, ACCEPT_NATIONAL, NULL, normalized, error);
+}
+
+gboolean
+fk_cert_card_check (const char  *input,
+                    char       **normalized,
+                    GError     **error)
+{
+  g_autofree char *value = fk_id_normalize (input);
+  g_autofree gunichar *chars = NULL;
+  const char *noun = FK_T ("The certificate card number", "自然人憑證卡號");
+  glong n_chars = 0;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (*value == '\0')
+    return set_empty_error (noun, error);
+
+  chars = decode (value, &n_chars);
+  if (n_chars != CERT_CARD_LENGTH)
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
+                   FK_T ("%s must be 16 characters (2 letters and 14 digits), got %ld; scan the barcode on the card again or type it from the card.",
+                         "%s必須是 16 碼（2 個英文字母加 14 個數字），目前是 %ld 碼；請重新掃描卡片條碼或依卡面輸入。"),
+                   noun, n_chars);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < CERT_CARD_LENGTH; i++)
+    {
+      gboolean want_letter = i < 2;
+
+      if (want_letter ? !is_upper (chars[i]) : !is_digit (chars[i]))
+        {
+          g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
+                       want_letter
+                       ? FK_T ("%s must start with 2 letters A–Z; character %u is not a letter. Type it from the card.",
+                               "%s前 2 碼必須是英文字母 A–Z；第 %u 碼不是英文字母，請依卡面輸入。")
+                       : FK_T ("%s must end with 14 digits; character %u is not a digit. Type it from the card.",
+                               "%s後 14 碼必須是數字；第 %u 碼不是數字，請依卡面輸入。"),
+                       noun, i + 1);
+          return FALSE;
+        }
+    }
+
+  if (normalized != NULL)
+    *normalized = g_steal_pointer (&value);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- phones */
+
+/* Total digits (with the leading 0) a landline may have, by area code.
+ * Taipei (02) and Nantou (049) numbers are 10 digits; Taichung city and
+ * Changhua share 04 with 8- and 7-digit subscriber numbers; every other
+ * area code, including the outlying islands (0826, 0836, 082, 089), adds up
+ * to 9.  Toll-free 0800 numbers are 10. */
+static void
+landline_lengths (const char *digits,
+                  guint      *shortest,
+                  guint      *longest)
+{
+  if (g_str_has_prefix (digits, "02") ||
+      g_str_has_prefix (digits, "049") ||
+      g_str_has_prefix (digits, "0800"))
+    *shortest = *longest = 10;
+  else if (g_str_has_prefix (digits, "04"))
+    {
+      *shortest = 9;
+      *longest = 10;
+    }
+  else
+    *shortest = *longest = 9;
+}
+
+gboolean
+fk_phone_check (const char  *input,
+                char       **normalized,
+                GError     **error)
+{
+  const char *noun = FK_T ("The phone number", "電話號碼");
+  g_autofree char *valid = NULL;
+  g_autoptr(GString) compact = g_string_new (NULL);
+  g_autoptr(GString) digits = g_string_new (NULL);
+  const char *rest;
+  guint shortest, longest;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Keep the characters that carry meaning; drop the punctuation people put
+   * between groups: 02-2345-6789, (02) 2345 6789, 0912.345.678. */
+  valid = g_utf8_make_valid (input != NULL ? input : "", -1);
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = to_half_width (g_utf8_get_char (p));
+
+      if (is_separator (c) || c == '(' || c == ')' || c == '.' || c == '/')
+        continue;
+      g_string_append_unichar (compact, c);
+    }
+
+  if (compact->len == 0)
+    return set_empty_error (noun, error);
+
+  /* International forms: +886, 00886, or 886 written without the plus.  The
+   * trunk 0 is dropped abroad but often written anyway: +886 (0)2 …. */
+  rest = compact->str;
+  if (g_str_has_prefix (rest, "+886"))
+    rest += 4;
+  else if (g_str_has_prefix (rest, "00886"))
+    rest += 5;
+  else if (g_str_has_prefix (rest, "886") && compact->len >= 11)
+    rest += 3;
+  else if (rest[0] == '+' || g_str_has_prefix (rest, "00"))
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
+                   FK_T ("%s must be a Taiwanese number (+886); record a local contact number instead.",
+                         "%s必須是臺灣的號碼（+886）；請改留國內聯絡電話。"),
+                   noun);
+      return FALSE;
+    }
+
+  if (rest != compact->str && rest[0] != '0')
+    g_string_append_c (digits, '0');
+  for (const char *p = rest; *p != '\0'; p++)
+    {
+      if (!g_ascii_isdigit (*p))
+        {
+          g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
+                       FK_T ("%s may contain only digits, spaces, dashes, brackets and a leading +886; remove other characters and any extension (#, 轉).",
+                             "%s只能包含數字、空格、連字號、括號及開頭的 +886；請刪除其他字元及分機（#、轉）。"),
+                       noun);
+          return FALSE;
+        }
+      g_string_append_c (digits, *p);
+    }
+
+  if (digits->str[0] != '0')
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
+                   FK_T ("%s must start with 09 (mobile) or 0 and the area code (for example 02); add the area code.",
+                         "%s必須以 09（手機）或 0 加區碼（例如 02）開頭；請加上區碼。"),
+                   noun);
+      return FALSE;
+    }
+
+  if (digits->str[1] == '9')
+    {
+      if (digits->len != 10)
+        {
+          g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
+                       FK_T ("A mobile number must be 10 digits (09xx-xxx-xxx), got %u; check for a missing or extra digit.",
+                             "手機號碼必須是 10 碼（09xx-xxx-xxx），目前是 %u 碼；請檢查是否漏打或多打。"),
+                       (guint) digits->len);
+          return FALSE;
+        }
+    }
+  else if (digits->str[1] < '2' || digits->str[1] > '8')
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
+                   FK_T ("%s does not start with a Taiwanese area code (02 to 089) or 09; check the first digits.",
+                         "%s開頭不是臺灣的區碼（02 至 089）或 09；請核對前幾碼。"),
+                   noun);
+      return FALSE;
+    }
+  else
+    {
+      landline_lengths (digits->str, &shortest, &longest);
+      if (digits->len < shortest || digits->len > longest)
+        {
+          if (shortest == longest)
+            g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
+                         FK_T ("A landline number with this area code must be %u digits including the area code (for example 02-2345-6789 or 03-345-6789), got %u; check for a missing or extra digit.",
+                               "此區碼的市話號碼含區碼必須是 %u 碼（例如 02-2345-6789 或 03-345-6789），目前是 %u 碼；請檢查是否漏打或多打。"),
+                         shortest, (guint) digits->len);
+          else
+            g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
+                         FK_T ("A landline number with area code 04 must be %u or %u digits including the area code (04-2345-6789 or 04-723-4567), got %u; check for a missing or extra digit.",
+                               "區碼 04 的市話號碼含區碼必須是 %u 或 %u 碼（04-2345-6789 或 04-723-4567），目前是 %u 碼；請檢查是否漏打或多打。"),
+                         shortest, longest, (guint) digits->len);
+          return FALSE;
+        }
+    }
+
+  if (normalized != NULL)
+    *normalized = g_strdup (digits->str);
+  return TRUE;
+}

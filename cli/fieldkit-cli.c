@@ -1,0 +1,1322 @@
+/* fieldkit-cli — the command-line front of FieldKit (DESIGN.md §9).
+ *
+ * Layout: argument handling, passphrases, opening the store, one function
+ * per command, the command table, main.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "app/fk-audit.h"
+#include "app/fk-catalog.h"
+#include "app/fk-date.h"
+#include "app/fk-store.h"
+#include "app/fk-validate.h"
+#include "cli/fk-cli-output.h"
+#include "crypto/fk-i18n.h"
+#include "crypto/fk-vault.h"
+
+/* ---- arguments --------------------------------------------------------------- */
+
+typedef struct {
+  GPtrArray  *words;     /* positional words, command first */
+  GHashTable *options;   /* name → GPtrArray of values */
+} Args;
+
+static const char *const flag_options[] = { "json", "all", "all-or-nothing", "help", "version", NULL };
+static const char *const global_options[] = { "data-dir", "operator", "json", "passphrase-file", "lang", "help", NULL };
+
+static void
+args_clear (Args *args)
+{
+  g_clear_pointer (&args->words, g_ptr_array_unref);
+  g_clear_pointer (&args->options, g_hash_table_unref);
+}
+
+static gboolean
+args_parse (Args   *args,
+            int     argc,
+            char  **argv,
+            char  **bad)
+{
+  args->words = g_ptr_array_new ();
+  args->options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+
+      if (g_str_has_prefix (a, "--") && a[2] != '\0')
+        {
+          g_autofree char *name = g_strdup (a + 2);
+          char *eq = strchr (name, '=');
+          const char *value;
+          GPtrArray *values;
+
+          if (eq)
+            {
+              *eq = '\0';
+              value = a + 2 + (eq - name) + 1;
+            }
+          else if (g_strv_contains (flag_options, name))
+            value = "1";
+          else if (i + 1 < argc)
+            value = argv[++i];
+          else
+            {
+              *bad = g_strdup_printf (FK_T ("the option --%s needs a value", "選項 --%s 需要一個值"), name);
+              return FALSE;
+            }
+          values = g_hash_table_lookup (args->options, name);
+          if (values == NULL)
+            {
+              values = g_ptr_array_new ();
+              g_hash_table_insert (args->options, g_strdup (name), values);
+            }
+          g_ptr_array_add (values, (gpointer) value);
+        }
+      else
+        g_ptr_array_add (args->words, (gpointer) a);
+    }
+  return TRUE;
+}
+
+static const char *
+opt (const Args *args,
+     const char *name)
+{
+  GPtrArray *values = g_hash_table_lookup (args->options, name);
+
+  return values && values->len ? values->pdata[values->len - 1] : NULL;
+}
+
+static GPtrArray *
+opts (const Args *args,
+      const char *name)
+{
+  return g_hash_table_lookup (args->options, name);
+}
+
+static const char *
+word (const Args *args,
+      guint       i)
+{
+  return i < args->words->len ? args->words->pdata[i] : NULL;
+}
+
+/* Refuses options the command does not know, so a typo is never ignored. */
+static gboolean
+check_options (const Args          *args,
+               const char * const  *allowed,
+               char               **bad)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, args->options);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      if (g_strv_contains (global_options, key))
+        continue;
+      if (allowed && g_strv_contains (allowed, key))
+        continue;
+      *bad = g_strdup_printf (FK_T ("unknown option --%s", "不明的選項 --%s"), (const char *) key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- passphrases ----------------------------------------------------------- */
+
+static void
+wipe_free (char *s)
+{
+  if (s)
+    {
+      sodium_memzero (s, strlen (s));
+      g_free (s);
+    }
+}
+
+typedef char *WipedString;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (WipedString, wipe_free, NULL)
+
+static char *
+prompt_no_echo (const char *prompt)
+{
+  struct termios old, quiet;
+  char buf[1024];
+  FILE *tty = fopen ("/dev/tty", "r+");
+  char *out = NULL;
+
+  if (tty == NULL)
+    return NULL;
+  fputs (prompt, tty);
+  fflush (tty);
+  if (tcgetattr (fileno (tty), &old) == 0)
+    {
+      quiet = old;
+      quiet.c_lflag &= ~(tcflag_t) ECHO;
+      tcsetattr (fileno (tty), TCSAFLUSH, &quiet);
+    }
+  if (fgets (buf, sizeof buf, tty) != NULL)
+    {
+      buf[strcspn (buf, "\r\n")] = '\0';
+      out = g_strdup (buf);
+    }
+  sodium_memzero (buf, sizeof buf);
+  tcsetattr (fileno (tty), TCSAFLUSH, &old);
+  fputs ("\n", tty);
+  fclose (tty);
+  return out;
+}
+
+static char *
+read_secret_file (const char  *path,
+                  GError     **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+  char *out;
+
+  if (!g_file_get_contents (path, &contents, &len, error))
+    return NULL;
+  contents[strcspn (contents, "\r\n")] = '\0';
+  out = g_strdup (contents);
+  sodium_memzero (contents, len);
+  return out;
+}
+
+/* The passphrase comes from FIELDKIT_PASSPHRASE (or env_name),
+ * --passphrase-file (or file_opt), or a no-echo prompt; never argv. */
+static char *
+get_passphrase (const Args  *args,
+                const char  *env_name,
+                const char  *file_opt,
+                const char  *prompt,
+                gboolean     confirm,
+                GError     **error)
+{
+  const char *env = g_getenv (env_name);
+  const char *file = opt (args, file_opt);
+  char *first, *second;
+
+  if (env != NULL)
+    return g_strdup (env);
+  if (file != NULL)
+    return read_secret_file (file, error);
+  if (!isatty (STDIN_FILENO))
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                   FK_T ("No passphrase given: set %s, use --%s FILE, or run the command in a terminal to be asked.",
+                         "沒有提供密碼：請設定 %s、使用 --%s 檔案，或在終端機中執行以輸入密碼。"),
+                   env_name, file_opt);
+      return NULL;
+    }
+  first = prompt_no_echo (prompt);
+  if (first == NULL || !confirm)
+    return first;
+  second = prompt_no_echo (FK_T ("Type it again: ", "請再輸入一次："));
+  if (g_strcmp0 (first, second) != 0)
+    {
+      wipe_free (first);
+      wipe_free (second);
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The two passphrases differ; nothing was changed.", "兩次輸入的密碼不同，沒有變更任何資料。"));
+      return NULL;
+    }
+  wipe_free (second);
+  return first;
+}
+
+/* ---- the store ----------------------------------------------------------------- */
+
+static char *
+data_dir (const Args *args)
+{
+  const char *d = opt (args, "data-dir");
+
+  return d ? g_strdup (d) : fk_store_default_dir ();
+}
+
+static FkStore *
+open_store (const Args  *args,
+            GError     **error)
+{
+  g_autofree char *dir = data_dir (args);
+
+  return fk_store_open (dir, error);
+}
+
+/* Opens and unlocks as --operator, or as the only operator. */
+static FkStore *
+open_unlocked (const Args  *args,
+               GError     **error)
+{
+  g_autoptr(FkStore) store = open_store (args, error);
+  g_auto(WipedString) pass = NULL;
+  g_autofree char *sole = NULL;
+  const char *op;
+
+  if (store == NULL)
+    return NULL;
+  if (!fk_store_is_initialized (store))
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_INITIALIZED,
+                   FK_T ("%s is not set up yet. Run \"fieldkit-cli init --operator ID --name NAME\" first.",
+                         "%s 尚未設定。請先執行「fieldkit-cli init --operator 代號 --name 姓名」。"),
+                   fk_store_data_dir (store));
+      return NULL;
+    }
+  op = opt (args, "operator");
+  if (op == NULL)
+    {
+      sole = fk_store_sole_operator (store);
+      if (sole == NULL)
+        {
+          g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                               FK_T ("This device has several operators: say who you are with --operator ID.",
+                                     "本裝置有多位操作人員：請用 --operator 代號 指明身分。"));
+          return NULL;
+        }
+      op = sole;
+    }
+  {
+    g_autofree char *prompt = g_strdup_printf (FK_T ("Passphrase for %s: ", "%s 的密碼："), op);
+
+    pass = get_passphrase (args, "FIELDKIT_PASSPHRASE", "passphrase-file", prompt, FALSE, error);
+  }
+  if (pass == NULL)
+    return NULL;
+  if (!fk_store_unlock (store, op, pass, error))
+    return NULL;
+  return g_steal_pointer (&store);
+}
+
+/* ---- JSON helpers ---------------------------------------------------------------- */
+
+static JsonNode *
+ok_document (JsonBuilder *b)
+{
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+add_str (JsonBuilder *b,
+         const char  *name,
+         const char  *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_int (JsonBuilder *b,
+         const char  *name,
+         gint64       value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static char *
+format_time (gint64 us)
+{
+  g_autoptr(GDateTime) t = NULL;
+
+  if (us <= 0)
+    return NULL;
+  t = g_date_time_new_from_unix_local (us / G_USEC_PER_SEC);
+  return g_date_time_format (t, "%Y-%m-%d %H:%M");
+}
+
+/* ---- commands: set-up -------------------------------------------------------------- */
+
+static int
+cmd_init (const Args *args)
+{
+  static const char *const allowed[] = { "operator", "name", "office-code", "device-number", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_auto(WipedString) pass = NULL;
+  char *recovery = NULL;
+  const char *op = opt (args, "operator");
+  const char *name = opt (args, "name");
+  const char *office = opt (args, "office-code");
+  const char *number = opt (args, "device-number");
+  g_autofree char *bad = NULL;
+  guint64 device_number = 1;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (op == NULL || name == NULL)
+    return fk_cli_usage ("fieldkit-cli init --operator ID --name NAME [--office-code CODE] [--device-number N]");
+  if (number && !g_ascii_string_to_unsigned (number, 10, 1, 99, &device_number, NULL))
+    return fk_cli_usage (FK_T ("--device-number must be a number from 1 to 99", "--device-number 須為 1 到 99 的數字"));
+
+  store = open_store (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  pass = get_passphrase (args, "FIELDKIT_PASSPHRASE", "passphrase-file",
+                         FK_T ("New passphrase: ", "設定密碼："), TRUE, &error);
+  if (pass == NULL)
+    return fk_cli_fail (error);
+  if (!fk_store_init_device (store, op, name, pass, office ? office : "FK", (guint) device_number, &recovery, &error))
+    return fk_cli_fail (error);
+
+  fk_cli_say (FK_T ("FieldKit is set up in %s for %s (supervisor).", "已在 %s 為 %s（督導）完成 FieldKit 設定。"),
+              fk_store_data_dir (store), op);
+  fk_cli_say (FK_T ("Device: office %s, device %02u.", "裝置：戶所 %s，裝置編號 %02u。"),
+              fk_store_office_code (store), fk_store_device_number (store));
+  fk_cli_say ("%s", FK_T ("RECOVERY KEY — shown only this once. Write it down and keep it locked away;",
+                          "復原金鑰——只會顯示這一次。請抄寫下來並妥善上鎖保管；"));
+  fk_cli_say ("%s", FK_T ("it opens this device's data if every passphrase is forgotten:",
+                          "所有密碼都遺忘時，可用它開啟本裝置的資料："));
+  fk_cli_say ("    %s", recovery);
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autofree char *fp = fk_fingerprint (fk_store_device_public_key (store), 32);
+
+      json_builder_begin_object (b);
+      add_str (b, "data_dir", fk_store_data_dir (store));
+      add_str (b, "operator", op);
+      add_str (b, "office_code", fk_store_office_code (store));
+      add_int (b, "device_number", fk_store_device_number (store));
+      add_str (b, "device_fingerprint", fp);
+      add_str (b, "recovery_key", recovery);
+      fk_cli_emit (ok_document (b));
+    }
+  fk_recovery_key_free (recovery);
+  return FK_EXIT_OK;
+}
+
+static int
+cmd_operator (const Args *args)
+{
+  static const char *const allowed[] = { "id", "name", "role", "new-passphrase-file", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  const char *sub = word (args, 1);
+  g_autofree char *bad = NULL;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (g_strcmp0 (sub, "add") == 0)
+    {
+      const char *id = opt (args, "id");
+      const char *name = opt (args, "name");
+      const char *role = opt (args, "role");
+      g_auto(WipedString) pass = NULL;
+      FkRole r = FK_ROLE_STAFF;
+
+      if (id == NULL || name == NULL)
+        return fk_cli_usage ("fieldkit-cli operator add --id ID --name NAME [--role staff|supervisor]");
+      if (role && g_strcmp0 (role, "supervisor") == 0)
+        r = FK_ROLE_SUPERVISOR;
+      else if (role && g_strcmp0 (role, "staff") != 0)
+        return fk_cli_usage (FK_T ("--role is staff or supervisor", "--role 須為 staff 或 supervisor"));
+      store = open_unlocked (args, &error);
+      if (store == NULL)
+        return fk_cli_fail (error);
+      {
+        g_autofree char *prompt = g_strdup_printf (FK_T ("New passphrase for %s: ", "為 %s 設定密碼："), id);
+
+        pass = get_passphrase (args, "FIELDKIT_NEW_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
+      }
+      if (pass == NULL || !fk_store_operator_add (store, id, name, r, pass, &error))
+        return fk_cli_fail (error);
+      fk_cli_say (FK_T ("Operator %s (%s) added.", "已新增操作人員 %s（%s）。"), id, fk_role_name (r));
+      if (fk_cli_json ())
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+
+          json_builder_begin_object (b);
+          add_str (b, "id", id);
+          add_str (b, "role", fk_role_name (r));
+          fk_cli_emit (ok_document (b));
+        }
+      return FK_EXIT_OK;
+    }
+  if (g_strcmp0 (sub, "list") == 0)
+    {
+      g_autoptr(GPtrArray) ops = NULL;
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      store = open_store (args, &error);
+      if (store == NULL || (ops = fk_store_operators (store, &error)) == NULL)
+        return fk_cli_fail (error);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "operators");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < ops->len; i++)
+        {
+          FkOperator *o = ops->pdata[i];
+
+          fk_cli_say ("%-20s %s", o->id, fk_role_name (o->role));
+          json_builder_begin_object (b);
+          add_str (b, "id", o->id);
+          add_str (b, "role", fk_role_name (o->role));
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      fk_cli_emit (ok_document (b));
+      return FK_EXIT_OK;
+    }
+  return fk_cli_usage ("fieldkit-cli operator add|list");
+}
+
+static int
+cmd_recover (const Args *args)
+{
+  static const char *const allowed[] = { "new-passphrase-file", "recovery-key-file", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_auto(WipedString) key = NULL;
+  g_auto(WipedString) pass = NULL;
+  const char *op = opt (args, "operator");
+  g_autofree char *bad = NULL;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (op == NULL)
+    return fk_cli_usage ("fieldkit-cli --operator ID recover");
+  store = open_store (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  key = get_passphrase (args, "FIELDKIT_RECOVERY_KEY", "recovery-key-file",
+                        FK_T ("Recovery key: ", "復原金鑰："), FALSE, &error);
+  if (key == NULL)
+    return fk_cli_fail (error);
+  pass = get_passphrase (args, "FIELDKIT_NEW_PASSPHRASE", "new-passphrase-file",
+                         FK_T ("New passphrase: ", "設定新密碼："), TRUE, &error);
+  if (pass == NULL || !fk_store_recover (store, key, op, pass, &error))
+    return fk_cli_fail (error);
+  fk_cli_say (FK_T ("The passphrase of %s was replaced using the recovery key.", "已使用復原金鑰重設 %s 的密碼。"), op);
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      add_str (b, "operator", op);
+      fk_cli_emit (ok_document (b));
+    }
+  return FK_EXIT_OK;
+}
+
+/* ---- commands: check-id ------------------------------------------------------------ */
+
+static int
+cmd_check_id (const Args *args)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *bad = NULL;
+  int rc = FK_EXIT_OK;
+
+  if (!check_options (args, NULL, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (args->words->len < 2)
+    return fk_cli_usage ("fieldkit-cli check-id VALUE...");
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "results");
+  json_builder_begin_array (b);
+  for (guint i = 1; i < args->words->len; i++)
+    {
+      const char *value = args->words->pdata[i];
+      g_autoptr(GError) error = NULL;
+      g_autofree char *norm = NULL;
+      const char *kind_name = NULL;
+      const char *kind_label = NULL;
+      FkIdKind kind;
+      gboolean ok;
+
+      ok = fk_person_id_check (value, &kind, &norm, &error);
+      if (ok)
+        {
+          kind_name = fk_id_kind_name (kind);
+          kind_label = fk_id_kind_label (kind);
+        }
+      else
+        {
+          g_autoptr(GError) card_error = NULL;
+          g_autofree char *card = NULL;
+          g_autofree char *up = fk_id_normalize (value);
+
+          /* A value of 16 characters is read as a certificate card number. */
+          if (strlen (up) == 16 && fk_cert_card_check (value, &card, &card_error))
+            {
+              ok = TRUE;
+              g_clear_error (&error);
+              g_free (norm);
+              norm = g_steal_pointer (&card);
+              kind_name = "cert_card";
+              kind_label = FK_T ("citizen certificate card number", "自然人憑證卡號");
+            }
+          else if (strlen (up) == 16)
+            {
+              g_clear_error (&error);
+              error = g_steal_pointer (&card_error);
+            }
+        }
+
+      if (ok)
+        fk_cli_say ("%s\t%s\t%s", value, FK_T ("valid", "正確"), kind_label);
+      else
+        {
+          fk_cli_say ("%s\t%s\t%s", value, FK_T ("invalid", "錯誤"), error->message);
+          rc = FK_EXIT_REFUSED;
+        }
+      json_builder_begin_object (b);
+      add_str (b, "value", value);
+      json_builder_set_member_name (b, "valid");
+      json_builder_add_boolean_value (b, ok);
+      add_str (b, "kind", kind_name);
+      add_str (b, "normalized", ok ? norm : NULL);
+      add_str (b, "reason", ok ? NULL : fk_cli_error_code (error));
+      add_str (b, "message", ok ? NULL : error->message);
+      if (!ok && error->domain == FK_VALIDATE_ERROR)
+        {
+          static const char *const names[] = { "empty", "length", "letter", "gender", "checksum", "format", "date", "range" };
+
+          if ((guint) error->code < G_N_ELEMENTS (names))
+            add_str (b, "problem", names[error->code]);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, rc == FK_EXIT_OK);
+  json_builder_end_object (b);
+  fk_cli_emit (json_builder_get_root (b));
+  return rc;
+}
+
+/* ---- commands: outings ------------------------------------------------------------- */
+
+static void
+outing_json (JsonBuilder    *b,
+             const FkOuting *o)
+{
+  json_builder_begin_object (b);
+  add_str (b, "id", o->id);
+  add_str (b, "kind", o->kind);
+  add_str (b, "date", o->date);
+  add_str (b, "title", o->title);
+  add_str (b, "place", o->place);
+  add_int (b, "cases", o->n_cases);
+  json_builder_end_object (b);
+}
+
+static int
+cmd_outing (const Args *args)
+{
+  static const char *const allowed[] = { "kind", "title", "date", "place", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  const char *sub = word (args, 1);
+  g_autofree char *bad = NULL;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (g_strcmp0 (sub, "new") == 0)
+    {
+      g_autofree char *id = NULL;
+      g_autoptr(FkOuting) o = NULL;
+
+      if (!opt (args, "kind") || !opt (args, "title") || !opt (args, "date"))
+        return fk_cli_usage ("fieldkit-cli outing new --kind KIND --title T --date YYYY-MM-DD [--place P]");
+      store = open_unlocked (args, &error);
+      if (store == NULL)
+        return fk_cli_fail (error);
+      id = fk_store_outing_new (store, opt (args, "kind"), opt (args, "title"), opt (args, "date"),
+                                opt (args, "place"), &error);
+      if (id == NULL || (o = fk_store_outing_get (store, id, &error)) == NULL)
+        return fk_cli_fail (error);
+      fk_cli_say (FK_T ("Outing %s created: %s, %s, %s.", "已建立外勤場次 %s：%s，%s，%s。"),
+                  o->id, fk_outing_kind_label (o->kind), o->date, o->title);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "outing");
+      outing_json (b, o);
+      fk_cli_emit (ok_document (b));
+      return FK_EXIT_OK;
+    }
+  if (g_strcmp0 (sub, "list") == 0)
+    {
+      g_autoptr(GPtrArray) list = NULL;
+
+      store = open_unlocked (args, &error);
+      if (store == NULL || (list = fk_store_outings (store, &error)) == NULL)
+        return fk_cli_fail (error);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "outings");
+      json_builder_begin_array (b);
+      if (list->len == 0)
+        fk_cli_say ("%s", FK_T ("No outings yet. \"outing new\" creates one.", "尚無外勤場次，可用「outing new」建立。"));
+      for (guint i = 0; i < list->len; i++)
+        {
+          FkOuting *o = list->pdata[i];
+
+          fk_cli_say ("%-5s %s  %-28s %s%s%s  (%u %s)", o->id, o->date, fk_outing_kind_label (o->kind),
+                      o->title ? o->title : "", o->place ? " · " : "", o->place ? o->place : "",
+                      o->n_cases, FK_T ("cases", "件"));
+          outing_json (b, o);
+        }
+      json_builder_end_array (b);
+      fk_cli_emit (ok_document (b));
+      return FK_EXIT_OK;
+    }
+  return fk_cli_usage ("fieldkit-cli outing new|list");
+}
+
+/* ---- commands: cases ------------------------------------------------------------- */
+
+static void
+case_json (JsonBuilder     *b,
+           FkStore         *store,
+           const FkCase    *c,
+           gboolean         full)
+{
+  const FkService *svc = fk_catalog_lookup (fk_store_catalog (store), c->service);
+
+  json_builder_begin_object (b);
+  add_int (b, "id", c->id);
+  add_str (b, "uuid", c->uuid);
+  add_str (b, "outing", c->outing_id);
+  add_str (b, "service", c->service);
+  add_str (b, "service_name", svc ? fk_service_name (svc) : c->service);
+  add_str (b, "status", fk_case_status_name (c->status));
+  add_int (b, "version", (gint64) c->version);
+  add_str (b, "receipt_no", c->receipt_no);
+  add_str (b, "name", c->name);
+  add_str (b, "person_id", c->person_id);
+  add_str (b, "birth_date", c->birth_date);
+  add_str (b, "damaged", c->damaged);
+  if (full)
+    {
+      g_autofree char *created = format_time (c->created_at);
+      g_autofree char *sealed = format_time (c->sealed_at);
+      GHashTableIter iter;
+      gpointer k, v;
+
+      json_builder_set_member_name (b, "fields");
+      json_builder_begin_object (b);
+      g_hash_table_iter_init (&iter, c->fields);
+      while (g_hash_table_iter_next (&iter, &k, &v))
+        add_str (b, k, v);
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "checklist");
+      json_builder_begin_array (b);
+      for (guint i = 0; svc && i < svc->checklist->len; i++)
+        {
+          const FkChecklistItem *item = svc->checklist->pdata[i];
+
+          json_builder_begin_object (b);
+          add_str (b, "id", item->id);
+          add_str (b, "label", fk_lang_is_zh () ? item->label_zh : item->label_en);
+          json_builder_set_member_name (b, "required");
+          json_builder_add_boolean_value (b, item->required);
+          json_builder_set_member_name (b, "seen");
+          json_builder_add_boolean_value (b, c->ticked && g_strv_contains ((const char * const *) c->ticked, item->id));
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "attachments");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < c->attachments->len; i++)
+        {
+          FkAttachmentInfo *a = c->attachments->pdata[i];
+
+          json_builder_begin_object (b);
+          add_int (b, "id", a->id);
+          add_str (b, "kind", a->kind);
+          add_str (b, "mime", a->mime);
+          add_int (b, "size", (gint64) a->size);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      add_str (b, "created_by", c->created_by);
+      add_str (b, "checked_by", c->checked_by);
+      add_str (b, "approved_by", c->approved_by);
+      add_str (b, "sealed_by", c->sealed_by);
+      add_str (b, "created_at", created);
+      add_str (b, "sealed_at", sealed);
+      if (svc)
+        {
+          add_int (b, "fee", svc->fee);
+          add_str (b, "time_limit", fk_lang_is_zh () ? svc->time_limit_zh : svc->time_limit_en);
+        }
+    }
+  json_builder_end_object (b);
+}
+
+static void
+say_case_line (FkStore      *store,
+               const FkCase *c)
+{
+  const FkService *svc = fk_catalog_lookup (fk_store_catalog (store), c->service);
+
+  fk_cli_say ("%-5" G_GINT64_FORMAT " %-4s %-16s %-22s %s  [%s]",
+              c->id, c->outing_id, fk_case_status_label (c->status),
+              c->receipt_no ? c->receipt_no : "-",
+              c->damaged ? FK_T ("(damaged)", "（已損壞）") : (c->name ? c->name : ""),
+              svc ? fk_service_name (svc) : c->service);
+}
+
+static void
+say_case (FkStore      *store,
+          const FkCase *c)
+{
+  const FkService *svc = fk_catalog_lookup (fk_store_catalog (store), c->service);
+  g_autofree char *created = format_time (c->created_at);
+  g_autofree char *sealed = format_time (c->sealed_at);
+
+  fk_cli_say (FK_T ("Case %" G_GINT64_FORMAT " (version %" G_GUINT64_FORMAT ")", "案件 %" G_GINT64_FORMAT "（第 %" G_GUINT64_FORMAT " 版）"),
+              c->id, c->version);
+  fk_cli_say ("  %-14s %s", FK_T ("Service", "業務"), svc ? fk_service_name (svc) : c->service);
+  fk_cli_say ("  %-14s %s", FK_T ("Status", "狀態"), fk_case_status_label (c->status));
+  if (c->receipt_no)
+    fk_cli_say ("  %-14s %s", FK_T ("Receipt no.", "收件編號"), c->receipt_no);
+  fk_cli_say ("  %-14s %s", FK_T ("Outing", "外勤場次"), c->outing_id);
+  if (c->damaged)
+    fk_cli_say ("  !! %s", c->damaged);
+  else if (c->name)
+    {
+      fk_cli_say ("  %-14s %s", FK_T ("Name", "姓名"), c->name);
+      fk_cli_say ("  %-14s %s", FK_T ("ID number", "身分證號"), c->person_id);
+      if (c->birth_date)
+        {
+          GDate d;
+          g_autofree char *roc = NULL;
+
+          if (fk_date_parse (c->birth_date, &d, NULL))
+            roc = fk_date_to_roc (&d);
+          fk_cli_say ("  %-14s %s (%s)", FK_T ("Birth date", "出生日期"), roc ? roc : "", c->birth_date);
+        }
+      for (guint i = 0; svc && i < svc->fields->len; i++)
+        {
+          const FkField *f = svc->fields->pdata[i];
+          const char *v = g_hash_table_lookup (c->fields, f->key);
+
+          if (v)
+            fk_cli_say ("  %-14s %s", fk_lang_is_zh () ? f->label_zh : f->label_en, v);
+        }
+    }
+  else
+    fk_cli_say ("  %s", FK_T ("(personal data removed after the office acknowledged the case)",
+                              "（戶所確認收件後，個人資料已依規定刪除）"));
+  if (svc)
+    {
+      fk_cli_say ("  %-14s NT$%d · %s", FK_T ("Fee", "規費"), svc->fee,
+                  fk_lang_is_zh () ? svc->time_limit_zh : svc->time_limit_en);
+      fk_cli_say ("  %s", FK_T ("Checklist:", "一次告知單："));
+      for (guint i = 0; i < svc->checklist->len; i++)
+        {
+          const FkChecklistItem *item = svc->checklist->pdata[i];
+          gboolean seen = c->ticked && g_strv_contains ((const char * const *) c->ticked, item->id);
+
+          fk_cli_say ("    [%s] %-22s %s%s", seen ? "x" : " ", item->id,
+                      fk_lang_is_zh () ? item->label_zh : item->label_en,
+                      item->required ? "" : FK_T (" (if applicable)", "（如適用）"));
+        }
+    }
+  for (guint i = 0; i < c->attachments->len; i++)
+    {
+      FkAttachmentInfo *a = c->attachments->pdata[i];
+
+      fk_cli_say ("  %-14s %s, %s, %" G_GSIZE_FORMAT " bytes", FK_T ("Attachment", "附件"), a->kind, a->mime, a->size);
+    }
+  fk_cli_say ("  %-14s %s %s", FK_T ("Created", "建立"), c->created_by, created ? created : "");
+  if (c->checked_by)
+    fk_cli_say ("  %-14s %s", FK_T ("Self-check", "自我檢核"), c->checked_by);
+  if (c->approved_by)
+    fk_cli_say ("  %-14s %s", FK_T ("Second check", "複核"), c->approved_by);
+  if (c->sealed_by)
+    fk_cli_say ("  %-14s %s %s", FK_T ("Sealed", "封存"), c->sealed_by, sealed ? sealed : "");
+}
+
+static gboolean
+read_attachment (const char  *path,
+                 GBytes     **out,
+                 const char **mime,
+                 GError     **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  if (path == NULL)
+    return TRUE;
+  if (!g_file_get_contents (path, &contents, &len, error))
+    return FALSE;
+  if (len >= 3 && (guchar) contents[0] == 0xff && (guchar) contents[1] == 0xd8)
+    *mime = "image/jpeg";
+  else if (len >= 8 && memcmp (contents, "\x89PNG", 4) == 0)
+    *mime = "image/png";
+  else if (len >= 4 && memcmp (contents, "<svg", 4) == 0)
+    *mime = "image/svg+xml";
+  else
+    *mime = "application/octet-stream";
+  *out = g_bytes_new_take (g_steal_pointer (&contents), len);
+  return TRUE;
+}
+
+static int
+cmd_case_new (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GBytes) photo = NULL;
+  g_autoptr(GBytes) signature = NULL;
+  g_autoptr(FkCase) c = NULL;
+  GPtrArray *field_opts = opts (args, "field");
+  FkCaseInput input = { 0 };
+  gint64 id;
+
+  if (!opt (args, "outing") || !opt (args, "service") || !opt (args, "person-id") || !opt (args, "name"))
+    return fk_cli_usage ("fieldkit-cli case new --outing O --service S --person-id ID --name NAME [--birth DATE] "
+                         "[--field KEY=VALUE]... [--photo FILE] [--signature FILE]");
+  for (guint i = 0; field_opts && i < field_opts->len; i++)
+    {
+      const char *kv = field_opts->pdata[i];
+      const char *eq = strchr (kv, '=');
+
+      if (eq == NULL || eq == kv)
+        return fk_cli_usage (FK_T ("--field takes KEY=VALUE, got \"%s\"", "--field 格式為 KEY=VALUE，收到「%s」"), kv);
+      g_hash_table_insert (fields, g_strndup (kv, eq - kv), g_strdup (eq + 1));
+    }
+  if (!read_attachment (opt (args, "photo"), &photo, &input.photo_mime, &error) ||
+      !read_attachment (opt (args, "signature"), &signature, &input.signature_mime, &error))
+    return fk_cli_fail (error);
+
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  input.outing_id = opt (args, "outing");
+  input.service = opt (args, "service");
+  input.person_id = opt (args, "person-id");
+  input.name = opt (args, "name");
+  input.birth_date = opt (args, "birth");
+  input.fields = fields;
+  input.photo = photo;
+  input.signature = signature;
+  id = fk_store_case_new (store, &input, &error);
+  if (id <= 0 || (c = fk_store_case_get (store, id, &error)) == NULL)
+    return fk_cli_fail (error);
+  fk_cli_say (FK_T ("Case %" G_GINT64_FORMAT " created (draft).", "已建立案件 %" G_GINT64_FORMAT "（草稿）。"), id);
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "case");
+      case_json (b, store, c, TRUE);
+      fk_cli_emit (ok_document (b));
+    }
+  return FK_EXIT_OK;
+}
+
+static int
+emit_case_result (FkStore    *store,
+                  gint64      id,
+                  const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkCase) c = fk_store_case_get (store, id, &error);
+
+  if (c == NULL)
+    return fk_cli_fail (error);
+  fk_cli_say ("%s", message);
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "case");
+      case_json (b, store, c, TRUE);
+      fk_cli_emit (ok_document (b));
+    }
+  else if (c->status == FK_CASE_DRAFT)
+    {
+      g_autoptr(GPtrArray) problems = fk_store_case_problems (store, id, NULL);
+
+      for (guint i = 0; problems && i < problems->len; i++)
+        fk_cli_say ("  - %s", (const char *) problems->pdata[i]);
+    }
+  return FK_EXIT_OK;
+}
+
+static int
+cmd_case (const Args *args)
+{
+  static const char *const allowed[] = {
+    "outing", "service", "person-id", "name", "birth", "field", "photo", "signature", "status", "all", NULL
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  const char *sub = word (args, 1);
+  const char *ref = word (args, 2);
+  g_autofree char *bad = NULL;
+  gint64 id = 0;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (g_strcmp0 (sub, "new") == 0)
+    return cmd_case_new (args);
+
+  if (g_strcmp0 (sub, "list") == 0)
+    {
+      g_autoptr(GPtrArray) list = NULL;
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      FkCaseStatus status;
+      const char *status_name = opt (args, "status");
+
+      if (status_name && !fk_case_status_parse (status_name, &status))
+        return fk_cli_usage (FK_T ("--status is one of draft, checked, approved, sealed, uploaded, accepted, returned, closed",
+                                   "--status 須為 draft、checked、approved、sealed、uploaded、accepted、returned、closed 之一"));
+      store = open_unlocked (args, &error);
+      if (store == NULL)
+        return fk_cli_fail (error);
+      if (opt (args, "outing"))
+        {
+          g_autoptr(FkOuting) o = fk_store_outing_get (store, opt (args, "outing"), &error);
+
+          if (o == NULL)
+            return fk_cli_fail (error);
+        }
+      list = fk_store_cases (store, opt (args, "outing"), status_name ? &status : NULL, &error);
+      if (list == NULL)
+        return fk_cli_fail (error);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "cases");
+      json_builder_begin_array (b);
+      if (list->len == 0)
+        fk_cli_say ("%s", FK_T ("No cases.", "沒有案件。"));
+      for (guint i = 0; i < list->len; i++)
+        {
+          say_case_line (store, list->pdata[i]);
+          case_json (b, store, list->pdata[i], FALSE);
+        }
+      json_builder_end_array (b);
+      fk_cli_emit (ok_document (b));
+      return FK_EXIT_OK;
+    }
+
+  if (sub == NULL || ref == NULL)
+    return fk_cli_usage ("fieldkit-cli case new|tick|set|check|approve|finalize|show|list …");
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  if (!fk_store_case_resolve (store, ref, &id, &error))
+    return fk_cli_fail (error);
+
+  if (g_strcmp0 (sub, "show") == 0)
+    {
+      g_autoptr(FkCase) c = fk_store_case_get (store, id, &error);
+
+      if (c == NULL)
+        return fk_cli_fail (error);
+      say_case (store, c);
+      if (fk_cli_json ())
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "case");
+          case_json (b, store, c, TRUE);
+          fk_cli_emit (ok_document (b));
+        }
+      return c->damaged ? FK_EXIT_REFUSED : FK_EXIT_OK;
+    }
+  if (g_strcmp0 (sub, "tick") == 0)
+    {
+      g_autoptr(GPtrArray) items = g_ptr_array_new ();
+      gboolean all = opt (args, "all") != NULL;
+
+      for (guint i = 3; i < args->words->len; i++)
+        g_ptr_array_add (items, args->words->pdata[i]);
+      g_ptr_array_add (items, NULL);
+      if (!all && items->len == 1)
+        return fk_cli_usage ("fieldkit-cli case tick CASE ITEM...|--all");
+      if (!fk_store_case_tick (store, id, (const char * const *) items->pdata, all, &error))
+        return fk_cli_fail (error);
+      return emit_case_result (store, id, FK_T ("Checklist updated.", "已更新一次告知單。"));
+    }
+  if (g_strcmp0 (sub, "set") == 0)
+    {
+      if (args->words->len < 4)
+        return fk_cli_usage ("fieldkit-cli case set CASE KEY=VALUE...");
+      for (guint i = 3; i < args->words->len; i++)
+        {
+          const char *kv = args->words->pdata[i];
+          const char *eq = strchr (kv, '=');
+          g_autofree char *key = NULL;
+
+          if (eq == NULL || eq == kv)
+            return fk_cli_usage (FK_T ("case set takes KEY=VALUE, got \"%s\"", "case set 格式為 KEY=VALUE，收到「%s」"), kv);
+          key = g_strndup (kv, eq - kv);
+          if (g_strcmp0 (key, "birth") == 0)
+            g_free (key), key = g_strdup ("birth_date");
+          if (g_strcmp0 (key, "person-id") == 0)
+            g_free (key), key = g_strdup ("person_id");
+          if (!fk_store_case_set_field (store, id, key, eq + 1, &error))
+            return fk_cli_fail (error);
+        }
+      return emit_case_result (store, id, FK_T ("Case updated.", "已更新案件。"));
+    }
+  if (g_strcmp0 (sub, "check") == 0)
+    {
+      if (!fk_store_case_check (store, id, &error))
+        return fk_cli_fail (error);
+      return emit_case_result (store, id, FK_T ("Self-check passed: nothing is missing.", "自我檢核通過：資料齊全。"));
+    }
+  if (g_strcmp0 (sub, "approve") == 0)
+    {
+      if (!fk_store_case_approve (store, id, &error))
+        return fk_cli_fail (error);
+      return emit_case_result (store, id, FK_T ("Second check recorded.", "已完成複核。"));
+    }
+  if (g_strcmp0 (sub, "finalize") == 0)
+    {
+      g_autofree char *receipt = NULL;
+      g_autofree char *msg = NULL;
+
+      if (!fk_store_case_finalize (store, id, &receipt, &error))
+        return fk_cli_fail (error);
+      msg = g_strdup_printf (FK_T ("Case %" G_GINT64_FORMAT " sealed. Receipt number: %s",
+                                   "案件 %" G_GINT64_FORMAT " 已封存。收件編號：%s"), id, receipt);
+      return emit_case_result (store, id, msg);
+    }
+  return fk_cli_usage ("fieldkit-cli case new|tick|set|check|approve|finalize|show|list …");
+}
+
+static int
+cmd_find (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *bad = NULL;
+
+  if (!check_options (args, NULL, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (word (args, 1) == NULL)
+    return fk_cli_usage ("fieldkit-cli find ID");
+  store = open_unlocked (args, &error);
+  if (store == NULL || (ids = fk_store_find (store, word (args, 1), &error)) == NULL)
+    return fk_cli_fail (error);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "cases");
+  json_builder_begin_array (b);
+  if (ids->len == 0)
+    fk_cli_say ("%s", FK_T ("No case has this ID number.", "沒有此身分證號的案件。"));
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr(FkCase) c = fk_store_case_get (store, g_array_index (ids, gint64, i), &error);
+
+      if (c == NULL)
+        return fk_cli_fail (error);
+      say_case_line (store, c);
+      case_json (b, store, c, FALSE);
+    }
+  json_builder_end_array (b);
+  fk_cli_emit (ok_document (b));
+  return FK_EXIT_OK;
+}
+
+static int
+cmd_audit (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(GPtrArray) damage = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *bad = NULL;
+  FkAuditReport report = { 0 };
+  gboolean good;
+
+  if (!check_options (args, NULL, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (g_strcmp0 (word (args, 1), "verify") != 0)
+    return fk_cli_usage ("fieldkit-cli audit verify");
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  if (!fk_audit_verify (fk_store_db (store), fk_store_device_public_key (store), &report, &error))
+    return fk_cli_fail (error);
+  damage = fk_store_verify_records (store, &error);
+  if (damage == NULL)
+    {
+      fk_audit_report_clear (&report);
+      return fk_cli_fail (error);
+    }
+  good = report.first_bad == 0 && damage->len == 0;
+
+  if (report.first_bad == 0)
+    fk_cli_say (FK_T ("Audit log: %u entries, chain and signatures intact.", "稽核紀錄：%u 筆，鏈結與簽章完整。"),
+                report.n_entries);
+  else
+    fk_cli_say (FK_T ("Audit log: BROKEN at entry %" G_GINT64_FORMAT ": %s.", "稽核紀錄：第 %" G_GINT64_FORMAT " 筆有問題：%s。"),
+                report.first_bad, report.reason);
+  if (damage->len == 0)
+    fk_cli_say ("%s", FK_T ("Records: every stored record opens and matches the audit log.",
+                            "資料：所有紀錄皆可開啟，且與稽核紀錄相符。"));
+  for (guint i = 0; i < damage->len; i++)
+    {
+      FkDamage *d = damage->pdata[i];
+
+      fk_cli_say (FK_T ("Records: %s — %s.", "資料：%s——%s。"), d->where, d->reason);
+    }
+  if (!good)
+    fk_cli_say ("%s", FK_T ("Do not repair this by hand: report it to the office, which holds what was synced.",
+                            "請勿自行修改：請通報戶所，戶所保有已同步的資料。"));
+
+  json_builder_begin_object (b);
+  add_int (b, "entries", report.n_entries);
+  json_builder_set_member_name (b, "intact");
+  json_builder_add_boolean_value (b, good);
+  json_builder_set_member_name (b, "first_bad");
+  if (report.first_bad)
+    json_builder_add_int_value (b, report.first_bad);
+  else
+    json_builder_add_null_value (b);
+  add_str (b, "reason", report.reason);
+  json_builder_set_member_name (b, "damaged_records");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < damage->len; i++)
+    {
+      FkDamage *d = damage->pdata[i];
+
+      json_builder_begin_object (b);
+      add_str (b, "where", d->where);
+      add_str (b, "reason", d->reason);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, good);
+  json_builder_end_object (b);
+  fk_cli_emit (json_builder_get_root (b));
+  fk_audit_report_clear (&report);
+  return good ? FK_EXIT_OK : FK_EXIT_REFUSED;
+}
+
+/* ---- help and main --------------------------------------------------------------- */
+
+static int
+cmd_help (const Args *args)
+{
+  const char *text = FK_T (
+    "fieldkit-cli [--data-dir DIR] [--operator ID] [--json] [--passphrase-file F] COMMAND\n"
+    "The passphrase comes from FIELDKIT_PASSPHRASE, --passphrase-file, or a prompt; never the command line.\n"
+    "\n"
+    "  init --operator ID --name NAME [--office-code CODE] [--device-number N]\n"
+    "  operator add --id ID --name NAME [--role staff|supervisor]   (new passphrase: FIELDKIT_NEW_PASSPHRASE)\n"
+    "  operator list\n"
+    "  recover                      new passphrase with the recovery key (FIELDKIT_RECOVERY_KEY)\n"
+    "  check-id VALUE...            national ID, resident number or certificate card number\n"
+    "  outing new --kind KIND --title T --date DATE [--place P]\n"
+    "  outing list\n"
+    "  case new --outing O --service S --person-id ID --name NAME [--birth DATE]\n"
+    "           [--field KEY=VALUE]... [--photo FILE] [--signature FILE]\n"
+    "  case tick CASE ITEM...|--all   case set CASE KEY=VALUE...\n"
+    "  case check|approve|finalize CASE   case show CASE   case list [--outing O] [--status S]\n"
+    "  find ID                      cases of a person, by ID number\n"
+    "  audit verify                 check the audit log and every stored record\n"
+    "\n"
+    "Exit codes: 0 ok, 1 refused (the message says why), 2 usage, 3 internal failure.\n",
+    "fieldkit-cli [--data-dir 資料夾] [--operator 代號] [--json] [--passphrase-file 檔案] 指令\n"
+    "密碼來源：環境變數 FIELDKIT_PASSPHRASE、--passphrase-file 或提示輸入；絕不放在命令列上。\n"
+    "\n"
+    "  init --operator 代號 --name 姓名 [--office-code 戶所代碼] [--device-number 編號]\n"
+    "  operator add --id 代號 --name 姓名 [--role staff|supervisor]   （新密碼：FIELDKIT_NEW_PASSPHRASE）\n"
+    "  operator list\n"
+    "  recover                      以復原金鑰重設密碼（FIELDKIT_RECOVERY_KEY）\n"
+    "  check-id 號碼...             身分證號、外來人口統一證號或自然人憑證卡號\n"
+    "  outing new --kind 類型 --title 名稱 --date 日期 [--place 地點]\n"
+    "  outing list\n"
+    "  case new --outing 場次 --service 業務 --person-id 身分證號 --name 姓名 [--birth 出生日期]\n"
+    "           [--field 欄位=值]... [--photo 檔案] [--signature 檔案]\n"
+    "  case tick 案件 項目...|--all   case set 案件 欄位=值...\n"
+    "  case check|approve|finalize 案件   case show 案件   case list [--outing 場次] [--status 狀態]\n"
+    "  find 身分證號                依身分證號查詢案件\n"
+    "  audit verify                 檢查稽核紀錄與所有資料\n"
+    "\n"
+    "結束碼：0 成功，1 被拒絕（訊息會說明原因），2 用法錯誤，3 內部錯誤。\n");
+
+  fputs (text, stdout);
+  return FK_EXIT_OK;
+}
+
+typedef int (*CommandFunc) (const Args *args);
+
+static const struct {
+  const char  *name;
+  CommandFunc  func;
+} commands[] = {
+  { "init", cmd_init },
+  { "operator", cmd_operator },
+  { "recover", cmd_recover },
+  { "check-id", cmd_check_id },
+  { "outing", cmd_outing },
+  { "case", cmd_case },
+  { "find", cmd_find },
+  { "audit", cmd_audit },
+  { "help", cmd_help },
+};
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bad = NULL;
+  Args args = { 0 };
+  const char *command;
+  int rc = -1;
+
+  setlocale (LC_ALL, "");
+  if (!fk_crypto_init (&error))
+    return fk_cli_fail (error);
+
+  if (!args_parse (&args, argc, argv, &bad))
+    {
+      args_clear (&args);
+      return fk_cli_usage ("%s", bad);
+    }
+  if (opt (&args, "lang"))
+    fk_lang_set (opt (&args, "lang"));
+  fk_cli_set_json (opt (&args, "json") != NULL);
+
+  if (opt (&args, "version"))
+    {
+      printf ("fieldkit-cli %s\n", FK_VERSION);
+      args_clear (&args);
+      return FK_EXIT_OK;
+    }
+  command = word (&args, 0);
+  if (command == NULL || opt (&args, "help"))
+    rc = command == NULL && !opt (&args, "help") ? (cmd_help (&args), FK_EXIT_USAGE) : cmd_help (&args);
+  for (guint i = 0; rc < 0 && i < G_N_ELEMENTS (commands); i++)
+    if (g_strcmp0 (command, commands[i].name) == 0)
+      rc = commands[i].func (&args);
+  if (rc < 0)
+    rc = fk_cli_usage (FK_T ("unknown command \"%s\"", "不明的指令「%s」"), command);
+  fflush (stdout);
+  args_clear (&args);
+  return rc;
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs everything FieldKit needs to build, run and test on Debian 12.
+# Used by tools/run.sh and tools/test.sh; safe to run again.
+set -eu
+
+PACKAGES="
+  meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+  libglib2.0-dev libglib2.0-bin libsodium-dev libsqlite3-dev sqlite3
+  libjson-glib-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libgtk-4-dev libadwaita-1-dev libqrencode-dev libcairo2-dev libpango1.0-dev
+  fonts-noto-cjk poppler-utils zbar-tools
+  xvfb xauth dbus dbus-x11 at-spi2-core python3 python3-dogtail imagemagick
+  desktop-file-utils appstream gettext faketime util-linux
+"
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -n "$missing" ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  echo "Installing:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,177 @@
+/* fk-identity.c — Ed25519 signing identities, see fk-identity.h. */
+#include "crypto/fk-identity.h"
+
+#include <string.h>
+
+#include "crypto/fk-i18n.h"
+
+/* ------------------------------------------------------------------------ *
+ * Types
+ * ------------------------------------------------------------------------ */
+
+struct _FkIdentity
+{
+  guint8  public_key[crypto_sign_PUBLICKEYBYTES];
+  /* crypto_sign_SECRETKEYBYTES of sodium_malloc memory.  It is kept
+   * read-only rather than no-access because fk_identity_secret_key hands
+   * out the pointer for the caller to seal and store; read-only still turns
+   * a stray write into a crash instead of a silently different key. */
+  guint8 *secret_key;
+};
+
+/* ------------------------------------------------------------------------ *
+ * Helpers
+ * ------------------------------------------------------------------------ */
+
+/* An identity with a writable secret area; fill it, then identity_finish. */
+static FkIdentity *
+identity_alloc (GError **error)
+{
+  FkIdentity *identity;
+  guint8 *secret_key;
+
+  if (!fk_crypto_init (error))
+    return NULL;
+
+  secret_key = sodium_malloc (crypto_sign_SECRETKEYBYTES);
+  if (secret_key == NULL)
+    {
+      g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
+                           FK_T ("There is not enough memory to load the device key. "
+                                 "Close other apps and try again.",
+                                 "記憶體不足，無法載入裝置金鑰。請關閉其他應用程式後再試一次。"));
+      return NULL;
+    }
+
+  identity = g_new0 (FkIdentity, 1);
+  identity->secret_key = secret_key;
+  return identity;
+}
+
+static void
+identity_finish (FkIdentity *identity)
+{
+  /* Failing to change page protection means the kernel is out of memory
+   * for its own bookkeeping; see protect_readonly in fk-vault.c. */
+  if (sodium_mprotect_readonly (identity->secret_key) != 0)
+    g_error ("sodium_mprotect_readonly failed on the identity key");
+}
+
+/* ------------------------------------------------------------------------ *
+ * Public API
+ * ------------------------------------------------------------------------ */
+
+FkIdentity *
+fk_identity_generate (GError **error)
+{
+  FkIdentity *identity;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  identity = identity_alloc (error);
+  if (identity == NULL)
+    return NULL;
+
+  crypto_sign_keypair (identity->public_key, identity->secret_key);
+  identity_finish (identity);
+  return identity;
+}
+
+FkIdentity *
+fk_identity_new_from_secret (const guint8  *secret,
+                             gsize          len,
+                             GError       **error)
+{
+  g_autoptr(FkIdentity) identity = NULL;
+
+  g_return_val_if_fail (secret != NULL || len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (len != crypto_sign_SECRETKEYBYTES)
+    {
+      g_set_error (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
+                   FK_T ("The stored device key has the wrong size (%" G_GSIZE_FORMAT " bytes); it is damaged. "
+                         "The device has to be enrolled again; contact the office administrator.",
+                         "儲存的裝置金鑰大小不正確（%" G_GSIZE_FORMAT " 位元組），已損壞。裝置必須重新註冊，請聯絡所內系統管理員。"),
+                   len);
+      return NULL;
+    }
+
+  identity = identity_alloc (error);
+  if (identity == NULL)
+    return NULL;
+
+  /* The stored key is seed || public key.  Rebuilding both halves from the
+   * seed and comparing catches a damaged key now, instead of as signatures
+   * the office rejects later. */
+  crypto_sign_seed_keypair (identity->public_key, identity->secret_key, secret);
+  if (!fk_equal (identity->public_key, secret + crypto_sign_SEEDBYTES,
+                 crypto_sign_PUBLICKEYBYTES))
+    {
+      g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_DAMAGED,
+                           FK_T ("The stored device key does not verify: it has been damaged or altered. "
+                                 "The device has to be enrolled again; contact the office administrator.",
+                                 "儲存的裝置金鑰無法通過驗證：已損壞或遭竄改。裝置必須重新註冊，請聯絡所內系統管理員。"));
+      return NULL;
+    }
+
+  identity_finish (identity);
+  return g_steal_pointer (&identity);
+}
+
+void
+fk_identity_free (FkIdentity *identity)
+{
+  if (identity == NULL)
+    return;
+
+  /* sodium_free lifts the protection, wipes and unmaps. */
+  sodium_free (identity->secret_key);
+  g_free (identity);
+}
+
+const guint8 *
+fk_identity_public_key (const FkIdentity *identity)
+{
+  g_return_val_if_fail (identity != NULL, NULL);
+
+  return identity->public_key;
+}
+
+const guint8 *
+fk_identity_secret_key (const FkIdentity *identity)
+{
+  g_return_val_if_fail (identity != NULL, NULL);
+
+  return identity->secret_key;
+}
+
+void
+fk_identity_sign (const FkIdentity *identity,
+                  const guint8     *message,
+                  gsize             len,
+                  guint8            signature[crypto_sign_BYTES])
+{
+  g_return_if_fail (identity != NULL);
+  g_return_if_fail (message != NULL || len == 0);
+  g_return_if_fail (signature != NULL);
+
+  crypto_sign_detached (signature, NULL,
+                        message != NULL ? message : (const guint8 *) "", len,
+                        identity->secret_key);
+}
+
+gboolean
+fk_signature_verify (const guint8 *public_key,
+                     const guint8 *message,
+                     gsize         len,
+                     const guint8 *signature)
+{
+  g_return_val_if_fail (public_key != NULL, FALSE);
+  g_return_val_if_fail (message != NULL || len == 0, FALSE);
+  g_return_val_if_fail (signature != NULL, FALSE);
+
+  return crypto_sign_verify_detached (signature,
+                                      message != NULL ? message : (const guint8 *) "", len,
+                                      public_key) == 0;
+}

@@ -362,25 +362,59 @@ fk_cert_card_check (const char  *input,
 
 /* Total digits (with the leading 0) a landline may have, by area code.
  * Taipei (02) and Nantou (049) numbers are 10 digits; Taichung city and
- * Changhua share 04 with 8- and 7-digit subscriber numbers; every other
- * area code, including the outlying islands (0826, 0836, 082, 089), adds up
- * to 9.  Toll-free 0800 numbers are 10. */
-static void
-landline_lengths (const char *digits,
-                  guint      *shortest,
-                  guint      *longest)
+ * Changhua share 04 with 8- and 7-digit subscriber numbers; toll-free 0800
+ * numbers are 10.  Every other area code, the outlying islands included
+ * (0826, 0836, 082, 089), adds up to 9.  Longer prefixes come first. */
+static const struct {
+  const char *prefix;
+  guint       shortest;
+  guint       longest;
+  const char *example;
+} landlines[] = {
+  { "0800", 10, 10, "0800-123-456" },
+  { "049",  10, 10, "049-234-5678" },
+  { "02",   10, 10, "02-2345-6789" },
+  { "04",    9, 10, "04-2345-6789, 04-723-4567" },
+};
+
+#define LANDLINE_OTHER_LENGTH  9
+#define LANDLINE_OTHER_EXAMPLE "03-345-6789, 089-123456, 0826-12345"
+
+static gboolean
+check_landline_length (const GString  *digits,
+                       GError        **error)
 {
-  if (g_str_has_prefix (digits, "02") ||
-      g_str_has_prefix (digits, "049") ||
-      g_str_has_prefix (digits, "0800"))
-    *shortest = *longest = 10;
-  else if (g_str_has_prefix (digits, "04"))
+  guint n = (guint) digits->len;
+
+  for (guint i = 0; i < G_N_ELEMENTS (landlines); i++)
     {
-      *shortest = 9;
-      *longest = 10;
+      if (!g_str_has_prefix (digits->str, landlines[i].prefix))
+        continue;
+      if (n >= landlines[i].shortest && n <= landlines[i].longest)
+        return TRUE;
+
+      if (landlines[i].shortest == landlines[i].longest)
+        g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
+                     FK_T ("A landline number with area code %s must be %u digits including the area code (for example %s), got %u; check for a missing or extra digit.",
+                           "區碼 %s 的市話號碼含區碼必須是 %u 碼（例如 %s），目前是 %u 碼；請檢查是否漏打或多打。"),
+                     landlines[i].prefix, landlines[i].shortest, landlines[i].example, n);
+      else
+        g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
+                     FK_T ("A landline number with area code %s must be %u or %u digits including the area code (for example %s), got %u; check for a missing or extra digit.",
+                           "區碼 %s 的市話號碼含區碼必須是 %u 或 %u 碼（例如 %s），目前是 %u 碼；請檢查是否漏打或多打。"),
+                     landlines[i].prefix, landlines[i].shortest, landlines[i].longest,
+                     landlines[i].example, n);
+      return FALSE;
     }
-  else
-    *shortest = *longest = 9;
+
+  if (n == LANDLINE_OTHER_LENGTH)
+    return TRUE;
+
+  g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
+               FK_T ("A landline number outside area codes 02, 04 and 049 must be %u digits including the area code (for example %s), got %u; check for a missing or extra digit.",
+                     "區碼 02、04、049 以外的市話號碼含區碼必須是 %u 碼（例如 %s），目前是 %u 碼；請檢查是否漏打或多打。"),
+               LANDLINE_OTHER_LENGTH, LANDLINE_OTHER_EXAMPLE, n);
+  return FALSE;
 }
 
 gboolean
@@ -393,7 +427,6 @@ fk_phone_check (const char  *input,
   g_autoptr(GString) compact = g_string_new (NULL);
   g_autoptr(GString) digits = g_string_new (NULL);
   const char *rest;
-  guint shortest, longest;
 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -410,7 +443,13 @@ fk_phone_check (const char  *input,
     }
 
   if (compact->len == 0)
-    return set_empty_error (noun, error);
+    {
+      g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_EMPTY,
+                   FK_T ("%s is empty; enter a mobile number (09xx-xxx-xxx) or a landline with its area code.",
+                         "%s未填寫；請輸入手機號碼（09xx-xxx-xxx）或含區碼的市話號碼。"),
+                   noun);
+      return FALSE;
+    }
 
   /* International forms: +886, 00886, or 886 written without the plus.  The
    * trunk 0 is dropped abroad but often written anyway: +886 (0)2 …. */
@@ -473,24 +512,8 @@ fk_phone_check (const char  *input,
                    noun);
       return FALSE;
     }
-  else
-    {
-      landline_lengths (digits->str, &shortest, &longest);
-      if (digits->len < shortest || digits->len > longest)
-        {
-          if (shortest == longest)
-            g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
-                         FK_T ("A landline number with this area code must be %u digits including the area code (for example 02-2345-6789 or 03-345-6789), got %u; check for a missing or extra digit.",
-                               "此區碼的市話號碼含區碼必須是 %u 碼（例如 02-2345-6789 或 03-345-6789），目前是 %u 碼；請檢查是否漏打或多打。"),
-                         shortest, (guint) digits->len);
-          else
-            g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
-                         FK_T ("A landline number with area code 04 must be %u or %u digits including the area code (04-2345-6789 or 04-723-4567), got %u; check for a missing or extra digit.",
-                               "區碼 04 的市話號碼含區碼必須是 %u 或 %u 碼（04-2345-6789 或 04-723-4567），目前是 %u 碼；請檢查是否漏打或多打。"),
-                         shortest, longest, (guint) digits->len);
-          return FALSE;
-        }
-    }
+  else if (!check_landline_length (digits, error))
+    return FALSE;
 
   if (normalized != NULL)
     *normalized = g_strdup (digits->str);

@@ -175,3 +175,121 @@ fk_signature_verify (const guint8 *public_key,
                                       message != NULL ? message : (const guint8 *) "", len,
                                       public_key) == 0;
 }
+
+/* ---- X25519 sealed boxes -------------------------------------------------- */
+
+struct _FkBoxKey
+{
+  guint8  public_key[crypto_box_PUBLICKEYBYTES];
+  guint8 *secret_key;   /* sodium_malloc, read-only after creation */
+};
+
+static FkBoxKey *
+box_key_alloc (GError **error)
+{
+  FkBoxKey *key;
+
+  if (!fk_crypto_init (error))
+    return NULL;
+  key = g_new0 (FkBoxKey, 1);
+  key->secret_key = sodium_malloc (crypto_box_SECRETKEYBYTES);
+  if (key->secret_key == NULL)
+    {
+      g_free (key);
+      g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
+                           FK_T ("Out of protected memory for a key.", "受保護記憶體不足，無法存放金鑰。"));
+      return NULL;
+    }
+  return key;
+}
+
+FkBoxKey *
+fk_box_key_generate (GError **error)
+{
+  FkBoxKey *key = box_key_alloc (error);
+
+  if (key == NULL)
+    return NULL;
+  crypto_box_keypair (key->public_key, key->secret_key);
+  sodium_mprotect_readonly (key->secret_key);
+  return key;
+}
+
+FkBoxKey *
+fk_box_key_new_from_secret (const guint8  *secret,
+                            gsize          len,
+                            GError       **error)
+{
+  FkBoxKey *key;
+
+  if (len != crypto_box_SECRETKEYBYTES)
+    {
+      g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
+                           FK_T ("A stored box key has the wrong length.", "儲存的加密金鑰長度不正確。"));
+      return NULL;
+    }
+  key = box_key_alloc (error);
+  if (key == NULL)
+    return NULL;
+  memcpy (key->secret_key, secret, len);
+  crypto_scalarmult_base (key->public_key, key->secret_key);
+  sodium_mprotect_readonly (key->secret_key);
+  return key;
+}
+
+void
+fk_box_key_free (FkBoxKey *key)
+{
+  if (key == NULL)
+    return;
+  sodium_free (key->secret_key);
+  g_free (key);
+}
+
+const guint8 *
+fk_box_key_public (const FkBoxKey *key)
+{
+  return key->public_key;
+}
+
+const guint8 *
+fk_box_key_secret (const FkBoxKey *key)
+{
+  return key->secret_key;
+}
+
+GBytes *
+fk_box_seal (const guint8 *public_key,
+             const guint8 *message,
+             gsize         len)
+{
+  guint8 *out = g_malloc (len + crypto_box_SEALBYTES);
+
+  crypto_box_seal (out, message, len, public_key);
+  return g_bytes_new_take (out, len + crypto_box_SEALBYTES);
+}
+
+GBytes *
+fk_box_seal_open (const FkBoxKey  *key,
+                  const guint8    *sealed,
+                  gsize            len,
+                  GError         **error)
+{
+  guint8 *out;
+
+  if (len < crypto_box_SEALBYTES)
+    goto damaged;
+  out = g_malloc (len - crypto_box_SEALBYTES + 1);
+  if (crypto_box_seal_open (out, sealed, len, key->public_key, key->secret_key) != 0)
+    {
+      g_free (out);
+      goto damaged;
+    }
+  return fk_bytes_new_wiped (out, len - crypto_box_SEALBYTES);
+
+damaged:
+  g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_DAMAGED,
+                       FK_T ("The sealed key does not open with this office key: it was made for another key or altered.",
+                             "此密封金鑰無法以本戶所金鑰開啟：它是為其他金鑰製作的，或已被竄改。"));
+  return NULL;
+}

@@ -35,4 +35,32 @@ gboolean      fk_signature_verify     (const guint8     *public_key,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkIdentity, fk_identity_free)
 
+/* ---- X25519 sealed boxes (packets to the office) -------------------------- */
+
+/* An X25519 key pair for crypto_box_seal; the secret half in sodium_malloc
+ * memory. */
+typedef struct _FkBoxKey FkBoxKey;
+
+FkBoxKey     *fk_box_key_generate     (GError **error);
+FkBoxKey     *fk_box_key_new_from_secret (const guint8 *secret,
+                                          gsize         len,
+                                          GError      **error);
+void          fk_box_key_free         (FkBoxKey *key);
+const guint8 *fk_box_key_public       (const FkBoxKey *key);   /* 32 bytes */
+const guint8 *fk_box_key_secret       (const FkBoxKey *key);   /* 32 bytes */
+
+/* crypto_box_seal to a public key: anonymous sender; output is
+ * len + crypto_box_SEALBYTES bytes. */
+GBytes       *fk_box_seal             (const guint8 *public_key,
+                                       const guint8 *message,
+                                       gsize         len);
+/* crypto_box_seal_open; FK_CRYPTO_ERROR_DAMAGED when it does not open.
+ * The plaintext is wiped when the GBytes is freed. */
+GBytes       *fk_box_seal_open        (const FkBoxKey *key,
+                                       const guint8   *sealed,
+                                       gsize           len,
+                                       GError        **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkBoxKey, fk_box_key_free)
+
 G_END_DECLS

@@ -13,6 +13,7 @@
 
 #include "app/fk-audit.h"
 #include "app/fk-date.h"
+#include "app/fk-packet.h"
 #include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
 #include "crypto/fk-stream.h"
@@ -38,6 +39,15 @@ struct _FkStore
   FkIdentity *identity;
   char       *operator_id;
   FkRole      role;
+
+  /* fk_store_begin_batch: nesting depth, whether a level asked to roll
+   * back, and whether the current store call holds its savepoint. */
+  guint       batch_depth;
+  gboolean    batch_cancelled;
+  gboolean    in_savepoint;
+
+  /* Prepared statements every new case runs, by SQL text; see cached(). */
+  GHashTable *stmts;
 };
 
 G_DEFINE_QUARK (fk-store-error-quark, fk_store_error)
@@ -266,6 +276,24 @@ prepare (FkStore     *self,
   return st;
 }
 
+/* The error of a failed step: a violated constraint (a trigger included)
+ * is a refusal, anything else a failure of the store. */
+static gboolean
+step_error (FkStore  *self,
+            GError  **error)
+{
+  int ext = sqlite3_extended_errcode (self->db);
+
+  if ((ext & 0xff) == SQLITE_CONSTRAINT)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("The store refused the change: %s", "資料庫拒絕此變更：%s"),
+                   sqlite3_errmsg (self->db));
+      return FALSE;
+    }
+  return sql_error (self, ext, error);
+}
+
 /* Runs a statement that returns no rows, then finalizes it. */
 static gboolean
 step_done (FkStore       *self,
@@ -273,23 +301,67 @@ step_done (FkStore       *self,
            GError       **error)
 {
   int rc = sqlite3_step (st);
+  gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
 
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    {
-      int ext = sqlite3_extended_errcode (self->db);
-
-      sqlite3_finalize (st);
-      if ((ext & 0xff) == SQLITE_CONSTRAINT)
-        {
-          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                       FK_T ("The store refused the change: %s", "資料庫拒絕此變更：%s"),
-                       sqlite3_errmsg (self->db));
-          return FALSE;
-        }
-      return sql_error (self, ext, error);
-    }
+  if (!ok)
+    step_error (self, error);
   sqlite3_finalize (st);
-  return TRUE;
+  return ok;
+}
+
+static void
+stmt_free (gpointer st)
+{
+  sqlite3_finalize (st);
+}
+
+/* A statement prepared once and kept for the life of the store, for the
+ * statements every new case runs: parsing them each time (the upsert on
+ * cases compiles its triggers too) cost more than the encryption.  `sql`
+ * must be a string literal.  Finish with done_cached, never finalize. */
+static sqlite3_stmt *
+cached (FkStore     *self,
+        const char  *sql,
+        GError     **error)
+{
+  sqlite3_stmt *st = g_hash_table_lookup (self->stmts, sql);
+
+  if (st == NULL)
+    {
+      int rc = sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+
+      if (rc != SQLITE_OK)
+        {
+          sql_error (self, rc, error);
+          return NULL;
+        }
+      g_hash_table_insert (self->stmts, (gpointer) sql, st);
+    }
+  return st;
+}
+
+/* Makes a cached statement ready for its next use and drops the copies of
+ * the values bound to it. */
+static void
+done_cached (sqlite3_stmt *st)
+{
+  sqlite3_reset (st);
+  sqlite3_clear_bindings (st);
+}
+
+/* step_done for a cached statement. */
+static gboolean
+step_cached (FkStore       *self,
+             sqlite3_stmt  *st,
+             GError       **error)
+{
+  int rc = sqlite3_step (st);
+  gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+
+  if (!ok)
+    step_error (self, error);
+  done_cached (st);
+  return ok;
 }
 
 static gboolean
@@ -304,32 +376,76 @@ exec (FkStore     *self,
   return TRUE;
 }
 
+/* SQLite rolls the whole transaction back by itself after some failures
+ * (disk full, I/O errors); a batch that lost its transaction must not go
+ * on saving cases one by one as if nothing happened. */
+static gboolean
+batch_lost (FkStore  *self,
+            GError  **error)
+{
+  g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
+               FK_T ("The batch in %s was cancelled by an earlier failure; nothing in it was saved. "
+                     "Fix the cause and run the whole batch again.",
+                     "%s 的批次作業因先前的錯誤而取消，批次中的資料都沒有儲存。請排除原因後重新執行整個批次。"),
+               self->data_dir);
+  return FALSE;
+}
+
 /* Write transactions take the write lock up front so two processes never
- * deadlock half-way; a busy store waits busy_timeout, then says so. */
+ * deadlock half-way; a busy store waits busy_timeout, then says so.  Inside
+ * a batch the transaction is already open and each call gets a savepoint
+ * instead, so a refused case rolls back only itself. */
 static gboolean
 begin (FkStore  *self,
        GError  **error)
 {
-  return exec (self, "BEGIN IMMEDIATE", error);
-}
-
-static gboolean
-commit (FkStore  *self,
-        GError  **error)
-{
-  if (!exec (self, "COMMIT", error))
-    {
-      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-      return FALSE;
-    }
+  if (self->batch_depth == 0)
+    return exec (self, "BEGIN IMMEDIATE", error);
+  if (sqlite3_get_autocommit (self->db))
+    return batch_lost (self, error);
+  if (!exec (self, "SAVEPOINT fk_call", error))
+    return FALSE;
+  self->in_savepoint = TRUE;
   return TRUE;
 }
 
 static void
 rollback (FkStore *self)
 {
+  if (self->batch_depth > 0)
+    {
+      if (self->in_savepoint && !sqlite3_get_autocommit (self->db))
+        {
+          sqlite3_exec (self->db, "ROLLBACK TO fk_call", NULL, NULL, NULL);
+          sqlite3_exec (self->db, "RELEASE fk_call", NULL, NULL, NULL);
+        }
+      self->in_savepoint = FALSE;
+      return;
+    }
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static gboolean
+commit (FkStore  *self,
+        GError  **error)
+{
+  if (self->batch_depth > 0)
+    {
+      if (!exec (self, "RELEASE fk_call", error))
+        {
+          rollback (self);
+          return FALSE;
+        }
+      self->in_savepoint = FALSE;
+      return TRUE;
+    }
+  if (!exec (self, "COMMIT", error))
+    {
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -581,6 +697,54 @@ static const char schema_v1[] =
   "  WHEN (SELECT status FROM cases WHERE id = NEW.case_id) NOT IN ('draft', 'checked', 'approved')"
   "  BEGIN SELECT RAISE (ABORT, 'a sealed case cannot get new attachments'); END;";
 
+/* Version 2: the outbox of sealed packets, the office's answers, and a
+ * purge of personal data after the office acknowledged a case (person and
+ * blind index may become NULL on a sealed case; nothing else may change). */
+static const char schema_v2[] =
+  "CREATE TABLE outbox ("
+  "  packet_id TEXT PRIMARY KEY,"
+  "  case_id INTEGER NOT NULL UNIQUE REFERENCES cases (id),"
+  "  device_seq INTEGER UNIQUE,"
+  "  packet BLOB,"
+  "  packet_hash TEXT,"
+  "  size INTEGER NOT NULL DEFAULT 0,"
+  "  state TEXT NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'acked', 'quarantined')),"
+  "  sent_offset INTEGER NOT NULL DEFAULT 0,"
+  "  attempts INTEGER NOT NULL DEFAULT 0,"
+  "  next_attempt INTEGER NOT NULL DEFAULT 0,"
+  "  last_error TEXT,"
+  "  server_status TEXT,"
+  "  ack TEXT,"
+  "  created_at INTEGER NOT NULL,"
+  "  acked_at INTEGER);"
+  "CREATE TABLE answers ("
+  "  case_id INTEGER PRIMARY KEY REFERENCES cases (id),"
+  "  decision TEXT NOT NULL,"
+  "  reason BLOB,"
+  "  at INTEGER NOT NULL);"
+  "CREATE TABLE settings ("
+  "  key TEXT PRIMARY KEY,"
+  "  value TEXT NOT NULL);"
+  "DROP TRIGGER cases_sealed_immutable;"
+  "CREATE TRIGGER cases_sealed_immutable BEFORE UPDATE ON cases"
+  "  WHEN OLD.status NOT IN ('draft', 'checked', 'approved')"
+  "   AND (NEW.version IS NOT OLD.version OR NEW.service IS NOT OLD.service"
+  "        OR NEW.outing_id IS NOT OLD.outing_id"
+  "        OR (NEW.blind IS NOT OLD.blind AND NEW.blind IS NOT NULL)"
+  "        OR NEW.ticked IS NOT OLD.ticked OR NEW.receipt_no IS NOT OLD.receipt_no"
+  "        OR NEW.uuid IS NOT OLD.uuid OR NEW.id IS NOT OLD.id"
+  "        OR NEW.supersedes IS NOT OLD.supersedes"
+  "        OR NEW.created_by IS NOT OLD.created_by OR NEW.checked_by IS NOT OLD.checked_by"
+  "        OR NEW.approved_by IS NOT OLD.approved_by OR NEW.sealed_by IS NOT OLD.sealed_by"
+  "        OR NEW.created_at IS NOT OLD.created_at OR NEW.sealed_at IS NOT OLD.sealed_at"
+  "        OR (NEW.person IS NOT OLD.person AND NEW.person IS NOT NULL))"
+  "  BEGIN SELECT RAISE (ABORT, 'a sealed case cannot be changed'); END;"
+  /* Who checked, approved and sealed is part of what was sealed, and a
+   * purge empties an attachment (data NULL) rather than deleting it. */
+  "CREATE TRIGGER attachments_sealed_no_delete BEFORE DELETE ON attachments"
+  "  WHEN (SELECT status FROM cases WHERE id = OLD.case_id) NOT IN ('draft', 'checked', 'approved')"
+  "  BEGIN SELECT RAISE (ABORT, 'an attachment of a sealed case cannot be deleted'); END;";
+
 static gboolean
 migrate (FkStore  *self,
          GError  **error)
@@ -617,6 +781,11 @@ migrate (FkStore  *self,
           rollback (self);
           return FALSE;
         }
+    }
+  if (version < 2 && !exec (self, schema_v2, error))
+    {
+      rollback (self);
+      return FALSE;
     }
   {
     g_autofree char *sql = g_strdup_printf ("PRAGMA user_version = %d", FK_SCHEMA_VERSION);
@@ -678,6 +847,7 @@ fk_store_open (const char  *data_dir,
 
   self->data_dir = g_strdup (data_dir);
   self->db_path = g_build_filename (data_dir, "fieldkit.db", NULL);
+  self->stmts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, stmt_free);
 
   if (g_mkdir_with_parents (data_dir, 0700) != 0)
     {
@@ -757,6 +927,7 @@ fk_store_close (FkStore *self)
   if (self == NULL)
     return;
   fk_store_lock (self);
+  g_clear_pointer (&self->stmts, g_hash_table_unref);
   if (self->db != NULL)
     sqlite3_close_v2 (self->db);
   g_clear_pointer (&self->catalog, fk_catalog_free);
@@ -832,6 +1003,48 @@ fk_store_lock (FkStore *self)
   g_clear_pointer (&self->vault, fk_vault_free);
   g_clear_pointer (&self->identity, fk_identity_free);
   g_clear_pointer (&self->operator_id, g_free);
+}
+
+/* ---- batches ---------------------------------------------------------------- */
+
+gboolean
+fk_store_begin_batch (FkStore  *self,
+                      GError  **error)
+{
+  if (self->batch_depth == 0)
+    {
+      if (!exec (self, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      self->batch_cancelled = FALSE;
+    }
+  self->batch_depth++;
+  return TRUE;
+}
+
+gboolean
+fk_store_end_batch (FkStore   *self,
+                    gboolean   commit_changes,
+                    GError   **error)
+{
+  g_return_val_if_fail (self->batch_depth > 0, FALSE);
+
+  if (!commit_changes)
+    self->batch_cancelled = TRUE;
+  if (--self->batch_depth > 0)
+    return TRUE;
+
+  if (sqlite3_get_autocommit (self->db))
+    return commit_changes ? batch_lost (self, error) : TRUE;
+  if (self->batch_cancelled)
+    {
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      if (commit_changes)
+        g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                             FK_T ("Part of the batch was cancelled, so none of it was saved.",
+                                   "批次作業中有部分被取消，因此整個批次都沒有儲存。"));
+      return !commit_changes;
+    }
+  return commit (self, error);
 }
 
 /* ---- setting up and unlocking -------------------------------------------- */
@@ -1193,6 +1406,13 @@ open_slot (FkStore     *self,
   FkVault *vault;
   gint64 wait;
 
+  if (self->batch_depth > 0)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                           FK_T ("A passphrase cannot be checked while a batch is being saved; finish the batch first.",
+                                 "批次作業儲存中，無法驗證密碼；請先完成批次作業。"));
+      return NULL;
+    }
   if (!require_initialized (self, error) || !load_slot (self, operator_id, row, error))
     return NULL;
 
@@ -1489,8 +1709,16 @@ fk_store_outing_new (FkStore     *self,
                                  "外勤場次需要名稱（例如「北區國中 801 班」）。"));
       return NULL;
     }
-  if (!fk_date_parse (date, &d, error))
-    return NULL;
+  {
+    g_autoptr(GError) local = NULL;
+
+    /* Store callers get FK_STORE_ERROR only, like every other bad input. */
+    if (!fk_date_parse (date, &d, &local))
+      {
+        g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID, "date: %s", local->message);
+        return NULL;
+      }
+  }
   iso = fk_date_to_iso (&d);
 
   if (!begin (self, error))
@@ -1556,6 +1784,16 @@ outing_from_row (FkStore      *self,
   "SELECT o.id, o.kind, o.date, o.title, o.place, o.created_at," \
   " (SELECT COUNT (*) FROM cases c WHERE c.outing_id = o.id) FROM outings o"
 
+static void
+outing_not_found (const char  *outing_ref,
+                  GError     **error)
+{
+  g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+               FK_T ("There is no outing \"%s\". \"fieldkit-cli outing list\" shows them.",
+                     "沒有外勤場次「%s」。可用「fieldkit-cli outing list」查看。"),
+               outing_ref ? outing_ref : "");
+}
+
 GPtrArray *
 fk_store_outings (FkStore  *self,
                   GError  **error)
@@ -1594,14 +1832,35 @@ fk_store_outing_get (FkStore     *self,
   if (rc == SQLITE_ROW)
     o = outing_from_row (self, st);
   else if (rc == SQLITE_DONE)
-    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                 FK_T ("There is no outing \"%s\". \"fieldkit-cli outing list\" shows them.",
-                       "沒有外勤場次「%s」。可用「fieldkit-cli outing list」查看。"),
-                 outing_ref ? outing_ref : "");
+    outing_not_found (outing_ref, error);
   else
     sql_error (self, sqlite3_extended_errcode (self->db), error);
   sqlite3_finalize (st);
   return o;
+}
+
+/* The id of an existing outing ("3" gives "O3"), refused as
+ * fk_store_outing_get refuses it.  Every new case checks its outing: this
+ * neither opens the title nor counts the cases. */
+static char *
+outing_resolve (FkStore     *self,
+                const char  *outing_ref,
+                GError     **error)
+{
+  g_autofree char *id = normalize_outing_ref (outing_ref);
+  sqlite3_stmt *st = cached (self, "SELECT 1 FROM outings WHERE id = ?", error);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_text (st, 1, id ? id : "", -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_DONE)
+    outing_not_found (outing_ref, error);
+  else if (rc != SQLITE_ROW)
+    sql_error (self, sqlite3_extended_errcode (self->db), error);
+  done_cached (st);
+  return rc == SQLITE_ROW ? g_steal_pointer (&id) : NULL;
 }
 
 /* ---- cases: person record ------------------------------------------------- */
@@ -1937,7 +2196,7 @@ fk_store_find (FkStore     *self,
     }
   fk_vault_blind_index (self->vault, norm, blind);
   sodium_memzero (norm, strlen (norm));
-  st = prepare (self, "SELECT id FROM cases WHERE blind = ? ORDER BY id", error);
+  st = cached (self, "SELECT id FROM cases WHERE blind = ? ORDER BY id", error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_blob (st, 1, blind, sizeof blind, SQLITE_TRANSIENT);
@@ -1947,12 +2206,11 @@ fk_store_find (FkStore     *self,
 
       g_array_append_val (out, id);
     }
-  sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
-    {
-      sql_error (self, sqlite3_extended_errcode (self->db), error);
-      return NULL;
-    }
+    sql_error (self, sqlite3_extended_errcode (self->db), error);
+  done_cached (st);
+  if (rc != SQLITE_DONE)
+    return NULL;
   return g_steal_pointer (&out);
 }
 
@@ -2166,14 +2424,14 @@ write_case (FkStore     *self,
   fk_vault_blind_index (self->vault, kase->person_id, blind);
   kase->updated_at = g_get_real_time ();
 
-  st = prepare (self,
-                "INSERT INTO cases (id, uuid, outing_id, service, status, version, receipt_no, supersedes,"
-                " blind, person, ticked, created_by, checked_by, approved_by, sealed_by,"
-                " created_at, updated_at, sealed_at)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-                " ON CONFLICT (id) DO UPDATE SET status = ?5, version = ?6, receipt_no = ?7,"
-                " blind = ?9, person = ?10, ticked = ?11, checked_by = ?13, approved_by = ?14,"
-                " sealed_by = ?15, updated_at = ?17, sealed_at = ?18", error);
+  st = cached (self,
+               "INSERT INTO cases (id, uuid, outing_id, service, status, version, receipt_no, supersedes,"
+               " blind, person, ticked, created_by, checked_by, approved_by, sealed_by,"
+               " created_at, updated_at, sealed_at)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+               " ON CONFLICT (id) DO UPDATE SET status = ?5, version = ?6, receipt_no = ?7,"
+               " blind = ?9, person = ?10, ticked = ?11, checked_by = ?13, approved_by = ?14,"
+               " sealed_by = ?15, updated_at = ?17, sealed_at = ?18", error);
   if (st == NULL)
     return FALSE;
   if (kase->id > 0)
@@ -2203,7 +2461,7 @@ write_case (FkStore     *self,
   sqlite3_bind_int64 (st, 17, kase->updated_at);
   if (kase->sealed_at)
     sqlite3_bind_int64 (st, 18, kase->sealed_at);
-  if (!step_done (self, st, error))
+  if (!step_cached (self, st, error))
     return FALSE;
   if (kase->id <= 0)
     kase->id = sqlite3_last_insert_rowid (self->db);
@@ -2271,7 +2529,7 @@ fk_store_case_new (FkStore            *self,
                    GError            **error)
 {
   g_autoptr(FkCase) kase = NULL;
-  g_autoptr(FkOuting) outing = NULL;
+  g_autofree char *outing_id = NULL;
   const FkService *svc;
 
   if (!require_unlocked (self, error))
@@ -2279,13 +2537,13 @@ fk_store_case_new (FkStore            *self,
   svc = lookup_service (self, input->service, error);
   if (svc == NULL)
     return 0;
-  outing = fk_store_outing_get (self, input->outing_id, error);
-  if (outing == NULL)
+  outing_id = outing_resolve (self, input->outing_id, error);
+  if (outing_id == NULL)
     return 0;
 
   kase = g_new0 (FkCase, 1);
   kase->uuid = g_uuid_string_random ();
-  kase->outing_id = g_strdup (outing->id);
+  kase->outing_id = g_steal_pointer (&outing_id);
   kase->service = g_strdup (svc->id);
   kase->status = FK_CASE_DRAFT;
   kase->version = 1;
@@ -2666,6 +2924,8 @@ next_receipt_no (FkStore  *self,
   return g_strdup_printf ("%s-%02u-%s-%04" G_GINT64_FORMAT, self->office_code, self->device_number, day, seq);
 }
 
+static gboolean outbox_add (FkStore *self, gint64 case_id, GError **error);
+
 gboolean
 fk_store_case_finalize (FkStore  *self,
                         gint64    case_id,
@@ -2707,7 +2967,11 @@ fk_store_case_finalize (FkStore  *self,
   kase->status = FK_CASE_SEALED;
   kase->sealed_by = g_strdup (self->operator_id);
   kase->sealed_at = g_get_real_time ();
-  if (!write_case (self, kase, "case.seal", error) || !commit (self, error))
+  /* The packet for the office and its outbox row are written in the same
+   * transaction as the seal: a sealed case is never without its packet. */
+  if (!write_case (self, kase, "case.seal", error) ||
+      !outbox_add (self, kase->id, error) ||
+      !commit (self, error))
     {
       rollback (self);
       return FALSE;
@@ -2891,4 +3155,886 @@ fk_store_verify_records (FkStore  *self,
     }
   sqlite3_finalize (st);
   return g_steal_pointer (&out);
+}
+
+/* ---- settings ----------------------------------------------------------------- */
+
+char *
+fk_store_get_setting (FkStore    *self,
+                      const char *key)
+{
+  sqlite3_stmt *st = NULL;
+  char *out = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT value FROM settings WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    out = col_strdup (st, 0);
+  sqlite3_finalize (st);
+  return out;
+}
+
+static gboolean
+set_setting (FkStore     *self,
+             const char  *key,
+             const char  *value,
+             GError     **error)
+{
+  sqlite3_stmt *st = prepare (self, "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 2, value, -1, SQLITE_TRANSIENT);
+  return step_done (self, st, error);
+}
+
+gboolean
+fk_store_set_setting (FkStore     *self,
+                      const char  *key,
+                      const char  *value,
+                      GError     **error)
+{
+  if (!begin (self, error))
+    return FALSE;
+  if (!set_setting (self, key, value, error) || !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gint64
+setting_int (FkStore    *self,
+             const char *key,
+             gint64      fallback)
+{
+  g_autofree char *v = fk_store_get_setting (self, key);
+
+  return v ? g_ascii_strtoll (v, NULL, 10) : fallback;
+}
+
+/* ---- the office connection ---------------------------------------------------- */
+
+void
+fk_office_info_clear (FkOfficeInfo *info)
+{
+  g_clear_pointer (&info->url, g_free);
+  g_clear_pointer (&info->key_id, g_free);
+  g_clear_pointer (&info->device_id, g_free);
+  g_clear_pointer (&info->office_code, g_free);
+}
+
+gboolean
+fk_store_office (FkStore      *self,
+                 FkOfficeInfo *out)
+{
+  g_autoptr(GBytes) sign = meta_get (self, "office_sign_pk");
+  g_autoptr(GBytes) box = meta_get (self, "office_box_pk");
+
+  memset (out, 0, sizeof *out);
+  if (sign == NULL || box == NULL || g_bytes_get_size (sign) != 32 || g_bytes_get_size (box) != 32)
+    return FALSE;
+  memcpy (out->sign_pk, g_bytes_get_data (sign, NULL), 32);
+  memcpy (out->box_pk, g_bytes_get_data (box, NULL), 32);
+  out->url = meta_get_string (self, "office_url");
+  out->key_id = meta_get_string (self, "office_key_id");
+  out->device_id = meta_get_string (self, "device_id");
+  out->office_code = g_strdup (self->office_code);
+  out->device_number = self->device_number;
+  return TRUE;
+}
+
+gboolean
+fk_store_is_enrolled (FkStore *self)
+{
+  FkOfficeInfo info;
+  gboolean ok = fk_store_office (self, &info);
+
+  fk_office_info_clear (&info);
+  return ok;
+}
+
+/* The whole case as the office receives it (PROTOCOL §4.4), and the
+ * attachments' bytes in the listed order. */
+static char *
+case_payload_json (FkStore      *self,
+                   const FkCase *kase,
+                   GPtrArray    *attachments,
+                   GError      **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(FkOuting) outing = fk_store_outing_get (self, kase->outing_id, error);
+  g_autoptr(GList) keys = NULL;
+  g_autofree char *supersedes = NULL;
+
+  if (outing == NULL)
+    return NULL;
+  if (kase->supersedes > 0)
+    {
+      g_autoptr(FkCase) old = load_case (self, kase->supersedes, NULL);
+
+      supersedes = old ? g_strdup (old->uuid) : NULL;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "case");
+  json_builder_begin_object (b);
+#define STR(k, v) do { json_builder_set_member_name (b, k); if (v) json_builder_add_string_value (b, v); else json_builder_add_null_value (b); } while (0)
+#define INT(k, v) do { json_builder_set_member_name (b, k); json_builder_add_int_value (b, v); } while (0)
+  STR ("uuid", kase->uuid);
+  INT ("version", (gint64) kase->version);
+  STR ("service", kase->service);
+  STR ("receipt_no", kase->receipt_no);
+  STR ("supersedes", supersedes);
+  json_builder_set_member_name (b, "outing");
+  json_builder_begin_object (b);
+  STR ("id", outing->id);
+  STR ("kind", outing->kind);
+  STR ("date", outing->date);
+  STR ("title", outing->title);
+  STR ("place", outing->place);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "person");
+  json_builder_begin_object (b);
+  STR ("person_id", kase->person_id);
+  STR ("name", kase->name);
+  STR ("birth_date", kase->birth_date);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "fields");
+  json_builder_begin_object (b);
+  keys = g_list_sort (g_hash_table_get_keys (kase->fields), (GCompareFunc) g_strcmp0);
+  for (GList *l = keys; l; l = l->next)
+    STR (l->data, g_hash_table_lookup (kase->fields, l->data));
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "ticked");
+  json_builder_begin_array (b);
+  for (guint i = 0; kase->ticked && kase->ticked[i]; i++)
+    json_builder_add_string_value (b, kase->ticked[i]);
+  json_builder_end_array (b);
+  STR ("created_by", kase->created_by);
+  STR ("checked_by", kase->checked_by);
+  STR ("approved_by", kase->approved_by);
+  STR ("sealed_by", kase->sealed_by);
+  INT ("created_at", kase->created_at);
+  INT ("sealed_at", kase->sealed_at);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "attachments");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < kase->attachments->len; i++)
+    {
+      FkAttachmentInfo *info = kase->attachments->pdata[i];
+      GBytes *data = fk_store_attachment_get (self, info->id, error);
+      guint8 h[32];
+      g_autofree char *hex = NULL;
+
+      if (data == NULL)
+        return NULL;
+      fk_hash (g_bytes_get_data (data, NULL), g_bytes_get_size (data), h);
+      hex = fk_hex_encode (h, 32);
+      json_builder_begin_object (b);
+      STR ("kind", info->kind);
+      STR ("mime", info->mime);
+      INT ("size", (gint64) g_bytes_get_size (data));
+      STR ("hash", hex);
+      json_builder_end_object (b);
+      g_ptr_array_add (attachments, data);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+#undef STR
+#undef INT
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+static char *
+iso_time (gint64 us)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
+
+  return g_date_time_format (t, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+/* Builds the packet of a sealed case into its outbox row (inside the
+ * caller's transaction). */
+static gboolean
+build_packet (FkStore      *self,
+              gint64        case_id,
+              const char   *packet_id,
+              GError      **error)
+{
+  g_autoptr(FkCase) kase = load_case (self, case_id, error);
+  g_autoptr(GPtrArray) attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(JsonObject) manifest = json_object_new ();
+  g_autoptr(GBytes) packet = NULL;
+  g_autoptr(FkOuting) outing = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *sealed_at = NULL;
+  g_autofree char *hash = NULL;
+  g_autofree char *supersedes = NULL;
+  FkOfficeInfo office;
+  gint64 seq;
+  sqlite3_stmt *st;
+  gboolean ok;
+
+  if (kase == NULL)
+    return FALSE;
+  if (kase->damaged)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_DAMAGED, kase->damaged);
+      return FALSE;
+    }
+  if (!fk_store_office (self, &office))
+    return TRUE;  /* not enrolled yet: built at enrolment */
+  outing = fk_store_outing_get (self, kase->outing_id, error);
+  json = outing ? case_payload_json (self, kase, attachments, error) : NULL;
+  if (json == NULL)
+    {
+      fk_office_info_clear (&office);
+      return FALSE;
+    }
+  if (kase->supersedes > 0)
+    {
+      g_autoptr(FkCase) old = load_case (self, kase->supersedes, NULL);
+
+      supersedes = old ? g_strdup (old->uuid) : NULL;
+    }
+  seq = setting_int (self, "device_seq", 0) + 1;
+  sealed_at = iso_time (kase->sealed_at);
+  json_object_set_string_member (manifest, "type", "case");
+  json_object_set_string_member (manifest, "case_uuid", kase->uuid);
+  json_object_set_int_member (manifest, "case_version", (gint64) kase->version);
+  if (supersedes)
+    json_object_set_string_member (manifest, "supersedes", supersedes);
+  else
+    json_object_set_null_member (manifest, "supersedes");
+  json_object_set_string_member (manifest, "receipt_no", kase->receipt_no);
+  json_object_set_string_member (manifest, "service", kase->service);
+  json_object_set_string_member (manifest, "outing_kind", outing->kind);
+  json_object_set_string_member (manifest, "sealed_at", sealed_at);
+  packet = fk_packet_build (self->identity, packet_id, seq, office.box_pk, office.key_id,
+                            manifest, json, attachments, error);
+  sodium_memzero (json, strlen (json));
+  fk_office_info_clear (&office);
+  if (packet == NULL)
+    return FALSE;
+  hash = fk_packet_hash_hex (packet);
+  {
+    g_autofree char *seq_text = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
+
+    if (!set_setting (self, "device_seq", seq_text, error))
+      return FALSE;
+  }
+  st = prepare (self, "UPDATE outbox SET packet = ?, packet_hash = ?, size = ?, device_seq = ? WHERE packet_id = ?", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_blob (st, 1, g_bytes_get_data (packet, NULL), (int) g_bytes_get_size (packet), SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 3, (gint64) g_bytes_get_size (packet));
+  sqlite3_bind_int64 (st, 4, seq);
+  sqlite3_bind_text (st, 5, packet_id, -1, SQLITE_TRANSIENT);
+  ok = step_done (self, st, error);
+  if (ok)
+    {
+      g_autofree char *detail = g_strdup_printf ("{\"case\":\"%s\",\"device_seq\":%" G_GINT64_FORMAT ",\"hash\":\"%s\"}",
+                                                 kase->uuid, seq, hash);
+
+      ok = audit (self, "packet.seal", packet_id, detail, error);
+    }
+  return ok;
+}
+
+static gboolean
+outbox_add (FkStore  *self,
+            gint64    case_id,
+            GError  **error)
+{
+  g_autofree char *packet_id = g_uuid_string_random ();
+  sqlite3_stmt *st = prepare (self, "INSERT INTO outbox (packet_id, case_id, created_at) VALUES (?, ?, ?)", error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 2, case_id);
+  sqlite3_bind_int64 (st, 3, g_get_real_time ());
+  if (!step_done (self, st, error))
+    return FALSE;
+  return build_packet (self, case_id, packet_id, error);
+}
+
+gboolean
+fk_store_enrolled (FkStore             *self,
+                   const FkOfficeInfo  *info,
+                   GError             **error)
+{
+  g_autofree char *number = g_strdup_printf ("%u", info->device_number);
+  g_autofree char *detail = NULL;
+  g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) cases = g_array_new (FALSE, FALSE, sizeof (gint64));
+  sqlite3_stmt *st;
+
+  if (!require_unlocked (self, error))
+    return FALSE;
+  if (!begin (self, error))
+    return FALSE;
+  if (!meta_set (self, "office_url", info->url, strlen (info->url), TRUE, error) ||
+      !meta_set (self, "office_sign_pk", info->sign_pk, 32, FALSE, error) ||
+      !meta_set (self, "office_box_pk", info->box_pk, 32, FALSE, error) ||
+      !meta_set (self, "office_key_id", info->key_id, strlen (info->key_id), TRUE, error) ||
+      !meta_set (self, "device_id", info->device_id, strlen (info->device_id), TRUE, error) ||
+      !meta_set (self, "office_code", info->office_code, strlen (info->office_code), TRUE, error) ||
+      !meta_set (self, "device_number", number, strlen (number), TRUE, error))
+    goto fail;
+  detail = g_strdup_printf ("{\"office_key\":\"%s\",\"device_number\":%u}", info->key_id, info->device_number);
+  if (!audit (self, "device.enrol", info->device_id, detail, error))
+    goto fail;
+
+  st = prepare (self, "SELECT packet_id, case_id FROM outbox WHERE packet IS NULL ORDER BY case_id", error);
+  if (st == NULL)
+    goto fail;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (st, 1);
+
+      g_ptr_array_add (pending, col_strdup (st, 0));
+      g_array_append_val (cases, id);
+    }
+  sqlite3_finalize (st);
+  load_device_facts (self);
+  for (guint i = 0; i < pending->len; i++)
+    if (!build_packet (self, g_array_index (cases, gint64, i), pending->pdata[i], error))
+      goto fail;
+  if (!commit (self, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  rollback (self);
+  load_device_facts (self);
+  return FALSE;
+}
+
+/* ---- the outbox ------------------------------------------------------------------ */
+
+void
+fk_outbox_item_free (FkOutboxItem *item)
+{
+  if (item == NULL)
+    return;
+  g_free (item->packet_id);
+  g_free (item->case_uuid);
+  g_free (item->receipt_no);
+  g_free (item->state);
+  g_free (item->last_error);
+  g_free (item->server_status);
+  g_free (item->packet_hash);
+  g_free (item);
+}
+
+GPtrArray *
+fk_store_outbox (FkStore   *self,
+                 gboolean   include_acked,
+                 GError   **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) fk_outbox_item_free);
+  sqlite3_stmt *st = prepare (self,
+                              include_acked
+                              ? "SELECT o.packet_id, o.case_id, c.uuid, c.receipt_no, o.device_seq, o.size, o.state, o.sent_offset,"
+                                " o.attempts, o.next_attempt, o.last_error, o.server_status, o.packet_hash"
+                                " FROM outbox o JOIN cases c ON c.id = o.case_id ORDER BY o.device_seq IS NULL, o.device_seq, o.case_id"
+                              : "SELECT o.packet_id, o.case_id, c.uuid, c.receipt_no, o.device_seq, o.size, o.state, o.sent_offset,"
+                                " o.attempts, o.next_attempt, o.last_error, o.server_status, o.packet_hash"
+                                " FROM outbox o JOIN cases c ON c.id = o.case_id WHERE o.state != 'acked'"
+                                " ORDER BY o.device_seq IS NULL, o.device_seq, o.case_id", error);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      FkOutboxItem *it = g_new0 (FkOutboxItem, 1);
+
+      it->packet_id = col_strdup (st, 0);
+      it->case_id = sqlite3_column_int64 (st, 1);
+      it->case_uuid = col_strdup (st, 2);
+      it->receipt_no = col_strdup (st, 3);
+      it->device_seq = sqlite3_column_int64 (st, 4);
+      it->size = (gsize) sqlite3_column_int64 (st, 5);
+      it->state = col_strdup (st, 6);
+      it->sent_offset = sqlite3_column_int64 (st, 7);
+      it->attempts = sqlite3_column_int (st, 8);
+      it->next_attempt = sqlite3_column_int64 (st, 9);
+      it->last_error = col_strdup (st, 10);
+      it->server_status = col_strdup (st, 11);
+      it->packet_hash = col_strdup (st, 12);
+      g_ptr_array_add (out, it);
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (self, sqlite3_extended_errcode (self->db), error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+GBytes *
+fk_store_outbox_packet (FkStore     *self,
+                        const char  *packet_id,
+                        GError     **error)
+{
+  sqlite3_stmt *st = prepare (self, "SELECT packet FROM outbox WHERE packet_id = ?", error);
+  GBytes *out = NULL;
+
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL)
+    out = g_bytes_new (sqlite3_column_blob (st, 0), sqlite3_column_bytes (st, 0));
+  else
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                 FK_T ("Packet %s is not ready: the device is not enrolled with an office yet.",
+                       "封包 %s 尚未產生：本裝置尚未向戶所註冊。"), packet_id);
+  sqlite3_finalize (st);
+  return out;
+}
+
+static gboolean
+outbox_update (FkStore     *self,
+               const char  *sql,
+               const char  *packet_id,
+               const char  *text,
+               gint64       number,
+               GError     **error)
+{
+  sqlite3_stmt *st = prepare (self, sql, error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  if (text)
+    sqlite3_bind_text (st, 2, text, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null (st, 2);
+  sqlite3_bind_int64 (st, 3, number);
+  return step_done (self, st, error);
+}
+
+gboolean
+fk_store_outbox_progress (FkStore     *self,
+                          const char  *packet_id,
+                          gint64       offset,
+                          GError     **error)
+{
+  return outbox_update (self, "UPDATE outbox SET sent_offset = ?3, server_status = COALESCE (?2, server_status)"
+                        " WHERE packet_id = ?1", packet_id, "partial", offset, error);
+}
+
+gboolean
+fk_store_outbox_failed (FkStore     *self,
+                        const char  *packet_id,
+                        gboolean     quarantine,
+                        const char  *message,
+                        gint64       next_attempt,
+                        GError     **error)
+{
+  g_autofree char *detail = NULL;
+
+  if (!begin (self, error))
+    return FALSE;
+  if (!outbox_update (self,
+                      quarantine
+                      ? "UPDATE outbox SET state = 'quarantined', last_error = ?2, attempts = attempts + 1, next_attempt = ?3 WHERE packet_id = ?1"
+                      : "UPDATE outbox SET last_error = ?2, attempts = attempts + 1, next_attempt = ?3 WHERE packet_id = ?1",
+                      packet_id, message, next_attempt, error))
+    goto fail;
+  if (quarantine && self->identity)
+    {
+      detail = g_strdup ("{}");
+      if (!audit (self, "packet.quarantine", packet_id, detail, error))
+        goto fail;
+    }
+  return commit (self, error);
+
+fail:
+  rollback (self);
+  return FALSE;
+}
+
+gboolean
+fk_store_outbox_retry (FkStore     *self,
+                       const char  *packet_id,
+                       GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if (!require_unlocked (self, error) || !begin (self, error))
+    return FALSE;
+  st = prepare (self, "UPDATE outbox SET state = 'waiting', next_attempt = 0, attempts = 0"
+                      " WHERE packet_id = ? AND state = 'quarantined'", error);
+  if (st == NULL)
+    goto fail;
+  sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  if (!step_done (self, st, error))
+    goto fail;
+  if (sqlite3_changes (self->db) != 1)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                   FK_T ("Packet %s is not in quarantine.", "封包 %s 不在待處理清單中。"), packet_id);
+      goto fail;
+    }
+  if (!audit (self, "packet.retry", packet_id, "{}", error) || !commit (self, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  rollback (self);
+  return FALSE;
+}
+
+/* Moves a sealed case forward (sealed → uploaded → accepted/returned) and
+ * writes the audit entry with the case's current record digest. */
+static gboolean
+advance_case (FkStore     *self,
+              gint64       case_id,
+              const char  *status,
+              const char  *action,
+              GError     **error)
+{
+  g_autoptr(FkCase) kase = g_new0 (FkCase, 1);
+  g_autofree char *detail = NULL;
+  g_autofree char *digest = NULL;
+  sqlite3_stmt *st = prepare (self, "UPDATE cases SET status = ?, updated_at = ? WHERE id = ?", error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 2, g_get_real_time ());
+  sqlite3_bind_int64 (st, 3, case_id);
+  if (!step_done (self, st, error))
+    return FALSE;
+  st = prepare (self, "SELECT uuid, service, version, person FROM cases WHERE id = ?", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, case_id);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    {
+      kase->id = case_id;
+      kase->uuid = col_strdup (st, 0);
+      kase->service = col_strdup (st, 1);
+      kase->version = (guint64) sqlite3_column_int64 (st, 2);
+      fk_case_status_parse (status, &kase->status);
+      detail = case_detail (kase, sqlite3_column_type (st, 3) == SQLITE_NULL ? NULL : sqlite3_column_blob (st, 3),
+                            (gsize) sqlite3_column_bytes (st, 3));
+    }
+  sqlite3_finalize (st);
+  (void) digest;
+  if (detail == NULL)
+    return sql_error (self, SQLITE_NOTFOUND, error);
+  return audit (self, action, kase->uuid, detail, error);
+}
+
+static gboolean
+purge_case (FkStore  *self,
+            gint64    case_id,
+            GError  **error)
+{
+  sqlite3_stmt *st = prepare (self, "UPDATE cases SET person = NULL, blind = NULL WHERE id = ?", error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, case_id);
+  if (!step_done (self, st, error))
+    return FALSE;
+  st = prepare (self, "UPDATE attachments SET key = NULL, data = NULL WHERE case_id = ?", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, case_id);
+  if (!step_done (self, st, error))
+    return FALSE;
+  return advance_case (self, case_id, "uploaded", "case.purge", error);
+}
+
+gboolean
+fk_store_outbox_acked (FkStore     *self,
+                       const char  *packet_id,
+                       const char  *ack_text,
+                       GError     **error)
+{
+  sqlite3_stmt *st;
+  gint64 case_id = 0;
+  gint64 retention = setting_int (self, "retention_days", 0);
+
+  if (!require_unlocked (self, error) || !begin (self, error))
+    return FALSE;
+  st = prepare (self, "SELECT case_id FROM outbox WHERE packet_id = ?", error);
+  if (st == NULL)
+    goto fail;
+  sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    case_id = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  if (case_id == 0)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND, "packet %s", packet_id);
+      goto fail;
+    }
+  st = prepare (self, "UPDATE outbox SET state = 'acked', ack = ?2, acked_at = ?3, server_status = 'stored',"
+                      " last_error = NULL, sent_offset = size WHERE packet_id = ?1", error);
+  if (st == NULL)
+    goto fail;
+  sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 2, ack_text, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 3, g_get_real_time ());
+  if (!step_done (self, st, error) ||
+      !advance_case (self, case_id, "uploaded", "case.uploaded", error))
+    goto fail;
+  /* Retention 0 (the default): the office holds the case now, so the device
+   * keeps only the non-identifying stub. */
+  if (retention <= 0 && !purge_case (self, case_id, error))
+    goto fail;
+  return commit (self, error);
+
+fail:
+  rollback (self);
+  return FALSE;
+}
+
+gboolean
+fk_store_apply_review (FkStore     *self,
+                       const char  *case_uuid,
+                       gboolean     approved,
+                       const char  *reason,
+                       GError     **error)
+{
+  sqlite3_stmt *st;
+  gint64 case_id = 0;
+  const char *status = NULL;
+
+  if (!require_unlocked (self, error))
+    return FALSE;
+  st = prepare (self, "SELECT id, status FROM cases WHERE uuid = ?", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, case_uuid, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    {
+      case_id = sqlite3_column_int64 (st, 0);
+      status = (const char *) sqlite3_column_text (st, 1);
+      status = g_intern_string (status);
+    }
+  sqlite3_finalize (st);
+  if (case_id == 0)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                   FK_T ("The office answered about a case this device does not have (%s).",
+                         "戶所回覆了本裝置沒有的案件（%s）。"), case_uuid);
+      return FALSE;
+    }
+  /* Answers can arrive twice (a lost cursor); applying one again is a no-op. */
+  if (g_strcmp0 (status, approved ? "accepted" : "returned") == 0)
+    return TRUE;
+  if (!begin (self, error))
+    return FALSE;
+  if (g_strcmp0 (status, "sealed") == 0 && !advance_case (self, case_id, "uploaded", "case.uploaded", error))
+    goto fail;
+  st = prepare (self, "INSERT OR REPLACE INTO answers (case_id, decision, reason, at) VALUES (?, ?, ?, ?)", error);
+  if (st == NULL)
+    goto fail;
+  sqlite3_bind_int64 (st, 1, case_id);
+  sqlite3_bind_text (st, 2, approved ? "approved" : "returned", -1, SQLITE_STATIC);
+  {
+    g_autofree char *row = g_strdup_printf ("%" G_GINT64_FORMAT, case_id);
+
+    if (!bind_sealed (self, st, 3, "answers", row, "reason", 1, reason, error))
+      {
+        sqlite3_finalize (st);
+        goto fail;
+      }
+  }
+  sqlite3_bind_int64 (st, 4, g_get_real_time ());
+  if (!step_done (self, st, error) ||
+      !outbox_update (self, "UPDATE outbox SET server_status = ?2 WHERE case_id = (SELECT id FROM cases WHERE uuid = ?1) AND ?3 = ?3",
+                      case_uuid, approved ? "approved" : "returned", 0, error) ||
+      !advance_case (self, case_id, approved ? "accepted" : "returned",
+                     approved ? "case.accepted" : "case.returned", error) ||
+      !commit (self, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  rollback (self);
+  return FALSE;
+}
+
+char *
+fk_store_case_return_reason (FkStore  *self,
+                             gint64    case_id,
+                             GError  **error)
+{
+  g_autofree char *row = g_strdup_printf ("%" G_GINT64_FORMAT, case_id);
+  sqlite3_stmt *st;
+  char *out = NULL;
+
+  if (!require_unlocked (self, error))
+    return NULL;
+  st = prepare (self, "SELECT reason FROM answers WHERE case_id = ? AND decision = 'returned'", error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, case_id);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    open_sealed_text (self, st, 0, "answers", row, "reason", 1, &out, error);
+  sqlite3_finalize (st);
+  return out;
+}
+
+gint64
+fk_store_case_correct (FkStore  *self,
+                       gint64    returned_case_id,
+                       GError  **error)
+{
+  g_autoptr(FkCase) old = NULL;
+  g_autoptr(FkCase) kase = NULL;
+
+  if (!require_unlocked (self, error))
+    return 0;
+  old = load_case (self, returned_case_id, error);
+  if (old == NULL)
+    return 0;
+  if (old->status != FK_CASE_RETURNED)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("Case %" G_GINT64_FORMAT " was not returned by the office; only a returned case is corrected as a new version.",
+                         "案件 %" G_GINT64_FORMAT " 並未被戶所退回；只有退回補正的案件才能建立更正版本。"),
+                   old->id);
+      return 0;
+    }
+  if (old->person_id == NULL)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("The personal data of case %" G_GINT64_FORMAT " was removed after upload; create the corrected case with \"case new\" and the person's documents.",
+                         "案件 %" G_GINT64_FORMAT " 的個人資料已於上傳後刪除；請依民眾證件以「case new」重新建立更正案件。"),
+                   old->id);
+      return 0;
+    }
+  kase = g_new0 (FkCase, 1);
+  kase->uuid = g_uuid_string_random ();
+  kase->outing_id = g_strdup (old->outing_id);
+  kase->service = g_strdup (old->service);
+  kase->status = FK_CASE_DRAFT;
+  kase->version = 1;
+  kase->supersedes = old->id;
+  kase->created_by = g_strdup (self->operator_id);
+  kase->created_at = g_get_real_time ();
+  kase->ticked = g_strdupv (old->ticked);
+  kase->person_id = g_strdup (old->person_id);
+  kase->name = g_strdup (old->name);
+  kase->birth_date = g_strdup (old->birth_date);
+  kase->fields = new_fields_table ();
+  {
+    GHashTableIter iter;
+    gpointer k, v;
+
+    g_hash_table_iter_init (&iter, old->fields);
+    while (g_hash_table_iter_next (&iter, &k, &v))
+      g_hash_table_insert (kase->fields, g_strdup (k), g_strdup (v));
+  }
+  if (!begin (self, error))
+    return 0;
+  if (!write_case (self, kase, "case.correct", error) || !commit (self, error))
+    {
+      rollback (self);
+      return 0;
+    }
+  return kase->id;
+}
+
+char *
+fk_store_audit_export (FkStore  *self,
+                       gint64    after_seq,
+                       gint64   *last,
+                       GError  **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  sqlite3_stmt *st = prepare (self, "SELECT seq, at, operator, action, subject, detail, prev, hash, sig"
+                                    " FROM audit WHERE seq > ? ORDER BY seq", error);
+
+  if (st == NULL)
+    return NULL;
+  *last = after_seq;
+  sqlite3_bind_int64 (st, 1, after_seq);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "v");
+  json_builder_add_int_value (b, 1);
+  json_builder_set_member_name (b, "entries");
+  json_builder_begin_array (b);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      g_autofree char *prev = fk_hex_encode (sqlite3_column_blob (st, 6), (gsize) sqlite3_column_bytes (st, 6));
+      g_autofree char *hash = fk_hex_encode (sqlite3_column_blob (st, 7), (gsize) sqlite3_column_bytes (st, 7));
+      g_autofree char *sig = fk_hex_encode (sqlite3_column_blob (st, 8), (gsize) sqlite3_column_bytes (st, 8));
+
+      *last = sqlite3_column_int64 (st, 0);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "seq");
+      json_builder_add_int_value (b, *last);
+      json_builder_set_member_name (b, "at");
+      json_builder_add_int_value (b, sqlite3_column_int64 (st, 1));
+      json_builder_set_member_name (b, "operator");
+      json_builder_add_string_value (b, (const char *) sqlite3_column_text (st, 2));
+      json_builder_set_member_name (b, "action");
+      json_builder_add_string_value (b, (const char *) sqlite3_column_text (st, 3));
+      json_builder_set_member_name (b, "subject");
+      json_builder_add_string_value (b, (const char *) sqlite3_column_text (st, 4));
+      json_builder_set_member_name (b, "detail");
+      json_builder_add_string_value (b, (const char *) sqlite3_column_text (st, 5));
+      json_builder_set_member_name (b, "prev");
+      json_builder_add_string_value (b, prev);
+      json_builder_set_member_name (b, "hash");
+      json_builder_add_string_value (b, hash);
+      json_builder_set_member_name (b, "sig");
+      json_builder_add_string_value (b, sig);
+      json_builder_end_object (b);
+    }
+  sqlite3_finalize (st);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+gboolean
+fk_store_wipe (FkStore  *self,
+               GError  **error)
+{
+  const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+  fk_store_lock (self);
+  g_hash_table_remove_all (self->stmts);
+  if (self->db != NULL)
+    {
+      sqlite3_close_v2 (self->db);
+      self->db = NULL;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *path = g_strconcat (self->db_path, suffixes[i], NULL);
+
+      if (g_remove (path) != 0 && errno != ENOENT)
+        {
+          g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
+                       FK_T ("Could not remove %s: %s", "無法刪除 %s：%s"), path, g_strerror (errno));
+          return FALSE;
+        }
+    }
+  self->initialized = FALSE;
+  return TRUE;
 }

@@ -39,7 +39,7 @@ typedef enum {
 
 GQuark fk_store_error_quark (void);
 
-#define FK_SCHEMA_VERSION 1
+#define FK_SCHEMA_VERSION 2
 
 typedef struct _FkStore FkStore;
 
@@ -218,6 +218,30 @@ const guint8 *fk_store_device_public_key (FkStore *store);
 /* The unlocked device identity, for signing (NULL while locked). */
 FkIdentity   *fk_store_device_identity (FkStore *store);
 
+/* ---- batches -------------------------------------------------------- */
+
+/* A batch (a class roster, a bundle of imported cases) runs many store
+ * calls in one SQLite transaction, so the disk is synced once for the lot
+ * instead of once per case.  Inside a batch every call keeps its own
+ * all-or-nothing behaviour through a savepoint: a case that is refused
+ * leaves no trace, not even in the audit log, and the batch goes on.
+ *
+ * Batches nest; only the outermost fk_store_end_batch commits.  If any
+ * level ends with commit_changes=FALSE, the whole batch is rolled back and
+ * the outermost end reports it.  If SQLite itself cancels the transaction
+ * (disk full, I/O error), every later call in the batch and the end fail
+ * and nothing of the batch is saved.  While a batch is open this store
+ * holds the write lock, so other FieldKit processes wait
+ * (FIELDKIT_BUSY_TIMEOUT_MS), and passphrases cannot be checked (unlock,
+ * recover and a second operator's check are refused) so that a rolled-back
+ * batch can never undo a wrong-passphrase count.  Closing the store with a
+ * batch open rolls it back. */
+gboolean      fk_store_begin_batch (FkStore   *store,
+                                    GError   **error);
+gboolean      fk_store_end_batch   (FkStore   *store,
+                                    gboolean   commit_changes,
+                                    GError   **error);
+
 /* ---- outings -------------------------------------------------------- */
 
 char         *fk_store_outing_new  (FkStore    *store,
@@ -298,5 +322,75 @@ GPtrArray    *fk_store_verify_records (FkStore *store, GError **error);
 
 /* The raw database: for tests, audit verify and tools only. */
 struct sqlite3 *fk_store_db        (FkStore *store);
+
+/* ---- the office connection and the outbox (sync) -------------------------- */
+
+typedef struct {
+  char   *url;
+  guint8  sign_pk[32];
+  guint8  box_pk[32];
+  char   *key_id;
+  char   *device_id;
+  char   *office_code;
+  guint   device_number;
+} FkOfficeInfo;
+
+void          fk_office_info_clear  (FkOfficeInfo *info);
+gboolean      fk_store_is_enrolled  (FkStore *store);
+gboolean      fk_store_office       (FkStore *store, FkOfficeInfo *out);
+/* Records a successful enrolment (office keys pinned, device number and
+ * office code from the office) and seals the packets of cases that were
+ * sealed before the device was enrolled. */
+gboolean      fk_store_enrolled     (FkStore *store, const FkOfficeInfo *info, GError **error);
+
+typedef struct {
+  char   *packet_id;
+  gint64  case_id;
+  char   *case_uuid;
+  char   *receipt_no;
+  gint64  device_seq;
+  gsize   size;
+  char   *state;          /* "waiting", "acked", "quarantined" */
+  gint64  sent_offset;
+  gint    attempts;
+  gint64  next_attempt;   /* µs since the epoch; 0 = now */
+  char   *last_error;
+  char   *server_status;  /* what the office last said, e.g. "stored", "approved", "returned" */
+  char   *packet_hash;
+} FkOutboxItem;
+
+void          fk_outbox_item_free   (FkOutboxItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOutboxItem, fk_outbox_item_free)
+
+/* Outbox rows in device_seq order; acked ones only when asked. */
+GPtrArray    *fk_store_outbox       (FkStore *store, gboolean include_acked, GError **error);
+GBytes       *fk_store_outbox_packet(FkStore *store, const char *packet_id, GError **error);
+gboolean      fk_store_outbox_progress (FkStore *store, const char *packet_id, gint64 offset, GError **error);
+/* A failed attempt: quarantine (with a message a clerk can read) or retry
+ * later at next_attempt. */
+gboolean      fk_store_outbox_failed (FkStore *store, const char *packet_id, gboolean quarantine,
+                                      const char *message, gint64 next_attempt, GError **error);
+/* Verified ack text stored; the case becomes "uploaded"; personal data is
+ * purged per the retention setting (default right away). */
+gboolean      fk_store_outbox_acked (FkStore *store, const char *packet_id, const char *ack_text, GError **error);
+/* Quarantined → waiting again (the clerk's retry). */
+gboolean      fk_store_outbox_retry (FkStore *store, const char *packet_id, GError **error);
+/* A verified review result from the office: accepted or returned (補正). */
+gboolean      fk_store_apply_review (FkStore *store, const char *case_uuid, gboolean approved,
+                                     const char *reason, GError **error);
+/* The office's reason for returning a case, or NULL. */
+char         *fk_store_case_return_reason (FkStore *store, gint64 case_id, GError **error);
+/* A returned case corrected as a new draft that supersedes it. */
+gint64        fk_store_case_correct (FkStore *store, gint64 returned_case_id, GError **error);
+
+/* Small plain settings: "changes_cursor", "audit_sent_seq", "retention_days". */
+char         *fk_store_get_setting  (FkStore *store, const char *key);
+gboolean      fk_store_set_setting  (FkStore *store, const char *key, const char *value, GError **error);
+
+/* Audit entries after seq as the PUT /v1/audit body; *last gets the last seq. */
+char         *fk_store_audit_export (FkStore *store, gint64 after_seq, gint64 *last, GError **error);
+
+/* Revocation: wipes every file of this device's data folder. */
+gboolean      fk_store_wipe         (FkStore *store, GError **error);
 
 G_END_DECLS

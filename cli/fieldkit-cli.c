@@ -19,6 +19,7 @@
 #include "app/fk-store.h"
 #include "app/fk-validate.h"
 #include "cli/fk-cli-output.h"
+#include "sync/fk-sync.h"
 #include "crypto/fk-i18n.h"
 #include "crypto/fk-vault.h"
 
@@ -30,6 +31,8 @@ typedef struct {
 } Args;
 
 static const char *const flag_options[] = { "json", "all", "all-or-nothing", "help", "version", NULL };
+
+
 static const char *const global_options[] = { "data-dir", "operator", "json", "passphrase-file", "lang", "help", NULL };
 
 static void
@@ -1030,6 +1033,13 @@ cmd_case (const Args *args)
       if (c == NULL)
         return fk_cli_fail (error);
       say_case (store, c);
+      if (c->status == FK_CASE_RETURNED)
+        {
+          g_autofree char *reason = fk_store_case_return_reason (store, id, NULL);
+
+          fk_cli_say ("  %-14s %s", FK_T ("Returned", "退回補正"), reason ? reason : "");
+          fk_cli_say ("  %s", FK_T ("Correct it with \"case correct CASE\".", "請以「case correct 案件」建立更正版本。"));
+        }
       if (fk_cli_json ())
         {
           g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1076,6 +1086,18 @@ cmd_case (const Args *args)
             return fk_cli_fail (error);
         }
       return emit_case_result (store, id, FK_T ("Case updated.", "已更新案件。"));
+    }
+  if (g_strcmp0 (sub, "correct") == 0)
+    {
+      gint64 new_id = fk_store_case_correct (store, id, &error);
+      g_autofree char *msg = NULL;
+
+      if (new_id <= 0)
+        return fk_cli_fail (error);
+      msg = g_strdup_printf (FK_T ("Case %" G_GINT64_FORMAT " is the corrected version of case %" G_GINT64_FORMAT " (draft): fix it, then check, approve and finalize it again.",
+                                   "案件 %" G_GINT64_FORMAT " 為案件 %" G_GINT64_FORMAT " 的更正版本（草稿）：請修正後重新檢核、複核並封存。"),
+                             new_id, id);
+      return emit_case_result (store, new_id, msg);
     }
   if (g_strcmp0 (sub, "check") == 0)
     {
@@ -1215,6 +1237,211 @@ cmd_audit (const Args *args)
   return good ? FK_EXIT_OK : FK_EXIT_REFUSED;
 }
 
+/* ---- commands: sync ------------------------------------------------------------- */
+
+static int
+cmd_enroll (const Args *args)
+{
+  static const char *const allowed[] = { "code", "fingerprint", "name", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autofree char *bad = NULL;
+  FkOfficeInfo info;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (word (args, 1) == NULL || !opt (args, "code") || !opt (args, "fingerprint"))
+    return fk_cli_usage ("fieldkit-cli enroll URL --code CODE --fingerprint FP [--name DEVICE-NAME]");
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  if (!fk_sync_enroll (store, word (args, 1), opt (args, "code"), opt (args, "fingerprint"), opt (args, "name"), &error))
+    return fk_cli_fail (error);
+  fk_store_office (store, &info);
+  fk_cli_say (FK_T ("Enrolled with office %s at %s as device %02u (%s).", "已向戶所 %s（%s）註冊為裝置 %02u（%s）。"),
+              info.office_code, info.url, info.device_number, info.device_id);
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      add_str (b, "office_code", info.office_code);
+      add_str (b, "url", info.url);
+      add_int (b, "device_number", info.device_number);
+      add_str (b, "device_id", info.device_id);
+      fk_cli_emit (ok_document (b));
+    }
+  fk_office_info_clear (&info);
+  return FK_EXIT_OK;
+}
+
+static void
+sync_progress (const char *packet_id,
+               gsize       done,
+               gsize       total,
+               gpointer    user_data)
+{
+  if (!fk_cli_json () && isatty (STDERR_FILENO))
+    g_printerr ("\r%s %3u%%", packet_id, total ? (guint) (done * 100 / total) : 100);
+}
+
+static int
+cmd_sync (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *bad = NULL;
+  FkSyncReport report;
+  gboolean ok;
+
+  if (!check_options (args, NULL, &bad))
+    return fk_cli_usage ("%s", bad);
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  ok = fk_sync_run (store, sync_progress, NULL, &report, NULL, &error);
+  if (!fk_cli_json () && isatty (STDERR_FILENO))
+    g_printerr ("\r");
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "cases");
+  json_builder_begin_array (b);
+  for (guint i = 0; report.cases && i < report.cases->len; i++)
+    {
+      FkSyncCase *c = report.cases->pdata[i];
+
+      fk_cli_say ("%-5" G_GINT64_FORMAT " %-22s %s: %-16s %s: %-10s %s", c->case_id, c->receipt_no ? c->receipt_no : "-",
+                  FK_T ("device", "裝置"), c->client_status ? c->client_status : "",
+                  FK_T ("office", "戶所"), c->server_status ? c->server_status : "-",
+                  c->message ? c->message : "");
+      json_builder_begin_object (b);
+      add_int (b, "case", c->case_id);
+      add_str (b, "packet_id", c->packet_id);
+      add_str (b, "receipt_no", c->receipt_no);
+      add_str (b, "client_status", c->client_status);
+      add_str (b, "server_status", c->server_status);
+      add_str (b, "message", c->message);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  add_int (b, "uploaded", report.uploaded);
+  add_int (b, "waiting", report.waiting);
+  add_int (b, "quarantined", report.quarantined);
+  add_int (b, "answers", report.answers);
+  add_int (b, "bytes_sent", (gint64) report.bytes_sent);
+  json_builder_set_member_name (b, "revoked");
+  json_builder_add_boolean_value (b, report.revoked);
+  fk_cli_say (FK_T ("Sync: %u sent, %u waiting, %u in quarantine, %u answers from the office.",
+                    "同步：送出 %u 件，等待中 %u 件，待處理 %u 件，戶所回覆 %u 件。"),
+              report.uploaded, report.waiting, report.quarantined, report.answers);
+  fk_sync_report_clear (&report);
+  if (!ok)
+    {
+      json_builder_end_object (b);
+      fk_cli_fail (error);
+      return g_error_matches (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK) ? FK_EXIT_REFUSED : FK_EXIT_REFUSED;
+    }
+  fk_cli_emit (ok_document (b));
+  return FK_EXIT_OK;
+}
+
+static int
+cmd_outbox (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *bad = NULL;
+
+  if (!check_options (args, NULL, &bad))
+    return fk_cli_usage ("%s", bad);
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  if (g_strcmp0 (word (args, 1), "retry") == 0)
+    {
+      g_autoptr(GPtrArray) all = NULL;
+      const char *ref = word (args, 2);
+      const char *packet = ref;
+      gint64 case_id;
+
+      if (ref == NULL)
+        return fk_cli_usage ("fieldkit-cli outbox retry PACKET|CASE");
+      /* A case number or receipt number names its packet too. */
+      if (fk_store_case_resolve (store, ref, &case_id, NULL) && (all = fk_store_outbox (store, TRUE, NULL)) != NULL)
+        for (guint i = 0; i < all->len; i++)
+          if (((FkOutboxItem *) all->pdata[i])->case_id == case_id)
+            packet = ((FkOutboxItem *) all->pdata[i])->packet_id;
+      if (!fk_store_outbox_retry (store, packet, &error))
+        return fk_cli_fail (error);
+      fk_cli_say (FK_T ("Packet %s will be sent again at the next sync.", "封包 %s 將於下次同步時重新送出。"), packet);
+      json_builder_begin_object (b);
+      add_str (b, "packet_id", packet);
+      fk_cli_emit (ok_document (b));
+      return FK_EXIT_OK;
+    }
+  if (word (args, 1) != NULL)
+    return fk_cli_usage ("fieldkit-cli outbox [retry PACKET|CASE]");
+  items = fk_store_outbox (store, TRUE, &error);
+  if (items == NULL)
+    return fk_cli_fail (error);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "packets");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < items->len; i++)
+    {
+      FkOutboxItem *it = items->pdata[i];
+
+      fk_cli_say ("%-5" G_GINT64_FORMAT " %-22s %-12s %-10s %8" G_GSIZE_FORMAT " %s", it->case_id,
+                  it->receipt_no ? it->receipt_no : "-", it->state, it->server_status ? it->server_status : "-",
+                  it->size, it->last_error ? it->last_error : "");
+      json_builder_begin_object (b);
+      add_int (b, "case", it->case_id);
+      add_str (b, "packet_id", it->packet_id);
+      add_str (b, "receipt_no", it->receipt_no);
+      add_str (b, "state", it->state);
+      add_str (b, "server_status", it->server_status);
+      add_int (b, "size", (gint64) it->size);
+      add_int (b, "device_seq", it->device_seq);
+      add_str (b, "last_error", it->last_error);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  fk_cli_emit (ok_document (b));
+  return FK_EXIT_OK;
+}
+
+static int
+cmd_bundle (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autofree char *bad = NULL;
+  guint n = 0;
+
+  if (!check_options (args, NULL, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (g_strcmp0 (word (args, 1), "export") != 0 || word (args, 2) == NULL)
+    return fk_cli_usage ("fieldkit-cli bundle export FILE");
+  store = open_unlocked (args, &error);
+  if (store == NULL || !fk_bundle_export (store, word (args, 2), &n, &error))
+    return fk_cli_fail (error);
+  fk_cli_say (FK_T ("%u packet(s) and the audit log written to %s. Carry it to the office; the cases stay here until the office acknowledges them.",
+                    "已將 %u 個封包與稽核紀錄寫入 %s。請帶回戶所匯入；戶所確認前，案件仍保留在本裝置。"), n, word (args, 2));
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      add_int (b, "packets", n);
+      add_str (b, "file", word (args, 2));
+      fk_cli_emit (ok_document (b));
+    }
+  return FK_EXIT_OK;
+}
+
 /* ---- help and main --------------------------------------------------------------- */
 
 static int
@@ -1237,6 +1464,11 @@ cmd_help (const Args *args)
     "  case check|approve|finalize CASE   case show CASE   case list [--outing O] [--status S]\n"
     "  find ID                      cases of a person, by ID number\n"
     "  audit verify                 check the audit log and every stored record\n"
+    "  enroll URL --code CODE --fingerprint FP   enrol this device with the office\n"
+    "  sync                         upload sealed cases, fetch the office's answers\n"
+    "  outbox [retry PACKET]        what waits to go to the office; retry a quarantined one\n"
+    "  bundle export FILE           everything waiting, as one file for a USB stick\n"
+    "  case correct CASE            a returned case as a new draft version\n"
     "\n"
     "Exit codes: 0 ok, 1 refused (the message says why), 2 usage, 3 internal failure.\n",
     "fieldkit-cli [--data-dir 資料夾] [--operator 代號] [--json] [--passphrase-file 檔案] 指令\n"
@@ -1255,6 +1487,11 @@ cmd_help (const Args *args)
     "  case check|approve|finalize 案件   case show 案件   case list [--outing 場次] [--status 狀態]\n"
     "  find 身分證號                依身分證號查詢案件\n"
     "  audit verify                 檢查稽核紀錄與所有資料\n"
+    "  enroll 網址 --code 邀請碼 --fingerprint 指紋   向戶所註冊本裝置\n"
+    "  sync                         上傳已封存案件並取得戶所回覆\n"
+    "  outbox [retry 封包]          待送清單；重試待處理的封包\n"
+    "  bundle export 檔案           將待送資料匯出為一個檔案（USB 隨身碟）\n"
+    "  case correct 案件            將退回補正的案件建立為新版本草稿\n"
     "\n"
     "結束碼：0 成功，1 被拒絕（訊息會說明原因），2 用法錯誤，3 內部錯誤。\n");
 
@@ -1276,6 +1513,10 @@ static const struct {
   { "case", cmd_case },
   { "find", cmd_find },
   { "audit", cmd_audit },
+  { "enroll", cmd_enroll },
+  { "sync", cmd_sync },
+  { "bundle", cmd_bundle },
+  { "outbox", cmd_outbox },
   { "help", cmd_help },
 };
 

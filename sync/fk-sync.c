@@ -1,0 +1,1167 @@
+/* fk-sync.c — the device side of the sync protocol; see fk-sync.h and
+ * docs/PROTOCOL.md.
+ *
+ * Layout: types, HTTP (libcurl, signed requests, capped answers), errors,
+ * enrolment, upload of one packet, the audit log, the office's answers, the
+ * whole run, the async wrapper, bundles. */
+#include "sync/fk-sync.h"
+
+#include <string.h>
+#include <curl/curl.h>
+#include <json-glib/json-glib.h>
+
+#include "app/fk-packet.h"
+#include "crypto/fk-i18n.h"
+
+G_DEFINE_QUARK (fk-sync-error-quark, fk_sync_error)
+
+/* Answers from the office are small JSON documents; anything bigger is an
+ * error, and reading stops there (curl's habit: a hard cap, fail loudly). */
+#define MAX_ANSWER (2 * 1024 * 1024)
+/* Packets go up in parts of this size so an interrupted upload resumes
+ * from the last part the office holds. */
+#define UPLOAD_PART (1024 * 1024)
+
+/* ---- types -------------------------------------------------------------------- */
+
+typedef struct {
+  CURL         *curl;
+  char         *base;          /* URL without trailing slash */
+  FkStore      *store;
+  FkIdentity   *device;        /* borrowed; NULL for enrolment */
+  char         *device_id;
+  gint64        clock_offset;  /* office time − our time, seconds */
+  GCancellable *cancellable;
+  const guint8 *office_pk;     /* pinned office signing key, after enrolment */
+  gboolean      revoked;       /* a revocation signed by the office arrived */
+} Http;
+
+typedef struct {
+  long        status;
+  GByteArray *body;
+  gint64      retry_after;     /* seconds, −1 if none */
+  gboolean    overflow;
+} Answer;
+
+/* ---- HTTP ---------------------------------------------------------------------- */
+
+static size_t
+write_cb (char   *data,
+          size_t  size,
+          size_t  n,
+          void   *user)
+{
+  Answer *a = user;
+  size_t len = size * n;
+
+  if (a->body->len + len > MAX_ANSWER)
+    {
+      a->overflow = TRUE;
+      return 0;
+    }
+  g_byte_array_append (a->body, (const guint8 *) data, (guint) len);
+  return len;
+}
+
+static size_t
+header_cb (char   *data,
+           size_t  size,
+           size_t  n,
+           void   *user)
+{
+  Answer *a = user;
+  size_t len = size * n;
+
+  if (len > 12 && g_ascii_strncasecmp (data, "Retry-After:", 12) == 0)
+    {
+      g_autofree char *v = g_strndup (data + 12, len - 12);
+
+      a->retry_after = g_ascii_strtoll (g_strstrip (v), NULL, 10);
+    }
+  return len;
+}
+
+static int
+progress_cb (void       *user,
+             curl_off_t  dltotal,
+             curl_off_t  dlnow,
+             curl_off_t  ultotal,
+             curl_off_t  ulnow)
+{
+  Http *h = user;
+
+  return g_cancellable_is_cancelled (h->cancellable) ? 1 : 0;
+}
+
+static long
+env_long (const char *name,
+          long        fallback)
+{
+  const char *v = g_getenv (name);
+
+  return v && *v ? (long) g_ascii_strtoll (v, NULL, 10) : fallback;
+}
+
+static gboolean
+http_init (Http         *h,
+           FkStore      *store,
+           const char   *url,
+           GCancellable *cancellable,
+           GError      **error)
+{
+  memset (h, 0, sizeof *h);
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+  h->curl = curl_easy_init ();
+  if (h->curl == NULL)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK, "curl_easy_init failed");
+      return FALSE;
+    }
+  h->base = g_strdup (url);
+  while (g_str_has_suffix (h->base, "/"))
+    h->base[strlen (h->base) - 1] = '\0';
+  h->store = store;
+  h->cancellable = cancellable;
+  return TRUE;
+}
+
+static void
+http_clear (Http *h)
+{
+  g_clear_pointer (&h->curl, curl_easy_cleanup);
+  g_clear_pointer (&h->base, g_free);
+  g_clear_pointer (&h->device_id, g_free);
+}
+
+static void
+answer_clear (Answer *a)
+{
+  g_clear_pointer (&a->body, g_byte_array_unref);
+}
+
+/* One request.  Transport failures are FK_SYNC_ERROR_NETWORK; any HTTP
+ * status is returned in *a for the caller to judge. */
+static gboolean
+http_do (Http          *h,
+         const char    *method,
+         const char    *path,
+         const guint8  *body,
+         gsize          body_len,
+         const char    *content_type,
+         Answer        *a,
+         GError       **error)
+{
+  g_autofree char *url = g_strconcat (h->base, path, NULL);
+  struct curl_slist *headers = NULL;
+  char errbuf[CURL_ERROR_SIZE] = "";
+  CURLcode rc;
+
+  memset (a, 0, sizeof *a);
+  a->body = g_byte_array_new ();
+  a->retry_after = -1;
+
+  curl_easy_reset (h->curl);
+  curl_easy_setopt (h->curl, CURLOPT_URL, url);
+  curl_easy_setopt (h->curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h->curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (h->curl, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt (h->curl, CURLOPT_WRITEDATA, a);
+  curl_easy_setopt (h->curl, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt (h->curl, CURLOPT_HEADERDATA, a);
+  curl_easy_setopt (h->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+  curl_easy_setopt (h->curl, CURLOPT_XFERINFODATA, h);
+  curl_easy_setopt (h->curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt (h->curl, CURLOPT_CONNECTTIMEOUT, env_long ("FIELDKIT_CONNECT_TIMEOUT_S", 10));
+  /* A stalled transfer (under 1 KiB/s for 30 s) is cut and retried. */
+  curl_easy_setopt (h->curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt (h->curl, CURLOPT_LOW_SPEED_TIME, env_long ("FIELDKIT_LOW_SPEED_TIME_S", 30));
+  curl_easy_setopt (h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (h->curl, CURLOPT_CUSTOMREQUEST, method);
+  if (body != NULL)
+    {
+      curl_easy_setopt (h->curl, CURLOPT_POSTFIELDS, (const char *) body);
+      curl_easy_setopt (h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_len);
+    }
+  else if (g_strcmp0 (method, "GET") == 0)
+    curl_easy_setopt (h->curl, CURLOPT_HTTPGET, 1L);
+  headers = curl_slist_append (headers, "Expect:");
+  if (content_type)
+    {
+      g_autofree char *ct = g_strconcat ("Content-Type: ", content_type, NULL);
+
+      headers = curl_slist_append (headers, ct);
+    }
+  if (h->device != NULL)
+    {
+      g_autoptr(GBytes) m = NULL;
+      g_autofree char *time_text = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                    g_get_real_time () / G_USEC_PER_SEC + h->clock_offset);
+      g_autofree char *nonce = NULL;
+      g_autofree char *sig_b64 = NULL;
+      g_autofree char *hd = NULL, *ht = NULL, *hn = NULL, *hs = NULL;
+      guint8 nonce_raw[16];
+      guint8 sig[crypto_sign_BYTES];
+
+      randombytes_buf (nonce_raw, sizeof nonce_raw);
+      nonce = fk_hex_encode (nonce_raw, sizeof nonce_raw);
+      m = fk_request_message (method, path, time_text, nonce, body, body ? body_len : 0);
+      fk_identity_sign (h->device, g_bytes_get_data (m, NULL), g_bytes_get_size (m), sig);
+      sig_b64 = fk_b64_encode (sig, sizeof sig);
+      hd = g_strconcat ("FK-Device: ", h->device_id, NULL);
+      ht = g_strconcat ("FK-Time: ", time_text, NULL);
+      hn = g_strconcat ("FK-Nonce: ", nonce, NULL);
+      hs = g_strconcat ("FK-Signature: ", sig_b64, NULL);
+      headers = curl_slist_append (headers, hd);
+      headers = curl_slist_append (headers, ht);
+      headers = curl_slist_append (headers, hn);
+      headers = curl_slist_append (headers, hs);
+    }
+  curl_easy_setopt (h->curl, CURLOPT_HTTPHEADER, headers);
+
+  rc = curl_easy_perform (h->curl);
+  curl_slist_free_all (headers);
+  curl_easy_getinfo (h->curl, CURLINFO_RESPONSE_CODE, &a->status);
+
+  if (rc == CURLE_ABORTED_BY_CALLBACK)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_CANCELLED,
+                           FK_T ("Sync was cancelled.", "已取消同步。"));
+      return FALSE;
+    }
+  if (a->overflow)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
+                           FK_T ("The office sent an answer larger than 2 MiB; it was refused.",
+                                 "戶所回傳的資料超過 2 MiB，已拒收。"));
+      return FALSE;
+    }
+  if (rc != CURLE_OK)
+    {
+      g_set_error (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK,
+                   FK_T ("The office at %s could not be reached (%s). The cases stay safely on this device; "
+                         "sync again when the network is back.",
+                         "無法連線到戶所 %s（%s）。案件仍安全保存在本裝置上，網路恢復後請再同步。"),
+                   h->base, errbuf[0] ? errbuf : curl_easy_strerror (rc));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonObject *
+answer_json (const Answer *a)
+{
+  g_autoptr(JsonParser) p = json_parser_new ();
+  JsonNode *root;
+
+  if (a->body->len == 0 ||
+      !json_parser_load_from_data (p, (const char *) a->body->data, a->body->len, NULL) ||
+      (root = json_parser_get_root (p)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  return json_object_ref (json_node_get_object (root));
+}
+
+/* The office's error object, or NULL. */
+static JsonObject *
+answer_error (const Answer *a,
+              const char  **code,
+              const char  **message)
+{
+  g_autoptr(JsonObject) obj = answer_json (a);
+  JsonObject *err;
+
+  *code = "";
+  *message = "";
+  if (obj == NULL || !json_object_has_member (obj, "error"))
+    return NULL;
+  err = json_object_get_object_member (obj, "error");
+  if (err == NULL)
+    return NULL;
+  *code = json_object_get_string_member_with_default (err, "code", "");
+  *message = json_object_get_string_member_with_default (err, "message", "");
+  json_object_ref (err);
+  /* The strings live in err, which the caller owns. */
+  return err;
+}
+
+/* ---- enrolment ----------------------------------------------------------------- */
+
+static gboolean
+office_keys (JsonObject  *office,
+             guint8       sign_pk[32],
+             guint8       box_pk[32])
+{
+  g_autoptr(GBytes) s = fk_b64_decode (json_object_get_string_member_with_default (office, "sign_pk", NULL), 32);
+  g_autoptr(GBytes) b = fk_b64_decode (json_object_get_string_member_with_default (office, "box_pk", NULL), 32);
+
+  if (s == NULL || b == NULL)
+    return FALSE;
+  memcpy (sign_pk, g_bytes_get_data (s, NULL), 32);
+  memcpy (box_pk, g_bytes_get_data (b, NULL), 32);
+  return TRUE;
+}
+
+static char *
+normalize_fingerprint (const char *fp)
+{
+  GString *s = g_string_new (NULL);
+
+  for (const char *p = fp ? fp : ""; *p; p++)
+    if (g_ascii_isxdigit (*p))
+      g_string_append_c (s, g_ascii_toupper (*p));
+  return g_string_free (s, FALSE);
+}
+
+gboolean
+fk_sync_enroll (FkStore     *store,
+                const char  *url,
+                const char  *code_typed,
+                const char  *fingerprint,
+                const char  *device_name,
+                GError     **error)
+{
+  g_autofree char *code = fk_invite_code_normalize (code_typed);
+  g_autoptr(JsonObject) office = NULL;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) result = NULL;
+  g_autofree char *want = normalize_fingerprint (fingerprint);
+  g_autofree char *have = NULL;
+  g_autofree char *have_norm = NULL;
+  g_autofree char *request = NULL;
+  g_autofree char *invite_id = NULL;
+  g_autofree char *pk_b64 = NULL;
+  g_autofree char *proof_b64 = NULL;
+  FkIdentity *device = fk_store_device_identity (store);
+  FkOfficeInfo info = { 0 };
+  guint8 proof[32];
+  Http h;
+  Answer a;
+  gboolean ok = FALSE;
+
+  if (device == NULL)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
+                           FK_T ("Sign in before enrolling the device.", "請先登入再註冊裝置。"));
+      return FALSE;
+    }
+  if (code == NULL)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
+                           FK_T ("The invite code must be 20 letters and digits (as printed by the office, dashes optional).",
+                                 "邀請碼須為 20 個英文字母與數字（依戶所列印的內容，連字號可省略）。"));
+      return FALSE;
+    }
+  if (strlen (want) != 32)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_FINGERPRINT,
+                           FK_T ("The office fingerprint must be 32 hexadecimal characters (8 groups of 4).",
+                                 "戶所指紋須為 32 個十六進位字元（8 組，每組 4 個）。"));
+      return FALSE;
+    }
+  if (!g_str_has_prefix (url, "https://") &&
+      !g_str_has_prefix (url, "http://127.0.0.1") && !g_str_has_prefix (url, "http://localhost"))
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
+                           FK_T ("The office address must start with https:// (plain http is allowed only on 127.0.0.1).",
+                                 "戶所網址須以 https:// 開頭（僅 127.0.0.1 可使用 http）。"));
+      return FALSE;
+    }
+  if (!http_init (&h, store, url, NULL, error))
+    return FALSE;
+
+  /* 1. The office's keys, checked against the fingerprint before the code
+   *    is used at all. */
+  if (!http_do (&h, "GET", "/v1/office", NULL, 0, NULL, &a, error))
+    goto out;
+  office = answer_json (&a);
+  if (a.status != 200 || office == NULL || !office_keys (office, info.sign_pk, info.box_pk))
+    {
+      g_set_error (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
+                   FK_T ("%s did not answer like a FieldKit office (HTTP %ld).", "%s 的回應不像 FieldKit 戶所伺服器（HTTP %ld）。"),
+                   url, a.status);
+      answer_clear (&a);
+      goto out;
+    }
+  answer_clear (&a);
+  have = fk_office_fingerprint (info.sign_pk, info.box_pk);
+  have_norm = normalize_fingerprint (have);
+  if (g_strcmp0 (have_norm, want) != 0)
+    {
+      g_set_error (error, FK_SYNC_ERROR, FK_SYNC_ERROR_FINGERPRINT,
+                   FK_T ("The office at %s has fingerprint %s, not the one you were given. Stop: this may not be your office. "
+                         "Nothing was sent. Check the fingerprint with the administrator.",
+                         "%s 的戶所指紋是 %s，與您取得的不同。請停止：這可能不是您的戶所。沒有傳送任何資料，請向系統管理員確認指紋。"),
+                   url, have);
+      goto out;
+    }
+
+  /* 2. Enrol with a proof of the code; the code itself never travels. */
+  invite_id = fk_invite_id (code);
+  fk_invite_proof (code, fk_identity_public_key (device), proof);
+  pk_b64 = fk_b64_encode (fk_identity_public_key (device), 32);
+  proof_b64 = fk_b64_encode (proof, sizeof proof);
+  body = json_object_new ();
+  json_object_set_int_member (body, "v", 1);
+  json_object_set_string_member (body, "invite_id", invite_id);
+  json_object_set_string_member (body, "device_name", device_name ? device_name : g_get_host_name ());
+  json_object_set_string_member (body, "sign_pk", pk_b64);
+  json_object_set_string_member (body, "proof", proof_b64);
+  {
+    g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+    g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+    json_node_set_object (node, body);
+    json_generator_set_root (gen, node);
+    request = json_generator_to_data (gen, NULL);
+  }
+  if (!http_do (&h, "POST", "/v1/enroll", (const guint8 *) request, strlen (request), "application/json", &a, error))
+    goto out;
+  if (a.status != 200)
+    {
+      const char *ecode, *msg;
+      g_autoptr(JsonObject) err = answer_error (&a, &ecode, &msg);
+
+      g_set_error (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
+                   FK_T ("The office refused the enrolment: %s (%s). Ask the administrator for a new invite.",
+                         "戶所拒絕註冊：%s（%s）。請向系統管理員索取新的邀請碼。"),
+                   *msg ? msg : "?", *ecode ? ecode : "HTTP");
+      answer_clear (&a);
+      goto out;
+    }
+  result = fk_envelope_open ((const char *) a.body->data, a.body->len, info.sign_pk, NULL, error);
+  answer_clear (&a);
+  if (result == NULL)
+    goto out;
+  info.url = g_strdup (h.base);
+  info.key_id = fk_office_key_id (info.sign_pk, info.box_pk);
+  info.device_id = g_strdup (json_object_get_string_member_with_default (result, "device_id", ""));
+  info.office_code = g_strdup (json_object_get_string_member_with_default (result, "office_code", ""));
+  info.device_number = (guint) json_object_get_int_member_with_default (result, "device_number", 0);
+  {
+    g_autofree char *expect_id = fk_device_id (fk_identity_public_key (device));
+
+    if (g_strcmp0 (info.device_id, expect_id) != 0 || info.device_number < 1 || info.device_number > 99 ||
+        *info.office_code == '\0' ||
+        g_strcmp0 (json_object_get_string_member_with_default (result, "type", ""), "enrolled") != 0)
+      {
+        g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
+                             FK_T ("The office's enrolment answer does not match this device.", "戶所的註冊回應與本裝置不符。"));
+        goto out;
+      }
+  }
+  ok = fk_store_enrolled (store, &info, error);
+
+out:
+  fk_office_info_clear (&info);
+  http_clear (&h);
+  return ok;
+}
+
+/* ---- reports ------------------------------------------------------------------- */
+
+static void
+sync_case_free (FkSyncCase *c)
+{
+  g_free (c->packet_id);
+  g_free (c->receipt_no);
+  g_free (c->client_status);
+  g_free (c->server_status);
+  g_free (c->message);
+  g_free (c);
+}
+
+void
+fk_sync_report_clear (FkSyncReport *report)
+{
+  g_clear_pointer (&report->cases, g_ptr_array_unref);
+  memset (report, 0, sizeof *report);
+}
+
+static FkSyncCase *
+report_case (FkSyncReport       *report,
+             const FkOutboxItem *item)
+{
+  FkSyncCase *c = g_new0 (FkSyncCase, 1);
+
+  c->case_id = item->case_id;
+  c->packet_id = g_strdup (item->packet_id);
+  c->receipt_no = g_strdup (item->receipt_no);
+  c->server_status = g_strdup (item->server_status);
+  g_ptr_array_add (report->cases, c);
+  return c;
+}
+
+gint64
+fk_sync_backoff_us (guint attempt)
+{
+  gint64 base = env_long ("FIELDKIT_BACKOFF_BASE_MS", 1000) * 1000;
+  gint64 cap = 600 * G_USEC_PER_SEC;
+  gint64 ceiling = attempt >= 30 ? cap : MIN (cap, base << attempt);
+
+  if (ceiling <= 0)
+    return 0;
+  return (gint64) (randombytes_uniform ((guint32) MIN (ceiling, (gint64) G_MAXUINT32)) );
+}
+
+static gboolean
+sleep_cancellable (gint64        us,
+                   GCancellable *cancellable)
+{
+  gint64 end = g_get_monotonic_time () + us;
+
+  while (g_get_monotonic_time () < end)
+    {
+      if (g_cancellable_is_cancelled (cancellable))
+        return FALSE;
+      g_usleep (MIN (end - g_get_monotonic_time (), 100000));
+    }
+  return TRUE;
+}
+
+/* ---- one packet ---------------------------------------------------------------- */
+
+typedef enum {
+  UP_DONE,         /* acknowledged (now or before) */
+  UP_RETRY,        /* transient: try again later */
+  UP_QUARANTINE,   /* the office refused it: the clerk must look */
+  UP_FATAL,        /* stop the whole run (revoked, cancelled, protocol) */
+} UploadResult;
+
+/* Verifies an ack envelope for this packet and records it. */
+static gboolean
+accept_ack (Http               *h,
+            const FkOfficeInfo *office,
+            const FkOutboxItem *item,
+            const char         *envelope,
+            gsize               len,
+            GError            **error)
+{
+  g_autofree char *text = g_strndup (envelope, len);
+  g_autoptr(JsonObject) ack = fk_envelope_open (envelope, len, office->sign_pk, NULL, error);
+
+  if (ack == NULL)
+    return FALSE;
+  if (g_strcmp0 (json_object_get_string_member_with_default (ack, "type", ""), "ack") != 0 ||
+      g_strcmp0 (json_object_get_string_member_with_default (ack, "packet_id", ""), item->packet_id) != 0 ||
+      g_strcmp0 (json_object_get_string_member_with_default (ack, "packet_hash", ""), item->packet_hash) != 0)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
+                           FK_T ("The office's acknowledgement is for other bytes than this packet.",
+                                 "戶所的收件確認與本封包內容不符。"));
+      return FALSE;
+    }
+  return fk_store_outbox_acked (h->store, item->packet_id, text, error);
+}
+
+static UploadResult
+classify (Http          *h,
+          const Answer  *a,
+          char         **message)
+{
+  const char *code, *msg;
+  g_autoptr(JsonObject) err = answer_error (a, &code, &msg);
+
+  *message = g_strdup_printf (FK_T ("The office answered HTTP %ld %s: %s", "戶所回應 HTTP %ld %s：%s"),
+                              a->status, code, *msg ? msg : "");
+  if (a->status == 401 && g_strcmp0 (code, "clock_skew") == 0 && err != NULL)
+    {
+      gint64 server_time = json_object_get_int_member_with_default (err, "server_time", 0);
+
+      if (server_time > 0)
+        {
+          /* The device clock is off (a tablet left a year behind): speak the
+           * office's time from now on, and try again at once. */
+          h->clock_offset = server_time - g_get_real_time () / G_USEC_PER_SEC;
+          return UP_RETRY;
+        }
+    }
+  if (a->status == 403 && g_strcmp0 (code, "device_revoked") == 0)
+    {
+      /* Only a revocation signed by the office wipes the device; a bare 403
+       * from anyone on the network does not. */
+      const char *env = err ? json_object_get_string_member_with_default (err, "revocation", NULL) : NULL;
+      g_autoptr(JsonObject) body = NULL;
+
+      if (env && h->office_pk &&
+          (body = fk_envelope_open (env, strlen (env), h->office_pk, NULL, NULL)) != NULL &&
+          g_strcmp0 (json_object_get_string_member_with_default (body, "type", ""), "revoked") == 0 &&
+          g_strcmp0 (json_object_get_string_member_with_default (body, "device_id", ""), h->device_id) == 0)
+        h->revoked = TRUE;
+      return UP_FATAL;
+    }
+  if (a->status == 401)
+    return UP_FATAL;
+  if (a->status == 429 || a->status == 503 || a->status >= 500 || a->status == 0)
+    return UP_RETRY;
+  return UP_QUARANTINE;
+}
+
+static UploadResult
+upload_once (Http                *h,
+             const FkOfficeInfo  *office,
+             const FkOutboxItem  *item,
+             GBytes              *packet,
+             FkSyncProgressFunc   progress,
+             gpointer             user_data,
+             FkSyncReport        *report,
+             gint64              *retry_after,
+             char               **message,
+             GError             **error)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/packets/%s", item->packet_id);
+  gsize total = g_bytes_get_size (packet);
+  const guint8 *data = g_bytes_get_data (packet, NULL);
+  g_autoptr(GError) local = NULL;
+  gint64 offset = 0;
+  Answer a;
+
+  *retry_after = -1;
+  /* Where does the office stand with this packet? */
+  if (!http_do (h, "GET", path, NULL, 0, NULL, &a, &local))
+    {
+      if (g_error_matches (local, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK))
+        {
+          *message = g_strdup (local->message);
+          return UP_RETRY;
+        }
+      g_propagate_error (error, g_steal_pointer (&local));
+      return UP_FATAL;
+    }
+  if (a.status == 200)
+    {
+      g_autoptr(JsonObject) st = answer_json (&a);
+      const char *state = st ? json_object_get_string_member_with_default (st, "state", "") : "";
+
+      if (g_strcmp0 (state, "stored") == 0)
+        {
+          JsonNode *ack = json_object_get_member (st, "ack");
+          g_autofree char *ack_text = NULL;
+
+          if (g_strcmp0 (json_object_get_string_member_with_default (st, "packet_hash", ""), item->packet_hash) != 0)
+            {
+              *message = g_strdup (FK_T ("The office already holds other bytes under this packet's id. Nothing was overwritten; "
+                                         "report it to the office.",
+                                         "戶所已有相同編號但內容不同的封包，未覆寫任何資料；請通報戶所。"));
+              answer_clear (&a);
+              return UP_QUARANTINE;
+            }
+          ack_text = ack && JSON_NODE_HOLDS_OBJECT (ack) ? json_to_string (ack, FALSE)
+                     : g_strdup (json_object_get_string_member_with_default (st, "ack", ""));
+          answer_clear (&a);
+          if (!accept_ack (h, office, item, ack_text, strlen (ack_text), error))
+            return UP_FATAL;
+          return UP_DONE;
+        }
+      if (g_strcmp0 (state, "partial") == 0)
+        offset = json_object_get_int_member_with_default (st, "offset", 0);
+      answer_clear (&a);
+    }
+  else
+    {
+      UploadResult r = classify (h, &a, message);
+
+      *retry_after = a.retry_after;
+      answer_clear (&a);
+      return r;
+    }
+  if (offset < 0 || (gsize) offset > total)
+    offset = 0;
+
+  while ((gsize) offset < total || total == 0)
+    {
+      gsize part = MIN ((gsize) UPLOAD_PART, total - (gsize) offset);
+      g_autofree char *put_path = g_strdup_printf ("%s?offset=%" G_GINT64_FORMAT "&total=%" G_GSIZE_FORMAT,
+                                                   path, offset, total);
+
+      if (progress)
+        progress (item->packet_id, (gsize) offset, total, user_data);
+      if (!http_do (h, "PUT", put_path, data + offset, part, "application/octet-stream", &a, &local))
+        {
+          if (g_error_matches (local, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK))
+            {
+              *message = g_strdup (local->message);
+              return UP_RETRY;
+            }
+          g_propagate_error (error, g_steal_pointer (&local));
+          return UP_FATAL;
+        }
+      report->bytes_sent += part;
+      if (a.status == 200)
+        {
+          gboolean ok = accept_ack (h, office, item, (const char *) a.body->data, a.body->len, error);
+
+          answer_clear (&a);
+          if (progress)
+            progress (item->packet_id, total, total, user_data);
+          return ok ? UP_DONE : UP_FATAL;
+        }
+      if (a.status == 202)
+        {
+          g_autoptr(JsonObject) st = answer_json (&a);
+
+          offset = st ? json_object_get_int_member_with_default (st, "offset", offset + (gint64) part) : offset + (gint64) part;
+          answer_clear (&a);
+          fk_store_outbox_progress (h->store, item->packet_id, offset, NULL);
+          continue;
+        }
+      if (a.status == 409)
+        {
+          const char *code, *msg;
+          g_autoptr(JsonObject) err = answer_error (&a, &code, &msg);
+
+          if (g_strcmp0 (code, "offset_mismatch") == 0 && err)
+            {
+              offset = json_object_get_int_member_with_default (err, "offset", 0);
+              answer_clear (&a);
+              continue;
+            }
+        }
+      {
+        UploadResult r = classify (h, &a, message);
+
+        *retry_after = a.retry_after;
+        answer_clear (&a);
+        return r;
+      }
+    }
+  return UP_RETRY;
+}
+
+static guint
+max_attempts (void)
+{
+  return (guint) env_long ("FIELDKIT_SYNC_ATTEMPTS", 6);
+}
+
+static UploadResult
+upload_packet (Http                *h,
+               const FkOfficeInfo  *office,
+               const FkOutboxItem  *item,
+               FkSyncProgressFunc   progress,
+               gpointer             user_data,
+               FkSyncReport        *report,
+               FkSyncCase          *rc,
+               GError             **error)
+{
+  g_autoptr(GBytes) packet = fk_store_outbox_packet (h->store, item->packet_id, error);
+  g_autofree char *message = NULL;
+
+  if (packet == NULL)
+    return UP_FATAL;
+  for (guint attempt = 0; ; attempt++)
+    {
+      gint64 retry_after = -1;
+      UploadResult r;
+
+      g_clear_pointer (&message, g_free);
+      r = upload_once (h, office, item, packet, progress, user_data, report, &retry_after, &message, error);
+      if (r == UP_DONE)
+        {
+          rc->client_status = g_strdup (FK_T ("sent", "已送出"));
+          g_free (rc->server_status);
+          rc->server_status = g_strdup ("stored");
+          return r;
+        }
+      if (r == UP_QUARANTINE)
+        {
+          fk_store_outbox_failed (h->store, item->packet_id, TRUE, message, 0, NULL);
+          rc->client_status = g_strdup (FK_T ("quarantined", "待處理"));
+          rc->message = g_steal_pointer (&message);
+          return r;
+        }
+      if (r == UP_FATAL)
+        {
+          if (message && error && *error == NULL)
+            g_set_error_literal (error, FK_SYNC_ERROR,
+                                 strstr (message, "device_revoked") ? FK_SYNC_ERROR_REVOKED : FK_SYNC_ERROR_REFUSED,
+                                 message);
+          rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+          rc->message = g_steal_pointer (&message);
+          return r;
+        }
+      /* Transient: back off with full jitter, or exactly as the office asks. */
+      if (attempt + 1 >= max_attempts ())
+        {
+          gint64 next = g_get_real_time () + fk_sync_backoff_us (attempt);
+
+          fk_store_outbox_failed (h->store, item->packet_id, FALSE, message, next, NULL);
+          rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+          rc->message = g_steal_pointer (&message);
+          return UP_RETRY;
+        }
+      if (!sleep_cancellable (retry_after >= 0 ? retry_after * G_USEC_PER_SEC
+                                               : (h->clock_offset != 0 && attempt == 0 ? 0 : fk_sync_backoff_us (attempt)),
+                              h->cancellable))
+        {
+          g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_CANCELLED, FK_T ("Sync was cancelled.", "已取消同步。"));
+          return UP_FATAL;
+        }
+    }
+}
+
+/* ---- the audit log and the office's answers ------------------------------------- */
+
+static gboolean
+send_audit (Http                *h,
+            const FkOfficeInfo  *office,
+            GError             **error)
+{
+  g_autofree char *sent = fk_store_get_setting (h->store, "audit_sent_seq");
+  gint64 after = sent ? g_ascii_strtoll (sent, NULL, 10) : 0;
+  gint64 last = after;
+  g_autofree char *body = fk_store_audit_export (h->store, after, &last, error);
+  g_autoptr(JsonObject) ack = NULL;
+  Answer a;
+
+  if (body == NULL)
+    return FALSE;
+  if (last == after)
+    return TRUE;
+  if (!http_do (h, "PUT", "/v1/audit", (const guint8 *) body, strlen (body), "application/json", &a, error))
+    return FALSE;
+  if (a.status != 200)
+    {
+      g_autofree char *msg = NULL;
+
+      classify (h, &a, &msg);
+      answer_clear (&a);
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED, msg);
+      return FALSE;
+    }
+  ack = fk_envelope_open ((const char *) a.body->data, a.body->len, office->sign_pk, NULL, error);
+  answer_clear (&a);
+  if (ack == NULL)
+    return FALSE;
+  {
+    g_autofree char *through = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                json_object_get_int_member_with_default (ack, "through", after));
+
+    return fk_store_set_setting (h->store, "audit_sent_seq", through, error);
+  }
+}
+
+static gboolean
+fetch_answers (Http                *h,
+               const FkOfficeInfo  *office,
+               FkSyncReport        *report,
+               GError             **error)
+{
+  g_autofree char *cursor = fk_store_get_setting (h->store, "changes_cursor");
+  g_autofree char *path = g_strdup_printf ("/v1/changes?since=%s", cursor ? cursor : "0");
+  g_autoptr(JsonObject) body = NULL;
+  JsonArray *changes;
+  Answer a;
+
+  if (!http_do (h, "GET", path, NULL, 0, NULL, &a, error))
+    return FALSE;
+  if (a.status != 200)
+    {
+      g_autofree char *msg = NULL;
+
+      classify (h, &a, &msg);
+      answer_clear (&a);
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED, msg);
+      return FALSE;
+    }
+  body = fk_envelope_open ((const char *) a.body->data, a.body->len, office->sign_pk, NULL, error);
+  answer_clear (&a);
+  if (body == NULL)
+    return FALSE;
+  if (g_strcmp0 (json_object_get_string_member_with_default (body, "device_id", ""), office->device_id) != 0)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
+                           FK_T ("The office's answers are addressed to another device; they were ignored.",
+                                 "戶所的回覆是給其他裝置的，已忽略。"));
+      return FALSE;
+    }
+  changes = json_object_has_member (body, "changes") ? json_object_get_array_member (body, "changes") : NULL;
+  for (guint i = 0; changes && i < json_array_get_length (changes); i++)
+    {
+      JsonObject *c = json_array_get_object_element (changes, i);
+      const char *kind = json_object_get_string_member_with_default (c, "kind", "");
+
+      if (g_strcmp0 (kind, "review") == 0)
+        {
+          const char *decision = json_object_get_string_member_with_default (c, "decision", "");
+          g_autoptr(GError) local = NULL;
+
+          if (!fk_store_apply_review (h->store, json_object_get_string_member_with_default (c, "case_uuid", ""),
+                                      g_strcmp0 (decision, "approved") == 0,
+                                      json_object_get_string_member_with_default (c, "reason", NULL), &local))
+            g_warning ("%s", local->message);
+          else
+            report->answers++;
+        }
+    }
+  {
+    g_autofree char *next = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                             json_object_get_int_member_with_default (body, "next", 0));
+
+    return fk_store_set_setting (h->store, "changes_cursor", next, error);
+  }
+}
+
+/* ---- the whole run ------------------------------------------------------------- */
+
+gboolean
+fk_sync_run (FkStore             *store,
+             FkSyncProgressFunc   progress,
+             gpointer             user_data,
+             FkSyncReport        *report,
+             GCancellable        *cancellable,
+             GError             **error)
+{
+  g_autoptr(GPtrArray) items = NULL;
+  FkOfficeInfo office;
+  gboolean ok = TRUE;
+  Http h;
+
+  memset (report, 0, sizeof *report);
+  report->cases = g_ptr_array_new_with_free_func ((GDestroyNotify) sync_case_free);
+  if (!fk_store_office (store, &office))
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NOT_ENROLLED,
+                           FK_T ("This device is not enrolled with an office yet: run \"fieldkit-cli enroll URL --code CODE --fingerprint FP\".",
+                                 "本裝置尚未向戶所註冊：請執行「fieldkit-cli enroll 網址 --code 邀請碼 --fingerprint 指紋」。"));
+      return FALSE;
+    }
+  if (!http_init (&h, store, office.url, cancellable, error))
+    {
+      fk_office_info_clear (&office);
+      return FALSE;
+    }
+  h.device = fk_store_device_identity (store);
+  h.device_id = g_strdup (office.device_id);
+  h.office_pk = office.sign_pk;
+
+  items = fk_store_outbox (store, FALSE, error);
+  if (items == NULL)
+    ok = FALSE;
+  for (guint i = 0; ok && i < items->len; i++)
+    {
+      FkOutboxItem *item = items->pdata[i];
+      FkSyncCase *rc = report_case (report, item);
+      UploadResult r;
+
+      if (g_strcmp0 (item->state, "quarantined") == 0)
+        {
+          rc->client_status = g_strdup (FK_T ("quarantined", "待處理"));
+          rc->message = g_strdup (item->last_error);
+          report->quarantined++;
+          continue;
+        }
+      if (item->packet_hash == NULL)
+        {
+          rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+          report->waiting++;
+          continue;
+        }
+      r = upload_packet (&h, &office, item, progress, user_data, report, rc, error);
+      if (r == UP_DONE)
+        report->uploaded++;
+      else if (r == UP_QUARANTINE)
+        report->quarantined++;
+      else if (r == UP_RETRY)
+        report->waiting++;
+      else
+        {
+          report->waiting++;
+          ok = FALSE;
+        }
+    }
+  /* Cases not tried because the run stopped early still get a line. */
+  for (guint i = report->cases->len; items && i < items->len; i++)
+    {
+      FkSyncCase *rc = report_case (report, items->pdata[i]);
+
+      rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+      report->waiting++;
+    }
+  if (ok)
+    ok = send_audit (&h, &office, error) && fetch_answers (&h, &office, report, error);
+
+  /* Server statuses as they stand now, after the answers. */
+  if (items != NULL)
+    {
+      g_autoptr(GPtrArray) now = fk_store_outbox (store, TRUE, NULL);
+
+      for (guint i = 0; now && i < now->len; i++)
+        {
+          FkOutboxItem *it = now->pdata[i];
+
+          for (guint j = 0; j < report->cases->len; j++)
+            {
+              FkSyncCase *rc = report->cases->pdata[j];
+
+              if (g_strcmp0 (rc->packet_id, it->packet_id) == 0)
+                {
+                  g_free (rc->server_status);
+                  rc->server_status = g_strdup (it->server_status);
+                }
+            }
+        }
+    }
+  if (h.revoked)
+    {
+      /* A verified revocation: the office no longer trusts this device, so
+       * nothing on it may stay readable. */
+      report->revoked = TRUE;
+      g_clear_error (error);
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REVOKED,
+                           FK_T ("The office has revoked this device. Its data has been wiped; "
+                                 "return the device to the office.",
+                                 "戶所已撤銷本裝置的授權，裝置上的資料已清除；請將裝置交回戶所。"));
+      fk_store_wipe (store, NULL);
+      ok = FALSE;
+    }
+  fk_office_info_clear (&office);
+  http_clear (&h);
+  return ok;
+}
+
+/* ---- async ---------------------------------------------------------------------- */
+
+typedef struct {
+  char               *data_dir;
+  char               *operator_id;
+  char               *passphrase;
+  FkSyncProgressFunc  progress;
+  gpointer            user_data;
+  FkSyncReport        report;
+} RunData;
+
+static void
+run_data_free (RunData *d)
+{
+  g_free (d->data_dir);
+  g_free (d->operator_id);
+  if (d->passphrase)
+    sodium_memzero (d->passphrase, strlen (d->passphrase));
+  g_free (d->passphrase);
+  fk_sync_report_clear (&d->report);
+  g_free (d);
+}
+
+static void
+run_thread (GTask        *task,
+            gpointer      source,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  RunData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = fk_store_open (d->data_dir, &error);
+
+  if (store == NULL || !fk_store_unlock (store, d->operator_id, d->passphrase, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (!fk_sync_run (store, d->progress, d->user_data, &d->report, cancellable, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+fk_sync_run_async (const char          *data_dir,
+                   const char          *operator_id,
+                   const char          *passphrase,
+                   FkSyncProgressFunc   progress,
+                   gpointer             user_data,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             callback_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, callback_data);
+  RunData *d = g_new0 (RunData, 1);
+
+  d->data_dir = g_strdup (data_dir);
+  d->operator_id = g_strdup (operator_id);
+  d->passphrase = g_strdup (passphrase);
+  d->progress = progress;
+  d->user_data = user_data;
+  g_task_set_source_tag (task, fk_sync_run_async);
+  g_task_set_task_data (task, d, (GDestroyNotify) run_data_free);
+  g_task_run_in_thread (task, run_thread);
+}
+
+gboolean
+fk_sync_run_finish (GAsyncResult  *result,
+                    FkSyncReport  *report,
+                    GError       **error)
+{
+  GTask *task = G_TASK (result);
+  RunData *d = g_task_get_task_data (task);
+
+  g_return_val_if_fail (g_task_get_source_tag (task) == fk_sync_run_async, FALSE);
+  if (report)
+    {
+      *report = d->report;
+      memset (&d->report, 0, sizeof d->report);
+    }
+  return g_task_propagate_boolean (task, error);
+}
+
+/* ---- bundles -------------------------------------------------------------------- */
+
+static void
+put_be (GByteArray *out,
+        guint64     v,
+        guint       n)
+{
+  guint8 b[8];
+
+  for (guint i = 0; i < n; i++)
+    b[i] = (guint8) (v >> (8 * (n - 1 - i)));
+  g_byte_array_append (out, b, n);
+}
+
+gboolean
+fk_bundle_export (FkStore     *store,
+                  const char  *path,
+                  guint       *n_packets,
+                  GError     **error)
+{
+  g_autoptr(GPtrArray) items = fk_store_outbox (store, FALSE, error);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GPtrArray) packets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autofree char *audit = NULL;
+  gint64 last = 0;
+
+  if (items == NULL)
+    return FALSE;
+  if (!fk_store_is_enrolled (store))
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NOT_ENROLLED,
+                           FK_T ("Enrol the device first: packets are sealed for the office's key.",
+                                 "請先註冊裝置：封包須以戶所金鑰封裝。"));
+      return FALSE;
+    }
+  for (guint i = 0; i < items->len; i++)
+    {
+      FkOutboxItem *it = items->pdata[i];
+      GBytes *p = it->packet_hash ? fk_store_outbox_packet (store, it->packet_id, NULL) : NULL;
+
+      if (p)
+        g_ptr_array_add (packets, p);
+    }
+  audit = fk_store_audit_export (store, 0, &last, error);
+  if (audit == NULL)
+    return FALSE;
+  g_byte_array_append (out, (const guint8 *) "FKB1", 4);
+  put_be (out, packets->len, 4);
+  for (guint i = 0; i < packets->len; i++)
+    {
+      GBytes *p = packets->pdata[i];
+
+      put_be (out, g_bytes_get_size (p), 8);
+      g_byte_array_append (out, g_bytes_get_data (p, NULL), (guint) g_bytes_get_size (p));
+    }
+  put_be (out, strlen (audit), 8);
+  g_byte_array_append (out, (const guint8 *) audit, (guint) strlen (audit));
+  if (!g_file_set_contents_full (path, (const char *) out->data, out->len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error))
+    return FALSE;
+  *n_packets = packets->len;
+  return TRUE;
+}

@@ -2523,6 +2523,8 @@ add_attachment (FkStore     *self,
   return audit (self, "attachment.add", uuid, detail, error);
 }
 
+static gboolean check_safety_limits (FkStore *self, GError **error);
+
 gint64
 fk_store_case_new (FkStore            *self,
                    const FkCaseInput  *input,
@@ -2532,7 +2534,7 @@ fk_store_case_new (FkStore            *self,
   g_autofree char *outing_id = NULL;
   const FkService *svc;
 
-  if (!require_unlocked (self, error))
+  if (!require_unlocked (self, error) || !check_safety_limits (self, error))
     return 0;
   svc = lookup_service (self, input->service, error);
   if (svc == NULL)
@@ -4037,4 +4039,112 @@ fk_store_wipe (FkStore  *self,
     }
   self->initialized = FALSE;
   return TRUE;
+}
+
+/* ---- safety limits ------------------------------------------------------------ */
+
+void
+fk_store_safety (FkStore       *self,
+                 FkSafetyState *out)
+{
+  sqlite3_stmt *st = NULL;
+  gint64 now = g_get_real_time ();
+  gint64 since;
+
+  memset (out, 0, sizeof *out);
+  out->waiting_limit = (guint) setting_int (self, "limit_waiting", 200);
+  out->days_limit = (guint) setting_int (self, "limit_days", 7);
+  out->last_sync = setting_int (self, "last_sync", 0);
+  out->override_until = setting_int (self, "limits_override_until", 0);
+  if (sqlite3_prepare_v2 (self->db, "SELECT COUNT (*), MIN (created_at) FROM outbox WHERE state != 'acked'",
+                          -1, &st, NULL) == SQLITE_OK && sqlite3_step (st) == SQLITE_ROW)
+    {
+      out->waiting = (guint) sqlite3_column_int64 (st, 0);
+      out->oldest_waiting = sqlite3_column_int64 (st, 1);
+    }
+  sqlite3_finalize (st);
+
+  /* The clock for "days without a sync" starts at the later of the last
+   * sync and the oldest packet still waiting: a device with nothing to send
+   * is never blocked. */
+  since = MAX (out->last_sync, out->oldest_waiting);
+  if (out->waiting > 0)
+    {
+      gint64 age = now - since;
+      gint64 limit = (gint64) out->days_limit * 24 * 3600 * G_USEC_PER_SEC;
+
+      out->blocked = out->waiting > out->waiting_limit || age > limit;
+      out->near = out->waiting * 5 > out->waiting_limit * 4 || age * 5 > limit * 4;
+    }
+  if (out->override_until > now)
+    out->blocked = FALSE;
+}
+
+static gboolean
+check_safety_limits (FkStore  *self,
+                     GError  **error)
+{
+  FkSafetyState s;
+
+  fk_store_safety (self, &s);
+  if (!s.blocked)
+    return TRUE;
+  if (s.waiting > s.waiting_limit)
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                 FK_T ("%u sealed cases are waiting to go to the office (the limit is %u). Sync or export a bundle before "
+                       "making new cases, or ask a supervisor to override the limit.",
+                       "已有 %u 件封存案件等待送回戶所（上限 %u 件）。請先同步或匯出資料檔再建立新案件，或請督導暫時解除限制。"),
+                 s.waiting, s.waiting_limit);
+  else
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                 FK_T ("Sealed cases have waited more than %u days without a sync. Sync or export a bundle before making "
+                       "new cases, or ask a supervisor to override the limit.",
+                       "封存案件已超過 %u 天未同步。請先同步或匯出資料檔再建立新案件，或請督導暫時解除限制。"),
+                 s.days_limit);
+  return FALSE;
+}
+
+gboolean
+fk_store_override_limits (FkStore  *self,
+                          guint     hours,
+                          GError  **error)
+{
+  g_autofree char *until = NULL;
+  g_autofree char *detail = NULL;
+
+  if (!require_unlocked (self, error))
+    return FALSE;
+  if (self->role != FK_ROLE_SUPERVISOR)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                           FK_T ("Only a supervisor can override the safety limits.", "只有督導可以暫時解除安全限制。"));
+      return FALSE;
+    }
+  if (hours < 1 || hours > 72)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("An override lasts 1 to 72 hours.", "暫時解除的時間須為 1 到 72 小時。"));
+      return FALSE;
+    }
+  until = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () + (gint64) hours * 3600 * G_USEC_PER_SEC);
+  detail = g_strdup_printf ("{\"hours\":%u}", hours);
+  if (!begin (self, error))
+    return FALSE;
+  if (!set_setting (self, "limits_override_until", until, error) ||
+      !audit (self, "limits.override", self->operator_id, detail, error) ||
+      !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+fk_store_mark_synced (FkStore  *self,
+                      GError  **error)
+{
+  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time ());
+
+  return fk_store_set_setting (self, "last_sync", now, error);
 }

@@ -393,4 +393,24 @@ char         *fk_store_audit_export (FkStore *store, gint64 after_seq, gint64 *l
 /* Revocation: wipes every file of this device's data folder. */
 gboolean      fk_store_wipe         (FkStore *store, GError **error);
 
+/* ---- safety limits (DESIGN.md §4) ----------------------------------------- */
+
+typedef struct {
+  guint    waiting;          /* sealed packets not yet acknowledged */
+  guint    waiting_limit;    /* setting "limit_waiting", default 200 */
+  gint64   last_sync;        /* µs; last successful sync or bundle export, 0 never */
+  gint64   oldest_waiting;   /* µs; when the oldest waiting packet was sealed, 0 none */
+  guint    days_limit;       /* setting "limit_days", default 7 */
+  gint64   override_until;   /* µs; a supervisor's override, 0 none */
+  gboolean blocked;          /* no new cases now */
+  gboolean near;             /* within 80 % of a limit */
+} FkSafetyState;
+
+void          fk_store_safety       (FkStore *store, FkSafetyState *out);
+/* A supervisor lets new cases be made for `hours` despite the limits; the
+ * override is in the audit log. */
+gboolean      fk_store_override_limits (FkStore *store, guint hours, GError **error);
+/* Called after a successful sync or bundle export. */
+gboolean      fk_store_mark_synced  (FkStore *store, GError **error);
+
 G_END_DECLS

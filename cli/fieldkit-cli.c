@@ -1442,6 +1442,57 @@ cmd_bundle (const Args *args)
   return FK_EXIT_OK;
 }
 
+static int
+cmd_limits (const Args *args)
+{
+  static const char *const allowed[] = { "hours", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autofree char *bad = NULL;
+  FkSafetyState s;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  if (g_strcmp0 (word (args, 1), "override") == 0)
+    {
+      guint64 hours = 0;
+
+      if (!opt (args, "hours") || !g_ascii_string_to_unsigned (opt (args, "hours"), 10, 1, 72, &hours, NULL))
+        return fk_cli_usage ("fieldkit-cli limits override --hours 1..72");
+      if (!fk_store_override_limits (store, (guint) hours, &error))
+        return fk_cli_fail (error);
+      fk_cli_say (FK_T ("New cases are allowed for %u hours despite the safety limits (recorded in the audit log).",
+                        "已暫時解除安全限制 %u 小時（已記錄於稽核紀錄）。"), (guint) hours);
+    }
+  else if (word (args, 1) != NULL)
+    return fk_cli_usage ("fieldkit-cli limits [override --hours N]");
+  fk_store_safety (store, &s);
+  fk_cli_say (FK_T ("Waiting to go to the office: %u (limit %u). Days limit: %u. %s",
+                    "等待送回戶所：%u 件（上限 %u 件）。天數上限：%u 天。%s"),
+              s.waiting, s.waiting_limit, s.days_limit,
+              s.blocked ? FK_T ("New cases are BLOCKED until you sync.", "在同步之前不能建立新案件。")
+                        : s.near ? FK_T ("A limit is near: sync soon.", "即將達到上限：請盡快同步。") : "");
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      add_int (b, "waiting", s.waiting);
+      add_int (b, "waiting_limit", s.waiting_limit);
+      add_int (b, "days_limit", s.days_limit);
+      add_int (b, "last_sync", s.last_sync);
+      json_builder_set_member_name (b, "blocked");
+      json_builder_add_boolean_value (b, s.blocked);
+      json_builder_set_member_name (b, "near");
+      json_builder_add_boolean_value (b, s.near);
+      fk_cli_emit (ok_document (b));
+    }
+  return FK_EXIT_OK;
+}
+
 /* ---- help and main --------------------------------------------------------------- */
 
 static int
@@ -1469,6 +1520,7 @@ cmd_help (const Args *args)
     "  outbox [retry PACKET]        what waits to go to the office; retry a quarantined one\n"
     "  bundle export FILE           everything waiting, as one file for a USB stick\n"
     "  case correct CASE            a returned case as a new draft version\n"
+    "  limits [override --hours N]  the safety limits; a supervisor may override them\n"
     "\n"
     "Exit codes: 0 ok, 1 refused (the message says why), 2 usage, 3 internal failure.\n",
     "fieldkit-cli [--data-dir 資料夾] [--operator 代號] [--json] [--passphrase-file 檔案] 指令\n"
@@ -1492,6 +1544,7 @@ cmd_help (const Args *args)
     "  outbox [retry 封包]          待送清單；重試待處理的封包\n"
     "  bundle export 檔案           將待送資料匯出為一個檔案（USB 隨身碟）\n"
     "  case correct 案件            將退回補正的案件建立為新版本草稿\n"
+    "  limits [override --hours N]  安全限制；督導可暫時解除\n"
     "\n"
     "結束碼：0 成功，1 被拒絕（訊息會說明原因），2 用法錯誤，3 內部錯誤。\n");
 
@@ -1517,6 +1570,7 @@ static const struct {
   { "sync", cmd_sync },
   { "bundle", cmd_bundle },
   { "outbox", cmd_outbox },
+  { "limits", cmd_limits },
   { "help", cmd_help },
 };
 

@@ -978,6 +978,8 @@ fk_sync_run (FkStore             *store,
     }
   if (ok)
     ok = send_audit (&h, &office, error) && fetch_answers (&h, &office, report, error);
+  if (ok)
+    fk_store_mark_synced (store, NULL);
 
   /* Server statuses as they stand now, after the answers. */
   if (items != NULL)
@@ -1163,5 +1165,5 @@ fk_bundle_export (FkStore     *store,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error))
     return FALSE;
   *n_packets = packets->len;
-  return TRUE;
+  return fk_store_mark_synced (store, error);
 }

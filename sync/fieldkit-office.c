@@ -1,0 +1,1317 @@
+/* fieldkit-office — the office side of FieldKit (DESIGN.md §7, §9).
+ *
+ * Layout: arguments, output, passphrases, opening the store, one function
+ * per command, the command table, main.
+ *
+ * The admin passphrase comes from FIELDKIT_ADMIN_PASSPHRASE,
+ * --passphrase-file, or a no-echo prompt; never argv.  Exit codes: 0 ok,
+ * 1 refused, 2 usage, 3 internal.  --json prints one JSON document.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "app/fk-packet.h"
+#include "crypto/fk-i18n.h"
+#include "crypto/fk-vault.h"
+#include "sync/fk-office-server.h"
+#include "sync/fk-office-store.h"
+
+enum {
+  EXIT_OK = 0,
+  EXIT_REFUSED = 1,
+  EXIT_USAGE = 2,
+  EXIT_INTERNAL = 3,
+};
+
+/* ---- arguments ------------------------------------------------------------------ */
+
+typedef struct {
+  GPtrArray  *words;
+  GHashTable *options;   /* name → last value */
+} Args;
+
+static const char *const flag_options[] = { "json", "approve", "help", "quiet", NULL };
+static const char *const global_options[] = { "data-dir", "json", "passphrase-file", "lang", "help", NULL };
+
+static gboolean json_mode;
+
+static gboolean
+args_parse (Args   *args,
+            int     argc,
+            char  **argv,
+            char  **bad)
+{
+  args->words = g_ptr_array_new ();
+  args->options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+
+      if (g_str_has_prefix (a, "--") && a[2] != '\0')
+        {
+          g_autofree char *name = g_strdup (a + 2);
+          char *eq = strchr (name, '=');
+          const char *value;
+
+          if (eq)
+            {
+              *eq = '\0';
+              value = a + 2 + (eq - name) + 1;
+            }
+          else if (g_strv_contains (flag_options, name))
+            value = "1";
+          else if (i + 1 < argc)
+            value = argv[++i];
+          else
+            {
+              *bad = g_strdup_printf (FK_T ("the option --%s needs a value", "選項 --%s 需要一個值"), name);
+              return FALSE;
+            }
+          g_hash_table_insert (args->options, g_strdup (name), (gpointer) value);
+        }
+      else
+        g_ptr_array_add (args->words, (gpointer) a);
+    }
+  return TRUE;
+}
+
+static const char *
+opt (const Args *args,
+     const char *name)
+{
+  return g_hash_table_lookup (args->options, name);
+}
+
+static const char *
+word (const Args *args,
+      guint       i)
+{
+  return i < args->words->len ? args->words->pdata[i] : NULL;
+}
+
+static gboolean
+check_options (const Args         *args,
+               const char * const *allowed,
+               char              **bad)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, args->options);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    if (!g_strv_contains (global_options, key) && !(allowed && g_strv_contains (allowed, key)))
+      {
+        *bad = g_strdup_printf (FK_T ("unknown option --%s", "不明的選項 --%s"), (const char *) key);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* ---- output ----------------------------------------------------------------------- */
+
+static void G_GNUC_PRINTF (1, 2)
+say (const char *format,
+     ...)
+{
+  va_list ap;
+
+  if (json_mode)
+    return;
+  va_start (ap, format);
+  vprintf (format, ap);
+  va_end (ap);
+  putchar ('\n');
+}
+
+/* Prints the document in JSON mode; the builder holds an open object. */
+static void
+emit (JsonBuilder *b)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  if (!json_mode)
+    return;
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  puts (text);
+}
+
+static void
+add_str (JsonBuilder *b,
+         const char  *name,
+         const char  *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_int (JsonBuilder *b,
+         const char  *name,
+         gint64       value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+add_bool (JsonBuilder *b,
+          const char  *name,
+          gboolean     value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_boolean_value (b, value);
+}
+
+static const char *
+error_code (const GError *error)
+{
+  static const char *const names[] = {
+    "failed", "not_initialized", "exists", "not_found", "wrong_passphrase", "invalid",
+    "invite_invalid", "invite_used", "invite_expired", "full", "conflict", "bad_packet",
+    "bad_manifest", "bad_audit", "unknown_device", "device_revoked",
+  };
+
+  if (error->domain == FK_OFFICE_ERROR && (guint) error->code < G_N_ELEMENTS (names))
+    return names[error->code];
+  if (error->domain == FK_CRYPTO_ERROR)
+    return error->code == FK_CRYPTO_ERROR_WRONG_PASSPHRASE ? "wrong_passphrase" : "crypto";
+  if (error->domain == FK_PACKET_ERROR)
+    return "bad_packet";
+  if (error->domain == G_FILE_ERROR)
+    return "file";
+  return "failed";
+}
+
+static int
+fail (const GError *error)
+{
+  g_printerr ("%s: %s\n", FK_T ("error", "錯誤"), error->message);
+  if (json_mode)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autofree char *text = NULL;
+
+      json_builder_begin_object (b);
+      add_bool (b, "ok", FALSE);
+      json_builder_set_member_name (b, "error");
+      json_builder_begin_object (b);
+      add_str (b, "code", error_code (error));
+      add_str (b, "message", error->message);
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      json_generator_set_pretty (gen, TRUE);
+      json_generator_set_root (gen, root);
+      text = json_generator_to_data (gen, NULL);
+      puts (text);
+    }
+  if ((error->domain == FK_OFFICE_ERROR && error->code == FK_OFFICE_ERROR_FAILED) ||
+      (error->domain == FK_CRYPTO_ERROR && error->code == FK_CRYPTO_ERROR_FAILED))
+    return EXIT_INTERNAL;
+  return EXIT_REFUSED;
+}
+
+static int G_GNUC_PRINTF (1, 2)
+usage (const char *format,
+       ...)
+{
+  g_autofree char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_printerr ("%s: %s\n%s\n", FK_T ("usage", "用法"), msg,
+              FK_T ("Run \"fieldkit-office help\" for the list of commands.",
+                    "執行「fieldkit-office help」可查看所有指令。"));
+  return EXIT_USAGE;
+}
+
+static char *
+time_text (gint64 t)
+{
+  return t ? fk_office_iso_time (t) : g_strdup ("-");
+}
+
+/* ---- passphrases ------------------------------------------------------------------------ */
+
+static void
+wipe_free (char *s)
+{
+  if (s)
+    {
+      sodium_memzero (s, strlen (s));
+      g_free (s);
+    }
+}
+
+typedef char *WipedString;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (WipedString, wipe_free, NULL)
+
+static char *
+prompt_no_echo (const char *prompt)
+{
+  struct termios old, quiet;
+  char buf[1024];
+  FILE *tty = fopen ("/dev/tty", "r+");
+  char *out = NULL;
+
+  if (tty == NULL)
+    return NULL;
+  fputs (prompt, tty);
+  fflush (tty);
+  if (tcgetattr (fileno (tty), &old) == 0)
+    {
+      quiet = old;
+      quiet.c_lflag &= ~(tcflag_t) ECHO;
+      tcsetattr (fileno (tty), TCSAFLUSH, &quiet);
+    }
+  if (fgets (buf, sizeof buf, tty) != NULL)
+    {
+      buf[strcspn (buf, "\r\n")] = '\0';
+      out = g_strdup (buf);
+    }
+  sodium_memzero (buf, sizeof buf);
+  tcsetattr (fileno (tty), TCSAFLUSH, &old);
+  fputs ("\n", tty);
+  fclose (tty);
+  return out;
+}
+
+static char *
+get_secret (const Args  *args,
+            const char  *env_name,
+            const char  *file_opt,
+            const char  *prompt,
+            gboolean     confirm,
+            GError     **error)
+{
+  const char *env = g_getenv (env_name);
+  const char *file = opt (args, file_opt);
+  g_auto(WipedString) second = NULL;
+  char *first;
+
+  if (env != NULL)
+    return g_strdup (env);
+  if (file != NULL)
+    {
+      g_autofree char *contents = NULL;
+      gsize len;
+
+      if (!g_file_get_contents (file, &contents, &len, error))
+        return NULL;
+      first = g_strndup (contents, strcspn (contents, "\r\n"));
+      sodium_memzero (contents, len);
+      return first;
+    }
+  if (!isatty (STDIN_FILENO))
+    {
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                   FK_T ("No passphrase given: set %s, use --%s FILE, or run the command in a terminal to be asked.",
+                         "沒有提供密碼：請設定 %s、使用 --%s 檔案，或在終端機中執行以輸入密碼。"),
+                   env_name, file_opt);
+      return NULL;
+    }
+  first = prompt_no_echo (prompt);
+  if (first == NULL || !confirm)
+    return first;
+  second = prompt_no_echo (FK_T ("Type it again: ", "請再輸入一次："));
+  if (g_strcmp0 (first, second) != 0)
+    {
+      wipe_free (first);
+      g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                           FK_T ("The two passphrases differ; nothing was changed.", "兩次輸入的密碼不同，沒有變更任何資料。"));
+      return NULL;
+    }
+  return first;
+}
+
+/* ---- the store ------------------------------------------------------------------------------- */
+
+static FkOfficeStore *
+open_store (const Args  *args,
+            gboolean     must_exist,
+            GError     **error)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+
+  if (opt (args, "data-dir"))
+    dir = g_strdup (opt (args, "data-dir"));
+  else if (g_getenv ("FIELDKIT_OFFICE_HOME"))
+    dir = g_strdup (g_getenv ("FIELDKIT_OFFICE_HOME"));
+  else
+    dir = g_build_filename (g_get_user_data_dir (), "fieldkit-office", NULL);
+  store = fk_office_store_open (dir, error);
+  if (store == NULL)
+    return NULL;
+  if (must_exist && !fk_office_store_is_initialized (store))
+    {
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_INITIALIZED,
+                   FK_T ("No office is set up in %s yet. Run \"fieldkit-office init --admin NAME\" first.",
+                         "%s 尚未設定戶所。請先執行「fieldkit-office init --admin 姓名」。"), dir);
+      return NULL;
+    }
+  return g_steal_pointer (&store);
+}
+
+static FkOfficeKeys *
+unlock (const Args     *args,
+        FkOfficeStore  *store,
+        GError        **error)
+{
+  g_auto(WipedString) pass = get_secret (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
+                                         FK_T ("Admin passphrase: ", "管理者密碼："), FALSE, error);
+
+  if (pass == NULL)
+    return NULL;
+  return fk_office_store_unlock (store, pass, error);
+}
+
+/* ---- commands: setup --------------------------------------------------------------------------- */
+
+static int
+cmd_init (const Args *args)
+{
+  static const char *const allowed[] = { "admin", "office-code", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_auto(WipedString) pass = NULL;
+  g_autofree char *bad = NULL;
+  char *recovery = NULL;
+  const char *admin = opt (args, "admin");
+  const char *code = opt (args, "office-code") ? opt (args, "office-code") : "FK";
+
+  if (!check_options (args, allowed, &bad))
+    return usage ("%s", bad);
+  if (admin == NULL || *admin == '\0')
+    return usage ("%s", FK_T ("init needs --admin NAME", "init 需要 --admin 姓名"));
+  if ((store = open_store (args, FALSE, &error)) == NULL)
+    return fail (error);
+  pass = get_secret (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
+                     FK_T ("New admin passphrase: ", "設定管理者密碼："), TRUE, &error);
+  if (pass == NULL)
+    return fail (error);
+  keys = fk_office_store_init (store, code, admin, pass, &recovery, &error);
+  if (keys == NULL)
+    return fail (error);
+  fk_office_store_log (store, admin, "office.init", keys->key_id, "{}", NULL);
+
+  say (FK_T ("Office %s is set up in %s.", "戶所 %s 已設定於 %s。"), code, fk_office_store_data_dir (store));
+  say (FK_T ("Office fingerprint: %s", "戶所指紋：%s"), keys->fingerprint);
+  say (FK_T ("Office key id:      %s", "戶所金鑰代號：%s"), keys->key_id);
+  say ("%s", FK_T ("Recovery key (shown once; write it down and keep it locked away —",
+                   "復原金鑰（只顯示這一次；請抄下並鎖好保管——"));
+  say ("%s", FK_T ("it opens the office keys if every admin passphrase is forgotten):",
+                   "所有管理者密碼都遺忘時可用它開啟戶所金鑰）："));
+  say ("  %s", recovery);
+  json_builder_begin_object (b);
+  add_str (b, "office_code", code);
+  add_str (b, "data_dir", fk_office_store_data_dir (store));
+  add_str (b, "fingerprint", keys->fingerprint);
+  add_str (b, "key_id", keys->key_id);
+  add_str (b, "recovery_key", recovery);
+  emit (b);
+  fk_recovery_key_free (recovery);
+  return EXIT_OK;
+}
+
+static int
+cmd_admin (const Args *args)
+{
+  static const char *const allowed[] = { "name", "new-passphrase-file", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_auto(WipedString) pass = NULL;
+  g_autofree char *bad = NULL;
+  const char *name = opt (args, "name");
+
+  if (g_strcmp0 (word (args, 1), "add") != 0 || !check_options (args, allowed, &bad) || name == NULL)
+    return usage ("%s", bad ? bad : "admin add --name NAME");
+  if ((store = open_store (args, TRUE, &error)) == NULL || (keys = unlock (args, store, &error)) == NULL)
+    return fail (error);
+  {
+    g_autofree char *prompt = g_strdup_printf (FK_T ("New passphrase for %s: ", "為 %s 設定密碼："), name);
+
+    pass = get_secret (args, "FIELDKIT_NEW_ADMIN_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
+  }
+  if (pass == NULL || !fk_office_store_add_admin (store, keys, name, pass, &error))
+    return fail (error);
+  fk_office_store_log (store, keys->admin, "admin.add", name, "{}", NULL);
+  say (FK_T ("Administrator %s can now unlock the office keys.", "管理者 %s 現在可以開啟戶所金鑰。"), name);
+  json_builder_begin_object (b);
+  add_str (b, "admin", name);
+  emit (b);
+  return EXIT_OK;
+}
+
+/* ---- commands: serve ------------------------------------------------------------------------------ */
+
+static gboolean
+read_pem (const char  *path,
+          char       **out,
+          GError     **error)
+{
+  *out = NULL;
+  if (path == NULL)
+    return TRUE;
+  return g_file_get_contents (path, out, NULL, error);
+}
+
+static int
+cmd_serve (const Args *args)
+{
+  static const char *const allowed[] = { "listen", "tls-cert", "tls-key", "port-file", "faults", "threads", "quiet", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
+  const char *listen = opt (args, "listen") ? opt (args, "listen") : "127.0.0.1:7390";
+  const char *colon = strrchr (listen, ':');
+  FkOfficeServerOptions options = { 0 };
+  FkOfficeServer *server;
+  guint64 port = 0, threads = 4;
+  sigset_t set;
+  int sig = 0;
+
+  if (!check_options (args, allowed, &bad))
+    return usage ("%s", bad);
+  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
+    return usage ("%s", FK_T ("--listen takes ADDRESS:PORT, e.g. 127.0.0.1:7390", "--listen 的格式為 位址:埠，例如 127.0.0.1:7390"));
+  if (opt (args, "threads") && !g_ascii_string_to_unsigned (opt (args, "threads"), 10, 1, 64, &threads, NULL))
+    return usage ("--threads N");
+  address = g_strndup (listen, (gsize) (colon - listen));
+  if (!read_pem (opt (args, "tls-cert"), &cert, &error) || !read_pem (opt (args, "tls-key"), &key, &error))
+    return fail (error);
+  if ((store = open_store (args, TRUE, &error)) == NULL || (keys = unlock (args, store, &error)) == NULL)
+    return fail (error);
+
+  /* Signals are taken by sigwait below; the server's threads inherit the
+   * blocked mask so none of them is interrupted. */
+  sigemptyset (&set);
+  sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGTERM);
+  pthread_sigmask (SIG_BLOCK, &set, NULL);
+  signal (SIGPIPE, SIG_IGN);
+
+  options.address = address;
+  options.port = (guint16) port;
+  options.tls_cert_pem = cert;
+  options.tls_key_pem = key;
+  options.threads = (guint) threads;
+  options.faults = opt (args, "faults");
+  options.quiet = opt (args, "quiet") != NULL;
+  server = fk_office_server_start (store, keys, &options, &error);
+  if (server == NULL)
+    return fail (error);
+  if (opt (args, "port-file"))
+    {
+      g_autofree char *text = g_strdup_printf ("%u\n", fk_office_server_port (server));
+
+      if (!g_file_set_contents (opt (args, "port-file"), text, -1, &error))
+        {
+          fk_office_server_stop (server, 0);
+          return fail (error);
+        }
+    }
+  printf ("listening on %s://%s:%u\n", cert ? "https" : "http", address, fk_office_server_port (server));
+  fflush (stdout);
+
+  while (sigwait (&set, &sig) != 0)
+    ;
+  fprintf (stderr, "fieldkit-office: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  fk_office_server_stop (server, 30);
+  return EXIT_OK;
+}
+
+/* ---- commands: devices ------------------------------------------------------------------------------ */
+
+static void
+device_json (JsonBuilder          *b,
+             const FkOfficeDevice *d)
+{
+  g_autofree char *enrolled = time_text (d->enrolled_at);
+  g_autofree char *seen = time_text (d->last_seen);
+  g_autofree char *revoked = d->revoked_at ? time_text (d->revoked_at) : NULL;
+
+  json_builder_begin_object (b);
+  add_str (b, "device_id", d->device_id);
+  add_int (b, "number", d->number);
+  add_str (b, "name", d->name);
+  add_str (b, "device_name", d->device_name);
+  add_str (b, "enrolled_at", enrolled);
+  add_str (b, "last_seen", d->last_seen ? seen : NULL);
+  add_int (b, "packets", d->n_packets);
+  add_bool (b, "revoked", d->revoked_at != 0);
+  add_str (b, "revoked_at", revoked);
+  json_builder_end_object (b);
+}
+
+static int
+cmd_device_invite (const Args     *args,
+                   FkOfficeStore  *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *invite_id = NULL;
+  g_autofree char *expires = NULL;
+  g_autofree char *m = NULL;
+  GString *grouped = g_string_new (NULL);
+  const char *name = opt (args, "name");
+  const char *ttl_env = g_getenv ("FIELDKIT_INVITE_TTL_S");
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  char code[21];
+  guint8 key[32];
+  gint64 ttl = 24 * 3600, expires_at;
+
+  if (name == NULL || *name == '\0')
+    return usage ("%s", FK_T ("device invite needs --name NAME", "device invite 需要 --name 名稱"));
+  if (ttl_env != NULL)
+    ttl = g_ascii_strtoll (ttl_env, NULL, 10);
+  if ((keys = unlock (args, store, &error)) == NULL)
+    return fail (error);
+
+  for (int i = 0; i < 20; i++)
+    code[i] = alphabet[randombytes_uniform (32)];
+  code[20] = '\0';
+  invite_id = fk_invite_id (code);
+  m = g_strconcat ("fk-invite-key", code, NULL);
+  fk_hash ((const guint8 *) m, strlen (m), key);
+  sodium_memzero (m, strlen (m));
+  expires_at = g_get_real_time () / G_USEC_PER_SEC + ttl;
+  if (!fk_office_store_add_invite (store, invite_id, name, key, expires_at, &error))
+    {
+      sodium_memzero (key, sizeof key);
+      g_string_free (grouped, TRUE);
+      return fail (error);
+    }
+  sodium_memzero (key, sizeof key);
+  fk_office_store_log (store, keys->admin, "device.invite", invite_id, "{}", NULL);
+  for (int i = 0; i < 20; i += 4)
+    {
+      if (i > 0)
+        g_string_append_c (grouped, '-');
+      g_string_append_len (grouped, code + i, 4);
+    }
+  expires = fk_office_iso_time (expires_at);
+
+  say (FK_T ("Invite for %s:", "%s 的邀請："), name);
+  say (FK_T ("  code:        %s   (one use; never sent over the network)", "  邀請碼：    %s   （限用一次；不會經網路傳送）"), grouped->str);
+  say (FK_T ("  fingerprint: %s", "  戶所指紋：  %s"), keys->fingerprint);
+  say (FK_T ("  expires:     %s", "  到期時間：  %s"), expires);
+  say (FK_T ("On the device: fieldkit-cli enroll http://OFFICE:7390 --code %s --fingerprint %s",
+             "在裝置上執行：fieldkit-cli enroll http://戶所位址:7390 --code %s --fingerprint %s"),
+       grouped->str, keys->fingerprint);
+  json_builder_begin_object (b);
+  add_str (b, "name", name);
+  add_str (b, "code", grouped->str);
+  add_str (b, "invite_id", invite_id);
+  add_str (b, "fingerprint", keys->fingerprint);
+  add_str (b, "expires_at", expires);
+  add_str (b, "url_hint", "http://OFFICE:7390");
+  emit (b);
+  sodium_memzero (code, sizeof code);
+  sodium_memzero (grouped->str, grouped->len);
+  g_string_free (grouped, TRUE);
+  return EXIT_OK;
+}
+
+static int
+cmd_device (const Args *args)
+{
+  static const char *const allowed[] = { "name", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *bad = NULL;
+  const char *verb = word (args, 1);
+
+  if (!check_options (args, allowed, &bad))
+    return usage ("%s", bad);
+  if (verb == NULL)
+    return usage ("device invite --name NAME | device list | device revoke ID");
+  if ((store = open_store (args, TRUE, &error)) == NULL)
+    return fail (error);
+
+  if (g_str_equal (verb, "invite"))
+    return cmd_device_invite (args, store);
+
+  if (g_str_equal (verb, "list"))
+    {
+      g_autoptr(GPtrArray) devices = fk_office_store_list_devices (store, &error);
+
+      if (devices == NULL)
+        return fail (error);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "devices");
+      json_builder_begin_array (b);
+      say ("%-3s %-32s %-16s %-20s %-20s %7s %s", "#", FK_T ("device id", "裝置代號"), FK_T ("name", "名稱"),
+           FK_T ("enrolled", "註冊時間"), FK_T ("last seen", "最後連線"), FK_T ("packets", "封包數"), FK_T ("state", "狀態"));
+      for (guint i = 0; i < devices->len; i++)
+        {
+          FkOfficeDevice *d = devices->pdata[i];
+          g_autofree char *enrolled = time_text (d->enrolled_at);
+          g_autofree char *seen = time_text (d->last_seen);
+
+          say ("%-3u %-32s %-16s %-20s %-20s %7u %s", d->number, d->device_id, d->name, enrolled, seen,
+               d->n_packets, d->revoked_at ? FK_T ("revoked", "已撤銷") : FK_T ("active", "使用中"));
+          device_json (b, d);
+        }
+      if (devices->len == 0)
+        say ("%s", FK_T ("No devices are enrolled yet.", "尚無已註冊的裝置。"));
+      json_builder_end_array (b);
+      emit (b);
+      return EXIT_OK;
+    }
+
+  if (g_str_equal (verb, "revoke"))
+    {
+      g_autoptr(FkOfficeKeys) keys = NULL;
+      g_autoptr(FkOfficeDevice) d = NULL;
+
+      if (word (args, 2) == NULL)
+        return usage ("device revoke ID");
+      if ((d = fk_office_store_get_device (store, word (args, 2), &error)) == NULL ||
+          (keys = unlock (args, store, &error)) == NULL ||
+          !fk_office_store_revoke_device (store, d->device_id, g_get_real_time () / G_USEC_PER_SEC, &error))
+        return fail (error);
+      fk_office_store_log (store, keys->admin, "device.revoke", d->device_id, "{}", NULL);
+      say (FK_T ("Device %u (%s) is revoked; it can no longer upload.", "裝置 %u（%s）已撤銷，無法再上傳。"),
+           d->number, d->name);
+      json_builder_begin_object (b);
+      add_str (b, "device_id", d->device_id);
+      add_int (b, "number", d->number);
+      add_bool (b, "revoked", TRUE);
+      emit (b);
+      return EXIT_OK;
+    }
+  return usage (FK_T ("unknown device command \"%s\"", "不明的 device 指令「%s」"), verb);
+}
+
+/* ---- commands: inbox, case, review ---------------------------------------------------------------------- */
+
+static const char *
+review_label (const char *review)
+{
+  if (g_strcmp0 (review, "approved") == 0)
+    return FK_T ("approved", "已核准");
+  if (g_strcmp0 (review, "returned") == 0)
+    return FK_T ("returned", "已退回");
+  return FK_T ("pending", "待審核");
+}
+
+static void
+packet_json (JsonBuilder          *b,
+             const FkOfficePacket *p)
+{
+  g_autofree char *received = time_text (p->received_at);
+
+  add_int (b, "number", p->number);
+  add_str (b, "packet_id", p->packet_id);
+  add_str (b, "device_id", p->device_id);
+  add_int (b, "device_number", p->device_number);
+  add_int (b, "device_seq", p->device_seq);
+  add_str (b, "case_uuid", p->case_uuid);
+  add_str (b, "receipt_no", p->receipt_no);
+  add_str (b, "service", p->service);
+  add_str (b, "outing_kind", p->outing_kind);
+  add_str (b, "packet_hash", p->packet_hash);
+  add_int (b, "size", p->size);
+  add_str (b, "received_at", received);
+  add_str (b, "review", p->review);
+  add_str (b, "review_reason", p->review_reason);
+}
+
+static int
+cmd_inbox (const Args *args)
+{
+  static const char *const allowed[] = { "device", "outing", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(GPtrArray) packets = NULL;
+  g_autoptr(FkOfficeDevice) device = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *bad = NULL;
+  g_autofree char *group = NULL;
+
+  if (!check_options (args, allowed, &bad))
+    return usage ("%s", bad);
+  if ((store = open_store (args, TRUE, &error)) == NULL)
+    return fail (error);
+  if (opt (args, "device") && (device = fk_office_store_get_device (store, opt (args, "device"), &error)) == NULL)
+    return fail (error);
+  /* Manifests carry the outing's kind, not its id (no personal data). */
+  packets = fk_office_store_list_packets (store, device ? device->device_id : NULL, opt (args, "outing"), &error);
+  if (packets == NULL)
+    return fail (error);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "packets");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < packets->len; i++)
+    {
+      FkOfficePacket *p = packets->pdata[i];
+      g_autofree char *this_group = g_strdup_printf ("%u/%s", p->device_number, p->outing_kind ? p->outing_kind : "-");
+      g_autofree char *received = time_text (p->received_at);
+
+      if (g_strcmp0 (group, this_group) != 0)
+        {
+          say (FK_T ("Device %u, %s:", "裝置 %u，%s："), p->device_number, p->outing_kind ? p->outing_kind : "-");
+          g_free (group);
+          group = g_steal_pointer (&this_group);
+        }
+      say ("  %-22s %-36s %-20s %s  %s", p->receipt_no ? p->receipt_no : "-", p->packet_id,
+           p->service ? p->service : "-", received, review_label (p->review));
+      json_builder_begin_object (b);
+      packet_json (b, p);
+      json_builder_end_object (b);
+    }
+  if (packets->len == 0)
+    say ("%s", FK_T ("Nothing has arrived.", "尚未收到任何封包。"));
+  json_builder_end_array (b);
+  emit (b);
+  return EXIT_OK;
+}
+
+static void
+say_member (JsonObject *obj,
+            const char *label,
+            const char *name)
+{
+  JsonNode *n = obj ? json_object_get_member (obj, name) : NULL;
+
+  if (n && json_node_get_value_type (n) == G_TYPE_STRING)
+    say ("  %-16s %s", label, json_node_get_string (n));
+  else if (n && json_node_get_value_type (n) == G_TYPE_INT64)
+    say ("  %-16s %" G_GINT64_FORMAT, label, json_node_get_int (n));
+}
+
+static int
+cmd_case (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(FkOfficePacket) row = NULL;
+  g_autoptr(GMappedFile) mapped = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(FkPacket) packet = NULL;
+  g_autoptr(GPtrArray) attachments = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *path = NULL;
+  g_autofree char *name = NULL;
+  char *case_json = NULL;
+  JsonObject *doc, *kase, *person, *outing, *fields;
+  JsonArray *list;
+  gboolean all_ok = TRUE;
+
+  if (g_strcmp0 (word (args, 1), "show") != 0 || word (args, 2) == NULL)
+    return usage ("case show ID");
+  if ((store = open_store (args, TRUE, &error)) == NULL)
+    return fail (error);
+  row = fk_office_store_get_packet (store, word (args, 2), &error);
+  if (row == NULL)
+    {
+      if (error == NULL)
+        g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
+                     FK_T ("No packet or receipt number %s has arrived.", "沒有收到封包或收件號碼 %s。"), word (args, 2));
+      return fail (error);
+    }
+  if ((keys = unlock (args, store, &error)) == NULL)
+    return fail (error);
+  name = g_strconcat (row->packet_id, ".fkp", NULL);
+  path = g_build_filename (fk_office_store_data_dir (store), "packets", name, NULL);
+  if ((mapped = g_mapped_file_new (path, FALSE, &error)) == NULL)
+    return fail (error);
+  bytes = g_mapped_file_get_bytes (mapped);
+  if ((packet = fk_packet_parse (bytes, &error)) == NULL ||
+      !fk_packet_open (packet, keys->box, &case_json, &attachments, &error))
+    return fail (error);
+  if (!json_parser_load_from_data (parser, case_json, -1, &error))
+    {
+      wipe_free (case_json);
+      return fail (error);
+    }
+  wipe_free (case_json);
+  doc = json_node_get_object (json_parser_get_root (parser));
+  kase = json_object_get_object_member (doc, "case");
+  list = json_object_get_array_member (doc, "attachments");
+  person = kase && json_object_has_member (kase, "person") ? json_object_get_object_member (kase, "person") : NULL;
+  outing = kase && json_object_has_member (kase, "outing") ? json_object_get_object_member (kase, "outing") : NULL;
+  fields = kase && json_object_has_member (kase, "fields") ? json_object_get_object_member (kase, "fields") : NULL;
+  fk_office_store_log (store, keys->admin, "case.show", row->packet_id, "{}", NULL);
+
+  say (FK_T ("Packet %s (device %u, receipt %s), %s", "封包 %s（裝置 %u，收件號碼 %s），%s"),
+       row->packet_id, row->device_number, row->receipt_no ? row->receipt_no : "-", review_label (row->review));
+  say_member (kase, FK_T ("case", "案件"), "uuid");
+  say_member (kase, FK_T ("service", "服務"), "service");
+  say_member (outing, FK_T ("outing", "外勤"), "kind");
+  say_member (outing, FK_T ("outing date", "外勤日期"), "date");
+  say_member (outing, FK_T ("outing title", "外勤名稱"), "title");
+  say_member (outing, FK_T ("place", "地點"), "place");
+  say_member (person, FK_T ("ID number", "身分證字號"), "person_id");
+  say_member (person, FK_T ("name", "姓名"), "name");
+  say_member (person, FK_T ("birth date", "出生日期"), "birth_date");
+  if (fields)
+    {
+      g_autoptr(GList) names = json_object_get_members (fields);
+
+      for (GList *l = names; l; l = l->next)
+        say_member (fields, l->data, l->data);
+    }
+  if (kase && json_object_has_member (kase, "ticked"))
+    {
+      JsonArray *ticked = json_object_get_array_member (kase, "ticked");
+      g_autoptr(GString) s = g_string_new (NULL);
+
+      for (guint i = 0; ticked && i < json_array_get_length (ticked); i++)
+        g_string_append_printf (s, "%s%s", i ? ", " : "", json_array_get_string_element (ticked, i));
+      say ("  %-16s %s", FK_T ("documents seen", "已查驗文件"), s->str);
+    }
+  say_member (kase, FK_T ("created by", "建檔"), "created_by");
+  say_member (kase, FK_T ("approved by", "複核"), "approved_by");
+  say_member (kase, FK_T ("sealed at", "封存時間"), "sealed_at");
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "packet");
+  json_builder_begin_object (b);
+  packet_json (b, row);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "case");
+  json_builder_add_value (b, kase ? json_node_copy (json_object_get_member (doc, "case")) : json_node_new (JSON_NODE_NULL));
+  json_builder_set_member_name (b, "attachments");
+  json_builder_begin_array (b);
+  for (guint i = 0; list && i < json_array_get_length (list) && i < attachments->len; i++)
+    {
+      JsonObject *a = json_array_get_object_element (list, i);
+      GBytes *data = attachments->pdata[i];
+      guint8 h[32];
+      g_autofree char *hex = NULL;
+      const char *want = json_object_get_string_member_with_default (a, "hash", "");
+      gboolean ok;
+
+      fk_hash (g_bytes_get_data (data, NULL), g_bytes_get_size (data), h);
+      hex = fk_hex_encode (h, 32);
+      ok = g_str_equal (hex, want) &&
+           json_object_get_int_member_with_default (a, "size", -1) == (gint64) g_bytes_get_size (data);
+      all_ok = all_ok && ok;
+      say (FK_T ("  attachment %u: %s %s, %" G_GSIZE_FORMAT " bytes, %s — %s",
+                 "  附件 %u：%s %s，%" G_GSIZE_FORMAT " 位元組，%s — %s"),
+           i + 1, json_object_get_string_member_with_default (a, "kind", "?"),
+           json_object_get_string_member_with_default (a, "mime", "?"), g_bytes_get_size (data), hex,
+           ok ? FK_T ("hash checked", "雜湊相符") : FK_T ("DOES NOT MATCH the list", "與清單不符"));
+      json_builder_begin_object (b);
+      add_str (b, "kind", json_object_get_string_member_with_default (a, "kind", NULL));
+      add_str (b, "mime", json_object_get_string_member_with_default (a, "mime", NULL));
+      add_int (b, "size", (gint64) g_bytes_get_size (data));
+      add_str (b, "hash", hex);
+      add_bool (b, "hash_ok", ok);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  add_bool (b, "attachments_ok", all_ok);
+  emit (b);
+  return all_ok ? EXIT_OK : EXIT_REFUSED;
+}
+
+static int
+cmd_review (const Args *args)
+{
+  static const char *const allowed[] = { "approve", "return", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(FkOfficePacket) row = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *bad = NULL;
+  g_autofree char *detail = NULL;
+  const char *reason = opt (args, "return");
+  gboolean approve = opt (args, "approve") != NULL;
+
+  if (!check_options (args, allowed, &bad))
+    return usage ("%s", bad);
+  if (word (args, 1) == NULL || approve == (reason != NULL) || (reason && *reason == '\0'))
+    return usage ("review ID --approve | --return REASON");
+  if ((store = open_store (args, TRUE, &error)) == NULL)
+    return fail (error);
+  row = fk_office_store_get_packet (store, word (args, 1), &error);
+  if (row == NULL)
+    {
+      if (error == NULL)
+        g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
+                     FK_T ("No packet or receipt number %s has arrived.", "沒有收到封包或收件號碼 %s。"), word (args, 1));
+      return fail (error);
+    }
+  if ((keys = unlock (args, store, &error)) == NULL ||
+      !fk_office_store_review (store, row->packet_id, approve ? "approved" : "returned", reason,
+                               g_get_real_time () / G_USEC_PER_SEC, &error))
+    return fail (error);
+  detail = g_strdup_printf ("{\"decision\":\"%s\"}", approve ? "approved" : "returned");
+  fk_office_store_log (store, keys->admin, "review", row->packet_id, detail, NULL);
+  say (approve ? FK_T ("Packet %s (receipt %s) is approved; device %u will be told at its next sync.",
+                       "封包 %s（收件號碼 %s）已核准；裝置 %u 下次同步時會收到通知。")
+               : FK_T ("Packet %s (receipt %s) is returned for correction; device %u will be told at its next sync.",
+                       "封包 %s（收件號碼 %s）已退回補正；裝置 %u 下次同步時會收到通知。"),
+       row->packet_id, row->receipt_no ? row->receipt_no : "-", row->device_number);
+  json_builder_begin_object (b);
+  add_str (b, "packet_id", row->packet_id);
+  add_str (b, "decision", approve ? "approved" : "returned");
+  add_str (b, "reason", reason);
+  emit (b);
+  return EXIT_OK;
+}
+
+/* ---- commands: bundles and audit ------------------------------------------------------------------------ */
+
+static guint64
+get_u64 (const guint8 *p)
+{
+  guint64 v = 0;
+
+  for (int i = 0; i < 8; i++)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static gboolean
+audit_is_empty (const char *body,
+                gsize       len)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *doc;
+
+  if (!json_parser_load_from_data (parser, body, (gssize) len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return FALSE;
+  doc = json_node_get_object (json_parser_get_root (parser));
+  return json_object_has_member (doc, "entries") &&
+         JSON_NODE_HOLDS_ARRAY (json_object_get_member (doc, "entries")) &&
+         json_array_get_length (json_object_get_array_member (doc, "entries")) == 0;
+}
+
+/* The device whose key signed the first uploaded audit entry, for a bundle
+ * without packets to name it. */
+static FkOfficeDevice *
+audit_signer (FkOfficeStore *store,
+              const char    *body,
+              gsize          len)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GPtrArray) devices = NULL;
+  JsonObject *doc, *first;
+  JsonArray *entries;
+  guint8 hash[32], sig[64];
+
+  if (!json_parser_load_from_data (parser, body, (gssize) len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return NULL;
+  doc = json_node_get_object (json_parser_get_root (parser));
+  if (!json_object_has_member (doc, "entries") ||
+      (entries = json_object_get_array_member (doc, "entries")) == NULL ||
+      json_array_get_length (entries) == 0 ||
+      (first = json_array_get_object_element (entries, 0)) == NULL ||
+      !fk_hex_decode (json_object_get_string_member_with_default (first, "hash", ""), hash, 32) ||
+      !fk_hex_decode (json_object_get_string_member_with_default (first, "sig", ""), sig, 64) ||
+      (devices = fk_office_store_list_devices (store, NULL)) == NULL)
+    return NULL;
+  for (guint i = 0; i < devices->len; i++)
+    {
+      FkOfficeDevice *d = devices->pdata[i];
+
+      if (fk_signature_verify (d->sign_pk, hash, 32, sig))
+        return g_ptr_array_steal_index (devices, i);
+    }
+  return NULL;
+}
+
+static int
+cmd_bundle (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(GMappedFile) mapped = NULL;
+  g_autoptr(GBytes) file = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *device_id = NULL;
+  g_autofree char *detail = NULL;
+  const guint8 *data;
+  gsize len, pos = 8;
+  guint32 n;
+  guint stored = 0, duplicates = 0, refused = 0;
+  gboolean mixed = FALSE, audit_ok = TRUE;
+
+  if (g_strcmp0 (word (args, 1), "import") != 0 || word (args, 2) == NULL)
+    return usage ("bundle import FILE");
+  if ((store = open_store (args, TRUE, &error)) == NULL)
+    return fail (error);
+  if ((mapped = g_mapped_file_new (word (args, 2), FALSE, &error)) == NULL)
+    return fail (error);
+  file = g_mapped_file_get_bytes (mapped);
+  data = g_bytes_get_data (file, &len);
+  if (len < 8 || memcmp (data, "FKB1", 4) != 0)
+    {
+      g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                   FK_T ("%s is not a FieldKit bundle.", "%s 不是 FieldKit 批次檔。"), word (args, 2));
+      return fail (error);
+    }
+  if ((keys = unlock (args, store, &error)) == NULL)
+    return fail (error);
+  n = ((guint32) data[4] << 24) | ((guint32) data[5] << 16) | ((guint32) data[6] << 8) | data[7];
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "packets");
+  json_builder_begin_array (b);
+  for (guint32 i = 0; i < n; i++)
+    {
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) local = NULL;
+      g_autoptr(FkPacket) peek = NULL;
+      g_autofree char *ack = NULL;
+      gboolean duplicate = FALSE;
+      guint64 plen;
+
+      if (len - pos < 8 || (plen = get_u64 (data + pos)) > len - pos - 8 || plen > FK_OFFICE_MAX_PACKET_BYTES)
+        {
+          g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                       FK_T ("The bundle is cut short or damaged at packet %u of %u.",
+                             "批次檔在第 %u 個封包（共 %u 個）處截斷或損壞。"), i + 1, n);
+          json_builder_end_array (b);
+          return fail (error);
+        }
+      bytes = g_bytes_new_from_bytes (file, pos + 8, (gsize) plen);
+      pos += 8 + (gsize) plen;
+      peek = fk_packet_parse (bytes, NULL);
+      if (peek != NULL)
+        {
+          if (device_id == NULL)
+            device_id = g_strdup (peek->device_id);
+          else if (g_strcmp0 (device_id, peek->device_id) != 0)
+            mixed = TRUE;
+        }
+      ack = fk_office_ingest_packet (store, keys, bytes, NULL, NULL, &duplicate, &local);
+      json_builder_begin_object (b);
+      add_str (b, "packet_id", peek ? peek->packet_id : NULL);
+      if (ack == NULL)
+        {
+          refused++;
+          say (FK_T ("packet %u (%s): refused: %s", "封包 %u（%s）：拒收：%s"), i + 1,
+               peek ? peek->packet_id : "?", local->message);
+          add_str (b, "result", "refused");
+          add_str (b, "code", error_code (local));
+          add_str (b, "message", local->message);
+        }
+      else
+        {
+          if (duplicate)
+            duplicates++;
+          else
+            stored++;
+          say (duplicate ? FK_T ("packet %u (%s): already here, acknowledged", "封包 %u（%s）：先前已收到，確認")
+                         : FK_T ("packet %u (%s): stored", "封包 %u（%s）：已收件"),
+               i + 1, peek->packet_id);
+          add_str (b, "result", duplicate ? "duplicate" : "stored");
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  /* The audit upload that ends the bundle. */
+  if (len - pos >= 8)
+    {
+      guint64 alen = get_u64 (data + pos);
+
+      if (alen <= len - pos - 8 && alen <= FK_OFFICE_MAX_JSON_BYTES * 64)
+        {
+          const char *body = (const char *) data + pos + 8;
+          g_autoptr(FkOfficeDevice) device = NULL;
+          g_autoptr(GError) local = NULL;
+          g_autofree char *ack = NULL;
+
+          if (device_id != NULL && !mixed)
+            device = fk_office_store_get_device (store, device_id, NULL);
+          else
+            device = audit_signer (store, body, (gsize) alen);
+          if (device != NULL)
+            ack = fk_office_ingest_audit (store, keys, device, body, (gsize) alen, &local);
+          else if (!audit_is_empty (body, (gsize) alen))
+            g_set_error_literal (&local, FK_OFFICE_ERROR, FK_OFFICE_ERROR_BAD_AUDIT,
+                                 FK_T ("no device enrolled here signed these audit entries",
+                                       "這些稽核紀錄不是本戶所已註冊裝置所簽署"));
+          if (ack != NULL)
+            say ("%s", FK_T ("audit log: checked and stored", "稽核紀錄：已驗證並保存"));
+          else if (local != NULL)
+            {
+              audit_ok = FALSE;
+              say (FK_T ("audit log: refused: %s", "稽核紀錄：拒收：%s"), local->message);
+            }
+          add_bool (b, "audit_ok", ack != NULL || local == NULL);
+          if (local)
+            add_str (b, "audit_error", local->message);
+        }
+    }
+  add_int (b, "stored", stored);
+  add_int (b, "duplicates", duplicates);
+  add_int (b, "refused", refused);
+  detail = g_strdup_printf ("{\"stored\":%u,\"duplicates\":%u,\"refused\":%u}", stored, duplicates, refused);
+  fk_office_store_log (store, keys->admin, "bundle.import", device_id ? device_id : "-", detail, NULL);
+  say (FK_T ("%u stored, %u already here, %u refused.", "收件 %u 件，先前已收 %u 件，拒收 %u 件。"),
+       stored, duplicates, refused);
+  emit (b);
+  return refused == 0 && audit_ok ? EXIT_OK : EXIT_REFUSED;
+}
+
+static int
+cmd_audit (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeDevice) device = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *reason = NULL;
+  guint n = 0;
+  gint64 first_bad = 0;
+
+  if (g_strcmp0 (word (args, 1), "verify") != 0 || word (args, 2) == NULL)
+    return usage ("audit verify DEVICE");
+  if ((store = open_store (args, TRUE, &error)) == NULL ||
+      (device = fk_office_store_get_device (store, word (args, 2), &error)) == NULL ||
+      !fk_office_audit_verify (store, device->device_id, &n, &first_bad, &reason, &error))
+    return fail (error);
+  if (first_bad == 0)
+    say (FK_T ("Device %u: %u audit entries, the chain and every signature check out.",
+               "裝置 %u：%u 筆稽核紀錄，鏈結與所有簽章均正確。"), device->number, n);
+  else
+    say (FK_T ("Device %u: %u audit entries; entry %" G_GINT64_FORMAT " is the first bad one: %s.",
+               "裝置 %u：%u 筆稽核紀錄；第 %" G_GINT64_FORMAT " 筆起有問題：%s。"),
+         device->number, n, first_bad, reason);
+  json_builder_begin_object (b);
+  add_str (b, "device_id", device->device_id);
+  add_int (b, "entries", n);
+  add_bool (b, "intact", first_bad == 0);
+  add_int (b, "first_bad", first_bad);
+  add_str (b, "reason", reason);
+  emit (b);
+  return first_bad == 0 ? EXIT_OK : EXIT_REFUSED;
+}
+
+/* ---- the command table ------------------------------------------------------------------------------------ */
+
+static int
+cmd_help (const Args *args)
+{
+  puts (FK_T (
+    "fieldkit-office [--data-dir DIR] [--json] [--passphrase-file F] COMMAND\n"
+    "The admin passphrase comes from FIELDKIT_ADMIN_PASSPHRASE, --passphrase-file, or a prompt; never the command line.\n"
+    "  init --admin NAME [--office-code CODE]\n"
+    "  admin add --name NAME             (new passphrase: FIELDKIT_NEW_ADMIN_PASSPHRASE)\n"
+    "  serve [--listen ADDR:PORT] [--tls-cert F --tls-key F] [--port-file F] [--threads N] [--quiet]\n"
+    "  device invite --name NAME | device list | device revoke ID|NUMBER\n"
+    "  inbox [--device D] [--outing KIND]\n"
+    "  case show ID|RECEIPT\n"
+    "  review ID --approve | --return REASON\n"
+    "  bundle import FILE\n"
+    "  audit verify DEVICE",
+    "fieldkit-office [--data-dir 資料夾] [--json] [--passphrase-file 檔案] 指令\n"
+    "管理者密碼來源：環境變數 FIELDKIT_ADMIN_PASSPHRASE、--passphrase-file 或提示輸入；絕不放在命令列上。\n"
+    "  init --admin 姓名 [--office-code 代碼]\n"
+    "  admin add --name 姓名              （新密碼：FIELDKIT_NEW_ADMIN_PASSPHRASE）\n"
+    "  serve [--listen 位址:埠] [--tls-cert 檔 --tls-key 檔] [--port-file 檔] [--threads N] [--quiet]\n"
+    "  device invite --name 名稱 | device list | device revoke 代號|編號\n"
+    "  inbox [--device 裝置] [--outing 外勤類別]\n"
+    "  case show 封包|收件號碼\n"
+    "  review 封包 --approve | --return 理由\n"
+    "  bundle import 檔案\n"
+    "  audit verify 裝置"));
+  return EXIT_OK;
+}
+
+typedef struct {
+  const char *name;
+  int       (*run) (const Args *args);
+} Command;
+
+static const Command commands[] = {
+  { "init", cmd_init },
+  { "admin", cmd_admin },
+  { "serve", cmd_serve },
+  { "device", cmd_device },
+  { "inbox", cmd_inbox },
+  { "case", cmd_case },
+  { "review", cmd_review },
+  { "bundle", cmd_bundle },
+  { "audit", cmd_audit },
+  { "help", cmd_help },
+};
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bad = NULL;
+  Args args = { 0 };
+  const char *name;
+  int rc = EXIT_USAGE;
+
+  setlocale (LC_ALL, "");
+  if (!fk_crypto_init (&error))
+    return fail (error);
+  if (!args_parse (&args, argc, argv, &bad))
+    {
+      rc = usage ("%s", bad);
+      goto out;
+    }
+  if (opt (&args, "lang"))
+    fk_lang_set (opt (&args, "lang"));
+  json_mode = opt (&args, "json") != NULL;
+  name = word (&args, 0);
+  if (name == NULL || opt (&args, "help"))
+    {
+      rc = name == NULL && !opt (&args, "help") ? (cmd_help (&args), EXIT_USAGE) : cmd_help (&args);
+      goto out;
+    }
+  rc = -1;
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (name, commands[i].name))
+      {
+        rc = commands[i].run (&args);
+        break;
+      }
+  if (rc == -1)
+    rc = usage (FK_T ("unknown command \"%s\"", "不明的指令「%s」"), name);
+
+out:
+  g_clear_pointer (&args.words, g_ptr_array_unref);
+  g_clear_pointer (&args.options, g_hash_table_unref);
+  return rc;
+}

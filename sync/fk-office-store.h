@@ -1,0 +1,281 @@
+/* fk-office-store.h — everything the office server keeps, behind one narrow
+ * interface (DESIGN.md §7).
+ *
+ * This header is the seam for a second back end: the SQLite implementation
+ * in fk-office-store.c serves one office; a PostgreSQL implementation of the
+ * same functions can serve a whole city without the server, the command line
+ * or the tests changing.  Nothing outside fk-office-store.c sees SQL.  The
+ * interface is grouped by area: opening and keys, invites and devices,
+ * packets, reviews and the change feed, device audit logs, the office's own
+ * audit log.
+ *
+ * Every function is safe to call from several threads (the SQLite store
+ * serialises them on one connection).  Times are Unix seconds, UTC, except
+ * audit entry times, which are microseconds as on the device.
+ *
+ * Packet files themselves are not in the store: they live in
+ * DATA_DIR/packets/<packet_id>.fkp (fk-office-server.c writes them, fsync'd,
+ * before the row that makes them "stored" is committed).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "crypto/fk-identity.h"
+#include "crypto/fk-vault.h"
+
+G_BEGIN_DECLS
+
+#define FK_OFFICE_ERROR (fk_office_error_quark ())
+
+typedef enum {
+  FK_OFFICE_ERROR_FAILED,           /* internal failure; the message says what */
+  FK_OFFICE_ERROR_NOT_INITIALIZED,  /* no office in this data folder yet */
+  FK_OFFICE_ERROR_EXISTS,           /* already set up / duplicate */
+  FK_OFFICE_ERROR_NOT_FOUND,
+  FK_OFFICE_ERROR_WRONG_PASSPHRASE,
+  FK_OFFICE_ERROR_INVALID,          /* the input is not valid; the message says why */
+  FK_OFFICE_ERROR_INVITE_INVALID,   /* unknown invite or wrong proof */
+  FK_OFFICE_ERROR_INVITE_USED,
+  FK_OFFICE_ERROR_INVITE_EXPIRED,
+  FK_OFFICE_ERROR_FULL,             /* all device numbers 1..99 are taken */
+  FK_OFFICE_ERROR_CONFLICT,         /* a packet id already stored with other bytes */
+  FK_OFFICE_ERROR_BAD_PACKET,
+  FK_OFFICE_ERROR_BAD_MANIFEST,
+  FK_OFFICE_ERROR_BAD_AUDIT,
+  FK_OFFICE_ERROR_UNKNOWN_DEVICE,
+  FK_OFFICE_ERROR_REVOKED,
+} FkOfficeError;
+
+GQuark fk_office_error_quark (void);
+
+#define FK_OFFICE_MAX_DEVICES 99
+
+typedef struct _FkOfficeStore FkOfficeStore;
+
+/* The office's unlocked keys.  The vault holds the office data key that
+ * seals the two secret keys (fk_vault_seal_record, table "office_keys"). */
+typedef struct {
+  FkVault    *vault;
+  FkIdentity *sign;          /* OS */
+  FkBoxKey   *box;           /* OB */
+  char       *key_id;        /* §1 office key id */
+  char       *fingerprint;   /* §1 office fingerprint */
+  char       *office_code;
+  char       *admin;         /* who unlocked */
+} FkOfficeKeys;
+
+void fk_office_keys_free (FkOfficeKeys *keys);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOfficeKeys, fk_office_keys_free)
+
+typedef struct {
+  char   *device_id;
+  guint   number;
+  char   *name;            /* the name the administrator gave the invite */
+  char   *device_name;     /* the name the device sent */
+  guint8  sign_pk[32];
+  gint64  enrolled_at;
+  gint64  last_seen;       /* 0: never */
+  gint64  revoked_at;      /* 0: not revoked */
+  guint   n_packets;
+} FkOfficeDevice;
+
+void fk_office_device_free (FkOfficeDevice *device);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOfficeDevice, fk_office_device_free)
+
+/* What the office knows of a packet without opening it: the manifest. */
+typedef struct {
+  gint64  number;          /* office receipt order, 1, 2, … */
+  char   *packet_id;
+  char   *device_id;
+  guint   device_number;
+  gint64  device_seq;
+  char   *case_uuid;
+  char   *receipt_no;
+  char   *service;
+  char   *outing_kind;
+  char   *packet_hash;
+  gint64  size;
+  gint64  received_at;
+  char   *review;          /* "pending", "approved" or "returned" */
+  char   *review_reason;
+  char   *ack;             /* the ack envelope, exactly as first sent */
+  char   *manifest;
+} FkOfficePacket;
+
+void fk_office_packet_free (FkOfficePacket *packet);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOfficePacket, fk_office_packet_free)
+
+typedef struct {
+  gint64  seq;
+  char   *kind;            /* "review" */
+  char   *packet_id;
+  char   *case_uuid;
+  char   *receipt_no;
+  char   *decision;        /* "approved", "returned" */
+  char   *reason;          /* or NULL */
+} FkOfficeChange;
+
+void fk_office_change_free (FkOfficeChange *change);
+
+/* One device audit entry as uploaded (PROTOCOL §3.6). */
+typedef struct {
+  gint64  seq;
+  gint64  at;
+  char   *operator_id;
+  char   *action;
+  char   *subject;
+  char   *detail;
+  guint8  prev[32];
+  guint8  hash[32];
+  guint8  sig[64];
+} FkOfficeAuditEntry;
+
+void fk_office_audit_entry_free (FkOfficeAuditEntry *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOfficeAuditEntry, fk_office_audit_entry_free)
+
+/* ---- opening and keys ---------------------------------------------------- */
+
+/* Opens (creating the folder and the database when missing) DATA_DIR/office.db. */
+FkOfficeStore *fk_office_store_open        (const char     *data_dir,
+                                            GError        **error);
+void           fk_office_store_free        (FkOfficeStore  *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOfficeStore, fk_office_store_free)
+
+const char    *fk_office_store_data_dir    (FkOfficeStore  *store);
+gboolean       fk_office_store_is_initialized (FkOfficeStore *store);
+
+/* Makes the office keys, seals them under a fresh office data key, adds the
+ * first administrator's passphrase slot (FK_KDF_STRENGTH_OPERATOR) and a
+ * recovery slot.  Returns the unlocked keys; *recovery_key is shown once
+ * (free with fk_recovery_key_free). */
+FkOfficeKeys  *fk_office_store_init        (FkOfficeStore  *store,
+                                            const char     *office_code,
+                                            const char     *admin,
+                                            const char     *passphrase,
+                                            char          **recovery_key,
+                                            GError        **error);
+/* Tries every administrator slot (and the recovery slot when the text is a
+ * recovery key). */
+FkOfficeKeys  *fk_office_store_unlock      (FkOfficeStore  *store,
+                                            const char     *passphrase,
+                                            GError        **error);
+gboolean       fk_office_store_add_admin   (FkOfficeStore  *store,
+                                            FkOfficeKeys   *keys,
+                                            const char     *name,
+                                            const char     *passphrase,
+                                            GError        **error);
+/* Public facts, no unlock: office code, key id, fingerprint, public keys. */
+gboolean       fk_office_store_public      (FkOfficeStore  *store,
+                                            char          **office_code,
+                                            char          **key_id,
+                                            guint8          sign_pk[32],
+                                            guint8          box_pk[32],
+                                            GError        **error);
+
+/* ---- invites and devices ------------------------------------------------- */
+
+/* Stores an invite by its id and proof key only; the code itself is never
+ * stored, so reading the database does not let anyone enrol. */
+gboolean        fk_office_store_add_invite    (FkOfficeStore *store,
+                                               const char    *invite_id,
+                                               const char    *name,
+                                               const guint8   proof_key[32],
+                                               gint64         expires_at,
+                                               GError       **error);
+/* §3.2 step 3 in one transaction: the invite exists, is unused and
+ * unexpired, proof == H_k(sign_pk) (constant time); marks it used and
+ * registers the device with the next free number. */
+FkOfficeDevice *fk_office_store_enroll        (FkOfficeStore *store,
+                                               const char    *invite_id,
+                                               const guint8   proof[32],
+                                               const guint8   sign_pk[32],
+                                               const char    *device_name,
+                                               gint64         now,
+                                               GError       **error);
+/* By device id, or by number when `key` is 1..99. */
+FkOfficeDevice *fk_office_store_get_device    (FkOfficeStore *store,
+                                               const char    *key,
+                                               GError       **error);
+GPtrArray      *fk_office_store_list_devices  (FkOfficeStore *store,
+                                               GError       **error);
+gboolean        fk_office_store_revoke_device (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               gint64         now,
+                                               GError       **error);
+/* Records that the device was heard from (at most once a minute hits disk). */
+void            fk_office_store_touch_device  (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               gint64         now);
+
+/* ---- packets ------------------------------------------------------------- */
+
+/* By packet id or receipt number; NULL without an error when absent. */
+FkOfficePacket *fk_office_store_get_packet    (FkOfficeStore *store,
+                                               const char    *key,
+                                               GError       **error);
+/* Inserts the row (the file is already durable).  FK_OFFICE_ERROR_EXISTS
+ * when the id is already stored. */
+gboolean        fk_office_store_insert_packet (FkOfficeStore        *store,
+                                               const FkOfficePacket *packet,
+                                               GError              **error);
+GPtrArray      *fk_office_store_list_packets  (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               const char    *outing_kind,
+                                               GError       **error);
+gint64          fk_office_store_count_packets (FkOfficeStore *store);
+
+/* ---- reviews and the change feed ----------------------------------------- */
+
+/* decision "approved" or "returned" (with a reason); adds a change for the
+ * packet's device in the same transaction. */
+gboolean        fk_office_store_review        (FkOfficeStore *store,
+                                               const char    *packet_id,
+                                               const char    *decision,
+                                               const char    *reason,
+                                               gint64         now,
+                                               GError       **error);
+/* Changes for a device with seq > since, in order, at most `limit`. */
+GPtrArray      *fk_office_store_changes       (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               gint64         since,
+                                               guint          limit,
+                                               GError       **error);
+
+/* ---- device audit logs --------------------------------------------------- */
+
+/* The last stored entry of a device: seq 0 and zero hash when none. */
+gboolean        fk_office_store_audit_head    (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               gint64        *seq,
+                                               guint8         hash[32],
+                                               GError       **error);
+/* The hash of entry `seq` of a device; FALSE when it is not stored. */
+gboolean        fk_office_store_audit_hash_at (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               gint64         seq,
+                                               guint8         hash[32]);
+/* Appends already verified entries (FkOfficeAuditEntry*) in one transaction;
+ * refuses if the head moved since the caller read it. */
+gboolean        fk_office_store_audit_append  (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               gint64         expect_head,
+                                               GPtrArray     *entries,
+                                               GError       **error);
+GPtrArray      *fk_office_store_audit_entries (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               GError       **error);
+
+/* ---- the office's own audit log ------------------------------------------ */
+
+/* Admin actions (invite, revoke, review, import, admin add), hash-chained:
+ * hash = H("fk-office-audit-v1" || prev || u64 seq || u64 at || admin \0
+ * action \0 subject \0 detail \0).  Never personal data. */
+gboolean        fk_office_store_log           (FkOfficeStore *store,
+                                               const char    *admin,
+                                               const char    *action,
+                                               const char    *subject,
+                                               const char    *detail,
+                                               GError       **error);
+
+G_END_DECLS

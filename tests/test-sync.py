@@ -1,0 +1,335 @@
+#!/usr/bin/python3
+"""End-to-end sync: a real office server (fieldkit-office serve) on 127.0.0.1
+and a device driven through fieldkit-cli.  Prints TAP.
+
+Covers issue 3's scripted flow (init, invite, enrol, cases with photos, sync,
+the office opens them, a review returns one, the device shows the reason),
+the server killed in the middle of a sync, fault modes (503, 429 with
+Retry-After, a dropped connection, a hanging server, a lost ack), a wrong
+fingerprint, a reused invite, a device clock a year off, bundles, and the
+office's per-device audit verification."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("MESON_BUILD_ROOT") or os.path.dirname(os.path.dirname(os.environ["FIELDKIT_CLI"]))
+CLI = os.environ["FIELDKIT_CLI"]
+OFFICE = os.environ.get("FIELDKIT_OFFICE", os.path.join(BUILD, "sync", "fieldkit-office"))
+
+results = []
+
+
+def ok(cond, name, detail=""):
+    results.append((bool(cond), name, detail))
+    status = "ok" if cond else "not ok"
+    print(f"{status} {len(results)} - {name}", flush=True)
+    if not cond and detail:
+        for line in str(detail).splitlines()[:40]:
+            print(f"#   {line}", flush=True)
+    return cond
+
+
+def env(**extra):
+    e = dict(os.environ)
+    e.update({
+        "FIELDKIT_KDF": "test",
+        "LC_ALL": "C.UTF-8",
+        "FIELDKIT_BACKOFF_BASE_MS": "50",
+        "FIELDKIT_ADMIN_PASSPHRASE": "office admin passphrase",
+    })
+    e.update(extra)
+    return e
+
+
+class Device:
+    def __init__(self, root, name="dev"):
+        self.dir = os.path.join(root, name)
+        self.env = env(FIELDKIT_PASSPHRASE="clerk passphrase one",
+                       FIELDKIT_NEW_PASSPHRASE="second checker pass")
+
+    def run(self, *args, op="ann", extra_env=None, prefix=None, timeout=300):
+        e = dict(self.env)
+        if extra_env:
+            e.update(extra_env)
+        if op == "bob":
+            e["FIELDKIT_PASSPHRASE"] = "second checker pass"
+        cmd = (prefix or []) + [CLI, "--data-dir", self.dir, "--operator", op, "--json"] + list(args)
+        p = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=timeout)
+        try:
+            doc = json.loads(p.stdout) if p.stdout.strip() else {}
+        except json.JSONDecodeError:
+            doc = {"_raw": p.stdout}
+        return p.returncode, doc, p.stderr
+
+
+class Office:
+    def __init__(self, root):
+        self.dir = os.path.join(root, "office")
+        self.proc = None
+        self.port = None
+        self.log = open(os.path.join(root, "office.log"), "a")
+
+    def run(self, *args):
+        p = subprocess.run([OFFICE, "--data-dir", self.dir, "--json"] + list(args), env=env(),
+                           capture_output=True, text=True, timeout=120)
+        try:
+            doc = json.loads(p.stdout) if p.stdout.strip() else {}
+        except json.JSONDecodeError:
+            doc = {"_raw": p.stdout}
+        return p.returncode, doc, p.stderr
+
+    def start(self, faults=None):
+        port_file = os.path.join(self.dir, "port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        listen = f"127.0.0.1:{self.port}" if self.port else "127.0.0.1:0"
+        args = [OFFICE, "--data-dir", self.dir, "serve", "--listen", listen, "--port-file", port_file]
+        if faults:
+            args += ["--faults", faults]
+        self.proc = subprocess.Popen(args, env=env(), stdout=self.log, stderr=self.log)
+        for _ in range(300):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                self.port = int(open(port_file).read().strip())
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def inbox(self):
+        rc, doc, err = self.run("inbox")
+        return doc.get("packets", []) if rc == 0 else None
+
+
+def new_case(dev, outing, pid, name, photo, finalize=True):
+    rc, doc, err = dev.run("case", "new", "--outing", outing, "--service", "id_card_replace",
+                           "--person-id", pid, "--name", name, "--birth", "1950-03-04",
+                           "--field", "reason=damaged", "--photo", photo)
+    if rc != 0:
+        return None, err
+    cid = str(doc["case"]["id"])
+    if not finalize:
+        return cid, ""
+    for args, op in ((("case", "tick", cid, "--all"), "ann"), (("case", "check", cid), "ann"),
+                     (("case", "approve", cid), "bob"), (("case", "finalize", cid), "ann")):
+        rc, doc, err = dev.run(*args, op=op)
+        if rc != 0:
+            return None, f"{args}: {err}"
+    return cid, ""
+
+
+def id_with_checksum(seq):
+    """A valid national ID A1xxxxxxxx built from a sequence number."""
+    letters = {"A": 10}
+    body = f"1{seq:07d}"
+    digits = [1, 0] + [int(c) for c in body]
+    weights = [1, 9, 8, 7, 6, 5, 4, 3, 2, 1]
+    s = sum(d * w for d, w in zip(digits, weights))
+    check = (10 - s % 10) % 10
+    return "A" + body + str(check)
+
+
+def main():
+    root = tempfile.mkdtemp(prefix="fk-sync-")
+    office = Office(root)
+    dev = Device(root)
+    photo = os.path.join(root, "photo.jpg")
+    with open(photo, "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0" + os.urandom(200 * 1024))
+    try:
+        rc, doc, err = office.run("init", "--admin", "Director Wu", "--office-code", "TCN")
+        ok(rc == 0 and doc.get("fingerprint"), "office init prints a fingerprint", err)
+        fingerprint = doc.get("fingerprint", "")
+        ok(office.start(), "office serves on 127.0.0.1", open(os.path.join(root, "office.log")).read())
+
+        rc, doc, err = dev.run("init", "--operator", "ann", "--name", "Chen Mei-ling", "--office-code", "TCN")
+        ok(rc == 0, "device init", err)
+        rc, doc, err = dev.run("operator", "add", "--id", "bob", "--name", "Lin Chih-hao")
+        ok(rc == 0, "second operator", err)
+        rc, doc, err = dev.run("outing", "new", "--kind", "home_visit", "--title", "Beitun visits", "--date", "2026-11-26")
+        outing = doc.get("outing", {}).get("id", "O1")
+
+        # A case sealed before enrolment gets its packet at enrolment.
+        early, err = new_case(dev, outing, "A123456789", "王大明", photo)
+        ok(early is not None, "a case sealed before enrolment", err)
+
+        rc, doc, err = office.run("device", "invite", "--name", "tablet 3")
+        code = doc.get("code", "")
+        ok(rc == 0 and code, "office makes an invite", err)
+
+        wrong_fp = "0000-0000-0000-0000-0000-0000-0000-0000"
+        rc, doc, err = dev.run("enroll", office.url, "--code", code, "--fingerprint", wrong_fp)
+        ok(rc == 1 and "fingerprint" in err.lower(), "a wrong fingerprint stops enrolment", err)
+
+        rc, doc, err = dev.run("enroll", office.url, "--code", code, "--fingerprint", fingerprint)
+        ok(rc == 0 and doc.get("device_number", 0) >= 1, "device enrols with code and fingerprint", err)
+
+        other = Device(root, "dev2")
+        other.run("init", "--operator", "ann", "--name", "Other Clerk")
+        rc, doc, err = other.run("enroll", office.url, "--code", code, "--fingerprint", fingerprint)
+        ok(rc == 1 and ("used" in err.lower() or "invite" in err.lower()), "a used invite is refused", err)
+
+        ids = []
+        for i, name in enumerate(["李小華", "Chang Wei-ting"]):
+            cid, err = new_case(dev, outing, id_with_checksum(1000 + i), name, photo)
+            ids.append(cid)
+            ok(cid is not None, f"case {i + 2} sealed after enrolment", err)
+
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0 and doc.get("uploaded") == 3, "sync uploads the three sealed cases", (rc, doc, err))
+        statuses = [(c.get("client_status"), c.get("server_status")) for c in doc.get("cases", [])]
+        ok(all(s == "stored" for _, s in statuses) and len(statuses) == 3, "sync reports client and server status per case", statuses)
+
+        inbox = office.inbox()
+        ok(inbox is not None and len(inbox) == 3, "the office inbox shows exactly three packets", inbox)
+        rc, doc, err = office.run("case", "show", inbox[0]["packet_id"]) if inbox else (1, {}, "")
+        text = json.dumps(doc, ensure_ascii=False)
+        ok(rc == 0 and ("王大明" in text or "李小華" in text or "Chang" in text), "the office opens a packet with its key", (rc, err))
+
+        rc, doc, err = dev.run("case", "show", early)
+        ok(rc == 0 and doc.get("case", {}).get("name") is None and doc["case"].get("status") == "uploaded",
+           "after the ack the device keeps only a stub", doc)
+
+        # The device's data folder holds none of the names any more (nor before: encrypted).
+        found = []
+        for dirpath, _, files in os.walk(dev.dir):
+            for fn in files:
+                data = open(os.path.join(dirpath, fn), "rb").read()
+                for needle in ["王大明", "李小華", "Chang Wei-ting", "A123456789"]:
+                    if needle.encode() in data:
+                        found.append((fn, needle))
+        ok(not found, "no name or ID number in the device's files", found)
+
+        # The office returns one case and approves another.
+        by_receipt = {p["receipt_no"]: p for p in inbox}
+        rc, doc, _ = dev.run("case", "show", ids[0])
+        ret_receipt = doc.get("case", {}).get("receipt_no")
+        rc, doc, _ = dev.run("case", "show", ids[1])
+        ok_receipt = doc.get("case", {}).get("receipt_no")
+        rc1, _, err1 = office.run("review", by_receipt[ret_receipt]["packet_id"], "--return", "照片不符規格，請補正")
+        rc2, _, err2 = office.run("review", by_receipt[ok_receipt]["packet_id"], "--approve")
+        ok(rc1 == 0 and rc2 == 0, "the office reviews: one returned, one approved", err1 + err2)
+
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0 and doc.get("answers") == 2, "the device fetches two signed answers", (doc, err))
+        rc, doc, err = dev.run("case", "show", ids[0])
+        ok(doc.get("case", {}).get("status") == "returned", "the returned case is marked returned", doc)
+        p = subprocess.run([CLI, "--data-dir", dev.dir, "--operator", "ann", "case", "show", ids[0]],
+                           env=dev.env, capture_output=True, text=True)
+        ok("照片不符規格" in p.stdout, "the clerk sees the office's reason", p.stdout)
+        rc, doc, err = dev.run("case", "show", ids[1])
+        ok(doc.get("case", {}).get("status") == "accepted", "the approved case is marked accepted", doc)
+
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0 and doc.get("uploaded") == 0 and len(office.inbox()) == 3, "a second sync sends nothing twice", doc)
+
+        rc, doc, err = office.run("audit", "verify", doc and json.loads(json.dumps(doc)) and "" or "")
+        devices = office.run("device", "list")[1].get("devices", [])
+        dev_id = devices[0]["device_id"] if devices else ""
+        rc, doc, err = office.run("audit", "verify", dev_id)
+        ok(rc == 0 and doc.get("entries", 0) > 5, "the office verifies the device's audit chain", (doc, err))
+
+        # The server killed in the middle of a sync: every case ends stored exactly once.
+        many = []
+        for i in range(15):
+            cid, err = new_case(dev, outing, id_with_checksum(2000 + i), f"Student {i}", photo)
+            many.append(cid)
+        sync = subprocess.Popen([CLI, "--data-dir", dev.dir, "--operator", "ann", "--json", "sync"],
+                                env=dict(dev.env, FIELDKIT_SYNC_ATTEMPTS="2"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(0.4)
+        office.stop(signal.SIGKILL)
+        sync.communicate(timeout=120)
+        ok(office.start(), "the office restarts on the same port")
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0, "the next sync completes", (doc, err))
+        inbox = office.inbox()
+        receipts = [p["receipt_no"] for p in inbox]
+        ok(len(inbox) == 18 and len(set(receipts)) == 18, "after a kill mid-sync every case is stored exactly once",
+           (len(inbox), len(set(receipts))))
+        rc, doc, err = dev.run("outbox")
+        ok(all(p["state"] == "acked" for p in doc.get("packets", [])), "the device ends with every packet acknowledged", doc)
+
+        # Fault modes, one at a time.
+        faults = [
+            ("status=503:2", "503 twice then success"),
+            ("status=429:1:retry=1", "429 with Retry-After then success"),
+            ("status=500:1", "500 then success"),
+            ("drop=150000", "connection dropped mid-upload, then resumed"),
+            ("lose-ack:1", "ack lost after the office stored the packet"),
+            ("hang=6:1", "a hanging office times out, then success"),
+        ]
+        for spec, label in faults:
+            office.stop()
+            ok(office.start(faults=spec), f"office restarted with --faults {spec}")
+            before = len(office.inbox())
+            cid, err = new_case(dev, outing, id_with_checksum(3000 + len(results)), f"Fault {spec}", photo)
+            extra = {"FIELDKIT_LOW_SPEED_TIME_S": "2"} if spec.startswith("hang") else {}
+            rc, doc, err = dev.run("sync", extra_env=extra)
+            if rc != 0 or doc.get("uploaded") != 1:
+                rc, doc, err = dev.run("sync", extra_env=extra)
+            after = office.inbox()
+            ok(len(after) == before + 1, f"{label}: stored exactly once", (rc, doc, err, len(after), before))
+            rc, doc, err = dev.run("outbox")
+            ok(all(p["state"] == "acked" for p in doc.get("packets", [])), f"{label}: device ends acknowledged", doc)
+
+        office.stop()
+        ok(office.start(), "office restarted without faults")
+
+        # A device clock a year behind: the office says so and the device adapts.
+        if shutil.which("faketime"):
+            cid, err = new_case(dev, outing, id_with_checksum(4000), "Clock Skew", photo)
+            before = len(office.inbox())
+            rc, doc, err = dev.run("sync", prefix=["faketime", "-f", "-365d"])
+            ok(rc == 0 and len(office.inbox()) == before + 1, "a device clock a year off still syncs (office time used)", (rc, doc, err))
+        else:
+            ok(False, "faketime is installed (tools/install-deps.sh)")
+
+        # USB bundle: export on the device, import at the office, then the device
+        # learns at the next sync that the office has it.
+        cid, err = new_case(dev, outing, id_with_checksum(5000), "Bundle Case", photo)
+        bundle = os.path.join(root, "usb.fkb")
+        rc, doc, err = dev.run("bundle", "export", bundle)
+        ok(rc == 0 and doc.get("packets") == 1, "bundle export writes the waiting packet", (doc, err))
+        before = len(office.inbox())
+        rc, doc, err = office.run("bundle", "import", bundle)
+        ok(rc == 0 and len(office.inbox()) == before + 1, "the office imports the bundle", (doc, err))
+        rc, doc, err = office.run("bundle", "import", bundle)
+        ok(rc == 0 and len(office.inbox()) == before + 1, "importing the same bundle again stores nothing twice", (doc, err))
+        rc, doc, err = dev.run("sync")
+        rc, doc, err = dev.run("outbox")
+        ok(all(p["state"] == "acked" for p in doc.get("packets", [])), "after the import the device is acknowledged at the next sync", doc)
+
+        # Correct the returned case as a new version and send it.
+        rc, doc, err = dev.run("case", "correct", ids[0])
+        ok(rc == 1 and "removed" in err, "a purged returned case asks for re-capture, clearly", err)
+    finally:
+        office.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+    print(f"1..{len(results)}")
+    return 0 if all(r[0] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1148,8 +1148,24 @@ auth_headers (Req *r)
     }
   if (r->device->revoked_at != 0)
     {
-      respond_error (r, 403, "device_revoked",
-                     FK_T ("This device was revoked by the office.", "此裝置已被戶所撤銷。"));
+      /* The refusal carries a revocation signed by the office (PROTOCOL §7):
+       * the device wipes itself only on that, never on a bare 403. */
+      g_autofree char *body = g_strdup_printf ("{\"v\":1,\"type\":\"revoked\",\"device_id\":\"%s\",\"revoked_at\":%" G_GINT64_FORMAT "}",
+                                               r->device->device_id, r->device->revoked_at);
+      g_autofree char *env = fk_envelope_sign (r->server->keys->sign, r->server->keys->key_id, body);
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autofree char *text = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "error");
+      json_builder_begin_object (b);
+      add_str (b, "code", "device_revoked");
+      add_str (b, "message", FK_T ("This device was revoked by the office.", "此裝置已被戶所撤銷。"));
+      add_str (b, "revocation", env);
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      text = builder_text (b);
+      respond_text (r, 403, text, 0);
       return FALSE;
     }
   if (time_text == NULL || !g_ascii_string_to_signed (time_text, 10, 0, G_MAXINT64, &t, NULL) ||

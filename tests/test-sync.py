@@ -320,6 +320,25 @@ def main():
         rc, doc, err = dev.run("outbox")
         ok(all(p["state"] == "acked" for p in doc.get("packets", [])), "after the import the device is acknowledged at the next sync", doc)
 
+        # Revocation: a second device is enrolled, then revoked; at its next
+        # sync it verifies the office's signed revocation and wipes itself.
+        rc, doc, err = office.run("device", "invite", "--name", "tablet 9")
+        dev3 = Device(root, "dev3")
+        dev3.run("init", "--operator", "ann", "--name", "Third Clerk")
+        rc, doc, err = dev3.run("enroll", office.url, "--code", doc.get("code", ""), "--fingerprint", fingerprint)
+        ok(rc == 0, "a second device enrols", err)
+        rc, doc, err = dev3.run("outing", "new", "--kind", "certificate_booth", "--title", "Tax office booth", "--date", "2026-11-27")
+        devices = office.run("device", "list")[1].get("devices", [])
+        number = [d for d in devices if d.get("name") == "tablet 9"]
+        rc, doc, err = office.run("device", "revoke", number[0]["device_id"] if number else "x")
+        ok(rc == 0, "the office revokes the second device", err)
+        rc, doc, err = dev3.run("sync")
+        ok(rc == 1 and "revoked" in err, "the revoked device is told so", (rc, err))
+        ok(not os.path.exists(os.path.join(dev3.dir, "fieldkit.db")), "the revoked device wiped its data after a signed revocation",
+           os.listdir(dev3.dir))
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0, "the first device is not affected", err)
+
         # Correct the returned case as a new version and send it.
         rc, doc, err = dev.run("case", "correct", ids[0])
         ok(rc == 1 and "removed" in err, "a purged returned case asks for re-capture, clearly", err)

@@ -835,6 +835,8 @@ load_device_facts (FkStore *self)
     memcpy (self->device_pk, g_bytes_get_data (pk, NULL), sizeof self->device_pk);
 }
 
+static void load_office_catalog (FkStore *self);
+
 FkStore *
 fk_store_open (const char  *data_dir,
                GError     **error)
@@ -918,6 +920,7 @@ fk_store_open (const char  *data_dir,
     return NULL;
 
   load_device_facts (self);
+  load_office_catalog (self);
   return g_steal_pointer (&self);
 }
 
@@ -3073,6 +3076,7 @@ fk_store_verify_records (FkStore  *self,
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) fk_damage_free);
   g_autoptr(GHashTable) audited = NULL;
+  g_autoptr(GHashTable) attached = NULL;
   const char *damaged = FK_T ("its encrypted data does not verify: damaged or altered",
                               "加密資料驗證失敗：已損壞或遭竄改");
   sqlite3_stmt *st;
@@ -3144,16 +3148,35 @@ fk_store_verify_records (FkStore  *self,
     }
   sqlite3_finalize (st);
 
-  st = prepare (self, "SELECT id FROM attachments WHERE data IS NOT NULL ORDER BY id", error);
+  /* An attachment's key is bound to the attachment, not to its case, so a
+   * photo moved to another case by hand still opens; the audit log says
+   * which case it was added to and how big it was. */
+  attached = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  st = prepare (self, "SELECT subject, detail FROM audit WHERE action = 'attachment.add'", error);
+  if (st == NULL)
+    return NULL;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    g_hash_table_insert (attached, col_strdup (st, 0), col_strdup (st, 1));
+  sqlite3_finalize (st);
+
+  st = prepare (self, "SELECT id, uuid, case_id FROM attachments WHERE data IS NOT NULL ORDER BY id", error);
   if (st == NULL)
     return NULL;
   while (sqlite3_step (st) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (st, 0);
+      const char *detail = g_hash_table_lookup (attached, (const char *) sqlite3_column_text (st, 1));
       g_autoptr(GBytes) data = fk_store_attachment_get (self, id, NULL);
+      g_autofree char *where = g_strdup_printf (FK_T ("attachment %" G_GINT64_FORMAT, "附件 %" G_GINT64_FORMAT), id);
+      g_autofree char *expect_case = g_strdup_printf ("{\"case\":%" G_GINT64_FORMAT ",", (gint64) sqlite3_column_int64 (st, 2));
+      g_autofree char *expect_size = data ? g_strdup_printf (",\"size\":%" G_GSIZE_FORMAT "}", g_bytes_get_size (data)) : NULL;
 
       if (data == NULL)
-        add_damage (out, g_strdup_printf (FK_T ("attachment %" G_GINT64_FORMAT, "附件 %" G_GINT64_FORMAT), id), damaged);
+        add_damage (out, g_steal_pointer (&where), damaged);
+      else if (detail == NULL || !g_str_has_prefix (detail, expect_case) || !g_str_has_suffix (detail, expect_size))
+        add_damage (out, g_steal_pointer (&where),
+                    FK_T ("it is not the attachment the audit log recorded for this case (moved from another case, or changed outside FieldKit)",
+                          "與稽核紀錄記載的案件附件不符（從其他案件移來，或在 FieldKit 之外被修改）"));
     }
   sqlite3_finalize (st);
   return g_steal_pointer (&out);
@@ -4147,4 +4170,54 @@ fk_store_mark_synced (FkStore  *self,
   g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time ());
 
   return fk_store_set_setting (self, "last_sync", now, error);
+}
+
+/* ---- reference data from the office -------------------------------------------- */
+
+static void
+load_office_catalog (FkStore *self)
+{
+  g_autofree char *json = fk_store_get_setting (self, "catalog");
+  g_autoptr(GBytes) bytes = NULL;
+  FkCatalog *catalog;
+
+  if (json == NULL)
+    return;
+  bytes = g_bytes_new (json, strlen (json));
+  catalog = fk_catalog_load_bytes (bytes, NULL);
+  if (catalog != NULL && fk_catalog_version (catalog) > fk_catalog_version (self->catalog))
+    {
+      fk_catalog_free (self->catalog);
+      self->catalog = catalog;
+    }
+  else
+    g_clear_pointer (&catalog, fk_catalog_free);
+}
+
+gboolean
+fk_store_set_catalog (FkStore     *self,
+                      const char  *catalog_json,
+                      GError     **error)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (catalog_json, strlen (catalog_json));
+  g_autoptr(FkCatalog) catalog = fk_catalog_load_bytes (bytes, error);
+  g_autofree char *detail = NULL;
+
+  if (catalog == NULL)
+    return FALSE;
+  if (fk_catalog_version (catalog) <= fk_catalog_version (self->catalog))
+    return TRUE;
+  detail = g_strdup_printf ("{\"version\":%d}", fk_catalog_version (catalog));
+  if (!begin (self, error))
+    return FALSE;
+  if (!set_setting (self, "catalog", catalog_json, error) ||
+      (self->identity && !audit (self, "catalog.update", "catalog", detail, error)) ||
+      !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  fk_catalog_free (self->catalog);
+  self->catalog = g_steal_pointer (&catalog);
+  return TRUE;
 }

@@ -413,4 +413,9 @@ gboolean      fk_store_override_limits (FkStore *store, guint hours, GError **er
 /* Called after a successful sync or bundle export. */
 gboolean      fk_store_mark_synced  (FkStore *store, GError **error);
 
+/* Reference data from the office (already verified by the caller): a
+ * catalog newer than the current one replaces it, here and at every later
+ * open.  An older or equal version is ignored. */
+gboolean      fk_store_set_catalog  (FkStore *store, const char *catalog_json, GError **error);
+
 G_END_DECLS

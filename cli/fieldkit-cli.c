@@ -16,6 +16,8 @@
 #include "app/fk-audit.h"
 #include "app/fk-catalog.h"
 #include "app/fk-date.h"
+#include "app/fk-receipt.h"
+#include "app/fk-roster.h"
 #include "app/fk-store.h"
 #include "app/fk-validate.h"
 #include "cli/fk-cli-output.h"
@@ -30,7 +32,7 @@ typedef struct {
   GHashTable *options;   /* name → GPtrArray of values */
 } Args;
 
-static const char *const flag_options[] = { "json", "all", "all-or-nothing", "help", "version", NULL };
+static const char *const flag_options[] = { "json", "all", "all-or-nothing", "dry-run", "help", "version", NULL };
 
 
 static const char *const global_options[] = { "data-dir", "operator", "json", "passphrase-file", "lang", "help", NULL };
@@ -1329,6 +1331,10 @@ cmd_sync (const Args *args)
   add_int (b, "waiting", report.waiting);
   add_int (b, "quarantined", report.quarantined);
   add_int (b, "answers", report.answers);
+  add_int (b, "catalog_version", report.catalog_version);
+  if (report.catalog_version > 0)
+    fk_cli_say (FK_T ("The office's service catalog version %d is now in use.", "已套用戶所的業務目錄第 %d 版。"),
+                report.catalog_version);
   add_int (b, "bytes_sent", (gint64) report.bytes_sent);
   json_builder_set_member_name (b, "revoked");
   json_builder_add_boolean_value (b, report.revoked);
@@ -1493,6 +1499,231 @@ cmd_limits (const Args *args)
   return FK_EXIT_OK;
 }
 
+/* ---- commands: receipt ------------------------------------------------------------ */
+
+static int
+cmd_receipt (const Args *args)
+{
+  static const char *const allowed[] = { "output", "format", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(FkReceiptData) data = NULL;
+  g_autofree char *bad = NULL;
+  const char *ref = word (args, 1);
+  const char *output = opt (args, "output");
+  FkReceiptFormat format = FK_RECEIPT_SLIP_80MM;
+  gint64 id;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (ref == NULL || word (args, 2) != NULL || output == NULL || *output == '\0')
+    return fk_cli_usage ("fieldkit-cli receipt CASE --output FILE.pdf [--format slip|a4]");
+  if (opt (args, "format") && !fk_receipt_format_parse (opt (args, "format"), &format))
+    return fk_cli_usage (FK_T ("--format must be slip (80 mm) or a4", "--format 須為 slip（80 公釐）或 a4"));
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  if (!fk_store_case_resolve (store, ref, &id, &error))
+    return fk_cli_fail (error);
+  data = fk_receipt_data_new (store, id, &error);
+  if (data == NULL || !fk_receipt_data_write_pdf (data, format, output, &error))
+    return fk_cli_fail (error);
+  fk_cli_say (FK_T ("Receipt %s written to %s (%s).", "收件確認 %s 已寫入 %s（%s）。"), data->receipt_no, output,
+              format == FK_RECEIPT_A4 ? "A4" : FK_T ("80 mm slip", "80 公釐收據"));
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      add_str (b, "file", output);
+      add_str (b, "receipt_no", data->receipt_no);
+      add_str (b, "format", fk_receipt_format_name (format));
+      fk_cli_emit (ok_document (b));
+    }
+  return FK_EXIT_OK;
+}
+
+/* ---- commands: roster ------------------------------------------------------------ */
+
+static void
+roster_problems_json (JsonBuilder       *b,
+                      const FkRosterRow *row)
+{
+  json_builder_set_member_name (b, "problems");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < row->problems->len; i++)
+    {
+      const FkRosterProblem *p = row->problems->pdata[i];
+
+      json_builder_begin_object (b);
+      add_str (b, "code", p->code);
+      add_str (b, "message", p->message);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+/* A row as the log may show it: line, class, seat and a masked name,
+ * never the ID number or the whole name. */
+static void
+roster_row_json (JsonBuilder       *b,
+                 const FkRosterRow *row)
+{
+  g_autofree char *masked = fk_roster_mask_name (row->name);
+
+  json_builder_begin_object (b);
+  add_int (b, "line", row->line);
+  add_int (b, "row", row->number);
+  add_str (b, "class", row->school_class);
+  add_str (b, "seat", row->seat);
+  add_str (b, "name_masked", masked);
+  if (row->case_id > 0)
+    add_int (b, "case_id", row->case_id);
+  roster_problems_json (b, row);
+  json_builder_end_object (b);
+}
+
+static void
+say_roster_row (const FkRosterRow *row)
+{
+  g_autofree char *masked = fk_roster_mask_name (row->name);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < row->problems->len; i++)
+    g_string_append_printf (text, "%s%s", i ? " " : "", ((FkRosterProblem *) row->problems->pdata[i])->message);
+  if (row->problems->len == 0)
+    g_string_append (text, FK_T ("ok", "可匯入"));
+  fk_cli_say (FK_T ("line %u (seat %s, %s): %s", "第 %u 行（座號 %s，%s）：%s"),
+              row->line, *row->seat ? row->seat : "—", *masked ? masked : "—", text->str);
+}
+
+static int
+cmd_roster (const Args *args)
+{
+  static const char *const allowed[] = { "service", "all-or-nothing", "dry-run", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(FkRoster) roster = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_auto(FkRosterReport) report = { 0 };
+  g_autofree char *bad = NULL;
+  const char *outing = word (args, 2);
+  const char *path = word (args, 3);
+  const char *service = opt (args, "service") ? opt (args, "service") : "id_card_first";
+  gboolean dry_run = opt (args, "dry-run") != NULL;
+  gboolean whole = opt (args, "all-or-nothing") != NULL;
+  const char * const *ignored;
+  gboolean ok;
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (g_strcmp0 (word (args, 1), "import") != 0 || outing == NULL || path == NULL || word (args, 4) != NULL)
+    return fk_cli_usage ("fieldkit-cli roster import OUTING FILE [--service S] [--all-or-nothing] [--dry-run]");
+
+  /* The file first: a wrong file is refused before any passphrase is asked. */
+  roster = fk_roster_parse_file (path, &error);
+  if (roster == NULL)
+    return fk_cli_fail (error);
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  if (dry_run)
+    ok = fk_roster_preview (roster, store, outing, service, &report, &error);
+  else
+    ok = fk_roster_import (roster, store, outing, service, whole, &report, &error);
+  if (!ok && !g_error_matches (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_REFUSED))
+    return fk_cli_fail (error);
+  /* A preview with --all-or-nothing says whether the import would refuse. */
+  if (ok && dry_run && whole && report.refused > 0)
+    {
+      g_set_error (&error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_REFUSED,
+                   FK_T ("%u of %u rows have problems, and the roster is to be taken whole or not at all: the import would take nothing.",
+                         "%u/%u 列有問題，而名冊須整份匯入：匯入時將全部不予匯入。"),
+                   report.refused, report.rows);
+      report.taken = 0;
+      ok = FALSE;
+    }
+
+  fk_cli_say (FK_T ("File: %s, %s-separated.", "檔案：%s，以%s分隔。"),
+              fk_roster_encoding_label (roster), fk_roster_separator_label (roster));
+  ignored = fk_roster_ignored_columns (roster);
+  if (ignored[0] != NULL)
+    {
+      g_autofree char *list = g_strjoinv (FK_T (", ", "、"), (char **) ignored);
+
+      fk_cli_say (FK_T ("Columns ignored: %s.", "未使用的欄位：%s。"), list);
+    }
+  if (!fk_roster_has_birth_dates (roster))
+    fk_cli_say ("%s", FK_T ("The file has no birth-date column: ages were not checked.",
+                            "檔案沒有出生日期欄：未檢查年齡。"));
+  fk_cli_say (dry_run ? FK_T ("Rows read: %u. Would be taken: %u. Refused: %u.", "讀取 %u 列，可匯入 %u 列，拒收 %u 列。")
+                      : FK_T ("Rows read: %u. Taken: %u. Refused: %u.", "讀取 %u 列，匯入 %u 列，拒收 %u 列。"),
+              report.rows, report.taken, report.refused);
+  if (dry_run)
+    for (guint i = 0; i < fk_roster_n_rows (roster); i++)
+      say_roster_row (fk_roster_row (roster, i));
+  else
+    for (guint i = 0; i < report.refused_rows->len; i++)
+      say_roster_row (report.refused_rows->pdata[i]);
+  if (dry_run)
+    fk_cli_say ("%s", FK_T ("Preview only: nothing was saved.", "僅預覽：未儲存任何資料。"));
+  else if (report.case_ids->len > 0)
+    fk_cli_say (FK_T ("%u draft cases made in outing %s, in class and seat order: %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ".",
+                      "已建立 %u 件草稿案件於外勤場次 %s（依班級、座號排序）：第 %" G_GINT64_FORMAT " 至 %" G_GINT64_FORMAT " 號。"),
+                report.case_ids->len, outing,
+                g_array_index (report.case_ids, gint64, 0),
+                g_array_index (report.case_ids, gint64, report.case_ids->len - 1));
+  if (!ok)
+    g_printerr ("%s: %s\n", FK_T ("error", "錯誤"), error->message);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, ok);
+  if (!ok)
+    {
+      json_builder_set_member_name (b, "error");
+      json_builder_begin_object (b);
+      add_str (b, "code", fk_cli_error_code (error));
+      add_str (b, "message", error->message);
+      json_builder_end_object (b);
+    }
+  json_builder_set_member_name (b, "dry_run");
+  json_builder_add_boolean_value (b, dry_run);
+  add_str (b, "outing", outing);
+  add_str (b, "service", service);
+  add_str (b, "encoding", fk_roster_encoding (roster));
+  add_str (b, "separator", fk_roster_separator (roster));
+  add_int (b, "rows", report.rows);
+  add_int (b, "taken", report.taken);
+  add_int (b, "refused", report.refused);
+  json_builder_set_member_name (b, "ignored_columns");
+  json_builder_begin_array (b);
+  for (guint i = 0; ignored[i] != NULL; i++)
+    json_builder_add_string_value (b, ignored[i]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "refused_rows");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < report.refused_rows->len; i++)
+    roster_row_json (b, report.refused_rows->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "case_ids");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < report.case_ids->len; i++)
+    json_builder_add_int_value (b, g_array_index (report.case_ids, gint64, i));
+  json_builder_end_array (b);
+  if (dry_run)
+    {
+      json_builder_set_member_name (b, "preview");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < fk_roster_n_rows (roster); i++)
+        roster_row_json (b, fk_roster_row (roster, i));
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+  fk_cli_emit (json_builder_get_root (b));
+  return ok ? FK_EXIT_OK : FK_EXIT_REFUSED;
+}
+
 /* ---- help and main --------------------------------------------------------------- */
 
 static int
@@ -1519,7 +1750,10 @@ cmd_help (const Args *args)
     "  sync                         upload sealed cases, fetch the office's answers\n"
     "  outbox [retry PACKET]        what waits to go to the office; retry a quarantined one\n"
     "  bundle export FILE           everything waiting, as one file for a USB stick\n"
+    "  receipt CASE --output FILE.pdf [--format slip|a4]   the receipt of a sealed case (80 mm slip or A4)\n"
     "  case correct CASE            a returned case as a new draft version\n"
+    "  roster import OUTING FILE [--service S] [--all-or-nothing] [--dry-run]\n"
+    "                               a class roster (CSV/TSV, UTF-8 or Big5) as draft cases\n"
     "  limits [override --hours N]  the safety limits; a supervisor may override them\n"
     "\n"
     "Exit codes: 0 ok, 1 refused (the message says why), 2 usage, 3 internal failure.\n",
@@ -1543,7 +1777,10 @@ cmd_help (const Args *args)
     "  sync                         上傳已封存案件並取得戶所回覆\n"
     "  outbox [retry 封包]          待送清單；重試待處理的封包\n"
     "  bundle export 檔案           將待送資料匯出為一個檔案（USB 隨身碟）\n"
+    "  receipt 案件 --output 檔案.pdf [--format slip|a4]   已封存案件的收件確認（80 公釐收據或 A4）\n"
     "  case correct 案件            將退回補正的案件建立為新版本草稿\n"
+    "  roster import 場次 檔案 [--service 業務] [--all-or-nothing] [--dry-run]\n"
+    "                               匯入班級名冊（CSV/TSV，UTF-8 或 Big5）為草稿案件\n"
     "  limits [override --hours N]  安全限制；督導可暫時解除\n"
     "\n"
     "結束碼：0 成功，1 被拒絕（訊息會說明原因），2 用法錯誤，3 內部錯誤。\n");
@@ -1571,6 +1808,8 @@ static const struct {
   { "bundle", cmd_bundle },
   { "outbox", cmd_outbox },
   { "limits", cmd_limits },
+  { "receipt", cmd_receipt },
+  { "roster", cmd_roster },
   { "help", cmd_help },
 };
 

@@ -18,6 +18,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "app/fk-catalog.h"
 #include "app/fk-packet.h"
 #include "crypto/fk-i18n.h"
 #include "crypto/fk-vault.h"
@@ -1224,6 +1225,61 @@ cmd_audit (const Args *args)
   return first_bad == 0 ? EXIT_OK : EXIT_REFUSED;
 }
 
+/* Publishes a service catalog (reference data: services, fees, checklists)
+ * for every device; each receives it signed in its next change feed. */
+static int
+cmd_catalog (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(FkCatalog) catalog = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *contents = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *detail = NULL;
+  gsize len;
+
+  if (g_strcmp0 (word (args, 1), "publish") != 0 || word (args, 2) == NULL)
+    return usage ("catalog publish FILE");
+  if ((store = open_store (args, TRUE, &error)) == NULL ||
+      (keys = unlock (args, store, &error)) == NULL ||
+      !g_file_get_contents (word (args, 2), &contents, &len, &error) ||
+      (catalog = fk_catalog_load_file (word (args, 2), &error)) == NULL)
+    return fail (error);
+  path = g_build_filename (fk_office_store_data_dir (store), "catalog.json", NULL);
+  {
+    g_autofree char *old = NULL;
+    gsize old_len;
+
+    if (g_file_get_contents (path, &old, &old_len, NULL))
+      {
+        g_autoptr(GBytes) old_bytes = g_bytes_new (old, old_len);
+        g_autoptr(FkCatalog) previous = fk_catalog_load_bytes (old_bytes, NULL);
+
+        if (previous && fk_catalog_version (previous) >= fk_catalog_version (catalog))
+          {
+            g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                         FK_T ("The catalog's version (%d) must be higher than the published one (%d).",
+                               "業務目錄的版本（%d）必須高於已發布的版本（%d）。"),
+                         fk_catalog_version (catalog), fk_catalog_version (previous));
+            return fail (error);
+          }
+      }
+  }
+  if (!g_file_set_contents_full (path, contents, (gssize) len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, &error))
+    return fail (error);
+  detail = g_strdup_printf ("{\"version\":%d}", fk_catalog_version (catalog));
+  fk_office_store_log (store, keys->admin, "catalog.publish", "catalog", detail, NULL);
+  say (FK_T ("Catalog version %d published; devices apply it at their next sync.",
+             "已發布業務目錄第 %d 版；各裝置將於下次同步時套用。"), fk_catalog_version (catalog));
+  json_builder_begin_object (b);
+  add_int (b, "version", fk_catalog_version (catalog));
+  emit (b);
+  return EXIT_OK;
+}
+
 /* ---- the command table ------------------------------------------------------------------------------------ */
 
 static int
@@ -1240,7 +1296,8 @@ cmd_help (const Args *args)
     "  case show ID|RECEIPT\n"
     "  review ID --approve | --return REASON\n"
     "  bundle import FILE\n"
-    "  audit verify DEVICE",
+    "  audit verify DEVICE\n"
+    "  catalog publish FILE             reference data (services, fees) for every device",
     "fieldkit-office [--data-dir 資料夾] [--json] [--passphrase-file 檔案] 指令\n"
     "管理者密碼來源：環境變數 FIELDKIT_ADMIN_PASSPHRASE、--passphrase-file 或提示輸入；絕不放在命令列上。\n"
     "  init --admin 姓名 [--office-code 代碼]\n"
@@ -1251,7 +1308,8 @@ cmd_help (const Args *args)
     "  case show 封包|收件號碼\n"
     "  review 封包 --approve | --return 理由\n"
     "  bundle import 檔案\n"
-    "  audit verify 裝置"));
+    "  audit verify 裝置\n"
+    "  catalog publish 檔案             發布業務目錄（業務、規費）給所有裝置"));
   return EXIT_OK;
 }
 
@@ -1270,6 +1328,7 @@ static const Command commands[] = {
   { "review", cmd_review },
   { "bundle", cmd_bundle },
   { "audit", cmd_audit },
+  { "catalog", cmd_catalog },
   { "help", cmd_help },
 };
 

@@ -61,6 +61,7 @@
 #include <json-glib/json-glib.h>
 #include <microhttpd.h>
 
+#include "app/fk-catalog.h"
 #include "app/fk-packet.h"
 #include "crypto/fk-i18n.h"
 
@@ -1312,6 +1313,30 @@ handle_changes (Req *r)
     }
   json_builder_end_array (b);
   add_int (b, "next", next);
+  /* Reference data: a catalog the administrator published, when it is
+   * newer than the one the device says it has.  It travels inside the
+   * signed body, so the device applies only what the office signed. */
+  {
+    const char *have_text = MHD_lookup_connection_value (r->conn, MHD_GET_ARGUMENT_KIND, "catalog");
+    g_autofree char *path = g_build_filename (fk_office_store_data_dir (r->server->store), "catalog.json", NULL);
+    g_autofree char *catalog = NULL;
+    gsize len = 0;
+    gint64 have = 0;
+
+    if (have_text != NULL)
+      g_ascii_string_to_signed (have_text, 10, 0, G_MAXINT64, &have, NULL);
+    if (g_file_get_contents (path, &catalog, &len, NULL))
+      {
+        g_autoptr(GBytes) bytes = g_bytes_new (catalog, len);
+        g_autoptr(FkCatalog) parsed = fk_catalog_load_bytes (bytes, NULL);
+
+        if (parsed != NULL && fk_catalog_version (parsed) > have)
+          {
+            add_int (b, "catalog_version", fk_catalog_version (parsed));
+            add_str (b, "catalog", catalog);
+          }
+      }
+  }
   json_builder_end_object (b);
   return respond_envelope (r, b);
 }

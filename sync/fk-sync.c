@@ -846,7 +846,8 @@ fetch_answers (Http                *h,
                GError             **error)
 {
   g_autofree char *cursor = fk_store_get_setting (h->store, "changes_cursor");
-  g_autofree char *path = g_strdup_printf ("/v1/changes?since=%s", cursor ? cursor : "0");
+  g_autofree char *path = g_strdup_printf ("/v1/changes?since=%s&catalog=%d", cursor ? cursor : "0",
+                                           fk_catalog_version (fk_store_catalog (h->store)));
   g_autoptr(JsonObject) body = NULL;
   JsonArray *changes;
   Answer a;
@@ -891,6 +892,16 @@ fetch_answers (Http                *h,
           else
             report->answers++;
         }
+    }
+  /* Reference data arrives inside the verified envelope only. */
+  if (json_object_has_member (body, "catalog"))
+    {
+      g_autoptr(GError) local = NULL;
+
+      if (!fk_store_set_catalog (h->store, json_object_get_string_member (body, "catalog"), &local))
+        g_warning ("%s", local->message);
+      else
+        report->catalog_version = fk_catalog_version (fk_store_catalog (h->store));
     }
   {
     g_autofree char *next = g_strdup_printf ("%" G_GINT64_FORMAT,

@@ -45,6 +45,7 @@ typedef struct {
   guint      waiting;
   guint      quarantined;
   guint      answers;
+  int        catalog_version;  /* a newer catalog applied in this run, or 0 */
   gsize      bytes_sent;
   gboolean   revoked;
   GPtrArray *cases;        /* FkSyncCase* */

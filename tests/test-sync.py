@@ -320,6 +320,25 @@ def main():
         rc, doc, err = dev.run("outbox")
         ok(all(p["state"] == "acked" for p in doc.get("packets", [])), "after the import the device is acknowledged at the next sync", doc)
 
+        # Reference data: the office publishes a new catalog (a fee changes);
+        # the device applies it from the signed change feed.
+        catalog = json.load(open(os.path.join(os.environ["FIELDKIT_DATA_DIR"], "services.json")))
+        catalog["version"] = catalog.get("version", 1) + 1
+        for svc in catalog["services"]:
+            if svc["id"] == "id_card_replace":
+                svc["fee"] = 250
+        new_catalog = os.path.join(root, "services-v2.json")
+        json.dump(catalog, open(new_catalog, "w"), ensure_ascii=False)
+        rc, doc, err = office.run("catalog", "publish", new_catalog)
+        ok(rc == 0, "the office publishes catalog version 2", err)
+        rc, doc, err = office.run("catalog", "publish", new_catalog)
+        ok(rc == 1, "publishing the same version again is refused", err)
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0 and doc.get("catalog_version") == catalog["version"], "the device applies the signed catalog", (doc, err))
+        cid, err = new_case(dev, outing, id_with_checksum(6000), "Fee Check", photo, finalize=False)
+        rc, doc, err = dev.run("case", "show", cid)
+        ok(doc.get("case", {}).get("fee") == 250, "new cases use the office's new fee", doc.get("case", {}).get("fee"))
+
         # Revocation: a second device is enrolled, then revoked; at its next
         # sync it verifies the office's signed revocation and wipes itself.
         rc, doc, err = office.run("device", "invite", "--name", "tablet 9")

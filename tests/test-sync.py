@@ -293,6 +293,26 @@ def main():
             rc, doc, err = dev.run("outbox")
             ok(all(p["state"] == "acked" for p in doc.get("packets", [])), f"{label}: device ends acknowledged", doc)
 
+        # Any other 4xx: the case goes to quarantine with the office's words,
+        # and the clerk's retry sends it again.
+        office.stop()
+        ok(office.start(faults="status=400:1"), "office restarted with --faults status=400:1")
+        before = len(office.inbox())
+        cid, err = new_case(dev, outing, id_with_checksum(3900), "Quarantine Case", photo)
+        rc, doc, err = dev.run("sync")
+        q = [c for c in doc.get("cases", []) if c.get("client_status") == "quarantined"]
+        ok(doc.get("quarantined") == 1 and q and "400" in (q[0].get("message") or ""),
+           "a 400 puts the case in quarantine with a readable error", doc)
+        rc, doc, err = dev.run("outbox")
+        ok(any(p["state"] == "quarantined" and p.get("last_error") for p in doc.get("packets", [])),
+           "the outbox lists it with its error", doc)
+        rc, doc, err = dev.run("sync")
+        ok(len(office.inbox()) == before, "a quarantined case is not sent again by itself", doc)
+        rc, doc, err = dev.run("outbox", "retry", cid)
+        ok(rc == 0, "the clerk retries it", err)
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0 and len(office.inbox()) == before + 1, "after the retry it is stored once", (doc, err))
+
         office.stop()
         ok(office.start(), "office restarted without faults")
 

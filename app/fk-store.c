@@ -3250,6 +3250,7 @@ fk_office_info_clear (FkOfficeInfo *info)
   g_clear_pointer (&info->key_id, g_free);
   g_clear_pointer (&info->device_id, g_free);
   g_clear_pointer (&info->office_code, g_free);
+  g_clear_pointer (&info->tls_pin, g_free);
 }
 
 gboolean
@@ -3267,6 +3268,7 @@ fk_store_office (FkStore      *self,
   out->url = meta_get_string (self, "office_url");
   out->key_id = meta_get_string (self, "office_key_id");
   out->device_id = meta_get_string (self, "device_id");
+  out->tls_pin = meta_get_string (self, "office_tls_pin");
   out->office_code = g_strdup (self->office_code);
   out->device_number = self->device_number;
   return TRUE;
@@ -3513,7 +3515,8 @@ fk_store_enrolled (FkStore             *self,
       !meta_set (self, "office_key_id", info->key_id, strlen (info->key_id), TRUE, error) ||
       !meta_set (self, "device_id", info->device_id, strlen (info->device_id), TRUE, error) ||
       !meta_set (self, "office_code", info->office_code, strlen (info->office_code), TRUE, error) ||
-      !meta_set (self, "device_number", number, strlen (number), TRUE, error))
+      !meta_set (self, "device_number", number, strlen (number), TRUE, error) ||
+      (info->tls_pin && !meta_set (self, "office_tls_pin", info->tls_pin, strlen (info->tls_pin), TRUE, error)))
     goto fail;
   detail = g_strdup_printf ("{\"office_key\":\"%s\",\"device_number\":%u}", info->key_id, info->device_number);
   if (!audit (self, "device.enrol", info->device_id, detail, error))

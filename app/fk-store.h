@@ -333,6 +333,7 @@ typedef struct {
   char   *device_id;
   char   *office_code;
   guint   device_number;
+  char   *tls_pin;        /* curl's "sha256//…" pin of the office's TLS key; NULL over http */
 } FkOfficeInfo;
 
 void          fk_office_info_clear  (FkOfficeInfo *info);

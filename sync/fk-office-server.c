@@ -60,6 +60,9 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <microhttpd.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 
 #include "app/fk-catalog.h"
 #include "app/fk-packet.h"
@@ -96,6 +99,7 @@ struct _FkOfficeServer
   guint16            port;
   gboolean           quiet;
   char              *office_json;
+  char              *tls_pin;     /* "sha256//…" of the TLS key, or NULL on http */
 
   GMutex             lock;        /* guards everything below */
   GHashTable        *nonces;      /* device id → (nonce → gint64 seen) */
@@ -1270,6 +1274,9 @@ handle_enroll (Req *r)
   add_str (b, "office_code", r->server->keys->office_code);
   add_str (b, "key_id", r->server->keys->key_id);
   add_str (b, "enrolled_at", enrolled_at);
+  /* Signed, so the device can pin the TLS key it was really talking to. */
+  if (r->server->tls_pin)
+    add_str (b, "tls_pin", r->server->tls_pin);
   json_builder_end_object (b);
   return respond_envelope (r, b);
 }
@@ -1790,8 +1797,40 @@ access_cb (void                  *cls,
 
 /* ---- the daemon --------------------------------------------------------------------------------- */
 
+/* curl's pin format for the certificate's public key:
+ * "sha256//" base64(SHA-256(SubjectPublicKeyInfo DER)). */
 static char *
-office_document (FkOfficeKeys *keys)
+tls_pin_from_pem (const char *pem)
+{
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_pubkey_t pub = NULL;
+  gnutls_datum_t in = { (unsigned char *) pem, (unsigned int) strlen (pem) };
+  gnutls_datum_t der = { NULL, 0 };
+  unsigned char digest[32];
+  char *out = NULL;
+
+  if (gnutls_x509_crt_init (&crt) == 0 &&
+      gnutls_x509_crt_import (crt, &in, GNUTLS_X509_FMT_PEM) == 0 &&
+      gnutls_pubkey_init (&pub) == 0 &&
+      gnutls_pubkey_import_x509 (pub, crt, 0) == 0 &&
+      gnutls_pubkey_export2 (pub, GNUTLS_X509_FMT_DER, &der) == 0 &&
+      gnutls_hash_fast (GNUTLS_DIG_SHA256, der.data, der.size, digest) == 0)
+    {
+      g_autofree char *b64 = fk_b64_encode (digest, sizeof digest);
+
+      out = g_strconcat ("sha256//", b64, NULL);
+    }
+  gnutls_free (der.data);
+  if (pub)
+    gnutls_pubkey_deinit (pub);
+  if (crt)
+    gnutls_x509_crt_deinit (crt);
+  return out;
+}
+
+static char *
+office_document (FkOfficeKeys *keys,
+                 const char   *tls_pin)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *sign = fk_b64_encode (fk_identity_public_key (keys->sign), 32);
@@ -1805,6 +1844,8 @@ office_document (FkOfficeKeys *keys)
   add_str (b, "key_id", keys->key_id);
   add_str (b, "fingerprint", keys->fingerprint);
   add_int (b, "max_packet_bytes", FK_OFFICE_MAX_PACKET_BYTES);
+  if (tls_pin)
+    add_str (b, "tls_pin", tls_pin);
   json_builder_end_object (b);
   return builder_text (b);
 }
@@ -1817,6 +1858,7 @@ server_free (FkOfficeServer *self)
   g_clear_pointer (&self->busy, g_hash_table_unref);
   g_clear_pointer (&self->faults, g_array_unref);
   g_free (self->office_json);
+  g_free (self->tls_pin);
   g_free (self);
 }
 
@@ -1838,7 +1880,17 @@ fk_office_server_start (FkOfficeStore                *store,
   self->store = store;
   self->keys = keys;
   self->quiet = options->quiet;
-  self->office_json = office_document (keys);
+  if (options->tls_cert_pem)
+    {
+      self->tls_pin = tls_pin_from_pem (options->tls_cert_pem);
+      if (self->tls_pin == NULL)
+        {
+          g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                               FK_T ("The TLS certificate could not be read (PEM expected).", "無法讀取 TLS 憑證（須為 PEM 格式）。"));
+          goto fail;
+        }
+    }
+  self->office_json = office_document (keys, self->tls_pin);
   self->nonces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
   self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->faults = parse_faults (options->faults, error);

@@ -92,6 +92,7 @@ class Office:
         args = [OFFICE, "--data-dir", self.dir, "serve", "--listen", listen, "--port-file", port_file]
         if faults:
             args += ["--faults", faults]
+        args += getattr(self, "extra", [])
         self.proc = subprocess.Popen(args, env=env(), stdout=self.log, stderr=self.log)
         for _ in range(300):
             if os.path.exists(port_file) and open(port_file).read().strip():
@@ -377,6 +378,41 @@ def main():
            os.listdir(dev3.dir))
         rc, doc, err = dev.run("sync")
         ok(rc == 0, "the first device is not affected", err)
+
+        # HTTPS with the office's TLS key pinned: a device enrolled over
+        # https refuses an office that presents another TLS key.
+        def make_cert(name):
+            key, crt = os.path.join(root, name + ".key"), os.path.join(root, name + ".crt")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-subj", "/CN=127.0.0.1"],
+                           capture_output=True, check=True)
+            return key, crt
+        key1, crt1 = make_cert("tls1")
+        key2, crt2 = make_cert("tls2")
+        office.stop()
+        office.extra = ["--tls-cert", crt1, "--tls-key", key1]
+        ok(office.start(), "the office serves HTTPS")
+        https = f"https://127.0.0.1:{office.port}"
+        rc, doc, err = office.run("device", "invite", "--name", "tablet 4")
+        dev4 = Device(root, "dev4")
+        dev4.run("init", "--operator", "ann", "--name", "Fourth Clerk")
+        dev4.run("operator", "add", "--id", "bob", "--name", "Checker")
+        rc, doc, err = dev4.run("enroll", https, "--code", doc.get("code", ""), "--fingerprint", fingerprint)
+        ok(rc == 0, "a device enrols over HTTPS and pins the office's TLS key", err)
+        rc, doc, err = dev4.run("outing", "new", "--kind", "bulk_enrolment", "--title", "Bulk", "--date", "2026-11-28")
+        before = len(office.inbox())
+        cid, err = new_case(dev4, doc.get("outing", {}).get("id", "O1"), id_with_checksum(7000), "TLS Case", photo)
+        rc, doc, err = dev4.run("sync")
+        ok(rc == 0 and len(office.inbox()) == before + 1, "sync over pinned HTTPS", (doc, err))
+        office.stop()
+        office.extra = ["--tls-cert", crt2, "--tls-key", key2]
+        ok(office.start(), "an office with another TLS key on the same address")
+        cid, err = new_case(dev4, "O1", id_with_checksum(7001), "TLS Case 2", photo)
+        rc, doc, err = dev4.run("sync", extra_env={"FIELDKIT_SYNC_ATTEMPTS": "1"})
+        ok(rc != 0 and len(office.inbox()) == before + 1, "a different TLS key is refused: nothing is sent", (rc, doc, err))
+        office.stop()
+        office.extra = []
+        ok(office.start(), "office back on plain loopback HTTP")
 
         # Correct the returned case as a new version and send it.
         rc, doc, err = dev.run("case", "correct", ids[0])

@@ -1,0 +1,296 @@
+/* test-sync-client.c — the device side's async API (what the window uses),
+ * its progress reports and cancellation, and the retry backoff, against a
+ * real office server on 127.0.0.1 started in this process. */
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "app/fk-packet.h"
+#include "app/fk-store.h"
+#include "sync/fk-office-server.h"
+#include "sync/fk-office-store.h"
+#include "sync/fk-sync.h"
+
+#define ADMIN_PASS "office admin passphrase"
+#define CLERK_PASS "clerk passphrase one"
+#define CHECK_PASS "second checker pass"
+
+typedef struct {
+  char           *root;
+  FkOfficeStore  *office;
+  FkOfficeKeys   *keys;
+  FkOfficeServer *server;
+  char           *url;
+  FkStore        *device;
+  char           *device_dir;
+  char           *outing;
+} Fixture;
+
+static void
+rm_rf (const char *path)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", path);
+
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
+static void
+invite (Fixture *f,
+        char   **code_out)
+{
+  g_autoptr(GError) error = NULL;
+  const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  char code[21];
+  g_autofree char *id = NULL;
+  g_autofree char *m = NULL;
+  guint8 key[32];
+
+  for (int i = 0; i < 20; i++)
+    code[i] = alphabet[randombytes_uniform (32)];
+  code[20] = '\0';
+  id = fk_invite_id (code);
+  m = g_strconcat ("fk-invite-key", code, NULL);
+  fk_hash ((const guint8 *) m, strlen (m), key);
+  g_assert_true (fk_office_store_add_invite (f->office, id, "tablet", key,
+                                             g_get_real_time () / G_USEC_PER_SEC + 3600, &error));
+  g_assert_no_error (error);
+  *code_out = g_strdup (code);
+}
+
+static gint64
+sealed_case (Fixture    *f,
+             const char *person_id,
+             gsize       photo_size)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) fields = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GBytes) photo = NULL;
+  guint8 *bytes = g_malloc (photo_size);
+  FkCaseInput in = { 0 };
+  gint64 id;
+
+  randombytes_buf (bytes, photo_size);
+  photo = g_bytes_new_take (bytes, photo_size);
+  g_hash_table_insert (fields, "reason", "damaged");
+  in.outing_id = f->outing;
+  in.service = "id_card_replace";
+  in.person_id = person_id;
+  in.name = "測試人";
+  in.birth_date = "1960-01-02";
+  in.fields = fields;
+  in.photo = photo;
+  in.photo_mime = "image/jpeg";
+  id = fk_store_case_new (f->device, &in, &error);
+  g_assert_no_error (error);
+  g_assert_true (fk_store_case_tick (f->device, id, NULL, TRUE, &error));
+  g_assert_true (fk_store_case_check (f->device, id, &error));
+  g_assert_true (fk_store_case_approve_as (f->device, id, "bob", CHECK_PASS, &error));
+  g_assert_true (fk_store_case_finalize (f->device, id, NULL, &error));
+  g_assert_no_error (error);
+  return id;
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *office_dir = NULL;
+  char *recovery = NULL;
+  FkOfficeServerOptions options = { 0 };
+
+  f->root = g_dir_make_tmp ("fk-sync-client-XXXXXX", &error);
+  g_assert_no_error (error);
+  office_dir = g_build_filename (f->root, "office", NULL);
+  f->office = fk_office_store_open (office_dir, &error);
+  g_assert_no_error (error);
+  f->keys = fk_office_store_init (f->office, "TCN", "alice", ADMIN_PASS, &recovery, &error);
+  g_assert_no_error (error);
+  fk_recovery_key_free (recovery);
+  options.quiet = TRUE;
+  f->server = fk_office_server_start (f->office, f->keys, &options, &error);
+  g_assert_no_error (error);
+  f->url = g_strdup_printf ("http://127.0.0.1:%u", fk_office_server_port (f->server));
+
+  f->device_dir = g_build_filename (f->root, "device", NULL);
+  f->device = fk_store_open (f->device_dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (fk_store_init_device (f->device, "ann", "Clerk", CLERK_PASS, "TCN", 3, &recovery, &error));
+  fk_recovery_key_free (recovery);
+  g_assert_true (fk_store_operator_add (f->device, "bob", "Checker", FK_ROLE_STAFF, CHECK_PASS, &error));
+  f->outing = fk_store_outing_new (f->device, "home_visit", "Visits", "2026-11-26", NULL, &error);
+  g_assert_no_error (error);
+  invite (f, &code);
+  g_assert_true (fk_sync_enroll (f->device, f->url, code, f->keys->fingerprint, "test tablet", &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_clear_pointer (&f->device, fk_store_close);
+  fk_office_server_stop (f->server, 5);
+  g_clear_pointer (&f->keys, fk_office_keys_free);
+  g_clear_pointer (&f->office, fk_office_store_free);
+  rm_rf (f->root);
+  g_free (f->root);
+  g_free (f->url);
+  g_free (f->device_dir);
+  g_free (f->outing);
+}
+
+/* ---- async run with progress ----------------------------------------------- */
+
+typedef struct {
+  GMainLoop    *loop;
+  FkSyncReport  report;
+  GError       *error;
+  gboolean      ok;
+  guint         progress_calls;
+  gsize         last_done;
+  GThread      *main_thread;
+  gboolean      progress_off_main;
+} RunState;
+
+static void
+progress_cb (const char *packet_id,
+             gsize       done,
+             gsize       total,
+             gpointer    user_data)
+{
+  RunState *s = user_data;
+
+  g_atomic_int_inc (&s->progress_calls);
+  if (g_thread_self () != s->main_thread)
+    s->progress_off_main = TRUE;
+  g_assert_cmpuint (done, <=, total);
+  s->last_done = done;
+}
+
+static void
+run_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  RunState *s = user_data;
+
+  s->ok = fk_sync_run_finish (result, &s->report, &s->error);
+  g_main_loop_quit (s->loop);
+}
+
+static void
+test_async_run (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) outbox = NULL;
+  RunState s = { 0 };
+
+  sealed_case (f, "A123456789", 300 * 1024);
+  sealed_case (f, "B220000019", 10 * 1024);
+  s.loop = g_main_loop_new (NULL, FALSE);
+  s.main_thread = g_thread_self ();
+  fk_sync_run_async (f->device_dir, "ann", CLERK_PASS, progress_cb, &s, NULL, run_done_cb, &s);
+  g_main_loop_run (s.loop);
+  g_assert_no_error (s.error);
+  g_assert_true (s.ok);
+  g_assert_cmpuint (s.report.uploaded, ==, 2);
+  g_assert_cmpuint (s.report.cases->len, ==, 2);
+  /* Progress comes from the worker thread, at least a start and an end per packet. */
+  g_assert_cmpuint (s.progress_calls, >=, 4);
+  g_assert_true (s.progress_off_main);
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 2);
+
+  /* The main handle sees what the worker did. */
+  outbox = fk_store_outbox (f->device, TRUE, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < outbox->len; i++)
+    g_assert_cmpstr (((FkOutboxItem *) outbox->pdata[i])->state, ==, "acked");
+  fk_sync_report_clear (&s.report);
+  g_main_loop_unref (s.loop);
+}
+
+static void
+test_async_wrong_passphrase (Fixture       *f,
+                             gconstpointer  data)
+{
+  RunState s = { 0 };
+
+  s.loop = g_main_loop_new (NULL, FALSE);
+  s.main_thread = g_thread_self ();
+  fk_sync_run_async (f->device_dir, "ann", "not the passphrase", NULL, NULL, NULL, run_done_cb, &s);
+  g_main_loop_run (s.loop);
+  g_assert_false (s.ok);
+  g_assert_error (s.error, FK_STORE_ERROR, FK_STORE_ERROR_WRONG_PASSPHRASE);
+  g_clear_error (&s.error);
+  fk_sync_report_clear (&s.report);
+  g_main_loop_unref (s.loop);
+}
+
+static void
+test_async_cancel (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  RunState s = { 0 };
+
+  sealed_case (f, "A123456789", 64 * 1024);
+  g_cancellable_cancel (cancellable);
+  s.loop = g_main_loop_new (NULL, FALSE);
+  s.main_thread = g_thread_self ();
+  fk_sync_run_async (f->device_dir, "ann", CLERK_PASS, NULL, NULL, cancellable, run_done_cb, &s);
+  g_main_loop_run (s.loop);
+  g_assert_false (s.ok);
+  g_assert_nonnull (s.error);
+  /* Nothing reached the office; the packet still waits. */
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 0);
+  g_clear_error (&s.error);
+  fk_sync_report_clear (&s.report);
+  g_main_loop_unref (s.loop);
+}
+
+/* ---- backoff ----------------------------------------------------------------- */
+
+static void
+test_backoff (void)
+{
+  g_setenv ("FIELDKIT_BACKOFF_BASE_MS", "1000", TRUE);
+  for (guint attempt = 0; attempt < 14; attempt++)
+    {
+      gint64 ceiling = MIN ((gint64) 600 * G_USEC_PER_SEC, (gint64) G_USEC_PER_SEC << attempt);
+      gint64 lo = G_MAXINT64, hi = 0;
+
+      for (int i = 0; i < 400; i++)
+        {
+          gint64 v = fk_sync_backoff_us (attempt);
+
+          g_assert_cmpint (v, >=, 0);
+          g_assert_cmpint (v, <=, ceiling);
+          lo = MIN (lo, v);
+          hi = MAX (hi, v);
+        }
+      /* Full jitter: the waits spread over the whole range, not a fixed step. */
+      g_assert_cmpint (lo, <, ceiling / 4);
+      g_assert_cmpint (hi, >, ceiling * 3 / 4);
+    }
+  /* The cap: ten minutes, however many attempts. */
+  for (int i = 0; i < 200; i++)
+    g_assert_cmpint (fk_sync_backoff_us (60), <=, (gint64) 600 * G_USEC_PER_SEC);
+  g_setenv ("FIELDKIT_BACKOFF_BASE_MS", "50", TRUE);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_setenv ("FIELDKIT_KDF", "test", TRUE);
+  g_setenv ("FIELDKIT_BACKOFF_BASE_MS", "50", TRUE);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/sync/client/backoff", test_backoff);
+  g_test_add ("/sync/client/async-run", Fixture, NULL, fixture_set_up, test_async_run, fixture_tear_down);
+  g_test_add ("/sync/client/async-wrong-passphrase", Fixture, NULL, fixture_set_up, test_async_wrong_passphrase,
+              fixture_tear_down);
+  g_test_add ("/sync/client/async-cancel", Fixture, NULL, fixture_set_up, test_async_cancel, fixture_tear_down);
+  return g_test_run ();
+}

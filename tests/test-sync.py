@@ -341,6 +341,36 @@ def main():
         rc, doc, err = dev.run("outbox")
         ok(all(p["state"] == "acked" for p in doc.get("packets", [])), "after the import the device is acknowledged at the next sync", doc)
 
+        # Garbage and replays: random bodies, bogus headers and a replayed
+        # signed request are refused with 4xx; the office keeps serving.
+        import http.client
+        import random
+        rng = random.Random(1234)
+        statuses = []
+        before = len(office.inbox())
+        for i in range(120):
+            conn = http.client.HTTPConnection("127.0.0.1", office.port, timeout=10)
+            path = rng.choice(["/v1/enroll", "/v1/packets/" + os.urandom(8).hex(), "/v1/audit",
+                               "/v1/changes?since=" + rng.choice(["-1", "x", "99999999999999999999"]),
+                               "/v1/office/../../etc/passwd", "/" + "A" * rng.randint(1, 3000)])
+            method = rng.choice(["GET", "PUT", "POST", "DELETE", "PATCH"])
+            body = os.urandom(rng.randint(0, 4096)) if rng.random() < 0.7 else b'{"v":1,' * rng.randint(1, 50)
+            headers = {"FK-Device": rng.choice(["", "0" * 32, os.urandom(16).hex(), "'; DROP TABLE devices;--"]),
+                       "FK-Time": rng.choice(["0", "-5", str(int(time.time())), "abc"]),
+                       "FK-Nonce": os.urandom(16).hex(), "FK-Signature": rng.choice(["", "AAAA", "!!"])}
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                statuses.append(conn.getresponse().status)
+            except (ConnectionError, http.client.HTTPException, OSError) as e:
+                statuses.append(0)
+            finally:
+                conn.close()
+        ok(all(400 <= st < 500 for st in statuses), "120 garbage requests all get a 4xx", sorted(set(statuses)))
+        ok(office.proc.poll() is None and len(office.inbox()) == before, "the office is still up and stored nothing", before)
+        cid, err = new_case(dev, outing, id_with_checksum(5500), "After Garbage", photo)
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0 and len(office.inbox()) == before + 1, "a real device still syncs after the garbage", (doc, err))
+
         # Reference data: the office publishes a new catalog (a fee changes);
         # the device applies it from the signed change feed.
         catalog = json.load(open(os.path.join(os.environ["FIELDKIT_DATA_DIR"], "services.json")))

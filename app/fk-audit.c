@@ -8,14 +8,50 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* The audit entry is written in the same transaction as the change it
+ * records, so a full disk or a busy store can strike here first; those must
+ * reach the clerk as what they are, not as an internal failure. */
 static gboolean
 sql_fail (sqlite3  *db,
           GError  **error)
 {
-  g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
-               FK_T ("The audit log could not be written or read: %s",
-                     "稽核紀錄無法寫入或讀取：%s"),
-               sqlite3_errmsg (db));
+  int rc = sqlite3_extended_errcode (db);
+  FkStoreError code = FK_STORE_ERROR_FAILED;
+
+  switch (rc & 0xff)
+    {
+    case SQLITE_FULL:
+      code = FK_STORE_ERROR_FULL;
+      break;
+    case SQLITE_IOERR:
+      if (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC)
+        code = FK_STORE_ERROR_FULL;
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      code = FK_STORE_ERROR_BUSY;
+      break;
+    case SQLITE_READONLY:
+      code = FK_STORE_ERROR_READ_ONLY;
+      break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      code = FK_STORE_ERROR_CORRUPT;
+      break;
+    default:
+      break;
+    }
+  if (code == FK_STORE_ERROR_FULL)
+    g_set_error (error, FK_STORE_ERROR, code,
+                 FK_T ("The disk is full; nothing was saved. Free some space and try again — "
+                       "the work already saved is safe. (%s)",
+                       "磁碟已滿，這次沒有儲存任何資料。請清出空間後再試一次；先前已儲存的資料都安全。（%s）"),
+                 sqlite3_errmsg (db));
+  else
+    g_set_error (error, FK_STORE_ERROR, code,
+                 FK_T ("The audit log could not be written or read: %s",
+                       "稽核紀錄無法寫入或讀取：%s"),
+                 sqlite3_errmsg (db));
   return FALSE;
 }
 

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "app/fk-roster.h"
 #include "app/fk-store.h"
 #include "app/fk-validate.h"
 #include "crypto/fk-crypto.h"
@@ -69,6 +70,15 @@ fk_cli_error_code (const GError *error)
     }
   if (error->domain == FK_VALIDATE_ERROR)
     return "invalid";
+  if (error->domain == FK_ROSTER_ERROR)
+    {
+      static const char *const names[] = {
+        "too_large", "not_text", "encoding", "format", "columns", "empty", "not_school_drive", "refused",
+      };
+
+      if ((guint) error->code < G_N_ELEMENTS (names))
+        return names[error->code];
+    }
   if (error->domain == FK_CRYPTO_ERROR)
     {
       switch (error->code)
@@ -96,7 +106,10 @@ exit_code_for (const GError *error)
 int
 fk_cli_fail (const GError *error)
 {
-  g_printerr ("%s: %s\n", FK_T ("error", "錯誤"), error->message);
+  /* Raw UTF-8, like stdout: g_printerr would convert to the locale's
+   * charset and turn every Chinese character into '?' whenever the zh_TW
+   * locale asked for in LANG is not installed. */
+  fprintf (stderr, "%s: %s\n", FK_T ("error", "錯誤"), error->message);
   if (json_mode)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -127,7 +140,7 @@ fk_cli_usage (const char *format,
   va_start (ap, format);
   msg = g_strdup_vprintf (format, ap);
   va_end (ap);
-  g_printerr ("%s: %s\n%s\n", FK_T ("usage", "用法"), msg,
+  fprintf (stderr, "%s: %s\n%s\n", FK_T ("usage", "用法"), msg,
               FK_T ("Run \"fieldkit-cli help\" for the list of commands.",
                     "執行「fieldkit-cli help」可查看所有指令。"));
   return FK_EXIT_USAGE;

@@ -23,14 +23,11 @@
  * same bytes end in the same ack, other bytes in 409 conflict.
  *
  * Storage and throughput.  Each stored packet costs: the file written to a
- * temporary name, fsync, renameat2(RENAME_NOREPLACE) into packets/, fsync of
- * the directory, then one SQLite transaction (WAL, synchronous=FULL).  This
- * is the simple, correct version: per-request work is small and the store
- * serialises on one connection.  The next step for the 2,000 packets/s goal
- * is group commit: a writer thread that takes every pending row, commits
- * them in one transaction (one WAL fsync) and fsyncs the packets directory
- * once for the batch, then wakes the waiting request threads — the store's
- * insert call is already the only place that would change.
+ * temporary name, fsync, renameat2(RENAME_NOREPLACE) into packets/, then
+ * fk_office_store_insert_packet, which group-commits: the rows of all
+ * requests waiting at that moment share one fsync of the packets directory
+ * and one SQLite transaction (WAL, synchronous=FULL), and each request is
+ * answered only once its own row is durable.
  *
  * Faults (tests only, `serve --faults SPEC`).  SPEC is a comma list run as a
  * script over packet PUTs in order: each item applies to the next N packet
@@ -281,27 +278,6 @@ member_int (JsonObject *obj,
 }
 
 static gboolean
-fsync_dir (const char  *dir,
-           GError     **error)
-{
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0 || fsync (fd) != 0)
-    {
-      int saved = errno;
-
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                   FK_T ("The folder %s could not be synced to disk: %s.", "資料夾 %s 無法寫入磁碟：%s。"),
-                   dir, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-  return TRUE;
-}
-
-static gboolean
 write_all (int           fd,
            const guint8 *data,
            gsize         len)
@@ -340,8 +316,9 @@ refuse (GError     **error,
   return FALSE;
 }
 
-/* Writes the file under a temporary name, fsyncs it, moves it into place
- * without replacing anything already there, and fsyncs the folder.  An
+/* Writes the file under a temporary name, fsyncs it and moves it into place
+ * without replacing anything already there; the folder is fsync'd by
+ * fk_office_store_insert_packet, once per group, before the row.  An
  * existing file (left by a crash before its row was committed, or being
  * stored by another process right now) is accepted when it holds the very
  * same bytes, and is a conflict otherwise. */
@@ -401,7 +378,7 @@ write_packet_file (FkOfficeStore  *store,
                        FK_T ("Another packet with this id is already at the office; it was not replaced.",
                              "戶所已有相同編號的其他封包，未予覆蓋。"));
     }
-  return fsync_dir (dir, error);
+  return TRUE;
 
 io_fail:
   saved = errno;

@@ -5,13 +5,22 @@
  * runs at most one transaction.  A committed row is on disk when the
  * function returns.
  *
+ * Packet rows are group-committed (fk_office_store_insert_packet): rows
+ * that arrive while a commit is under way wait and then go to disk
+ * together, with one fsync of the packets folder and one transaction (one
+ * WAL fsync) for the whole group.  Each caller still returns only once its
+ * own row is durable, so an office that acknowledges after this call never
+ * acknowledges anything that a crash could lose.
+ *
  * Layout: types, helpers, migrations, opening and keys, invites and devices,
  * packets, reviews and changes, device audit, office audit.
  */
 #include "sync/fk-office-store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <glib/gstdio.h>
 
@@ -28,7 +37,21 @@ struct _FkOfficeStore
   char    *data_dir;
   char    *db_path;
   sqlite3 *db;
+
+  /* Group commit of packet rows (fk_office_store_insert_packet). */
+  GMutex     group_lock;
+  GCond      group_done;
+  GPtrArray *group_queue;   /* PendingRow*, for the next group */
+  gboolean   group_busy;    /* a caller is committing a group now */
 };
+
+/* One caller's row waiting for its group; lives on the caller's stack. */
+typedef struct {
+  const FkOfficePacket *packet;
+  gboolean              done;
+  gboolean              ok;
+  GError               *error;
+} PendingRow;
 
 G_DEFINE_QUARK (fk-office-error-quark, fk_office_error)
 
@@ -338,6 +361,9 @@ fk_office_store_open (const char  *data_dir,
   g_autoptr(FkOfficeStore) self = g_new0 (FkOfficeStore, 1);
 
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->group_lock);
+  g_cond_init (&self->group_done);
+  self->group_queue = g_ptr_array_new ();
   self->data_dir = g_strdup (data_dir);
   self->db_path = g_build_filename (data_dir, "office.db", NULL);
   if (g_mkdir_with_parents (data_dir, 0700) != 0)
@@ -372,6 +398,9 @@ fk_office_store_free (FkOfficeStore *self)
   if (self->db)
     sqlite3_close (self->db);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->group_lock);
+  g_cond_clear (&self->group_done);
+  g_clear_pointer (&self->group_queue, g_ptr_array_unref);
   g_free (self->data_dir);
   g_free (self->db_path);
   g_free (self);
@@ -989,26 +1018,50 @@ fk_office_store_get_packet (FkOfficeStore  *self,
   return get_packet_locked (self, key, error);
 }
 
-gboolean
-fk_office_store_insert_packet (FkOfficeStore         *self,
-                               const FkOfficePacket  *p,
-                               GError               **error)
+/* Makes the names of the packet files renamed into DATA_DIR/packets
+ * durable.  No folder yet means no file to make durable. */
+static gboolean
+sync_packets_dir (FkOfficeStore  *self,
+                  GError        **error)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  g_autofree char *dir = g_build_filename (self->data_dir, "packets", NULL);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0 && errno == ENOENT)
+    return TRUE;
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   FK_T ("The folder %s could not be synced to disk: %s.", "資料夾 %s 無法寫入磁碟：%s。"),
+                   dir, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* One row inside the group's transaction, under its own savepoint so a
+ * refused row (a duplicate id) leaves the others alone. */
+static gboolean
+insert_row_locked (FkOfficeStore         *self,
+                   const FkOfficePacket  *p,
+                   GError               **error)
+{
   sqlite3_stmt *st;
   int rc;
 
-  if (!begin (self, error))
+  if (!exec (self, "SAVEPOINT packet_row", error))
     return FALSE;
   st = prepare (self,
                 "INSERT INTO packets (packet_id, device_id, device_seq, case_uuid, receipt_no, service,"
                 " outing_kind, packet_hash, size, received_at, ack, manifest)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
   if (st == NULL)
-    {
-      rollback (self);
-      return FALSE;
-    }
+    goto fail;
   bind_text (st, 1, p->packet_id);
   bind_text (st, 2, p->device_id);
   sqlite3_bind_int64 (st, 3, p->device_seq);
@@ -1025,30 +1078,112 @@ fk_office_store_insert_packet (FkOfficeStore         *self,
   sqlite3_finalize (st);
   if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
     {
-      rollback (self);
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS, "packet already stored");
-      return FALSE;
+      goto fail;
     }
   if (rc != SQLITE_DONE)
     {
       sql_fail (self, error);
-      rollback (self);
-      return FALSE;
+      goto fail;
     }
   st = prepare (self, "UPDATE devices SET last_seen = ? WHERE device_id = ?", error);
   if (st == NULL)
-    {
-      rollback (self);
-      return FALSE;
-    }
+    goto fail;
   sqlite3_bind_int64 (st, 1, p->received_at);
   bind_text (st, 2, p->device_id);
   if (!step_done (self, st, error))
+    goto fail;
+  return exec (self, "RELEASE packet_row", error);
+
+fail:
+  sqlite3_exec (self->db, "ROLLBACK TO packet_row; RELEASE packet_row", NULL, NULL, NULL);
+  return FALSE;
+}
+
+/* Commits a group: the folder once, then every row in one transaction.
+ * Sets ok / error on each PendingRow. */
+static void
+commit_group (FkOfficeStore *self,
+              GPtrArray     *group)
+{
+  g_autoptr(GError) shared = NULL;
+  guint n_ok = 0;
+
+  if (sync_packets_dir (self, &shared))
     {
-      rollback (self);
+      g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+      if (begin (self, &shared))
+        {
+          for (guint i = 0; i < group->len; i++)
+            {
+              PendingRow *row = group->pdata[i];
+
+              row->ok = insert_row_locked (self, row->packet, &row->error);
+              n_ok += row->ok;
+            }
+          if (n_ok == 0)
+            rollback (self);
+          else
+            commit (self, &shared);
+        }
+    }
+  if (shared == NULL)
+    return;
+  /* The folder or the transaction failed: no row of the group is stored. */
+  for (guint i = 0; i < group->len; i++)
+    {
+      PendingRow *row = group->pdata[i];
+
+      if (row->ok || row->error == NULL)
+        {
+          row->ok = FALSE;
+          g_clear_error (&row->error);
+          row->error = g_error_copy (shared);
+        }
+    }
+}
+
+/* Group commit, leader and followers: the caller queues its row; whoever
+ * finds no commit under way takes the whole queue and commits it, the
+ * others wait for that and either find their row done or lead the next
+ * group.  While one group is on its way to disk the next one gathers. */
+gboolean
+fk_office_store_insert_packet (FkOfficeStore         *self,
+                               const FkOfficePacket  *p,
+                               GError               **error)
+{
+  PendingRow me = { .packet = p };
+
+  g_mutex_lock (&self->group_lock);
+  g_ptr_array_add (self->group_queue, &me);
+  while (!me.done)
+    {
+      if (!self->group_busy)
+        {
+          GPtrArray *group = self->group_queue;
+
+          self->group_queue = g_ptr_array_new ();
+          self->group_busy = TRUE;
+          g_mutex_unlock (&self->group_lock);
+          commit_group (self, group);
+          g_mutex_lock (&self->group_lock);
+          for (guint i = 0; i < group->len; i++)
+            ((PendingRow *) group->pdata[i])->done = TRUE;
+          g_ptr_array_unref (group);
+          self->group_busy = FALSE;
+          g_cond_broadcast (&self->group_done);
+        }
+      else
+        g_cond_wait (&self->group_done, &self->group_lock);
+    }
+  g_mutex_unlock (&self->group_lock);
+  if (!me.ok)
+    {
+      g_propagate_error (error, me.error);
       return FALSE;
     }
-  return commit (self, error);
+  return TRUE;
 }
 
 GPtrArray *

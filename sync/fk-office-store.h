@@ -15,7 +15,8 @@
  *
  * Packet files themselves are not in the store: they live in
  * DATA_DIR/packets/<packet_id>.fkp (fk-office-server.c writes them, fsync'd,
- * before the row that makes them "stored" is committed).
+ * and renames them into place; fk_office_store_insert_packet fsyncs the
+ * folder before the row that makes them "stored" is committed).
  */
 #pragma once
 
@@ -214,8 +215,13 @@ void            fk_office_store_touch_device  (FkOfficeStore *store,
 FkOfficePacket *fk_office_store_get_packet    (FkOfficeStore *store,
                                                const char    *key,
                                                GError       **error);
-/* Inserts the row (the file is already durable).  FK_OFFICE_ERROR_EXISTS
- * when the id is already stored. */
+/* Inserts the row.  The caller has written the packet file, fsync'd it and
+ * renamed it into DATA_DIR/packets; before the row is committed the store
+ * fsyncs that folder, so the file's name is durable before any row refers
+ * to it.  Rows from concurrent callers are group-committed: one folder
+ * fsync and one transaction for all rows waiting at that moment, and each
+ * call returns once its own row is on disk.  FK_OFFICE_ERROR_EXISTS when
+ * the id is already stored. */
 gboolean        fk_office_store_insert_packet (FkOfficeStore        *store,
                                                const FkOfficePacket *packet,
                                                GError              **error);

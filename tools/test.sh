@@ -37,5 +37,17 @@ run_suite build
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
+# The roster reader under libFuzzer for a bounded time (FUZZ_SECONDS, default
+# 60): one test in the totals, passed when the fuzzer builds and finds nothing.
+mkdir -p build-fuzz
+if FUZZ_BUILD_DIR=build-fuzz sh tools/fuzz.sh "${FUZZ_SECONDS:-60}" > build-fuzz/fuzz.log 2>&1; then
+  echo "fuzz-roster: ok ($(grep -m1 -o 'Done [0-9]* runs in [0-9]* second' build-fuzz/fuzz.log || echo 'done'))"
+  passed=$((passed + 1))
+else
+  tail -n 40 build-fuzz/fuzz.log
+  echo "fuzz-roster: FAILED (build-fuzz/fuzz.log, findings in build-fuzz/)"
+  failed=$((failed + 1))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,72 @@
+/* fk-pages.h — the pages of the window.  Each is a GtkBox subclass built
+ * in code (every string goes through FK_T at run time).  Pages that show
+ * personal data are created when shown and destroyed when the window locks. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ui/fk-window.h"
+
+G_BEGIN_DECLS
+
+#define FK_TYPE_SETUP_PAGE (fk_setup_page_get_type ())
+G_DECLARE_FINAL_TYPE (FkSetupPage, fk_setup_page, FK, SETUP_PAGE, GtkBox)
+GtkWidget *fk_setup_page_new       (FkWindow *window);
+
+#define FK_TYPE_SIGNIN_PAGE (fk_signin_page_get_type ())
+G_DECLARE_FINAL_TYPE (FkSigninPage, fk_signin_page, FK, SIGNIN_PAGE, GtkBox)
+GtkWidget *fk_signin_page_new      (FkWindow *window);
+/* Reloads the operators and clears the passphrase. */
+void       fk_signin_page_reset    (FkSigninPage *self,
+                                    const char   *message);
+
+#define FK_TYPE_HOME_PAGE (fk_home_page_get_type ())
+G_DECLARE_FINAL_TYPE (FkHomePage, fk_home_page, FK, HOME_PAGE, GtkBox)
+GtkWidget *fk_home_page_new        (FkWindow *window);
+void       fk_home_page_refresh    (FkHomePage *self);
+void       fk_home_page_set_online (FkHomePage *self,
+                                    gboolean    online);
+
+#define FK_TYPE_OUTING_PAGE (fk_outing_page_get_type ())
+G_DECLARE_FINAL_TYPE (FkOutingPage, fk_outing_page, FK, OUTING_PAGE, GtkBox)
+GtkWidget  *fk_outing_page_new     (FkWindow   *window,
+                                    const char *outing_id);
+void        fk_outing_page_refresh (FkOutingPage *self);
+const char *fk_outing_page_title   (FkOutingPage *self);
+/* The model behind the list (FkCaseItem), for tests. */
+GListModel *fk_outing_page_model   (FkOutingPage *self);
+void        fk_outing_page_set_search (FkOutingPage *self,
+                                       const char   *text);
+
+#define FK_TYPE_CASE_EDITOR (fk_case_editor_get_type ())
+G_DECLARE_FINAL_TYPE (FkCaseEditor, fk_case_editor, FK, CASE_EDITOR, GtkBox)
+GtkWidget  *fk_case_editor_new     (FkWindow   *window,
+                                    gint64      case_id);
+/* A case not in the store yet: it is created as soon as the ID number and
+ * the name are valid.  pending (may be NULL) holds values typed before a
+ * lock. */
+GtkWidget  *fk_case_editor_new_draft (FkWindow   *window,
+                                      const char *outing_id,
+                                      const char *service,
+                                      GHashTable *pending);
+/* Saves what is typed now (lock, close, back). */
+void        fk_case_editor_flush   (FkCaseEditor *self);
+gint64      fk_case_editor_case_id (FkCaseEditor *self);
+const char *fk_case_editor_outing_id (FkCaseEditor *self);
+/* Values typed but not storable yet (before the case exists), with
+ * "_service" and "_outing"; NULL when there are none. */
+GHashTable *fk_case_editor_take_unsaved (FkCaseEditor *self);
+const char *fk_case_editor_title   (FkCaseEditor *self);
+
+#define FK_TYPE_RECEIPT_PAGE (fk_receipt_page_get_type ())
+G_DECLARE_FINAL_TYPE (FkReceiptPage, fk_receipt_page, FK, RECEIPT_PAGE, GtkBox)
+GtkWidget  *fk_receipt_page_new    (FkWindow *window,
+                                    gint64    case_id);
+const char *fk_receipt_page_outing_id (FkReceiptPage *self);
+
+#define FK_TYPE_SYNC_PAGE (fk_sync_page_get_type ())
+G_DECLARE_FINAL_TYPE (FkSyncPage, fk_sync_page, FK, SYNC_PAGE, GtkBox)
+GtkWidget  *fk_sync_page_new       (FkWindow *window);
+void        fk_sync_page_refresh   (FkSyncPage *self);
+
+G_END_DECLS

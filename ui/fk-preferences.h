@@ -1,0 +1,10 @@
+/* fk-preferences.h — the preferences window (AdwPreferencesWindow). */
+#pragma once
+
+#include "ui/fk-window.h"
+
+G_BEGIN_DECLS
+
+void fk_preferences_show (FkWindow *window);
+
+G_END_DECLS

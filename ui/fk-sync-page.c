@@ -1,0 +1,428 @@
+/* fk-sync-page.c — sync now (in the background, with progress), what each
+ * case's packet is doing, the quarantine with Retry, and the cases the
+ * office returned with their reason and Correct. */
+#include "ui/fk-pages.h"
+
+#include "crypto/fk-i18n.h"
+#include "sync/fk-sync.h"
+#include "ui/fk-preferences.h"
+#include "ui/fk-ui-util.h"
+
+/* ---- types -------------------------------------------------------------------- */
+
+struct _FkSyncPage
+{
+  GtkBox        parent_instance;
+
+  FkWindow     *window;
+  GCancellable *cancellable;
+  gboolean      running;
+  GtkWidget    *sync_button;
+  GtkWidget    *progress;
+  GtkWidget    *status;
+  GtkWidget    *enrol_hint;
+  GtkWidget    *packets;
+  GtkWidget    *quarantine;
+  GtkWidget    *returned;
+  GtkWidget    *report_box;
+};
+
+G_DEFINE_FINAL_TYPE (FkSyncPage, fk_sync_page, GTK_TYPE_BOX)
+
+/* One run: keeps the page alive until the worker is done with it. */
+typedef struct {
+  FkSyncPage *page;
+} SyncRun;
+
+typedef struct {
+  FkSyncPage *page;
+  char       *packet_id;
+  gsize       done;
+  gsize       total;
+} ProgressUpdate;
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static const char *
+client_state_label (const char *state)
+{
+  if (g_strcmp0 (state, "waiting") == 0)
+    return FK_T ("waiting to upload", "等待上傳");
+  if (g_strcmp0 (state, "acked") == 0)
+    return FK_T ("at the office", "戶所已收到");
+  if (g_strcmp0 (state, "quarantined") == 0)
+    return FK_T ("quarantined", "隔離待處理");
+  if (g_strcmp0 (state, "sent") == 0)
+    return FK_T ("sent", "已送出");
+  if (g_strcmp0 (state, "already at the office") == 0)
+    return FK_T ("already at the office", "戶所早已收到");
+  return state ? state : "—";
+}
+
+static const char *
+server_state_label (const char *state)
+{
+  if (state == NULL)
+    return FK_T ("no answer yet", "尚無回覆");
+  if (g_str_equal (state, "stored"))
+    return FK_T ("received", "已收件");
+  if (g_str_equal (state, "approved"))
+    return FK_T ("accepted", "已受理");
+  if (g_str_equal (state, "returned"))
+    return FK_T ("returned for correction", "退回補正");
+  return state;
+}
+
+static GtkWidget *
+new_group (GtkWidget  *parent,
+           const char *title)
+{
+  GtkWidget *g = adw_preferences_group_new ();
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (g), title);
+  gtk_box_append (GTK_BOX (parent), g);
+  return g;
+}
+
+static void
+clear_group (GtkWidget *group)
+{
+  GtkWidget *rows = g_object_get_data (G_OBJECT (group), "fk-rows");
+
+  if (rows)
+    {
+      adw_preferences_group_remove (ADW_PREFERENCES_GROUP (group), rows);
+      g_object_set_data (G_OBJECT (group), "fk-rows", NULL);
+    }
+  rows = gtk_list_box_new ();
+  gtk_widget_add_css_class (rows, "boxed-list");
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (rows), GTK_SELECTION_NONE);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), rows);
+  g_object_set_data (G_OBJECT (group), "fk-rows", rows);
+}
+
+static void
+group_add (GtkWidget *group,
+           GtkWidget *row)
+{
+  gtk_list_box_append (GTK_LIST_BOX (g_object_get_data (G_OBJECT (group), "fk-rows")), row);
+}
+
+static GtkWidget *
+info_row (const char *title,
+          const char *subtitle)
+{
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *spoken = g_strdup_printf ("%s: %s", title, subtitle ? subtitle : "");
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  if (subtitle)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  fk_ui_name (row, spoken);
+  return row;
+}
+
+static gboolean
+progress_idle_cb (gpointer user_data)
+{
+  ProgressUpdate *u = user_data;
+
+  if (u->total > 0 && gtk_widget_get_root (GTK_WIDGET (u->page)))
+    {
+      g_autofree char *text = g_strdup_printf (FK_T ("Uploading %s: %zu of %zu KB", "上傳 %s：%zu / %zu KB"),
+                                               u->packet_id, u->done / 1024, u->total / 1024);
+
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (u->page->progress), (double) u->done / (double) u->total);
+      gtk_progress_bar_set_text (GTK_PROGRESS_BAR (u->page->progress), text);
+    }
+  g_object_unref (u->page);
+  g_free (u->packet_id);
+  g_free (u);
+  return G_SOURCE_REMOVE;
+}
+
+/* Called in the sync's worker thread: hand the numbers to the main loop. */
+static void
+progress_cb (const char *packet_id,
+             gsize       done,
+             gsize       total,
+             gpointer    user_data)
+{
+  SyncRun *run = user_data;
+  ProgressUpdate *u = g_new0 (ProgressUpdate, 1);
+
+  u->page = g_object_ref (run->page);
+  u->packet_id = g_strdup (packet_id);
+  u->done = done;
+  u->total = total;
+  g_main_context_invoke (NULL, progress_idle_cb, u);
+}
+
+/* ---- signal callbacks --------------------------------------------------------- */
+
+static void
+sync_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  SyncRun *run = user_data;
+  g_autoptr(FkSyncPage) self = run->page;
+  g_autoptr(GError) error = NULL;
+  FkSyncReport report = { 0 };
+  gboolean ok = fk_sync_run_finish (result, &report, &error);
+  g_autofree char *summary = NULL;
+
+  g_free (run);
+  self->running = FALSE;
+  if (gtk_widget_get_root (GTK_WIDGET (self)) == NULL)
+    {
+      /* The window locked meanwhile: show nothing, keep the record. */
+      if (ok)
+        fk_window_note_sync (self->window);
+      fk_sync_report_clear (&report);
+      return;
+    }
+  gtk_widget_set_sensitive (self->sync_button, TRUE);
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), ok ? 1.0 : 0.0);
+  if (ok)
+    {
+      fk_window_note_sync (self->window);
+      summary = g_strdup_printf (FK_T ("Sync done: %u uploaded, %u waiting, %u quarantined, %u answers from the office.",
+                                       "同步完成：上傳 %u 件，等待 %u 件，隔離 %u 件，戶所回覆 %u 則。"),
+                                 report.uploaded, report.waiting, report.quarantined, report.answers);
+      fk_window_toast (self->window, FK_T ("Sync done", "同步完成"));
+    }
+  else
+    summary = g_strdup_printf (FK_T ("Sync did not finish: %s", "同步未完成：%s"), error->message);
+  gtk_label_set_text (GTK_LABEL (self->status), summary);
+  gtk_progress_bar_set_text (GTK_PROGRESS_BAR (self->progress), NULL);
+
+  clear_group (self->report_box);
+  gtk_widget_set_visible (self->report_box, report.cases && report.cases->len > 0);
+  for (guint i = 0; report.cases && i < report.cases->len; i++)
+    {
+      FkSyncCase *c = report.cases->pdata[i];
+      g_autofree char *sub = g_strdup_printf ("%s · %s%s%s", client_state_label (c->client_status),
+                                              server_state_label (c->server_status),
+                                              c->message ? " · " : "", c->message ? c->message : "");
+
+      group_add (self->report_box, info_row (c->receipt_no ? c->receipt_no : c->packet_id, sub));
+    }
+  if (report.revoked)
+    fk_window_error (self->window, FK_T ("This device was revoked", "本裝置已被撤銷"), NULL);
+  fk_sync_report_clear (&report);
+  fk_sync_page_refresh (self);
+}
+
+static void
+sync_clicked_cb (GtkButton  *button,
+                 FkSyncPage *self)
+{
+  FkStore *store = fk_window_store (self->window);
+  const char *pass = fk_window_passphrase (self->window);
+  SyncRun *run;
+
+  if (store == NULL || pass == NULL || self->running)
+    return;
+  run = g_new0 (SyncRun, 1);
+  run->page = g_object_ref (self);
+  self->running = TRUE;
+  gtk_widget_set_sensitive (self->sync_button, FALSE);
+  gtk_label_set_text (GTK_LABEL (self->status), FK_T ("Syncing…", "同步中…"));
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
+  gtk_progress_bar_pulse (GTK_PROGRESS_BAR (self->progress));
+  fk_sync_run_async (fk_window_data_dir (self->window), fk_store_operator (store), pass,
+                     progress_cb, run, self->cancellable, sync_done_cb, run);
+}
+
+static void
+retry_clicked_cb (GtkButton  *button,
+                  FkSyncPage *self)
+{
+  FkStore *store = fk_window_store (self->window);
+  g_autoptr(GError) error = NULL;
+
+  if (store == NULL)
+    return;
+  if (!fk_store_outbox_retry (store, g_object_get_data (G_OBJECT (button), "fk-packet"), &error))
+    fk_window_error (self->window, FK_T ("Cannot retry", "無法重試"), error);
+  else
+    fk_window_toast (self->window, FK_T ("Will be sent again at the next sync", "下次同步時會重新送出"));
+  fk_sync_page_refresh (self);
+}
+
+static void
+correct_clicked_cb (GtkButton  *button,
+                    FkSyncPage *self)
+{
+  FkStore *store = fk_window_store (self->window);
+  gint64 old_id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (button), "fk-case"));
+  g_autoptr(GError) error = NULL;
+  gint64 new_id;
+
+  if (store == NULL)
+    return;
+  new_id = fk_store_case_correct (store, old_id, &error);
+  if (new_id == 0)
+    {
+      fk_window_error (self->window, FK_T ("Cannot correct this case", "無法補正此案件"), error);
+      return;
+    }
+  fk_window_show_case (self->window, new_id);
+}
+
+static void
+enrol_clicked_cb (GtkButton  *button,
+                  FkSyncPage *self)
+{
+  fk_preferences_show (self->window);
+}
+
+/* ---- overrides ------------------------------------------------------------------ */
+
+static void
+fk_sync_page_dispose (GObject *object)
+{
+  FkSyncPage *self = FK_SYNC_PAGE (object);
+
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (fk_sync_page_parent_class)->dispose (object);
+}
+
+/* ---- class_init / init --------------------------------------------------------- */
+
+static void
+fk_sync_page_class_init (FkSyncPageClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = fk_sync_page_dispose;
+}
+
+static void
+fk_sync_page_init (FkSyncPage *self)
+{
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
+  self->cancellable = g_cancellable_new ();
+}
+
+/* ---- public API ---------------------------------------------------------------- */
+
+GtkWidget *
+fk_sync_page_new (FkWindow *window)
+{
+  FkSyncPage *self = g_object_new (FK_TYPE_SYNC_PAGE, NULL);
+  GtkWidget *scroll = gtk_scrolled_window_new ();
+  GtkWidget *clamp = adw_clamp_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 16);
+  GtkWidget *row, *btn;
+
+  self->window = window;
+  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 800);
+  gtk_widget_set_margin_top (box, 18);
+  gtk_widget_set_margin_bottom (box, 24);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+
+  self->enrol_hint = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+  gtk_widget_add_css_class (self->enrol_hint, "fk-banner-warning");
+  gtk_box_append (GTK_BOX (self->enrol_hint),
+                  fk_ui_label (FK_T ("This device is not connected to the office yet. Enrol it with the invite "
+                                     "from the office administrator.",
+                                     "本裝置尚未連線到戶所。請用戶所管理員提供的邀請單完成註冊。"), NULL));
+  btn = fk_ui_button (FK_T ("Connect to the office…", "連線到戶所…"), NULL);
+  gtk_widget_set_halign (btn, GTK_ALIGN_START);
+  g_signal_connect (btn, "clicked", G_CALLBACK (enrol_clicked_cb), self);
+  gtk_box_append (GTK_BOX (self->enrol_hint), btn);
+  gtk_box_append (GTK_BOX (box), self->enrol_hint);
+
+  row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  self->status = fk_ui_label (FK_T ("Sealed cases go to the office when you sync.", "同步時，已封存的案件會送交戶所。"), NULL);
+  gtk_widget_set_hexpand (self->status, TRUE);
+  gtk_box_append (GTK_BOX (row), self->status);
+  self->sync_button = fk_ui_button (FK_T ("Sync now", "立即同步"), "suggested-action");
+  g_signal_connect (self->sync_button, "clicked", G_CALLBACK (sync_clicked_cb), self);
+  gtk_box_append (GTK_BOX (row), self->sync_button);
+  gtk_box_append (GTK_BOX (box), row);
+  self->progress = gtk_progress_bar_new ();
+  gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (self->progress), TRUE);
+  fk_ui_name (self->progress, FK_T ("Sync progress", "同步進度"));
+  gtk_box_append (GTK_BOX (box), self->progress);
+
+  self->report_box = new_group (box, FK_T ("This sync", "本次同步"));
+  clear_group (self->report_box);
+  gtk_widget_set_visible (self->report_box, FALSE);
+  self->quarantine = new_group (box, FK_T ("Quarantined", "隔離待處理"));
+  self->returned = new_group (box, FK_T ("Returned by the office", "戶所退回補正"));
+  self->packets = new_group (box, FK_T ("Every packet", "所有封包"));
+
+  adw_clamp_set_child (ADW_CLAMP (clamp), box);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), clamp);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_widget_set_vexpand (scroll, TRUE);
+  gtk_box_append (GTK_BOX (self), scroll);
+  fk_sync_page_refresh (self);
+  return GTK_WIDGET (self);
+}
+
+void
+fk_sync_page_refresh (FkSyncPage *self)
+{
+  FkStore *store = fk_window_store (self->window);
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autoptr(GPtrArray) returned = NULL;
+  FkCaseStatus status = FK_CASE_RETURNED;
+  guint n_quarantined = 0;
+
+  if (store == NULL || !fk_store_is_unlocked (store))
+    return;
+  gtk_widget_set_visible (self->enrol_hint, !fk_store_is_enrolled (store));
+  gtk_widget_set_sensitive (self->sync_button, !self->running && fk_store_is_enrolled (store));
+
+  clear_group (self->packets);
+  clear_group (self->quarantine);
+  outbox = fk_store_outbox (store, TRUE, NULL);
+  for (guint i = 0; outbox && i < outbox->len; i++)
+    {
+      FkOutboxItem *item = outbox->pdata[i];
+      g_autofree char *sub = g_strdup_printf (FK_T ("device: %s · office: %s", "本機：%s · 戶所：%s"),
+                                              client_state_label (item->state), server_state_label (item->server_status));
+      const char *title = item->receipt_no ? item->receipt_no : item->packet_id;
+
+      group_add (self->packets, info_row (title, sub));
+      if (g_strcmp0 (item->state, "quarantined") == 0)
+        {
+          GtkWidget *row = info_row (title, item->last_error ? item->last_error : FK_T ("refused", "被拒"));
+          GtkWidget *retry = fk_ui_button (FK_T ("Retry", "重試"), NULL);
+          g_autofree char *spoken = g_strdup_printf (FK_T ("Retry %s", "重試 %s"), title);
+
+          fk_ui_name (retry, spoken);
+          gtk_widget_set_valign (retry, GTK_ALIGN_CENTER);
+          g_object_set_data_full (G_OBJECT (retry), "fk-packet", g_strdup (item->packet_id), g_free);
+          g_signal_connect (retry, "clicked", G_CALLBACK (retry_clicked_cb), self);
+          adw_action_row_add_suffix (ADW_ACTION_ROW (row), retry);
+          group_add (self->quarantine, row);
+          n_quarantined++;
+        }
+    }
+  if (outbox == NULL || outbox->len == 0)
+    group_add (self->packets, info_row (FK_T ("Nothing sealed yet", "尚無已封存案件"), NULL));
+  gtk_widget_set_visible (self->quarantine, n_quarantined > 0);
+
+  clear_group (self->returned);
+  returned = fk_store_cases (store, NULL, &status, NULL);
+  for (guint i = 0; returned && i < returned->len; i++)
+    {
+      FkCase *c = returned->pdata[i];
+      g_autofree char *reason = fk_store_case_return_reason (store, c->id, NULL);
+      GtkWidget *row = info_row (c->receipt_no ? c->receipt_no : "—", reason ? reason : FK_T ("no reason given", "未說明原因"));
+      GtkWidget *fix = fk_ui_button (FK_T ("Correct", "補正"), NULL);
+      g_autofree char *spoken = g_strdup_printf (FK_T ("Correct %s", "補正 %s"), c->receipt_no ? c->receipt_no : "");
+
+      fk_ui_name (fix, spoken);
+      gtk_widget_set_valign (fix, GTK_ALIGN_CENTER);
+      g_object_set_data (G_OBJECT (fix), "fk-case", GSIZE_TO_POINTER ((gsize) c->id));
+      g_signal_connect (fix, "clicked", G_CALLBACK (correct_clicked_cb), self);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), fix);
+      group_add (self->returned, row);
+    }
+  gtk_widget_set_visible (self->returned, returned && returned->len > 0);
+}

@@ -1,0 +1,196 @@
+/* fk-ui-util.c — see fk-ui-util.h. */
+#include "ui/fk-ui-util.h"
+
+#include <string.h>
+
+#include "app/fk-date.h"
+#include "crypto/fk-i18n.h"
+
+/* ---- accessibility -------------------------------------------------------- */
+
+void
+fk_ui_name (gpointer    widget,
+            const char *label)
+{
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                  -1);
+}
+
+void
+fk_ui_describe (gpointer   widget,
+                GtkWidget *description)
+{
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (widget),
+                                  GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, description, NULL,
+                                  -1);
+}
+
+/* ---- widgets -------------------------------------------------------------- */
+
+GtkWidget *
+fk_ui_icon_button (const char *icon_name,
+                   const char *label)
+{
+  GtkWidget *button = gtk_button_new_from_icon_name (icon_name);
+
+  gtk_widget_set_tooltip_text (button, label);
+  fk_ui_name (button, label);
+  return button;
+}
+
+GtkWidget *
+fk_ui_button (const char *label,
+              const char *css_class)
+{
+  GtkWidget *button = gtk_button_new_with_label (label);
+
+  if (css_class)
+    gtk_widget_add_css_class (button, css_class);
+  fk_ui_name (button, label);
+  return button;
+}
+
+GtkWidget *
+fk_ui_label (const char *text,
+             const char *css_class)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0f);
+  gtk_widget_set_halign (label, GTK_ALIGN_FILL);
+  if (css_class)
+    gtk_widget_add_css_class (label, css_class);
+  return label;
+}
+
+GtkWidget *
+fk_ui_entry (const char  *caption,
+             GtkWidget  **box_out,
+             GtkWidget  **reason_out)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  GtkWidget *cap = fk_ui_label (caption, "heading");
+  GtkWidget *entry = gtk_entry_new ();
+  GtkWidget *reason = fk_ui_label ("", "fk-reason");
+
+  gtk_widget_set_visible (reason, FALSE);
+  gtk_box_append (GTK_BOX (box), cap);
+  gtk_box_append (GTK_BOX (box), entry);
+  gtk_box_append (GTK_BOX (box), reason);
+  fk_ui_name (entry, caption);
+  fk_ui_describe (entry, reason);
+  if (box_out)
+    *box_out = box;
+  if (reason_out)
+    *reason_out = reason;
+  return entry;
+}
+
+void
+fk_ui_box_clear (GtkWidget *box)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (box)) != NULL)
+    {
+      if (GTK_IS_LIST_BOX (box))
+        gtk_list_box_remove (GTK_LIST_BOX (box), child);
+      else
+        gtk_box_remove (GTK_BOX (box), child);
+    }
+}
+
+/* ---- passphrase strength --------------------------------------------------- */
+
+int
+fk_ui_passphrase_strength (const char *passphrase)
+{
+  glong len = passphrase ? g_utf8_strlen (passphrase, -1) : 0;
+  gboolean lower = FALSE, upper = FALSE, digit = FALSE, other = FALSE, space = FALSE;
+  guint distinct = 0;
+  gunichar seen[64];
+  int score;
+
+  for (const char *p = passphrase; p && *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      gboolean known = FALSE;
+
+      lower |= g_unichar_islower (c);
+      upper |= g_unichar_isupper (c);
+      digit |= g_unichar_isdigit (c);
+      space |= g_unichar_isspace (c);
+      other |= !g_unichar_isalnum (c) && !g_unichar_isspace (c);
+      for (guint i = 0; i < distinct && !known; i++)
+        known = seen[i] == c;
+      if (!known && distinct < G_N_ELEMENTS (seen))
+        seen[distinct++] = c;
+    }
+
+  if (len < 8)
+    return 0;
+  score = 1;
+  if (len >= 12)
+    score++;
+  if (len >= 20)
+    score++;
+  if ((lower + upper + digit + other + space) >= 3)
+    score++;
+  if (distinct < 6)
+    score = MIN (score, 1);
+  return CLAMP (score, 0, 4);
+}
+
+const char *
+fk_ui_strength_label (int score)
+{
+  switch (score)
+    {
+    case 0: return FK_T ("Too short: use at least 8 characters", "太短：至少 8 個字元");
+    case 1: return FK_T ("Weak: a short sentence is stronger", "弱：用一句短句會更安全");
+    case 2: return FK_T ("Fair", "普通");
+    case 3: return FK_T ("Good", "良好");
+    default: return FK_T ("Strong", "強");
+    }
+}
+
+/* ---- dates and times ------------------------------------------------------ */
+
+char *
+fk_ui_format_time (gint64 us)
+{
+  g_autoptr(GDateTime) dt = NULL;
+
+  if (us <= 0)
+    return g_strdup ("—");
+  dt = g_date_time_new_from_unix_local (us / G_USEC_PER_SEC);
+  return g_date_time_format (dt, "%Y-%m-%d %H:%M");
+}
+
+char *
+fk_ui_format_date (const char *iso)
+{
+  GDate d;
+
+  if (iso == NULL || !fk_date_parse (iso, &d, NULL))
+    return g_strdup (iso ? iso : "—");
+  return fk_lang_is_zh () ? fk_date_to_roc (&d) : fk_date_to_iso (&d);
+}
+
+/* ---- secrets -------------------------------------------------------------- */
+
+FkSecret *
+fk_ui_secret_new (const char *text)
+{
+  /* Stored with its terminating NUL so it can be handed on as a C string. */
+  return fk_secret_new_from ((const guint8 *) text, strlen (text) + 1);
+}
+
+const char *
+fk_ui_secret_text (const FkSecret *secret)
+{
+  return secret ? (const char *) fk_secret_bytes (secret) : NULL;
+}

@@ -1,0 +1,48 @@
+/* fk-ui-util.h — small helpers every page of the window uses. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "crypto/fk-crypto.h"
+
+G_BEGIN_DECLS
+
+/* Names a control for screen readers (GTK_ACCESSIBLE_PROPERTY_LABEL). */
+void        fk_ui_name            (gpointer     widget,
+                                   const char  *label);
+/* Ties a control to the label that explains it (reason, hint). */
+void        fk_ui_describe        (gpointer     widget,
+                                   GtkWidget   *description);
+/* An icon-only button with a tooltip and an accessible name. */
+GtkWidget  *fk_ui_icon_button     (const char  *icon_name,
+                                   const char  *label);
+/* A text button with an accessible name equal to its text. */
+GtkWidget  *fk_ui_button          (const char  *label,
+                                   const char  *css_class);
+/* A label that wraps, aligned to the start. */
+GtkWidget  *fk_ui_label           (const char  *text,
+                                   const char  *css_class);
+/* A labelled entry: returns the entry; *box_out gets the column holding
+ * the caption, the entry and an (initially empty) reason label. */
+GtkWidget  *fk_ui_entry           (const char  *caption,
+                                   GtkWidget  **box_out,
+                                   GtkWidget  **reason_out);
+
+/* 0 (very weak) … 4 (strong): length and variety, with a penalty for
+ * repeated characters; a rough guide for the strength bar. */
+int         fk_ui_passphrase_strength (const char *passphrase);
+const char *fk_ui_strength_label  (int score);
+
+/* "2026-11-26 14:03" in local time; "—" for 0. */
+char       *fk_ui_format_time     (gint64 us);
+/* "民國115年11月26日" in zh_TW, "2026-11-26" in English. */
+char       *fk_ui_format_date     (const char *iso);
+
+/* A passphrase kept in guarded memory while the session lasts. */
+FkSecret   *fk_ui_secret_new      (const char *text);
+const char *fk_ui_secret_text     (const FkSecret *secret);
+
+/* Removes every child of a GtkBox / GtkListBox. */
+void        fk_ui_box_clear       (GtkWidget *box);
+
+G_END_DECLS

@@ -1,0 +1,1012 @@
+/* fk-window.c — the main window: first run, sign-in, the adaptive layout
+ * (AdwLeaflet: a sidebar and the content), navigation, store jobs, and
+ * locking (button, Ctrl+L, idle minutes, suspend). */
+#include "ui/fk-window.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/fk-i18n.h"
+#include "ui/fk-application.h"
+#include "ui/fk-pages.h"
+#include "ui/fk-preferences.h"
+#include "ui/fk-ui-util.h"
+
+/* ---- types -------------------------------------------------------------------- */
+
+struct _FkWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GSettings            *settings;
+  char                 *data_dir;
+  FkStore              *store;
+  gboolean              busy;          /* a job has the store */
+  gboolean              lock_pending;  /* lock as soon as the job is back */
+  FkSecret             *passphrase;
+  GCancellable         *cancellable;
+
+  /* A new case typed before the lock that could not be saved yet, and the
+   * case that was open; both given back to the same operator only. */
+  GHashTable           *pending_draft;
+  gint64                resume_case;
+  char                 *resume_owner;
+
+  AdwToastOverlay      *toasts;
+  GtkStack             *root;
+  GtkWidget            *setup_page;
+  GtkWidget            *signin_page;
+  AdwLeaflet           *leaflet;
+  GtkWidget            *sidebar_box;
+  GtkListBox           *sidebar;
+  GtkWidget            *content_box;
+  GtkStack             *content;
+  AdwWindowTitle       *title;
+  GtkWidget            *back_button;
+  GtkWidget            *offline_label;
+  GtkWidget            *operator_label;
+
+  GtkWidget            *home;
+  GtkWidget            *sync;
+  GtkWidget            *outing;
+  GtkWidget            *editor;
+  GtkWidget            *receipt;
+
+  gint64                last_input_us;
+  guint                 idle_source;
+  GNetworkMonitor      *netmon;
+  gulong                netmon_handler;
+  GDBusConnection      *system_bus;
+  guint                 sleep_subscription;
+};
+
+G_DEFINE_FINAL_TYPE (FkWindow, fk_window, ADW_TYPE_APPLICATION_WINDOW)
+
+typedef struct {
+  FkStoreJobFunc  func;
+  gpointer        data;
+  GDestroyNotify  data_free;
+  FkStore        *store;
+} Job;
+
+#define SAFETY_MAX_WAITING 200
+#define SAFETY_MAX_DAYS    7
+
+/* ---- prototypes ---------------------------------------------------------------- */
+
+static void show_root_page (FkWindow *self);
+static void destroy_personal_pages (FkWindow *self);
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static void
+job_free (gpointer p)
+{
+  Job *job = p;
+
+  if (job->data_free && job->data)
+    job->data_free (job->data);
+  g_free (job);
+}
+
+static void
+job_thread (GTask        *task,
+            gpointer      source,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+
+  if (job->func (job->store, job->data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+remove_content_page (FkWindow   *self,
+                     GtkWidget **page)
+{
+  if (*page == NULL)
+    return;
+  gtk_stack_remove (self->content, *page);
+  *page = NULL;
+}
+
+static gboolean
+is_folded (FkWindow *self)
+{
+  return adw_leaflet_get_folded (self->leaflet);
+}
+
+static void
+update_header (FkWindow *self)
+{
+  const char *name = gtk_stack_get_visible_child_name (self->content);
+  const char *title = FK_T ("Home", "首頁");
+  gboolean top = name == NULL || g_str_equal (name, "home") || g_str_equal (name, "sync");
+
+  if (g_strcmp0 (name, "sync") == 0)
+    title = FK_T ("Sync", "同步");
+  else if (g_strcmp0 (name, "outing") == 0 && self->outing)
+    title = fk_outing_page_title (FK_OUTING_PAGE (self->outing));
+  else if (g_strcmp0 (name, "case") == 0 && self->editor)
+    title = fk_case_editor_title (FK_CASE_EDITOR (self->editor));
+  else if (g_strcmp0 (name, "receipt") == 0)
+    title = FK_T ("Receipt", "收件確認");
+  adw_window_title_set_title (self->title, title);
+  gtk_widget_set_visible (self->back_button, !top || is_folded (self));
+}
+
+static void
+show_content (FkWindow   *self,
+              const char *name)
+{
+  gtk_stack_set_visible_child_name (self->content, name);
+  adw_leaflet_set_visible_child (self->leaflet, self->content_box);
+  update_header (self);
+}
+
+static void
+ensure_home (FkWindow *self)
+{
+  if (self->home == NULL)
+    {
+      self->home = fk_home_page_new (self);
+      gtk_stack_add_named (self->content, self->home, "home");
+      if (self->netmon)
+        fk_home_page_set_online (FK_HOME_PAGE (self->home),
+                                 g_network_monitor_get_network_available (self->netmon));
+    }
+}
+
+static void
+update_operator_label (FkWindow *self)
+{
+  const char *op = self->store ? fk_store_operator (self->store) : NULL;
+  g_autofree char *text = op ? g_strdup_printf (FK_T ("Signed in: %s", "已登入：%s"), op) : g_strdup ("");
+
+  gtk_label_set_text (GTK_LABEL (self->operator_label), text);
+}
+
+static void
+close_transients (FkWindow *self)
+{
+  g_autoptr(GListModel) toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = g_list_model_get_n_items (toplevels); i > 0; i--)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i - 1);
+
+      if (gtk_window_get_transient_for (w) == GTK_WINDOW (self))
+        gtk_window_destroy (w);
+    }
+}
+
+static void
+forget_pending (FkWindow *self)
+{
+  g_hash_table_remove_all (self->pending_draft);
+  self->resume_case = 0;
+  g_clear_pointer (&self->resume_owner, g_free);
+}
+
+static void
+destroy_personal_pages (FkWindow *self)
+{
+  remove_content_page (self, &self->receipt);
+  remove_content_page (self, &self->editor);
+  remove_content_page (self, &self->outing);
+  remove_content_page (self, &self->sync);
+  remove_content_page (self, &self->home);
+}
+
+static void
+show_root_page (FkWindow *self)
+{
+  if (self->store == NULL || !fk_store_is_initialized (self->store))
+    {
+      if (self->setup_page == NULL)
+        {
+          self->setup_page = fk_setup_page_new (self);
+          gtk_stack_add_named (self->root, self->setup_page, "setup");
+        }
+      gtk_stack_set_visible_child_name (self->root, "setup");
+      return;
+    }
+  if (self->setup_page)
+    {
+      gtk_stack_remove (self->root, self->setup_page);
+      self->setup_page = NULL;
+    }
+  if (!fk_store_is_unlocked (self->store))
+    {
+      fk_signin_page_reset (FK_SIGNIN_PAGE (self->signin_page), NULL);
+      gtk_stack_set_visible_child_name (self->root, "signin");
+      return;
+    }
+  gtk_stack_set_visible_child_name (self->root, "main");
+}
+
+/* ---- signal callbacks ---------------------------------------------------------- */
+
+static gboolean
+input_event_cb (GtkEventControllerLegacy *controller,
+                GdkEvent                 *event,
+                FkWindow                 *self)
+{
+  self->last_input_us = g_get_monotonic_time ();
+  return GDK_EVENT_PROPAGATE;
+}
+
+static gboolean
+idle_check_cb (gpointer user_data)
+{
+  FkWindow *self = user_data;
+  guint minutes = g_settings_get_uint (self->settings, "idle-lock-minutes");
+  gint64 idle = g_get_monotonic_time () - self->last_input_us;
+
+  if (self->store && fk_store_is_unlocked (self->store) &&
+      idle >= (gint64) minutes * 60 * G_USEC_PER_SEC)
+    {
+      fk_window_lock (self);
+      fk_signin_page_reset (FK_SIGNIN_PAGE (self->signin_page),
+                            FK_T ("Locked after a while without use. Sign in again to go on.",
+                                  "閒置一段時間後已自動鎖定。請重新登入以繼續。"));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    FkWindow        *self)
+{
+  gtk_widget_set_visible (self->offline_label, !available);
+  if (self->home)
+    fk_home_page_set_online (FK_HOME_PAGE (self->home), available);
+}
+
+static void
+prepare_for_sleep_cb (GDBusConnection *connection,
+                      const char      *sender,
+                      const char      *path,
+                      const char      *iface,
+                      const char      *signal,
+                      GVariant        *params,
+                      gpointer         user_data)
+{
+  FkWindow *self = user_data;
+  gboolean going_to_sleep = FALSE;
+
+  g_variant_get (params, "(b)", &going_to_sleep);
+  if (going_to_sleep)
+    fk_window_lock (self);
+}
+
+static void
+system_bus_ready_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(FkWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *bus = g_bus_get_finish (result, &error);
+
+  if (bus == NULL)
+    {
+      /* No system bus (a test session, a container): suspend cannot be
+       * watched, the idle lock still works. */
+      g_debug ("No system bus, suspend is not watched: %s", error->message);
+      return;
+    }
+  if (g_cancellable_is_cancelled (self->cancellable))
+    {
+      g_object_unref (bus);
+      return;
+    }
+  self->system_bus = bus;
+  self->sleep_subscription =
+    g_dbus_connection_signal_subscribe (bus, "org.freedesktop.login1", "org.freedesktop.login1.Manager",
+                                        "PrepareForSleep", "/org/freedesktop/login1", NULL,
+                                        G_DBUS_SIGNAL_FLAGS_NONE, prepare_for_sleep_cb, self, NULL);
+}
+
+static void
+sidebar_row_activated_cb (GtkListBox    *box,
+                          GtkListBoxRow *row,
+                          FkWindow      *self)
+{
+  if (gtk_list_box_row_get_index (row) == 0)
+    fk_window_show_home (self);
+  else
+    fk_window_show_sync (self);
+}
+
+static void
+back_clicked_cb (GtkButton *button,
+                 FkWindow  *self)
+{
+  fk_window_go_back (self);
+}
+
+static void
+folded_changed_cb (AdwLeaflet *leaflet,
+                   GParamSpec *pspec,
+                   FkWindow   *self)
+{
+  update_header (self);
+}
+
+static void
+lock_clicked_cb (GtkButton *button,
+                 FkWindow  *self)
+{
+  fk_window_lock (self);
+}
+
+static void
+lock_action (GtkWidget  *widget,
+             const char *action,
+             GVariant   *param)
+{
+  fk_window_lock (FK_WINDOW (widget));
+}
+
+static gboolean
+deferred_lock_cb (gpointer user_data)
+{
+  fk_window_lock (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- construction -------------------------------------------------------------- */
+
+static GtkWidget *
+sidebar_row (const char *icon,
+             const char *text)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *row = gtk_list_box_row_new ();
+
+  gtk_box_append (GTK_BOX (box), gtk_image_new_from_icon_name (icon));
+  gtk_box_append (GTK_BOX (box), gtk_label_new (text));
+  gtk_widget_set_margin_start (box, 6);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  fk_ui_name (row, text);
+  return row;
+}
+
+static GMenuModel *
+main_menu (void)
+{
+  GMenu *menu = g_menu_new ();
+
+  g_menu_append (menu, FK_T ("Preferences", "偏好設定"), "app.preferences");
+  g_menu_append (menu, FK_T ("Lock", "鎖定"), "win.lock");
+  g_menu_append (menu, FK_T ("About FieldKit", "關於戶政外勤工具"), "app.about");
+  g_menu_append (menu, FK_T ("Quit", "結束"), "app.quit");
+  return G_MENU_MODEL (menu);
+}
+
+static void
+build_main (FkWindow *self)
+{
+  GtkWidget *side_header, *content_header, *lock, *menu, *side_lock, *side_prefs, *footer;
+  g_autoptr(GMenuModel) model = main_menu ();
+
+  self->leaflet = ADW_LEAFLET (adw_leaflet_new ());
+  adw_leaflet_set_can_navigate_back (self->leaflet, TRUE);
+  adw_leaflet_set_transition_type (self->leaflet, ADW_LEAFLET_TRANSITION_TYPE_SLIDE);
+  g_signal_connect (self->leaflet, "notify::folded", G_CALLBACK (folded_changed_cb), self);
+
+  /* Sidebar. */
+  self->sidebar_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  gtk_widget_set_size_request (self->sidebar_box, 240, -1);
+  side_header = adw_header_bar_new ();
+  adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (side_header), FALSE);
+  adw_header_bar_set_title_widget (ADW_HEADER_BAR (side_header),
+                                   adw_window_title_new (FK_T ("FieldKit", "戶政外勤工具"), NULL));
+  gtk_box_append (GTK_BOX (self->sidebar_box), side_header);
+  self->sidebar = GTK_LIST_BOX (gtk_list_box_new ());
+  gtk_widget_add_css_class (GTK_WIDGET (self->sidebar), "navigation-sidebar");
+  gtk_widget_set_vexpand (GTK_WIDGET (self->sidebar), TRUE);
+  fk_ui_name (self->sidebar, FK_T ("Sections", "功能"));
+  gtk_list_box_append (self->sidebar, sidebar_row ("go-home-symbolic", FK_T ("Home", "首頁")));
+  gtk_list_box_append (self->sidebar, sidebar_row ("emblem-synchronizing-symbolic", FK_T ("Sync", "同步")));
+  g_signal_connect (self->sidebar, "row-activated", G_CALLBACK (sidebar_row_activated_cb), self);
+  gtk_box_append (GTK_BOX (self->sidebar_box), GTK_WIDGET (self->sidebar));
+  footer = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_set_margin_start (footer, 12);
+  gtk_widget_set_margin_end (footer, 12);
+  gtk_widget_set_margin_bottom (footer, 12);
+  self->operator_label = fk_ui_label ("", "dim-label");
+  gtk_box_append (GTK_BOX (footer), self->operator_label);
+  side_prefs = fk_ui_button (FK_T ("Preferences", "偏好設定"), NULL);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (side_prefs), "app.preferences");
+  gtk_box_append (GTK_BOX (footer), side_prefs);
+  side_lock = fk_ui_button (FK_T ("Lock", "鎖定"), NULL);
+  g_signal_connect (side_lock, "clicked", G_CALLBACK (lock_clicked_cb), self);
+  gtk_box_append (GTK_BOX (footer), side_lock);
+  gtk_box_append (GTK_BOX (self->sidebar_box), footer);
+  adw_leaflet_append (self->leaflet, self->sidebar_box);
+  adw_leaflet_page_set_navigatable (adw_leaflet_append (self->leaflet, gtk_separator_new (GTK_ORIENTATION_VERTICAL)), FALSE);
+
+  /* Content. */
+  self->content_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  gtk_widget_set_hexpand (self->content_box, TRUE);
+  content_header = adw_header_bar_new ();
+  self->back_button = fk_ui_icon_button ("go-previous-symbolic", FK_T ("Back", "返回"));
+  g_signal_connect (self->back_button, "clicked", G_CALLBACK (back_clicked_cb), self);
+  adw_header_bar_pack_start (ADW_HEADER_BAR (content_header), self->back_button);
+  self->title = ADW_WINDOW_TITLE (adw_window_title_new ("", NULL));
+  adw_header_bar_set_title_widget (ADW_HEADER_BAR (content_header), GTK_WIDGET (self->title));
+  menu = gtk_menu_button_new ();
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (menu), "open-menu-symbolic");
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (menu), model);
+  gtk_widget_set_tooltip_text (menu, FK_T ("Main menu", "主選單"));
+  fk_ui_name (menu, FK_T ("Main menu", "主選單"));
+  adw_header_bar_pack_end (ADW_HEADER_BAR (content_header), menu);
+  lock = fk_ui_icon_button ("system-lock-screen-symbolic", FK_T ("Lock (Ctrl+L)", "鎖定（Ctrl+L）"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (lock), "win.lock");
+  adw_header_bar_pack_end (ADW_HEADER_BAR (content_header), lock);
+  self->offline_label = gtk_label_new (FK_T ("Offline", "離線"));
+  gtk_widget_add_css_class (self->offline_label, "fk-offline");
+  fk_ui_name (self->offline_label, FK_T ("Offline: cases are kept on this device", "離線：案件暫存在本裝置"));
+  gtk_widget_set_visible (self->offline_label, FALSE);
+  adw_header_bar_pack_end (ADW_HEADER_BAR (content_header), self->offline_label);
+  gtk_box_append (GTK_BOX (self->content_box), content_header);
+  self->content = GTK_STACK (gtk_stack_new ());
+  gtk_widget_set_vexpand (GTK_WIDGET (self->content), TRUE);
+  gtk_box_append (GTK_BOX (self->content_box), GTK_WIDGET (self->content));
+  adw_leaflet_append (self->leaflet, self->content_box);
+
+  gtk_stack_add_named (self->root, GTK_WIDGET (self->leaflet), "main");
+}
+
+/* ---- overrides ------------------------------------------------------------------ */
+
+static gboolean
+fk_window_close_request (GtkWindow *window)
+{
+  FkWindow *self = FK_WINDOW (window);
+  int w, h;
+
+  gtk_window_get_default_size (window, &w, &h);
+  if (w > 0 && h > 0 && !gtk_window_is_maximized (window))
+    {
+      g_settings_set_int (self->settings, "window-width", w);
+      g_settings_set_int (self->settings, "window-height", h);
+    }
+  if (self->editor && !self->busy)
+    fk_case_editor_flush (FK_CASE_EDITOR (self->editor));
+  return GTK_WINDOW_CLASS (fk_window_parent_class)->close_request (window);
+}
+
+static void
+fk_window_dispose (GObject *object)
+{
+  FkWindow *self = FK_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->idle_source, g_source_remove);
+  if (self->netmon_handler)
+    g_clear_signal_handler (&self->netmon_handler, self->netmon);
+  if (self->system_bus && self->sleep_subscription)
+    g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
+  self->sleep_subscription = 0;
+  g_clear_object (&self->system_bus);
+  if (self->store && !self->busy)
+    fk_store_lock (self->store);
+  g_clear_pointer (&self->passphrase, fk_secret_free);
+  if (self->pending_draft)
+    g_hash_table_remove_all (self->pending_draft);
+  G_OBJECT_CLASS (fk_window_parent_class)->dispose (object);
+}
+
+static void
+fk_window_finalize (GObject *object)
+{
+  FkWindow *self = FK_WINDOW (object);
+
+  /* A job holds a reference on the window, so the store is free here. */
+  g_clear_pointer (&self->store, fk_store_close);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->data_dir, g_free);
+  g_clear_pointer (&self->pending_draft, g_hash_table_unref);
+  g_clear_pointer (&self->resume_owner, g_free);
+  G_OBJECT_CLASS (fk_window_parent_class)->finalize (object);
+}
+
+/* ---- class_init / init --------------------------------------------------------- */
+
+static void
+fk_window_class_init (FkWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = fk_window_dispose;
+  object_class->finalize = fk_window_finalize;
+  window_class->close_request = fk_window_close_request;
+  gtk_widget_class_install_action (widget_class, "win.lock", NULL, lock_action);
+}
+
+static void
+wipe_value (gpointer p)
+{
+  char *s = p;
+
+  if (s)
+    sodium_memzero (s, strlen (s));
+  g_free (s);
+}
+
+static void
+fk_window_init (FkWindow *self)
+{
+  GtkEventController *legacy;
+
+  self->cancellable = g_cancellable_new ();
+  self->pending_draft = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, wipe_value);
+  gtk_widget_add_css_class (GTK_WIDGET (self), "fieldkit");
+  gtk_window_set_icon_name (GTK_WINDOW (self), FK_APP_ID);
+
+  self->toasts = ADW_TOAST_OVERLAY (adw_toast_overlay_new ());
+  self->root = GTK_STACK (gtk_stack_new ());
+  adw_toast_overlay_set_child (self->toasts, GTK_WIDGET (self->root));
+  adw_application_window_set_content (ADW_APPLICATION_WINDOW (self), GTK_WIDGET (self->toasts));
+
+  legacy = gtk_event_controller_legacy_new ();
+  gtk_event_controller_set_propagation_phase (legacy, GTK_PHASE_CAPTURE);
+  g_signal_connect (legacy, "event", G_CALLBACK (input_event_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), legacy);
+  self->last_input_us = g_get_monotonic_time ();
+}
+
+/* ---- public API ---------------------------------------------------------------- */
+
+FkWindow *
+fk_window_new (AdwApplication *app,
+               const char     *data_dir,
+               GSettings      *settings)
+{
+  FkWindow *self = g_object_new (FK_TYPE_WINDOW, "application", app, NULL);
+  g_autoptr(GError) error = NULL;
+
+  self->settings = g_object_ref (settings);
+  self->data_dir = g_strdup (data_dir);
+  gtk_window_set_title (GTK_WINDOW (self), FK_T ("FieldKit", "戶政外勤工具"));
+  {
+    /* Never larger than the screen: a 360 × 640 tablet gets a window that fits. */
+    GListModel *monitors = gdk_display_get_monitors (gdk_display_get_default ());
+    g_autoptr(GdkMonitor) monitor = g_list_model_get_n_items (monitors) ? g_list_model_get_item (monitors, 0) : NULL;
+    int w = g_settings_get_int (settings, "window-width");
+    int h = g_settings_get_int (settings, "window-height");
+
+    if (monitor)
+      {
+        GdkRectangle geo;
+
+        gdk_monitor_get_geometry (monitor, &geo);
+        w = MIN (w, geo.width);
+        h = MIN (h, geo.height);
+      }
+    gtk_window_set_default_size (GTK_WINDOW (self), w, h);
+  }
+  gtk_widget_set_size_request (GTK_WIDGET (self), 360, 480);
+  fk_ui_apply_large_text (GTK_WINDOW (self), g_settings_get_boolean (settings, "large-text"));
+
+  self->store = fk_store_open (data_dir, &error);
+  build_main (self);
+  self->signin_page = fk_signin_page_new (self);
+  gtk_stack_add_named (self->root, self->signin_page, "signin");
+
+  if (self->store == NULL)
+    {
+      GtkWidget *status = adw_status_page_new ();
+
+      adw_status_page_set_icon_name (ADW_STATUS_PAGE (status), "dialog-error-symbolic");
+      adw_status_page_set_title (ADW_STATUS_PAGE (status), FK_T ("The data folder cannot be opened", "無法開啟資料夾"));
+      adw_status_page_set_description (ADW_STATUS_PAGE (status), error->message);
+      gtk_stack_add_named (self->root, status, "error");
+      gtk_stack_set_visible_child_name (self->root, "error");
+    }
+  else
+    show_root_page (self);
+
+  self->idle_source = g_timeout_add_seconds (5, idle_check_cb, self);
+  self->netmon = g_network_monitor_get_default ();
+  self->netmon_handler = g_signal_connect (self->netmon, "network-changed", G_CALLBACK (network_changed_cb), self);
+  gtk_widget_set_visible (self->offline_label, !g_network_monitor_get_network_available (self->netmon));
+  g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, system_bus_ready_cb, g_object_ref (self));
+  return self;
+}
+
+FkStore *
+fk_window_store (FkWindow *self)
+{
+  return self->busy ? NULL : self->store;
+}
+
+GSettings *
+fk_window_settings (FkWindow *self)
+{
+  return self->settings;
+}
+
+const char *
+fk_window_data_dir (FkWindow *self)
+{
+  return self->data_dir;
+}
+
+const char *
+fk_window_passphrase (FkWindow *self)
+{
+  return fk_ui_secret_text (self->passphrase);
+}
+
+void
+fk_window_toast (FkWindow   *self,
+                 const char *text)
+{
+  AdwToast *toast = adw_toast_new (text);
+
+  adw_toast_set_timeout (toast, 2);
+  adw_toast_overlay_add_toast (self->toasts, toast);
+}
+
+void
+fk_window_error (FkWindow     *self,
+                 const char   *heading,
+                 const GError *error)
+{
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, error ? error->message : NULL);
+
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "ok", FK_T ("OK", "確定"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+void
+fk_window_run_job (FkWindow            *self,
+                   FkStoreJobFunc       func,
+                   gpointer             data,
+                   GDestroyNotify       data_free,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  Job *job = g_new0 (Job, 1);
+
+  g_task_set_source_tag (task, fk_window_run_job);
+  job->func = func;
+  job->data = data;
+  job->data_free = data_free;
+  job->store = self->store;
+  g_task_set_task_data (task, job, job_free);
+  if (self->busy || self->store == NULL)
+    {
+      g_task_return_new_error (task, FK_STORE_ERROR, FK_STORE_ERROR_BUSY, "%s",
+                               FK_T ("FieldKit is still busy with the last step; try again in a moment.",
+                                     "上一個步驟尚未完成，請稍候再試。"));
+      return;
+    }
+  self->busy = TRUE;
+  g_task_run_in_thread (task, job_thread);
+}
+
+gboolean
+fk_window_run_job_finish (FkWindow      *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  GTask *task = G_TASK (result);
+  Job *job = g_task_get_task_data (task);
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  /* The thread has returned: the store is the window's again. */
+  if (job->store != NULL)
+    self->busy = FALSE;
+  if (self->lock_pending)
+    {
+      self->lock_pending = FALSE;
+      g_idle_add_full (G_PRIORITY_HIGH_IDLE, deferred_lock_cb, g_object_ref (self), g_object_unref);
+    }
+  return g_task_propagate_boolean (task, error);
+}
+
+gboolean
+fk_window_is_busy (FkWindow *self)
+{
+  return self->busy;
+}
+
+void
+fk_window_signed_in (FkWindow   *self,
+                     const char *passphrase)
+{
+  const char *op = fk_store_operator (self->store);
+
+  g_clear_pointer (&self->passphrase, fk_secret_free);
+  self->passphrase = fk_ui_secret_new (passphrase);
+  self->last_input_us = g_get_monotonic_time ();
+  update_operator_label (self);
+  show_root_page (self);
+  ensure_home (self);
+  fk_home_page_refresh (FK_HOME_PAGE (self->home));
+  gtk_list_box_select_row (self->sidebar, gtk_list_box_get_row_at_index (self->sidebar, 0));
+  show_content (self, "home");
+
+  /* Only the operator who was typing gets the case back. */
+  if (g_strcmp0 (op, self->resume_owner) != 0)
+    forget_pending (self);
+  if (self->resume_case > 0)
+    {
+      g_autoptr(FkCase) kase = fk_store_case_get (self->store, self->resume_case, NULL);
+
+      if (kase)
+        {
+          fk_window_show_outing (self, kase->outing_id);
+          fk_window_show_case (self, kase->id);
+        }
+    }
+  else if (g_hash_table_size (self->pending_draft) > 0)
+    {
+      const char *outing = g_hash_table_lookup (self->pending_draft, "_outing");
+      const char *service = g_hash_table_lookup (self->pending_draft, "_service");
+
+      if (outing && service)
+        {
+          g_autofree char *o = g_strdup (outing);
+          g_autofree char *s = g_strdup (service);
+
+          fk_window_show_outing (self, o);
+          remove_content_page (self, &self->editor);
+          self->editor = fk_case_editor_new_draft (self, o, s, self->pending_draft);
+          gtk_stack_add_named (self->content, self->editor, "case");
+          show_content (self, "case");
+        }
+    }
+  forget_pending (self);
+  fk_window_toast (self, FK_T ("Signed in", "已登入"));
+}
+
+void
+fk_window_lock (FkWindow *self)
+{
+  if (self->busy)
+    {
+      self->lock_pending = TRUE;
+      return;
+    }
+  if (self->store == NULL || !fk_store_is_unlocked (self->store))
+    return;
+
+  /* The draft being typed is saved first; what cannot be saved yet (a new
+   * case without a valid ID number and name) is kept for the same operator. */
+  forget_pending (self);
+  self->resume_owner = g_strdup (fk_store_operator (self->store));
+  if (self->editor)
+    {
+      GHashTable *unsaved;
+
+      fk_case_editor_flush (FK_CASE_EDITOR (self->editor));
+      self->resume_case = fk_case_editor_case_id (FK_CASE_EDITOR (self->editor));
+      unsaved = fk_case_editor_take_unsaved (FK_CASE_EDITOR (self->editor));
+      if (unsaved)
+        {
+          GHashTableIter iter;
+          gpointer k, v;
+
+          g_hash_table_iter_init (&iter, unsaved);
+          while (g_hash_table_iter_next (&iter, &k, &v))
+            g_hash_table_insert (self->pending_draft, g_strdup (k), g_strdup (v));
+          g_hash_table_unref (unsaved);
+        }
+    }
+
+  close_transients (self);
+  destroy_personal_pages (self);
+  fk_store_lock (self->store);
+  g_clear_pointer (&self->passphrase, fk_secret_free);
+  update_operator_label (self);
+  show_root_page (self);
+}
+
+void
+fk_window_show_home (FkWindow *self)
+{
+  if (self->store == NULL || !fk_store_is_unlocked (self->store))
+    return;
+  ensure_home (self);
+  fk_home_page_refresh (FK_HOME_PAGE (self->home));
+  show_content (self, "home");
+}
+
+void
+fk_window_show_sync (FkWindow *self)
+{
+  if (self->store == NULL || !fk_store_is_unlocked (self->store))
+    return;
+  if (self->sync == NULL)
+    {
+      self->sync = fk_sync_page_new (self);
+      gtk_stack_add_named (self->content, self->sync, "sync");
+    }
+  else
+    fk_sync_page_refresh (FK_SYNC_PAGE (self->sync));
+  show_content (self, "sync");
+}
+
+void
+fk_window_show_outing (FkWindow   *self,
+                       const char *outing_id)
+{
+  if (self->editor)
+    fk_case_editor_flush (FK_CASE_EDITOR (self->editor));
+  remove_content_page (self, &self->receipt);
+  remove_content_page (self, &self->editor);
+  remove_content_page (self, &self->outing);
+  self->outing = fk_outing_page_new (self, outing_id);
+  gtk_stack_add_named (self->content, self->outing, "outing");
+  show_content (self, "outing");
+}
+
+void
+fk_window_show_case (FkWindow *self,
+                     gint64    case_id)
+{
+  if (self->editor)
+    fk_case_editor_flush (FK_CASE_EDITOR (self->editor));
+  remove_content_page (self, &self->editor);
+  remove_content_page (self, &self->receipt);
+  self->editor = fk_case_editor_new (self, case_id);
+  gtk_stack_add_named (self->content, self->editor, "case");
+  show_content (self, "case");
+}
+
+void
+fk_window_new_case (FkWindow   *self,
+                    const char *outing_id,
+                    const char *service)
+{
+  if (self->editor)
+    fk_case_editor_flush (FK_CASE_EDITOR (self->editor));
+  remove_content_page (self, &self->editor);
+  remove_content_page (self, &self->receipt);
+  self->editor = fk_case_editor_new_draft (self, outing_id, service, NULL);
+  gtk_stack_add_named (self->content, self->editor, "case");
+  show_content (self, "case");
+}
+
+void
+fk_window_show_receipt (FkWindow *self,
+                        gint64    case_id)
+{
+  remove_content_page (self, &self->receipt);
+  self->receipt = fk_receipt_page_new (self, case_id);
+  gtk_stack_add_named (self->content, self->receipt, "receipt");
+  show_content (self, "receipt");
+  /* The editor of a sealed case has nothing left to do. */
+  remove_content_page (self, &self->editor);
+}
+
+void
+fk_window_go_back (FkWindow *self)
+{
+  const char *name = gtk_stack_get_visible_child_name (self->content);
+
+  if (g_strcmp0 (name, "case") == 0 || g_strcmp0 (name, "receipt") == 0)
+    {
+      if (self->editor)
+        fk_case_editor_flush (FK_CASE_EDITOR (self->editor));
+      remove_content_page (self, &self->editor);
+      remove_content_page (self, &self->receipt);
+      if (self->outing)
+        {
+          fk_outing_page_refresh (FK_OUTING_PAGE (self->outing));
+          show_content (self, "outing");
+        }
+      else
+        fk_window_show_home (self);
+    }
+  else if (g_strcmp0 (name, "outing") == 0)
+    {
+      remove_content_page (self, &self->outing);
+      fk_window_show_home (self);
+    }
+  else if (is_folded (self))
+    adw_leaflet_set_visible_child (self->leaflet, self->sidebar_box);
+}
+
+void
+fk_window_refresh (FkWindow *self)
+{
+  if (self->home)
+    fk_home_page_refresh (FK_HOME_PAGE (self->home));
+  if (self->outing)
+    fk_outing_page_refresh (FK_OUTING_PAGE (self->outing));
+  if (self->sync)
+    fk_sync_page_refresh (FK_SYNC_PAGE (self->sync));
+}
+
+gboolean
+fk_window_limits (FkWindow  *self,
+                  char     **warning)
+{
+  FkStore *store = fk_window_store (self);
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autofree char *last = NULL;
+  gint64 since = 0, now = g_get_real_time ();
+  guint waiting = 0;
+  double days;
+
+  *warning = NULL;
+  if (store == NULL)
+    return TRUE;
+  outbox = fk_store_outbox (store, FALSE, NULL);
+  for (guint i = 0; outbox && i < outbox->len; i++)
+    {
+      FkOutboxItem *item = outbox->pdata[i];
+
+      if (g_strcmp0 (item->state, "acked") != 0)
+        waiting++;
+    }
+  last = fk_store_get_setting (store, "last_sync_at");
+  if (last)
+    since = g_ascii_strtoll (last, NULL, 10);
+  if (waiting > 0 && since == 0)
+    {
+      /* Never synced: count from the oldest sealed case still waiting. */
+      FkCaseStatus sealed = FK_CASE_SEALED;
+      g_autoptr(GPtrArray) cases = fk_store_cases (store, NULL, &sealed, NULL);
+
+      for (guint i = 0; cases && i < cases->len; i++)
+        {
+          FkCase *c = cases->pdata[i];
+
+          if (c->sealed_at > 0 && (since == 0 || c->sealed_at < since))
+            since = c->sealed_at;
+        }
+    }
+  days = (waiting > 0 && since > 0) ? (double) (now - since) / (86400.0 * G_USEC_PER_SEC) : 0;
+
+  if (waiting > SAFETY_MAX_WAITING || days > SAFETY_MAX_DAYS)
+    {
+      *warning = g_strdup_printf (FK_T ("No new cases: %u sealed cases wait and the last sync was %.0f days ago "
+                                        "(limits: %d cases, %d days). Sync or export a bundle first.",
+                                        "暫停受理新案件：%u 件已封存案件待上傳，距上次同步 %.0f 天"
+                                        "（上限 %d 件、%d 天）。請先同步或匯出隨身碟檔案。"),
+                                  waiting, days, SAFETY_MAX_WAITING, SAFETY_MAX_DAYS);
+      return FALSE;
+    }
+  if (waiting > SAFETY_MAX_WAITING * 3 / 4 || days > SAFETY_MAX_DAYS - 2)
+    *warning = g_strdup_printf (FK_T ("Sync soon: %u sealed cases wait and the last sync was %.0f days ago "
+                                      "(new cases stop at %d cases or %d days).",
+                                      "請盡快同步：%u 件已封存案件待上傳，距上次同步 %.0f 天"
+                                      "（達 %d 件或 %d 天將暫停受理）。"),
+                                waiting, days, SAFETY_MAX_WAITING, SAFETY_MAX_DAYS);
+  return TRUE;
+}
+
+void
+fk_window_note_sync (FkWindow *self)
+{
+  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time ());
+
+  if (self->store && !self->busy)
+    fk_store_set_setting (self->store, "last_sync_at", now, NULL);
+}
+
+GHashTable *
+fk_window_pending_draft (FkWindow *self)
+{
+  return self->pending_draft;
+}

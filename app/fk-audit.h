@@ -6,7 +6,7 @@
  *                || operator || 0 || action || 0 || subject || 0 || detail || 0 )
  * with prev_hash of the first entry 32 zero bytes, and its signature is
  * Ed25519 over that hash with the device key.  The head (last seq and hash)
- * is also kept in the meta table so a cut tail is noticed.
+ * is also kept in the audit_head table so a cut tail is noticed.
  */
 #pragma once
 

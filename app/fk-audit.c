@@ -76,15 +76,15 @@ put_str (GByteArray *buf,
   g_byte_array_append (buf, (const guint8 *) (s ? s : ""), strlen (s ? s : "") + 1);
 }
 
-static void
-entry_hash (const guint8 prev[32],
-            gint64       seq,
-            gint64       at,
-            const char  *operator_id,
-            const char  *action,
-            const char  *subject,
-            const char  *detail,
-            guint8       out[32])
+void
+fk_audit_entry_hash (const guint8  prev[32],
+                     gint64        seq,
+                     gint64        at,
+                     const char   *operator_id,
+                     const char   *action,
+                     const char   *subject,
+                     const char   *detail,
+                     guint8        out[32])
 {
   g_autoptr(GByteArray) buf = g_byte_array_new ();
 
@@ -197,7 +197,7 @@ fk_audit_append (sqlite3          *db,
   operator_id = operator_id ? operator_id : "";
   subject = subject ? subject : "";
   detail = detail ? detail : "{}";
-  entry_hash (prev, seq, at, operator_id, action, subject, detail, hash);
+  fk_audit_entry_hash (prev, seq, at, operator_id, action, subject, detail, hash);
   fk_identity_sign (device, hash, sizeof hash, sig);
 
   if (sqlite3_prepare_v2 (db,
@@ -305,7 +305,7 @@ fk_audit_verify (sqlite3       *db,
           continue;
         }
 
-      entry_hash (prev, seq, at, op, action, subject, detail, hash);
+      fk_audit_entry_hash (prev, seq, at, op, action, subject, detail, hash);
       if (hash_len != 32 || !fk_equal (stored_hash, hash, 32))
         {
           report_bad (report, seq, g_strdup (FK_T ("its content was changed after it was written",

@@ -29,6 +29,16 @@ typedef struct {
 void      fk_audit_entry_free (FkAuditEntry *entry);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkAuditEntry, fk_audit_entry_free)
 
+/* The entry hash above; the office uses it to verify uploaded logs. */
+void      fk_audit_entry_hash (const guint8 prev[32],
+                               gint64       seq,
+                               gint64       at,
+                               const char  *operator_id,
+                               const char  *action,
+                               const char  *subject,
+                               const char  *detail,
+                               guint8       out[32]);
+
 /* Creates the table (called by store migrations). */
 gboolean  fk_audit_migrate    (sqlite3    *db,
                                GError    **error);

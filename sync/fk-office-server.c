@@ -61,6 +61,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "app/fk-audit.h"
 #include "app/fk-catalog.h"
 #include "app/fk-packet.h"
 #include "crypto/fk-i18n.h"
@@ -541,42 +542,12 @@ fk_office_ingest_packet (FkOfficeStore  *store,
 
 /* ---- device audit logs (§3.6) ------------------------------------------------------ */
 
-static void
-put_u64 (GByteArray *buf,
-         guint64     v)
-{
-  guint8 b[8];
-
-  for (int i = 7; i >= 0; i--)
-    {
-      b[i] = v & 0xff;
-      v >>= 8;
-    }
-  g_byte_array_append (buf, b, 8);
-}
-
-static void
-put_str (GByteArray *buf,
-         const char *s)
-{
-  g_byte_array_append (buf, (const guint8 *) (s ? s : ""), strlen (s ? s : "") + 1);
-}
-
+/* The device computes the same hash when it writes the entry. */
 void
 fk_office_audit_entry_hash (const FkOfficeAuditEntry *e,
                             guint8                    out[32])
 {
-  g_autoptr(GByteArray) buf = g_byte_array_new ();
-
-  g_byte_array_append (buf, (const guint8 *) "fk-audit-v1", 11);
-  g_byte_array_append (buf, e->prev, 32);
-  put_u64 (buf, (guint64) e->seq);
-  put_u64 (buf, (guint64) e->at);
-  put_str (buf, e->operator_id);
-  put_str (buf, e->action);
-  put_str (buf, e->subject);
-  put_str (buf, e->detail);
-  fk_hash (buf->data, buf->len, out);
+  fk_audit_entry_hash (e->prev, e->seq, e->at, e->operator_id, e->action, e->subject, e->detail, out);
 }
 
 /* Checks one entry against the one before it; NULL when good, else why. */

@@ -115,6 +115,43 @@ check_age (FkRosterRow     *row,
                                                  age, FK_ROSTER_SCHOOL_AGE_MIN, FK_ROSTER_SCHOOL_AGE_MAX));
 }
 
+/* The outing's cases by the person's ID number, read in one go: cheaper
+ * than a lookup per row when the outing holds about as many cases as the
+ * roster has rows (a second import of the same list).  NULL when a case's
+ * person record does not open: then only the blind index can tell. */
+static GHashTable *
+outing_people (FkStore         *store,
+               const FkOuting  *outing,
+               GError         **error)
+{
+  g_autoptr(GPtrArray) cases = fk_store_cases (store, outing->id, NULL, error);
+  g_autoptr(GHashTable) people = NULL;
+
+  if (cases == NULL)
+    return NULL;
+  people = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < cases->len; i++)
+    {
+      const FkCase *kase = cases->pdata[i];
+
+      if (kase->damaged != NULL || kase->person_id == NULL)
+        return NULL;
+      if (!g_hash_table_contains (people, kase->person_id))
+        g_hash_table_insert (people, g_strdup (kase->person_id), GSIZE_TO_POINTER ((gsize) kase->id));
+    }
+  return g_steal_pointer (&people);
+}
+
+static void
+already_in_outing (FkRosterRow *row,
+                   gint64       case_id)
+{
+  _fk_roster_row_add_problem (row, FK_ROSTER_ALREADY_IN_OUTING,
+                              g_strdup_printf (FK_T ("Already has case %" G_GINT64_FORMAT " in this outing.",
+                                                     "本場次已有此學生的案件（第 %" G_GINT64_FORMAT " 號）。"),
+                                               case_id));
+}
+
 /* Whether the outing already has a case for this row's ID number: the
  * blind index finds the person's cases, their outing says where. */
 static gboolean
@@ -139,10 +176,7 @@ check_in_outing (FkRosterRow     *row,
         return FALSE;
       if (g_strcmp0 (kase->outing_id, outing->id) == 0)
         {
-          _fk_roster_row_add_problem (row, FK_ROSTER_ALREADY_IN_OUTING,
-                                      g_strdup_printf (FK_T ("Already has case %" G_GINT64_FORMAT " in this outing.",
-                                                             "本場次已有此學生的案件（第 %" G_GINT64_FORMAT " 號）。"),
-                                                       id));
+          already_in_outing (row, id);
           break;
         }
     }
@@ -255,6 +289,7 @@ fk_roster_check (FkRoster    *roster,
                  GError     **error)
 {
   g_autoptr(FkOuting) outing = NULL;
+  g_autoptr(GHashTable) people = NULL;
   const FkService *svc;
   GDate on;
 
@@ -268,6 +303,17 @@ fk_roster_check (FkRoster    *roster,
   outing = school_outing (store, outing_id, &on, error);
   if (outing == NULL)
     return FALSE;
+  if (outing->n_cases > 0 && outing->n_cases <= 2 * roster->rows->len)
+    {
+      g_autoptr(GError) local = NULL;
+
+      people = outing_people (store, outing, &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
 
   for (guint i = 0; i < roster->rows->len; i++)
     {
@@ -277,7 +323,17 @@ fk_roster_check (FkRoster    *roster,
       _fk_roster_row_remove_problems (row, FK_ROSTER_AGE);
       _fk_roster_row_remove_problems (row, FK_ROSTER_REFUSED);
       row->case_id = 0;
-      if (!check_in_outing (row, store, outing, error))
+      /* An outing without cases (the first class imported) has no one to
+       * look up; one that holds about as many as the roster is read once
+       * (people); otherwise each student is looked up by blind index. */
+      if (people != NULL)
+        {
+          gpointer id = g_hash_table_lookup (people, row->national_id);
+
+          if (id != NULL)
+            already_in_outing (row, (gint64) GPOINTER_TO_SIZE (id));
+        }
+      else if (outing->n_cases > 0 && !check_in_outing (row, store, outing, error))
         return FALSE;
       check_age (row, svc, &on);
     }
@@ -330,16 +386,26 @@ fk_roster_import (FkRoster        *roster,
   g_return_val_if_fail (out != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!fk_roster_check (roster, store, outing_id, service_id, error))
-    return FALSE;
   svc = find_service (store, service_id, error);
-  outing = school_outing (store, outing_id, &on, error);
-  if (svc == NULL || outing == NULL)
+  if (svc == NULL)
     return FALSE;
+
+  /* The check runs inside the batch, which holds the store's write lock:
+   * no other process can add a case for one of these students between the
+   * check and the import. */
+  if (!fk_store_begin_batch (store, error))
+    return FALSE;
+  if (!fk_roster_check (roster, store, outing_id, service_id, error) ||
+      (outing = school_outing (store, outing_id, &on, error)) == NULL)
+    {
+      fk_store_end_batch (store, FALSE, NULL);
+      return FALSE;
+    }
 
   report_fill (roster, out);
   if (all_or_nothing && out->refused > 0)
     {
+      fk_store_end_batch (store, FALSE, NULL);
       out->taken = 0;
       g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_REFUSED,
                    FK_T ("%u of %u rows have problems, and the roster was to be taken whole or not at all: nothing was imported.",
@@ -354,8 +420,6 @@ fk_roster_import (FkRoster        *roster,
       g_ptr_array_add (order, roster->rows->pdata[i]);
   g_ptr_array_sort (order, compare_rows);
 
-  if (!fk_store_begin_batch (store, error))
-    return FALSE;
   for (guint i = 0; i < order->len; i++)
     {
       FkRosterRow *row = order->pdata[i];

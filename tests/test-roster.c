@@ -847,6 +847,31 @@ test_reimport (Fixture       *f,
     }
   g_assert_cmpuint (cases_in (f->store, f->outing), ==, 12);
 
+  /* A short list against a fuller outing is checked a student at a time
+   * (blind index) rather than by reading the outing: same answers. */
+  {
+    g_autoptr(FkRoster) more = parse_fixture ("class-802-big5-crlf.csv");
+    g_autoptr(FkRoster) few = parse_ok ("姓名,身分證統一編號,出生日期\n"
+                                        "蔡語彤,m142623620,100/11/03\n"
+                                        "新同學,A123456789,101/01/01\n"
+                                        "陳語彤,M174729133,101/05/05\n");
+    g_auto(FkRosterReport) r4 = { 0 };
+    g_auto(FkRosterReport) r5 = { 0 };
+    g_autofree char *c0 = NULL, *c1 = NULL, *c2 = NULL;
+
+    import_ok (f, more, &r4);
+    g_assert_cmpuint (r4.taken, ==, 12);
+    g_assert_true (fk_roster_preview (few, f->store, f->outing, NULL, &r5, &error));
+    g_assert_no_error (error);
+    c0 = codes (fk_roster_row (few, 0));
+    c1 = codes (fk_roster_row (few, 1));
+    c2 = codes (fk_roster_row (few, 2));
+    g_assert_cmpstr (c0, ==, "already_in_outing");
+    g_assert_cmpstr (c1, ==, "");
+    g_assert_cmpstr (c2, ==, "already_in_outing");
+    g_assert_cmpuint (r5.taken, ==, 1);
+  }
+
   /* Another school drive is another outing: the same students may be
    * imported there. */
   other = fk_store_outing_new (f->store, "school_drive", "second visit", DRIVE_DATE, NULL, &error);

@@ -3188,15 +3188,15 @@ char *
 fk_store_get_setting (FkStore    *self,
                       const char *key)
 {
-  sqlite3_stmt *st = NULL;
+  sqlite3_stmt *st = cached (self, "SELECT value FROM settings WHERE key = ?", NULL);
   char *out = NULL;
 
-  if (sqlite3_prepare_v2 (self->db, "SELECT value FROM settings WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+  if (st == NULL)
     return NULL;
   sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (st) == SQLITE_ROW)
     out = col_strdup (st, 0);
-  sqlite3_finalize (st);
+  done_cached (st);
   return out;
 }
 
@@ -4082,13 +4082,15 @@ fk_store_safety (FkStore       *self,
   out->days_limit = (guint) setting_int (self, "limit_days", 7);
   out->last_sync = setting_int (self, "last_sync", 0);
   out->override_until = setting_int (self, "limits_override_until", 0);
-  if (sqlite3_prepare_v2 (self->db, "SELECT COUNT (*), MIN (created_at) FROM outbox WHERE state != 'acked'",
-                          -1, &st, NULL) == SQLITE_OK && sqlite3_step (st) == SQLITE_ROW)
+  /* Every new case asks, so the statement is kept (see cached()). */
+  st = cached (self, "SELECT COUNT (*), MIN (created_at) FROM outbox WHERE state != 'acked'", NULL);
+  if (st != NULL && sqlite3_step (st) == SQLITE_ROW)
     {
       out->waiting = (guint) sqlite3_column_int64 (st, 0);
       out->oldest_waiting = sqlite3_column_int64 (st, 1);
     }
-  sqlite3_finalize (st);
+  if (st != NULL)
+    done_cached (st);
 
   /* The clock for "days without a sync" starts at the later of the last
    * sync and the oldest packet still waiting: a device with nothing to send

@@ -43,6 +43,7 @@ struct _FkStore
   /* fk_store_begin_batch: nesting depth, whether a level asked to roll
    * back, and whether the current store call holds its savepoint. */
   guint       batch_depth;
+  gboolean    vault_held;     /* fk_vault_hold for the open transaction */
   gboolean    batch_cancelled;
   gboolean    in_savepoint;
 
@@ -395,12 +396,40 @@ batch_lost (FkStore  *self,
  * deadlock half-way; a busy store waits busy_timeout, then says so.  Inside
  * a batch the transaction is already open and each call gets a savepoint
  * instead, so a refused case rolls back only itself. */
+/* The key area stays readable for the whole transaction rather than
+ * being opened and closed for every field (see fk_vault_hold). */
+static void
+hold_vault (FkStore *self)
+{
+  if (self->vault != NULL && !self->vault_held)
+    {
+      fk_vault_hold (self->vault);
+      self->vault_held = TRUE;
+    }
+}
+
+static void
+unhold_vault (FkStore *self)
+{
+  if (self->vault_held)
+    {
+      if (self->vault != NULL)
+        fk_vault_unhold (self->vault);
+      self->vault_held = FALSE;
+    }
+}
+
 static gboolean
 begin (FkStore  *self,
        GError  **error)
 {
   if (self->batch_depth == 0)
-    return exec (self, "BEGIN IMMEDIATE", error);
+    {
+      if (!exec (self, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      hold_vault (self);
+      return TRUE;
+    }
   if (sqlite3_get_autocommit (self->db))
     return batch_lost (self, error);
   if (!exec (self, "SAVEPOINT fk_call", error))
@@ -424,6 +453,7 @@ rollback (FkStore *self)
     }
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  unhold_vault (self);
 }
 
 static gboolean
@@ -443,8 +473,10 @@ commit (FkStore  *self,
   if (!exec (self, "COMMIT", error))
     {
       sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      unhold_vault (self);
       return FALSE;
     }
+  unhold_vault (self);
   return TRUE;
 }
 
@@ -1003,6 +1035,7 @@ fk_store_operator (FkStore *self)
 void
 fk_store_lock (FkStore *self)
 {
+  unhold_vault (self);
   g_clear_pointer (&self->vault, fk_vault_free);
   g_clear_pointer (&self->identity, fk_identity_free);
   g_clear_pointer (&self->operator_id, g_free);
@@ -1018,6 +1051,7 @@ fk_store_begin_batch (FkStore  *self,
     {
       if (!exec (self, "BEGIN IMMEDIATE", error))
         return FALSE;
+      hold_vault (self);
       self->batch_cancelled = FALSE;
     }
   self->batch_depth++;
@@ -1037,10 +1071,14 @@ fk_store_end_batch (FkStore   *self,
     return TRUE;
 
   if (sqlite3_get_autocommit (self->db))
-    return commit_changes ? batch_lost (self, error) : TRUE;
+    {
+      unhold_vault (self);
+      return commit_changes ? batch_lost (self, error) : TRUE;
+    }
   if (self->batch_cancelled)
     {
       sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      unhold_vault (self);
       if (commit_changes)
         g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
                              FK_T ("Part of the batch was cancelled, so none of it was saved.",

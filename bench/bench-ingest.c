@@ -22,6 +22,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 #include <glib.h>
@@ -95,6 +96,7 @@ struct _Gate {
 
 typedef struct {
   double   seconds;
+  double   cpu;            /* CPU seconds of this process: devices + server */
   guint    acked;
   guint    failed;
   guint    verified;
@@ -103,6 +105,15 @@ typedef struct {
 } Round;
 
 /* ---- helpers ------------------------------------------------------------------ */
+
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static size_t
 collect_cb (char   *data,
@@ -326,6 +337,7 @@ run_devices (guint16             port,
   while (gate.ready < (guint) opt_devices)
     g_cond_wait (&gate.cond, &gate.lock);
   t0 = bench_now_s ();
+  out.cpu = cpu_seconds ();
   gate.go = TRUE;
   g_cond_broadcast (&gate.cond);
   g_mutex_unlock (&gate.lock);
@@ -339,6 +351,7 @@ run_devices (guint16             port,
         fprintf (stderr, "  device %d: %u failed, first: %s\n", i + 1, workers[i].failed, workers[i].first_failure);
     }
   out.seconds = end - t0;
+  out.cpu = cpu_seconds () - out.cpu;
 
   /* Every ack is the office's signature over this packet's id. */
   for (gint i = 0; office && i < opt_devices; i++)
@@ -428,6 +441,7 @@ main (int    argc,
   gsize packet_bytes = 0;
   double t;
 
+  setvbuf (stdout, NULL, _IOLBF, 0);
   g_option_context_add_main_entries (ctx, options, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -500,8 +514,8 @@ main (int    argc,
               Round o = round_office (template_dir, round_dir, keys, devices, packets[r]);
 
               office_rate[r] = o.acked / o.seconds;
-              printf ("%-6d %-7s %10.0f %8u %8u %10.3f %8" G_GINT64_FORMAT " acks verified %u/%u%s\n",
-                      r + 1, "office", office_rate[r], o.acked, o.failed, o.seconds, o.rows, o.verified, expect,
+              printf ("%-6d %-7s %10.0f %8u %8u %10.3f %8" G_GINT64_FORMAT " acks verified %u/%u, CPU %.2f s%s\n",
+                      r + 1, "office", office_rate[r], o.acked, o.failed, o.seconds, o.rows, o.verified, expect, o.cpu,
                       (o.rows == expect && o.verified == expect) ? "" : "  << INCOMPLETE");
             }
           else if (!office_turn && do_bare)
@@ -509,8 +523,8 @@ main (int    argc,
               Round b = round_bare (devices, packets[r]);
 
               bare_rate[r] = b.acked / b.seconds;
-              printf ("%-6d %-7s %10.0f %8u %8u %10.3f %8s connections %u\n",
-                      r + 1, "bare", bare_rate[r], b.acked, b.failed, b.seconds, "-", b.connections);
+              printf ("%-6d %-7s %10.0f %8u %8u %10.3f %8s connections %u, CPU %.2f s\n",
+                      r + 1, "bare", bare_rate[r], b.acked, b.failed, b.seconds, "-", b.connections, b.cpu);
             }
         }
       if (do_bare && do_office)

@@ -73,6 +73,7 @@ static gchar *opt_dir = NULL;
 static gboolean opt_keep = FALSE;
 static gchar *opt_only = NULL;
 static gchar *opt_curl = NULL;
+static gboolean opt_office_log = FALSE;
 
 static const GOptionEntry options[] = {
   { "cases", 'n', 0, G_OPTION_ARG_INT, &opt_cases, "Sealed cases uploaded per round (default 1000)", "N" },
@@ -84,6 +85,7 @@ static const GOptionEntry options[] = {
   { "keep", 0, 0, G_OPTION_ARG_NONE, &opt_keep, "Keep the folder afterwards", NULL },
   { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "One part only, for profiling: fieldkit, curl, libcurl, upload (all three) or resume", "PART" },
   { "curl", 0, 0, G_OPTION_ARG_FILENAME, &opt_curl, "The curl program (default: curl on PATH)", "PATH" },
+  { "office-log", 0, 0, G_OPTION_ARG_NONE, &opt_office_log, "The office logs each request (time in ms) to stderr, for profiling", NULL },
   { NULL }
 };
 
@@ -171,7 +173,7 @@ office_start (FkOfficeStore *store,
 
   so.address = "127.0.0.1";
   so.port = port;
-  so.quiet = TRUE;
+  so.quiet = !opt_office_log;
   so.faults = faults;
   /* The port was just closed by the previous round: retry a moment. */
   for (int attempt = 0; ; attempt++)
@@ -705,6 +707,7 @@ main (int    argc,
   guint16 port;
   double t;
 
+  setvbuf (stdout, NULL, _IOLBF, 0);
   g_option_context_add_main_entries (ctx, options, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {

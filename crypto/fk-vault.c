@@ -77,6 +77,7 @@ struct _FkVault
    * the other has just made inaccessible. */
   GMutex  lock;
   guint8 *keys;   /* KEY_AREA_BYTES of sodium_malloc memory */
+  guint   holds;  /* fk_vault_hold depth: the area stays read-only while > 0 */
 };
 
 /* ------------------------------------------------------------------------ *
@@ -191,14 +192,16 @@ static const guint8 *
 vault_acquire (FkVault *vault)
 {
   g_mutex_lock (&vault->lock);
-  protect_readonly (vault->keys);
+  if (vault->holds == 0)
+    protect_readonly (vault->keys);
   return vault->keys;
 }
 
 static void
 vault_release (FkVault *vault)
 {
-  protect_noaccess (vault->keys);
+  if (vault->holds == 0)
+    protect_noaccess (vault->keys);
   g_mutex_unlock (&vault->lock);
 }
 
@@ -612,6 +615,26 @@ fk_vault_open (const FkKeyslot *slot,
 
   vault_seal_keys (vault);
   return vault;
+}
+
+void
+fk_vault_hold (FkVault *vault)
+{
+  g_mutex_lock (&vault->lock);
+  if (vault->holds++ == 0)
+    protect_readonly (vault->keys);
+  g_mutex_unlock (&vault->lock);
+}
+
+void
+fk_vault_unhold (FkVault *vault)
+{
+  g_mutex_lock (&vault->lock);
+  if (vault->holds == 0)
+    g_critical ("fk_vault_unhold without fk_vault_hold");
+  else if (--vault->holds == 0)
+    protect_noaccess (vault->keys);
+  g_mutex_unlock (&vault->lock);
 }
 
 void

@@ -82,6 +82,15 @@ FkVault  *fk_vault_open            (const FkKeyslot *slot,
                                     gsize            passphrase_len,
                                     GError         **error);
 
+/* Keeps the key area read-only across many operations (one transaction of
+ * the store, or a batch) instead of opening and closing the page protection
+ * for each: every mprotect flushes the TLB of every CPU, which cost more
+ * than the encryption itself.  Calls nest; pair each with fk_vault_unhold.
+ * The area is still never writable, and goes back to no-access at the
+ * outermost unhold. */
+void      fk_vault_hold            (FkVault       *vault);
+void      fk_vault_unhold          (FkVault       *vault);
+
 /* Wipes DK and frees the vault.  NULL is fine. */
 void      fk_vault_free            (FkVault       *vault);
 

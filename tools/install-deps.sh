@@ -9,7 +9,7 @@ PACKAGES="
   libjson-glib-dev libcurl4-openssl-dev libmicrohttpd-dev
   libgtk-4-dev libadwaita-1-dev libqrencode-dev libcairo2-dev libpango1.0-dev
   fonts-noto-cjk poppler-utils zbar-tools
-  xvfb xauth dbus dbus-x11 at-spi2-core python3 python3-dogtail python3-nacl imagemagick
+  xvfb xauth dbus dbus-x11 at-spi2-core python3 python3-dogtail python3-nacl imagemagick xdotool
   desktop-file-utils appstream gettext faketime util-linux
 "
 

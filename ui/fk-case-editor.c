@@ -678,8 +678,12 @@ approve_clicked_cb (GtkButton    *button,
   gtk_box_append (GTK_BOX (box), ops);
   lbl = fk_ui_label (FK_T ("Their passphrase", "複核人員密碼"), "heading");
   gtk_box_append (GTK_BOX (box), lbl);
-  pass = gtk_password_entry_new ();
-  g_object_set (pass, "activates-default", TRUE, NULL);
+  /* A plain entry: GTK 4.8's GtkPasswordEntry can crash when its dialog
+   * is destroyed while it has the focus (its caps-lock watch outlives it). */
+  pass = gtk_entry_new ();
+  gtk_entry_set_visibility (GTK_ENTRY (pass), FALSE);
+  gtk_entry_set_input_purpose (GTK_ENTRY (pass), GTK_INPUT_PURPOSE_PASSWORD);
+  gtk_entry_set_activates_default (GTK_ENTRY (pass), TRUE);
   fk_ui_name (pass, FK_T ("Second operator's passphrase", "複核人員密碼"));
   gtk_box_append (GTK_BOX (box), pass);
   if (g_list_model_get_n_items (G_LIST_MODEL (ids)) == 0)

@@ -42,7 +42,6 @@ fact_row (const char *title,
   GtkWidget *v = gtk_label_new (value);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  gtk_label_set_selectable (GTK_LABEL (v), TRUE);
   gtk_label_set_wrap (GTK_LABEL (v), TRUE);
   gtk_label_set_xalign (GTK_LABEL (v), 1);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), v);
@@ -270,7 +269,6 @@ fk_receipt_page_new (FkWindow *window,
   gtk_label_set_xalign (GTK_LABEL (caption), 0.5f);
   gtk_box_append (GTK_BOX (box), caption);
   number = gtk_label_new (kase->receipt_no);
-  gtk_label_set_selectable (GTK_LABEL (number), TRUE);
   gtk_label_set_wrap (GTK_LABEL (number), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (number), PANGO_WRAP_CHAR);
   gtk_widget_add_css_class (number, "fk-receipt-number");

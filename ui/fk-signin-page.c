@@ -261,8 +261,11 @@ fk_signin_page_new (FkWindow *window)
 
   lbl = fk_ui_label (FK_T ("Passphrase", "密碼"), "heading");
   gtk_box_append (GTK_BOX (box), lbl);
-  self->passphrase = gtk_password_entry_new ();
-  gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (self->passphrase), TRUE);
+  /* A plain entry: GTK 4.8's GtkPasswordEntry can crash when destroyed
+   * while focused (its caps-lock watch outlives it). */
+  self->passphrase = gtk_entry_new ();
+  gtk_entry_set_visibility (GTK_ENTRY (self->passphrase), FALSE);
+  gtk_entry_set_input_purpose (GTK_ENTRY (self->passphrase), GTK_INPUT_PURPOSE_PASSWORD);
   fk_ui_name (self->passphrase, FK_T ("Passphrase", "密碼"));
   g_signal_connect (self->passphrase, "activate", G_CALLBACK (signin_clicked_cb), self);
   gtk_box_append (GTK_BOX (box), self->passphrase);

@@ -172,20 +172,6 @@ update_operator_label (FkWindow *self)
 }
 
 static void
-close_transients (FkWindow *self)
-{
-  g_autoptr(GListModel) toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = g_list_model_get_n_items (toplevels); i > 0; i--)
-    {
-      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i - 1);
-
-      if (gtk_window_get_transient_for (w) == GTK_WINDOW (self))
-        gtk_window_destroy (w);
-    }
-}
-
-static void
 forget_pending (FkWindow *self)
 {
   g_hash_table_remove_all (self->pending_draft);
@@ -348,11 +334,11 @@ lock_clicked_cb (GtkButton *button,
 }
 
 static void
-lock_action (GtkWidget  *widget,
-             const char *action,
-             GVariant   *param)
+lock_activated (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
 {
-  fk_window_lock (FK_WINDOW (widget));
+  fk_window_lock (FK_WINDOW (user_data));
 }
 
 static gboolean
@@ -528,12 +514,10 @@ fk_window_class_init (FkWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
-  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = fk_window_dispose;
   object_class->finalize = fk_window_finalize;
   window_class->close_request = fk_window_close_request;
-  gtk_widget_class_install_action (widget_class, "win.lock", NULL, lock_action);
 }
 
 static void
@@ -550,7 +534,11 @@ static void
 fk_window_init (FkWindow *self)
 {
   GtkEventController *legacy;
+  const GActionEntry actions[] = {
+    { "lock", lock_activated, NULL, NULL, NULL, { 0 } },
+  };
 
+  g_action_map_add_action_entries (G_ACTION_MAP (self), actions, G_N_ELEMENTS (actions), self);
   self->cancellable = g_cancellable_new ();
   self->pending_draft = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, wipe_value);
   gtk_widget_add_css_class (GTK_WIDGET (self), "fieldkit");
@@ -812,7 +800,8 @@ fk_window_lock (FkWindow *self)
         }
     }
 
-  close_transients (self);
+  /* Nothing that is about to go may keep the focus (or a selection). */
+  gtk_window_set_focus (GTK_WINDOW (self), NULL);
   destroy_personal_pages (self);
   fk_store_lock (self->store);
   g_clear_pointer (&self->passphrase, fk_secret_free);

@@ -2735,6 +2735,47 @@ fk_store_case_set_field (FkStore     *self,
 }
 
 gboolean
+fk_store_case_attach (FkStore     *self,
+                      gint64       case_id,
+                      const char  *kind,
+                      const char  *mime,
+                      GBytes      *data,
+                      GError     **error)
+{
+  g_autoptr(FkCase) kase = load_mutable (self, case_id, error);
+  sqlite3_stmt *st;
+
+  if (kase == NULL)
+    return FALSE;
+  if (g_strcmp0 (kind, "photo") != 0 && g_strcmp0 (kind, "signature") != 0)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                   FK_T ("Unknown attachment kind \"%s\": use photo or signature.", "不明的附件種類「%s」：請用 photo 或 signature。"),
+                   kind ? kind : "");
+      return FALSE;
+    }
+  void_checks (kase);
+  kase->version++;
+  if (!begin (self, error))
+    return FALSE;
+  st = prepare (self, "DELETE FROM attachments WHERE case_id = ? AND kind = ?", error);
+  if (st == NULL)
+    goto fail;
+  sqlite3_bind_int64 (st, 1, case_id);
+  sqlite3_bind_text (st, 2, kind, -1, SQLITE_TRANSIENT);
+  if (!step_done (self, st, error) ||
+      !add_attachment (self, case_id, kind, mime, data, error) ||
+      !write_case (self, kase, "case.attach", error) ||
+      !commit (self, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  rollback (self);
+  return FALSE;
+}
+
+gboolean
 fk_store_case_tick (FkStore            *self,
                     gint64              case_id,
                     const char * const *items,

@@ -266,6 +266,14 @@ gboolean      fk_store_case_set_field (FkStore    *store,
                                        const char *key,
                                        const char *value,
                                        GError    **error);
+/* Adds a photo or signature to a draft, replacing one of the same kind.
+ * A checked or approved case goes back to draft; a sealed one refuses. */
+gboolean      fk_store_case_attach (FkStore    *store,
+                                    gint64      case_id,
+                                    const char *kind,
+                                    const char *mime,
+                                    GBytes     *data,
+                                    GError    **error);
 /* Marks checklist items as seen; all=TRUE ticks every item. */
 gboolean      fk_store_case_tick   (FkStore            *store,
                                     gint64              case_id,

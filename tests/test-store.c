@@ -1559,6 +1559,46 @@ test_attachment_roundtrip (Fixture *f, gconstpointer data)
   g_assert_error (error, FK_STORE_ERROR, FK_STORE_ERROR_LOCKED);
 }
 
+/* A photo added to a saved draft replaces the earlier one, voids a check,
+ * verifies, and is refused once the case is sealed. */
+static void
+test_attach_later (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pid = fk_test_national_id ('F', 2, 2718281);
+  g_autoptr(GBytes) first = random_bytes (3000, 11);
+  g_autoptr(GBytes) second = random_bytes (4000, 12);
+  g_autoptr(GBytes) back = NULL;
+  g_autoptr(FkCase) c = NULL;
+  g_autoptr(GPtrArray) damage = NULL;
+  gint64 id = fk_test_cert_case (f->store, f->outing, pid, "附件測試", NULL, &error);
+
+  g_assert_no_error (error);
+  tick_and_check (f->store, id);
+  g_assert_true (fk_store_case_attach (f->store, id, "photo", "image/jpeg", first, &error));
+  g_assert_no_error (error);
+  g_assert_true (fk_store_case_attach (f->store, id, "photo", "image/png", second, &error));
+  g_assert_no_error (error);
+  c = fk_store_case_get (f->store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (c->status, ==, FK_CASE_DRAFT);
+  g_assert_cmpuint (c->attachments->len, ==, 1);
+  back = fk_store_attachment_get (f->store, ((FkAttachmentInfo *) c->attachments->pdata[0])->id, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (back, second));
+  g_assert_false (fk_store_case_attach (f->store, id, "x-ray", "image/png", second, &error));
+  g_assert_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  damage = fk_store_verify_records (f->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (damage->len, ==, 0);
+
+  tick_and_check (f->store, id);
+  g_assert_true (fk_store_case_finalize (f->store, id, NULL, &error));
+  g_assert_no_error (error);
+  assert_refused (fk_store_case_attach (f->store, id, "signature", "image/png", first, &error), &error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1592,6 +1632,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/store/fault/disk-full-every-step", test_fault_disk_full_every_step);
   ADD ("/app/store/fault/busy", test_fault_busy);
   ADD ("/app/store/attachment/roundtrip", test_attachment_roundtrip);
+  ADD ("/app/store/attachment/attach-later", test_attach_later);
 #undef ADD
 
   return g_test_run ();

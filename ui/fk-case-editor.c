@@ -327,15 +327,7 @@ attach (FkCaseEditor  *self,
         GBytes        *data,
         GError       **error)
 {
-#ifdef FK_HAVE_CASE_ATTACH
   return fk_store_case_attach (fk_window_store (self->window), self->case_id, kind, mime, data, error);
-#else
-  g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                       FK_T ("This version keeps photos and signatures only when they are taken before the case is "
-                             "first saved.",
-                             "此版本只能在案件第一次儲存前加入照片與簽名。"));
-  return FALSE;
-#endif
 }
 
 /* Creates the case once the ID number and name are valid. */

@@ -6,9 +6,7 @@
 
 #include "crypto/fk-i18n.h"
 #include "ui/fk-ui-util.h"
-#ifdef FK_HAVE_RECEIPT
 #include "app/fk-receipt.h"
-#endif
 
 /* ---- types -------------------------------------------------------------------- */
 
@@ -20,9 +18,7 @@ struct _FkReceiptPage
   gint64         case_id;
   char          *outing_id;
   char          *receipt_no;
-#ifdef FK_HAVE_RECEIPT
   FkReceiptData *data;
-#endif
   GtkWidget     *pdf_button;
   GtkWidget     *print_button;
   GtkWidget     *drawing;
@@ -53,7 +49,6 @@ fact_row (const char *title,
   return row;
 }
 
-#ifdef FK_HAVE_RECEIPT
 static void
 pdf_thread (GTask        *task,
             gpointer      source,
@@ -181,7 +176,6 @@ draw_receipt (GtkDrawingArea *area,
   cairo_scale (cr, scale, scale);
   fk_receipt_render (cr, self->data, FK_RECEIPT_SLIP_80MM, paper);
 }
-#endif
 
 /* ---- overrides ------------------------------------------------------------------ */
 
@@ -202,9 +196,7 @@ fk_receipt_page_finalize (GObject *object)
 {
   FkReceiptPage *self = FK_RECEIPT_PAGE (object);
 
-#ifdef FK_HAVE_RECEIPT
   g_clear_pointer (&self->data, fk_receipt_data_free);
-#endif
   g_clear_object (&self->cancellable);
   g_free (self->outing_id);
   g_free (self->receipt_no);
@@ -297,12 +289,9 @@ fk_receipt_page_new (FkWindow *window,
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (FK_T ("Fee", "規費"), fee));
   gtk_box_append (GTK_BOX (box), grp);
 
-#ifdef FK_HAVE_RECEIPT
   self->data = fk_receipt_data_new (store, case_id, NULL);
-#endif
   grp = adw_preferences_group_new ();
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (grp), FK_T ("What happens next", "後續流程"));
-#ifdef FK_HAVE_RECEIPT
   if (self->data && self->data->next_zh)
     {
       GStrv lines = fk_lang_is_zh () ? self->data->next_zh : self->data->next_en;
@@ -311,7 +300,6 @@ fk_receipt_page_new (FkWindow *window,
         adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fk_ui_label (lines[i], NULL));
     }
   else
-#endif
     adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp),
                                fk_ui_label (FK_T ("The case goes to the office at the next sync. The office processes it "
                                                   "within the time limit and tells the applicant when it is done. "
@@ -327,7 +315,6 @@ fk_receipt_page_new (FkWindow *window,
   gtk_box_append (GTK_BOX (row), self->pdf_button);
   gtk_box_append (GTK_BOX (row), self->print_button);
   gtk_box_append (GTK_BOX (box), row);
-#ifdef FK_HAVE_RECEIPT
   if (self->data)
     {
       double h = fk_receipt_measure (self->data, FK_RECEIPT_SLIP_80MM, FK_RECEIPT_SLIP_WIDTH_PT);
@@ -345,7 +332,6 @@ fk_receipt_page_new (FkWindow *window,
       gtk_box_append (GTK_BOX (box), self->drawing);
     }
   else
-#endif
     {
       gtk_widget_set_sensitive (self->pdf_button, FALSE);
       gtk_widget_set_sensitive (self->print_button, FALSE);

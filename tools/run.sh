@@ -9,9 +9,27 @@ sh tools/install-deps.sh
 meson setup build >/dev/null 2>&1 || meson setup --reconfigure build >/dev/null
 ninja -C build
 
+# Without a display there is no window to open: run the command-line demo
+# (which starts and stops its own local office) instead.
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "No display found: running the command-line demo instead (tools/demo.sh)."
+  exec sh tools/demo.sh build
+fi
+
 cli=build/cli/fieldkit-cli
+office=build/sync/fieldkit-office
 dir="$(pwd)/demo-data"
+odir="$(pwd)/demo-office"
+port="${FIELDKIT_DEMO_PORT:-7390}"
 pass="demo passphrase for ann"
+export FIELDKIT_ADMIN_PASSPHRASE="demo office admin passphrase"
+
+# The demo device is enrolled with the demo office; one without the other
+# starts both afresh.
+if [ ! -f "$odir/office.db" ] || [ ! -f "$dir/fieldkit.db" ]; then
+  rm -rf "$dir" "$odir"
+  "$office" --data-dir "$odir" init --admin "Director Wu" --office-code TCN >/dev/null
+fi
 
 if [ ! -f "$dir/fieldkit.db" ]; then
   export FIELDKIT_PASSPHRASE="$pass"
@@ -30,19 +48,31 @@ if [ ! -f "$dir/fieldkit.db" ]; then
   "$cli" --data-dir "$dir" --operator ann case check 1 >/dev/null
   FIELDKIT_PASSPHRASE="demo passphrase for bob" "$cli" --data-dir "$dir" --operator bob case approve 1 >/dev/null
   "$cli" --data-dir "$dir" --operator ann case finalize 1 >/dev/null
-  if [ -f tests/fixtures/class-801.csv ] || [ -f ../shared/fixtures/rosters/class-801-utf8.csv ]; then
-    "$cli" --data-dir "$dir" --operator ann roster import O2 ../shared/fixtures/rosters/class-801-utf8.csv >/dev/null 2>&1 || true
+  "$cli" --data-dir "$dir" --operator ann roster import O2 tests/fixtures/rosters/class-801-utf8.csv >/dev/null
+fi
+
+# The local office on 127.0.0.1, for as long as the window is open.
+"$office" --data-dir "$odir" serve --listen "127.0.0.1:$port" --quiet > "$odir/serve.log" 2>&1 &
+office_pid=$!
+trap 'kill "$office_pid" 2>/dev/null; wait "$office_pid" 2>/dev/null' EXIT INT TERM
+for _ in $(seq 1 50); do
+  grep -q listening "$odir/serve.log" 2>/dev/null && break
+  if ! kill -0 "$office_pid" 2>/dev/null; then
+    cat "$odir/serve.log"
+    echo "The demo office could not start on 127.0.0.1:$port (set FIELDKIT_DEMO_PORT to use another port)."
+    exit 1
   fi
+  sleep 0.1
+done
+
+if ! sqlite3 "$dir/fieldkit.db" "SELECT 1 FROM meta WHERE key = 'office_sign_pk'" | grep -q 1; then
+  invite=$("$office" --data-dir "$odir" --json device invite --name "demo tablet")
+  code=$(printf '%s' "$invite" | sed -n 's/.*"code" : "\([^"]*\)".*/\1/p')
+  fp=$(printf '%s' "$invite" | sed -n 's/.*"fingerprint" : "\([^"]*\)".*/\1/p')
+  FIELDKIT_PASSPHRASE="$pass" "$cli" --data-dir "$dir" --operator ann enroll "http://127.0.0.1:$port" --code "$code" --fingerprint "$fp"
 fi
 
-# Hook for the lead: start the local office server here (fieldkit-office
-# serve on 127.0.0.1) and enrol demo-data/ with its invite, before the window
-# opens.
-if [ -n "${FIELDKIT_RUN_OFFICE_HOOK:-}" ]; then
-  sh "$FIELDKIT_RUN_OFFICE_HOOK" "$dir"
-fi
-
-printf '\nFieldKit demo data: %s\n' "$dir"
+printf '\nFieldKit demo data: %s (office on http://127.0.0.1:%s, data in %s)\n' "$dir" "$port" "$odir"
 printf 'Sign in as "ann" with the passphrase:  %s\n' "$pass"
 printf 'Second checker "bob" uses:             %s\n\n' "demo passphrase for bob"
-exec build/ui/fieldkit --data-dir "$dir"
+build/ui/fieldkit --data-dir "$dir"

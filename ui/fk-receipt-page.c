@@ -40,6 +40,10 @@ fact_row (const char *title,
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   gtk_label_set_wrap (GTK_LABEL (v), TRUE);
   gtk_label_set_xalign (GTK_LABEL (v), 1);
+  /* A wrapping label asks only for its narrowest width; give short values
+   * room for one line and long ones a readable column. */
+  gtk_label_set_width_chars (GTK_LABEL (v), (int) MIN (g_utf8_strlen (value ? value : "", -1), 28));
+  gtk_label_set_max_width_chars (GTK_LABEL (v), 40);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), v);
   {
     g_autofree char *spoken = g_strdup_printf ("%s: %s", title, value);

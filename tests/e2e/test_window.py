@@ -89,20 +89,29 @@ def find(parent, name=None, role=None, showing=False, retry=True, contains=None)
                     and (not showing or n.showing)
             except Exception:
                 return False
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while True:
             found = parent.findChildren(pred)
             if found or not retry or time.time() > deadline:
                 return found[0] if found else None
             time.sleep(0.3)
-    try:
-        return parent.findChild(GenericPredicate(name=name, roleName=role), retry=retry,
-                                requireResult=False, showingOnly=showing)
-    except Exception:
-        return None
+    # A loaded CI machine can take many seconds to build a page: keep asking
+    # for up to 30 s before giving up.
+    deadline = time.time() + (30 if retry else 0)
+    while True:
+        try:
+            node = parent.findChild(GenericPredicate(name=name, roleName=role), retry=False,
+                                    requireResult=False, showingOnly=showing)
+        except Exception:
+            node = None
+        if node is not None or time.time() > deadline:
+            return node
+        time.sleep(0.5)
 
 
 def click(node):
+    if node is None:
+        raise AssertionError("the control to click was not found in the accessibility tree")
     actions = list(node.actions.keys()) if node.actions else []
     for name in ("click", "activate", "toggle", "press"):
         if name in actions:

@@ -492,6 +492,8 @@ main (int    argc,
             }
         }
     }
+  printf ("machine: load average %.1f; one 4 KiB fdatasync in %s: median %.2f ms\n",
+          bench_loadavg (), dir, bench_flush_ms (dir, 40));
   printf ("setup: %d packets of %.0f bytes on average in %.1f s\n\n",
           opt_rounds * opt_devices * opt_packets, (double) packet_bytes / (opt_rounds * opt_devices * opt_packets),
           bench_now_s () - t);
@@ -532,7 +534,8 @@ main (int    argc,
       fflush (stdout);
     }
 
-  printf ("\nmedians over %d rounds:\n", opt_rounds);
+  printf ("\nload average at the end %.1f; one 4 KiB fdatasync: median %.2f ms\n", bench_loadavg (), bench_flush_ms (dir, 40));
+  printf ("medians over %d rounds:\n", opt_rounds);
   if (do_bare)
     printf ("  bare libmicrohttpd, discarding:   %8.0f packets/s\n", bench_median (bare_rate, (guint) opt_rounds));
   if (do_office)

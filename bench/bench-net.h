@@ -87,6 +87,16 @@ discard_server_start (guint16 port,
   DiscardServer *s = g_new0 (DiscardServer, 1);
   const union MHD_DaemonInfo *info;
   struct sockaddr_in addr = { 0 };
+  struct MHD_OptionItem opts[] = {
+    { MHD_OPTION_SOCK_ADDR, 0, &addr },
+    { MHD_OPTION_CONNECTION_LIMIT, 512, NULL },
+    { MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
+    { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL },
+    { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) discard_connection_cb, s },
+    /* a pool only when asked for more than the one internal thread */
+    { threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL },
+    { MHD_OPTION_END, 0, NULL },
+  };
 
   g_mutex_init (&s->lock);
   addr.sin_family = AF_INET;
@@ -94,14 +104,7 @@ discard_server_start (guint16 port,
   addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
   s->daemon = MHD_start_daemon (MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, port,
                                 NULL, NULL, discard_access_cb, s,
-                                MHD_OPTION_SOCK_ADDR, &addr,
-                                /* 0: no pool, the one internal thread */
-                                MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) (threads > 1 ? threads : 0),
-                                MHD_OPTION_CONNECTION_LIMIT, 512,
-                                MHD_OPTION_CONNECTION_TIMEOUT, 30,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (256 * 1024),
-                                MHD_OPTION_NOTIFY_CONNECTION, discard_connection_cb, s,
-                                MHD_OPTION_END);
+                                MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
   if (s->daemon == NULL)
     g_error ("the bare libmicrohttpd server could not start");
   info = MHD_get_daemon_info (s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -218,4 +221,49 @@ static double
 bench_now_s (void)
 {
   return (double) g_get_monotonic_time () / G_USEC_PER_SEC;
+}
+
+/* ---- the machine ---------------------------------------------------------------------- */
+
+/* The 1-minute load average, or -1. */
+static double
+bench_loadavg (void)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return -1;
+  return g_ascii_strtod (text, NULL);
+}
+
+/* What one durable commit costs on the disk under `dir` right now: the
+ * median of `n` overwrites of 4 KiB followed by fdatasync (what a WAL
+ * commit does), in ms.  Context for the figures, not a baseline. */
+static double
+bench_flush_ms (const char *dir,
+                guint       n)
+{
+  g_autofree char *path = g_build_filename (dir, "flush-probe", NULL);
+  g_autofree double *ms = g_new0 (double, n);
+  char buf[4096];
+  int fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    return -1;
+  memset (buf, 0x5a, sizeof buf);
+  for (guint i = 0; i < 16; i++)
+    if (pwrite (fd, buf, sizeof buf, (off_t) i * sizeof buf) != (ssize_t) sizeof buf)
+      break;
+  fsync (fd);
+  for (guint i = 0; i < n; i++)
+    {
+      double t = bench_now_s ();
+
+      if (pwrite (fd, buf, sizeof buf, (off_t) (i % 16) * sizeof buf) != (ssize_t) sizeof buf || fdatasync (fd) != 0)
+        break;
+      ms[i] = (bench_now_s () - t) * 1000;
+    }
+  close (fd);
+  g_unlink (path);
+  return bench_median (ms, n);
 }

@@ -459,6 +459,8 @@ typedef struct {
   guint16      port;
   guint16      upstream;
   gint64       up_bytes;       /* device → office, under lock */
+  gint64       packet_body;    /* of that, bodies of PUT /v1/packets/… */
+  guint        packet_puts;    /* PUT /v1/packets/… requests begun */
   guint        connections;
   GMutex       lock;
   gint         stop;           /* atomic */
@@ -466,10 +468,60 @@ typedef struct {
 } Relay;
 
 typedef struct {
-  Relay *relay;
-  int    down;                 /* the device's connection */
-  int    up;                   /* ours to the office */
+  Relay   *relay;
+  int      down;               /* the device's connection */
+  int      up;                 /* ours to the office */
+  /* A small HTTP/1.1 request parser over the device's bytes, enough for
+   * libcurl's requests (Content-Length bodies, no chunking). */
+  GString *head;               /* the request head being read */
+  guint64  body_left;          /* bytes of the current body still to come */
+  gboolean packet_put;         /* the current request is PUT /v1/packets/… */
 } Pipe;
+
+/* Counts the device's bytes: which are bodies of packet PUTs. */
+static void
+pipe_parse (Pipe       *p,
+            const char *buf,
+            gsize       len)
+{
+  while (len > 0)
+    {
+      if (p->body_left > 0)
+        {
+          gsize n = (gsize) MIN ((guint64) len, p->body_left);
+
+          if (p->packet_put)
+            {
+              g_mutex_lock (&p->relay->lock);
+              p->relay->packet_body += (gint64) n;
+              g_mutex_unlock (&p->relay->lock);
+            }
+          p->body_left -= n;
+          buf += n;
+          len -= n;
+          continue;
+        }
+      g_string_append_c (p->head, *buf);
+      buf++;
+      len--;
+      if (g_str_has_suffix (p->head->str, "\r\n\r\n"))
+        {
+          const char *cl = strstr (p->head->str, "\r\nContent-Length:");
+
+          if (cl == NULL)
+            cl = strstr (p->head->str, "\r\ncontent-length:");
+          p->body_left = cl ? g_ascii_strtoull (cl + 17, NULL, 10) : 0;
+          p->packet_put = g_str_has_prefix (p->head->str, "PUT /v1/packets/");
+          if (p->packet_put)
+            {
+              g_mutex_lock (&p->relay->lock);
+              p->relay->packet_puts++;
+              g_mutex_unlock (&p->relay->lock);
+            }
+          g_string_truncate (p->head, 0);
+        }
+    }
+}
 
 static gboolean
 write_fully (int           fd,
@@ -514,6 +566,7 @@ pipe_run (gpointer data)
           g_mutex_lock (&p->relay->lock);
           p->relay->up_bytes += n;
           g_mutex_unlock (&p->relay->lock);
+          pipe_parse (p, buf, (gsize) n);
           if (!write_fully (p->up, buf, (gsize) n))
             break;
         }
@@ -527,6 +580,7 @@ pipe_run (gpointer data)
     }
   close (p->down);
   close (p->up);
+  g_string_free (p->head, TRUE);
   g_free (p);
   return NULL;
 }
@@ -566,6 +620,7 @@ relay_accept (gpointer data)
         p->relay = r;
         p->down = down;
         p->up = up;
+        p->head = g_string_new (NULL);
         g_mutex_lock (&r->lock);
         r->connections++;
         g_mutex_unlock (&r->lock);
@@ -603,23 +658,27 @@ relay_start (guint16 port,
   return r;
 }
 
-static gint64
-relay_stop (Relay *r)
+/* Stops the relay; the counts are left in *counts (a copy of the relay). */
+static void
+relay_stop (Relay *r,
+            Relay *counts)
 {
-  gint64 bytes;
-
   g_atomic_int_set (&r->stop, 1);
   g_thread_join (r->acceptor);
   close (r->listen_fd);
   g_usleep (300 * 1000);   /* the pipes notice `stop` within one poll */
-  bytes = r->up_bytes;
+  g_mutex_lock (&r->lock);
+  *counts = *r;
+  g_mutex_unlock (&r->lock);
   g_mutex_clear (&r->lock);
   g_free (r);
-  return bytes;
 }
 
 typedef struct {
-  gint64   wire_bytes;
+  gint64   wire_bytes;      /* everything the device sent */
+  gint64   packet_body;     /* of that, bodies of packet PUTs */
+  guint    packet_puts;
+  guint    connections;
   gsize    bytes_sent;      /* FkSyncReport.bytes_sent */
   gsize    packet_size;
   guint    uploaded;
@@ -676,7 +735,15 @@ round_resume (const char   *office_template,
   fk_sync_report_clear (&report);
   g_clear_pointer (&store, fk_store_close);
   fk_office_server_stop (server, 5);
-  out.wire_bytes = relay_stop (relay);
+  {
+    Relay counts;
+
+    relay_stop (relay, &counts);
+    out.wire_bytes = counts.up_bytes;
+    out.packet_body = counts.packet_body;
+    out.packet_puts = counts.packet_puts;
+    out.connections = counts.connections;
+  }
   out.rows = fk_office_store_count_packets (office);
   g_clear_pointer (&office, fk_office_store_free);
   if (!opt_keep)
@@ -768,7 +835,9 @@ main (int    argc,
     }
   fk_office_server_stop (server, 5);
   g_clear_pointer (&office, fk_office_store_free);
-  printf ("setup: %.1f s; office on %s\n\n", bench_now_s () - t, url);
+  printf ("setup: %.1f s; office on %s\n", bench_now_s () - t, url);
+  printf ("machine: load average %.1f; one 4 KiB fdatasync in %s: median %.2f ms\n\n",
+          bench_loadavg (), dir, bench_flush_ms (dir, 40));
 
   if (want ("fieldkit") || want ("curl") || want ("libcurl"))
     {
@@ -833,7 +902,8 @@ main (int    argc,
           if (lib_mbs[r] > 0)
             ratio_lib[r] = fk_mbs[r] / lib_mbs[r];
         }
-      printf ("\nmedians over %d rounds (MB/s of photo bytes):\n", opt_rounds);
+      printf ("\nload average %.1f; one 4 KiB fdatasync: median %.2f ms\n", bench_loadavg (), bench_flush_ms (dir, 40));
+      printf ("medians over %d rounds (MB/s of photo bytes):\n", opt_rounds);
       if (want ("curl"))
         printf ("  curl command line -> bare libmicrohttpd: %8.1f\n", bench_median (curl_mbs, (guint) opt_rounds));
       if (want ("libcurl"))
@@ -861,12 +931,13 @@ main (int    argc,
        * half way through its body. */
       g_autofree char *faults = g_strdup_printf ("hang=0:%u,drop=%u", cut_after, PART / 2);
       g_autofree double *again = g_new0 (double, opt_resume_rounds);
+      g_autofree double *again_wire = g_new0 (double, opt_resume_rounds);
       g_autofree double *again_report = g_new0 (double, opt_resume_rounds);
 
       printf ("Resume: a packet in %u parts of 1 MiB, fault \"%s\" (cut in part %u), through a counting relay\n",
               parts, faults, cut_after + 1);
-      printf ("%-6s %-8s %12s %12s %12s %8s  %s\n", "round", "run", "packet", "wire bytes", "bytes_sent", "stored",
-              "offsets the device reported (MiB)");
+      printf ("%-6s %-6s %10s %10s %10s %5s %5s %10s %6s  %s\n", "round", "run", "packet", "PUT bodies", "all bytes",
+              "PUTs", "conns", "bytes_sent", "stored", "offsets the device reported (MiB)");
       for (gint r = 0; r < opt_resume_rounds; r++)
         {
           ResumeRound runs[2];
@@ -878,24 +949,27 @@ main (int    argc,
               g_autofree char *work = g_strdup_printf ("%s/resume-%d-%s", dir, r + 1, cut ? "cut" : "clean");
               ResumeRound *rr = &runs[cut ? 1 : 0];
 
-              *rr = round_resume (office_template, resume_template, work, keys,
-                                  port, cut ? faults : NULL);
-              printf ("%-6d %-8s %12" G_GSIZE_FORMAT " %12" G_GINT64_FORMAT " %12" G_GSIZE_FORMAT " %8s  %s\n",
-                      r + 1, cut ? "cut" : "clean", rr->packet_size, rr->wire_bytes, rr->bytes_sent,
+              *rr = round_resume (office_template, resume_template, work, keys, port, cut ? faults : NULL);
+              printf ("%-6d %-6s %10" G_GSIZE_FORMAT " %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT " %5u %5u %10" G_GSIZE_FORMAT " %6s  %s\n",
+                      r + 1, cut ? "cut" : "clean", rr->packet_size, rr->packet_body, rr->wire_bytes,
+                      rr->packet_puts, rr->connections, rr->bytes_sent,
                       rr->rows == 1 && rr->uploaded == 1 ? "yes" : "NO", rr->offsets->str);
             }
-          again[r] = (double) (runs[1].wire_bytes - runs[0].wire_bytes);
+          again[r] = (double) runs[1].packet_body - (double) runs[1].packet_size;
+          again_wire[r] = (double) (runs[1].wire_bytes - runs[0].wire_bytes);
           again_report[r] = (double) runs[1].bytes_sent - (double) runs[1].packet_size;
-          printf ("%-6d sent again: %.0f bytes on the wire (%.2f of a part); bytes_sent − size = %.0f\n",
-                  r + 1, again[r], again[r] / PART, again_report[r]);
+          printf ("%-6d packet bytes sent again: %.0f (%.3f of a part); all bytes, cut − clean: %.0f; "
+                  "FkSyncReport.bytes_sent − size: %.0f\n",
+                  r + 1, again[r], again[r] / PART, again_wire[r], again_report[r]);
           g_string_free (runs[0].offsets, TRUE);
           g_string_free (runs[1].offsets, TRUE);
-          fflush (stdout);
         }
-      printf ("\nmedian bytes sent again: %.0f on the wire = %.2f parts (goal <= 1 part: %s); "
-              "by FkSyncReport.bytes_sent: %.0f\n",
+      printf ("\nmedians over %d rounds: packet bytes sent again %.0f = %.3f of a 1 MiB part (goal <= 1 part: %s); "
+              "all bytes, cut − clean: %.0f; FkSyncReport.bytes_sent − size: %.0f\n",
+              opt_resume_rounds,
               bench_median (again, (guint) opt_resume_rounds), bench_median (again, (guint) opt_resume_rounds) / PART,
               bench_median (again, (guint) opt_resume_rounds) <= PART ? "met" : "NOT met",
+              bench_median (again_wire, (guint) opt_resume_rounds),
               bench_median (again_report, (guint) opt_resume_rounds));
     }
 

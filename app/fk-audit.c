@@ -56,8 +56,8 @@ sql_fail (sqlite3  *db,
 }
 
 static void
-put_u64 (GByteArray *buf,
-         guint64     v)
+put_u64 (crypto_generichash_state *st,
+         guint64                   v)
 {
   guint8 b[8];
 
@@ -66,14 +66,15 @@ put_u64 (GByteArray *buf,
       b[i] = v & 0xff;
       v >>= 8;
     }
-  g_byte_array_append (buf, b, 8);
+  crypto_generichash_update (st, b, 8);
 }
 
 static void
-put_str (GByteArray *buf,
-         const char *s)
+put_str (crypto_generichash_state *st,
+         const char               *s)
 {
-  g_byte_array_append (buf, (const guint8 *) (s ? s : ""), strlen (s ? s : "") + 1);
+  s = s ? s : "";
+  crypto_generichash_update (st, (const guint8 *) s, strlen (s) + 1);
 }
 
 void
@@ -86,17 +87,292 @@ fk_audit_entry_hash (const guint8  prev[32],
                      const char   *detail,
                      guint8        out[32])
 {
-  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  crypto_generichash_state st;
 
-  g_byte_array_append (buf, (const guint8 *) "fk-audit-v1", 11);
-  g_byte_array_append (buf, prev, 32);
-  put_u64 (buf, (guint64) seq);
-  put_u64 (buf, (guint64) at);
-  put_str (buf, operator_id);
-  put_str (buf, action);
-  put_str (buf, subject);
-  put_str (buf, detail);
-  fk_hash (buf->data, buf->len, out);
+  /* Streamed, so that no copy of the entry is made: the same bytes as
+   * fk_hash over the concatenation. */
+  crypto_generichash_init (&st, NULL, 0, 32);
+  crypto_generichash_update (&st, (const guint8 *) "fk-audit-v1", 11);
+  crypto_generichash_update (&st, prev, 32);
+  put_u64 (&st, (guint64) seq);
+  put_u64 (&st, (guint64) at);
+  put_str (&st, operator_id);
+  put_str (&st, action);
+  put_str (&st, subject);
+  put_str (&st, detail);
+  crypto_generichash_final (&st, out, 32);
+}
+
+/* ---- the writer ----------------------------------------------------------- */
+
+struct _FkAuditWriter
+{
+  sqlite3      *db;
+  sqlite3_stmt *read_head;
+  sqlite3_stmt *insert;
+  sqlite3_stmt *write_head;
+  sqlite3_stmt *sign;
+  sqlite3_stmt *last_since;
+
+  /* The head as the transaction began (read from audit_head at its first
+   * entry) and as it is now.  Valid only while have_head, which is never
+   * true across the end of a transaction: another program may append
+   * between two of ours. */
+  gboolean      have_head;
+  gint64        start_seq;
+  guint8        start_hash[32];
+  gint64        seq;
+  guint8        hash[32];
+  gboolean      to_sign;     /* this transaction holds an entry of its own */
+};
+
+static sqlite3_stmt *
+writer_stmt (FkAuditWriter  *w,
+             sqlite3_stmt  **slot,
+             const char     *sql,
+             GError        **error)
+{
+  if (*slot == NULL &&
+      sqlite3_prepare_v3 (w->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK)
+    {
+      sql_fail (w->db, error);
+      return NULL;
+    }
+  return *slot;
+}
+
+/* Runs a kept statement that returns no rows and makes it ready again. */
+static gboolean
+writer_step (FkAuditWriter  *w,
+             sqlite3_stmt   *st,
+             GError        **error)
+{
+  int rc = sqlite3_step (st);
+
+  if (rc != SQLITE_DONE)
+    sql_fail (w->db, error);
+  sqlite3_reset (st);
+  sqlite3_clear_bindings (st);
+  return rc == SQLITE_DONE;
+}
+
+/* The head as stored: read once per transaction. */
+static gboolean
+writer_load_head (FkAuditWriter  *w,
+                  GError        **error)
+{
+  sqlite3_stmt *st;
+  int rc;
+
+  if (w->have_head)
+    return TRUE;
+  st = writer_stmt (w, &w->read_head, "SELECT seq, hash FROM audit_head WHERE id = 1", error);
+  if (st == NULL)
+    return FALSE;
+  w->seq = 0;
+  memset (w->hash, 0, 32);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    {
+      w->seq = sqlite3_column_int64 (st, 0);
+      if (sqlite3_column_bytes (st, 1) == 32)
+        memcpy (w->hash, sqlite3_column_blob (st, 1), 32);
+    }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    sql_fail (w->db, error);
+  sqlite3_reset (st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return FALSE;
+  w->start_seq = w->seq;
+  memcpy (w->start_hash, w->hash, 32);
+  w->have_head = TRUE;
+  return TRUE;
+}
+
+FkAuditWriter *
+fk_audit_writer_new (sqlite3 *db)
+{
+  FkAuditWriter *w = g_new0 (FkAuditWriter, 1);
+
+  w->db = db;
+  return w;
+}
+
+void
+fk_audit_writer_free (FkAuditWriter *w)
+{
+  if (w == NULL)
+    return;
+  sqlite3_finalize (w->read_head);
+  sqlite3_finalize (w->insert);
+  sqlite3_finalize (w->write_head);
+  sqlite3_finalize (w->sign);
+  sqlite3_finalize (w->last_since);
+  sodium_memzero (w, sizeof *w);
+  g_free (w);
+}
+
+/* The transaction holds the write lock, so the entries after the head it
+ * began with are all its own: what a partial rollback left of them is read
+ * back (rarely needed: a refused call in a batch), whatever the savepoints. */
+void
+fk_audit_writer_rollback_to (FkAuditWriter *w)
+{
+  sqlite3_stmt *st;
+
+  if (!w->have_head)
+    return;   /* nothing appended since the transaction began */
+  st = writer_stmt (w, &w->last_since,
+                    "SELECT seq, hash FROM audit WHERE seq > ? ORDER BY seq DESC LIMIT 1", NULL);
+  if (st == NULL)
+    {
+      w->have_head = FALSE;
+      return;
+    }
+  sqlite3_bind_int64 (st, 1, w->start_seq);
+  w->seq = w->start_seq;
+  memcpy (w->hash, w->start_hash, 32);
+  w->to_sign = FALSE;
+  if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_bytes (st, 1) == 32)
+    {
+      w->seq = sqlite3_column_int64 (st, 0);
+      memcpy (w->hash, sqlite3_column_blob (st, 1), 32);
+      w->to_sign = TRUE;
+    }
+  sqlite3_reset (st);
+  sqlite3_clear_bindings (st);
+}
+
+void
+fk_audit_writer_end (FkAuditWriter *w)
+{
+  w->have_head = FALSE;
+  w->to_sign = FALSE;
+}
+
+gboolean
+fk_audit_writer_sign (FkAuditWriter     *w,
+                      const FkIdentity  *device,
+                      GError           **error)
+{
+  guint8 sig[crypto_sign_BYTES];
+  sqlite3_stmt *st;
+
+  if (!w->to_sign)
+    return TRUE;
+  if (device == NULL)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_LOCKED,
+                           FK_T ("The device was locked before the work was saved, so the audit log could not be signed; "
+                                 "nothing was saved. Unlock and try again.",
+                                 "儲存前裝置已鎖定，稽核紀錄無法簽章，這次沒有儲存任何資料。請解鎖後再試一次。"));
+      return FALSE;
+    }
+  if (!writer_load_head (w, error))
+    return FALSE;
+
+  /* The last entry of the transaction carries the signature for all of it. */
+  fk_identity_sign (device, w->hash, 32, sig);
+  st = writer_stmt (w, &w->sign, "UPDATE audit SET sig = ? WHERE seq = ?", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_blob (st, 1, sig, sizeof sig, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 2, w->seq);
+  if (!writer_step (w, st, error))
+    return FALSE;
+
+  /* The head is written once per transaction, with the signature. */
+  st = writer_stmt (w, &w->write_head,
+                    "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, w->seq);
+  sqlite3_bind_blob (st, 2, w->hash, 32, SQLITE_TRANSIENT);
+  if (!writer_step (w, st, error))
+    return FALSE;
+  w->to_sign = FALSE;
+  return TRUE;
+}
+
+static gboolean
+writer_insert (FkAuditWriter  *w,
+               const char     *operator_id,
+               const char     *action,
+               const char     *subject,
+               const char     *detail,
+               GError        **error)
+{
+  guint8 hash[32];
+  gint64 seq;
+  gint64 at = g_get_real_time ();
+  sqlite3_stmt *st;
+
+  if (!writer_load_head (w, error))
+    return FALSE;
+  seq = w->seq + 1;
+  operator_id = operator_id ? operator_id : "";
+  subject = subject ? subject : "";
+  detail = detail ? detail : "{}";
+  fk_audit_entry_hash (w->hash, seq, at, operator_id, action, subject, detail, hash);
+
+  st = writer_stmt (w, &w->insert,
+                    "INSERT INTO audit (seq, at, operator, action, subject, detail, prev, hash, sig)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, seq);
+  sqlite3_bind_int64 (st, 2, at);
+  sqlite3_bind_text (st, 3, operator_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, action, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 5, subject, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 6, detail, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 7, w->hash, 32, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 8, hash, 32, SQLITE_STATIC);
+  sqlite3_bind_zeroblob (st, 9, 0);   /* signed at the end of the transaction */
+  if (!writer_step (w, st, error))
+    return FALSE;
+
+  w->seq = seq;
+  memcpy (w->hash, hash, 32);
+  w->to_sign = TRUE;
+  return TRUE;
+}
+
+gboolean
+fk_audit_writer_append (FkAuditWriter     *w,
+                        const FkIdentity  *device,
+                        const char        *operator_id,
+                        const char        *action,
+                        const char        *subject,
+                        const char        *detail,
+                        GError           **error)
+{
+  g_return_val_if_fail (device != NULL, FALSE);
+
+  if (!sqlite3_get_autocommit (w->db))
+    return writer_insert (w, operator_id, action, subject, detail, error);
+
+  /* No transaction of the caller's: this entry is one of its own. */
+  if (sqlite3_exec (w->db, "SAVEPOINT fk_audit", NULL, NULL, NULL) != SQLITE_OK)
+    return sql_fail (w->db, error);
+  fk_audit_writer_end (w);
+  if (!writer_insert (w, operator_id, action, subject, detail, error) ||
+      !fk_audit_writer_sign (w, device, error) ||
+      sqlite3_exec (w->db, "RELEASE fk_audit", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      if (error != NULL && *error == NULL)
+        sql_fail (w->db, error);
+      if (!sqlite3_get_autocommit (w->db))
+        {
+          sqlite3_exec (w->db, "ROLLBACK TO fk_audit", NULL, NULL, NULL);
+          sqlite3_exec (w->db, "RELEASE fk_audit", NULL, NULL, NULL);
+        }
+      fk_audit_writer_end (w);
+      return FALSE;
+    }
+  fk_audit_writer_end (w);
+  return TRUE;
 }
 
 static gboolean
@@ -181,55 +457,16 @@ fk_audit_append (sqlite3          *db,
                  const char       *detail,
                  GError          **error)
 {
-  guint8 prev[32];
-  guint8 hash[32];
-  guint8 sig[crypto_sign_BYTES];
-  gint64 seq;
-  gint64 at = g_get_real_time ();
-  sqlite3_stmt *st = NULL;
-  int rc;
+  FkAuditWriter *w;
+  gboolean ok;
 
   g_return_val_if_fail (device != NULL, FALSE);
 
-  if (!read_head (db, &seq, prev, error))
-    return FALSE;
-  seq++;
-  operator_id = operator_id ? operator_id : "";
-  subject = subject ? subject : "";
-  detail = detail ? detail : "{}";
-  fk_audit_entry_hash (prev, seq, at, operator_id, action, subject, detail, hash);
-  fk_identity_sign (device, hash, sizeof hash, sig);
-
-  if (sqlite3_prepare_v2 (db,
-                          "INSERT INTO audit (seq, at, operator, action, subject, detail, prev, hash, sig)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-    return sql_fail (db, error);
-  sqlite3_bind_int64 (st, 1, seq);
-  sqlite3_bind_int64 (st, 2, at);
-  sqlite3_bind_text (st, 3, operator_id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 4, action, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 5, subject, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 6, detail, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_blob (st, 7, prev, 32, SQLITE_TRANSIENT);
-  sqlite3_bind_blob (st, 8, hash, 32, SQLITE_TRANSIENT);
-  sqlite3_bind_blob (st, 9, sig, sizeof sig, SQLITE_TRANSIENT);
-  rc = sqlite3_step (st);
-  sqlite3_finalize (st);
-  if (rc != SQLITE_DONE)
-    return sql_fail (db, error);
-
-  if (sqlite3_prepare_v2 (db,
-                          "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)"
-                          " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                          -1, &st, NULL) != SQLITE_OK)
-    return sql_fail (db, error);
-  sqlite3_bind_int64 (st, 1, seq);
-  sqlite3_bind_blob (st, 2, hash, 32, SQLITE_TRANSIENT);
-  rc = sqlite3_step (st);
-  sqlite3_finalize (st);
-  if (rc != SQLITE_DONE)
-    return sql_fail (db, error);
-  return TRUE;
+  w = fk_audit_writer_new (db);
+  ok = fk_audit_writer_append (w, device, operator_id, action, subject, detail, error) &&
+       fk_audit_writer_sign (w, device, error);
+  fk_audit_writer_free (w);
+  return ok;
 }
 
 static void
@@ -255,6 +492,7 @@ fk_audit_verify (sqlite3       *db,
   sqlite3_stmt *st = NULL;
   guint8 prev[32] = { 0 };
   gint64 expected_seq = 1;
+  gint64 unsigned_from = 0;  /* first of the unsigned entries since the last signed one */
   gint64 head_seq;
   guint8 head_hash[32];
   int rc;
@@ -312,19 +550,33 @@ fk_audit_verify (sqlite3       *db,
                                                    "內容在寫入後被修改過")));
           continue;
         }
-      if (sig_len != crypto_sign_BYTES ||
-          !fk_signature_verify (device_public_key, hash, 32, sig))
+      /* Only the last entry of each transaction is signed; the signature
+       * covers the others through the chain. */
+      if (sig_len == 0)
+        {
+          if (unsigned_from == 0)
+            unsigned_from = seq;
+        }
+      else if (sig_len != crypto_sign_BYTES ||
+               !fk_signature_verify (device_public_key, hash, 32, sig))
         {
           report_bad (report, seq, g_strdup (FK_T ("its signature is not this device's",
                                                    "簽章不是本裝置的簽章")));
           continue;
         }
+      else
+        unsigned_from = 0;
       memcpy (prev, hash, 32);
     }
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
     return sql_fail (db, error);
 
+  if (report->first_bad == 0 && unsigned_from != 0)
+    report_bad (report, unsigned_from,
+                g_strdup (FK_T ("no signature of this device covers it: it and the entries after it are unsigned "
+                                "(the log must end with a signed entry)",
+                                "沒有本裝置的簽章涵蓋此筆：此筆與其後的紀錄都沒有簽章（紀錄的最後一筆必須有簽章）")));
   if (report->first_bad == 0)
     {
       gint64 last = expected_seq - 1;

@@ -631,6 +631,10 @@ parse_service (JsonObject  *object,
 
   if (!require_bool (object, "second_check", where, &service->second_check, error))
     return NULL;
+  /* Optional: services whose receiver must sign on the screen. */
+  if (json_object_has_member (object, "signature_required") &&
+      !require_bool (object, "signature_required", where, &service->signature_required, error))
+    return NULL;
 
   /* Age limits are optional, and each bound on its own is too. */
   if (json_object_has_member (object, "age"))

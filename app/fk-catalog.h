@@ -55,6 +55,8 @@ typedef struct {
   char      *time_limit_zh;
   char      *time_limit_en;
   gboolean   second_check;      /* a second operator must approve before sealing */
+
+  gboolean   signature_required;  /* the receiver signs (e.g. card hand-over) */
   int        age_min;           /* -1 when none */
   int        age_max;           /* -1 when none */
   GPtrArray *fields;            /* FkField*, catalog order */

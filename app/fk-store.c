@@ -49,6 +49,10 @@ struct _FkStore
 
   /* Prepared statements every new case runs, by SQL text; see cached(). */
   GHashTable *stmts;
+
+  /* The audit log's own kept statements, its head during a transaction,
+   * and the signature made once per transaction at commit(). */
+  FkAuditWriter *audit_writer;
 };
 
 G_DEFINE_QUARK (fk-store-error-quark, fk_store_error)
@@ -377,6 +381,19 @@ exec (FkStore     *self,
   return TRUE;
 }
 
+/* exec for the two statements every store call in a batch runs (SAVEPOINT
+ * and RELEASE), kept prepared like the others: parsing them again took
+ * more than a tenth of a batched case. */
+static gboolean
+exec_cached (FkStore     *self,
+             const char  *sql,
+             GError     **error)
+{
+  sqlite3_stmt *st = cached (self, sql, error);
+
+  return st != NULL && step_cached (self, st, error);
+}
+
 /* SQLite rolls the whole transaction back by itself after some failures
  * (disk full, I/O errors); a batch that lost its transaction must not go
  * on saving cases one by one as if nothing happened. */
@@ -427,12 +444,13 @@ begin (FkStore  *self,
     {
       if (!exec (self, "BEGIN IMMEDIATE", error))
         return FALSE;
+      fk_audit_writer_end (self->audit_writer);
       hold_vault (self);
       return TRUE;
     }
   if (sqlite3_get_autocommit (self->db))
     return batch_lost (self, error);
-  if (!exec (self, "SAVEPOINT fk_call", error))
+  if (!exec_cached (self, "SAVEPOINT fk_call", error))
     return FALSE;
   self->in_savepoint = TRUE;
   return TRUE;
@@ -447,12 +465,14 @@ rollback (FkStore *self)
         {
           sqlite3_exec (self->db, "ROLLBACK TO fk_call", NULL, NULL, NULL);
           sqlite3_exec (self->db, "RELEASE fk_call", NULL, NULL, NULL);
+          fk_audit_writer_rollback_to (self->audit_writer);
         }
       self->in_savepoint = FALSE;
       return;
     }
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  fk_audit_writer_end (self->audit_writer);
   unhold_vault (self);
 }
 
@@ -462,7 +482,7 @@ commit (FkStore  *self,
 {
   if (self->batch_depth > 0)
     {
-      if (!exec (self, "RELEASE fk_call", error))
+      if (!exec_cached (self, "RELEASE fk_call", error))
         {
           rollback (self);
           return FALSE;
@@ -470,12 +490,16 @@ commit (FkStore  *self,
       self->in_savepoint = FALSE;
       return TRUE;
     }
-  if (!exec (self, "COMMIT", error))
+  /* The transaction's last audit entry is signed just before it ends. */
+  if (!fk_audit_writer_sign (self->audit_writer, self->identity, error) ||
+      !exec (self, "COMMIT", error))
     {
       sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      fk_audit_writer_end (self->audit_writer);
       unhold_vault (self);
       return FALSE;
     }
+  fk_audit_writer_end (self->audit_writer);
   unhold_vault (self);
   return TRUE;
 }
@@ -624,6 +648,8 @@ blob_digest_hex (const void *blob,
   return fk_hex_encode (h, 16);
 }
 
+/* Appends an audit entry inside the open transaction; commit() signs the
+ * transaction's last entry (see fk-audit.h). */
 static gboolean
 audit (FkStore     *self,
        const char  *action,
@@ -631,8 +657,8 @@ audit (FkStore     *self,
        const char  *detail,
        GError     **error)
 {
-  return fk_audit_append (self->db, self->identity, self->operator_id,
-                          action, subject, detail, error);
+  return fk_audit_writer_append (self->audit_writer, self->identity, self->operator_id,
+                                 action, subject, detail, error);
 }
 
 /* ---- migrations ----------------------------------------------------------- */
@@ -777,12 +803,97 @@ static const char schema_v2[] =
   "  WHEN (SELECT status FROM cases WHERE id = OLD.case_id) NOT IN ('draft', 'checked', 'approved')"
   "  BEGIN SELECT RAISE (ABORT, 'an attachment of a sealed case cannot be deleted'); END;";
 
+/* Version 3: the receipt number's unique index holds only the cases that
+ * have one, so saving a draft (which has none) writes no entry there.  A
+ * column's UNIQUE cannot be dropped, so the table is made again
+ * (sqlite.org/lang_altertable.html#otheralter) with the same columns, and
+ * its indexes and triggers are read from the schema and made again. */
+static const char cases_v3[] =
+  "CREATE TABLE cases_v3 ("
+  "  id INTEGER PRIMARY KEY,"
+  "  uuid TEXT NOT NULL UNIQUE,"
+  "  outing_id TEXT NOT NULL REFERENCES outings (id),"
+  "  service TEXT NOT NULL,"
+  "  status TEXT NOT NULL,"
+  "  version INTEGER NOT NULL,"
+  "  receipt_no TEXT,"
+  "  supersedes INTEGER REFERENCES cases (id),"
+  "  blind BLOB,"
+  "  person BLOB,"
+  "  ticked TEXT NOT NULL DEFAULT '[]',"
+  "  created_by TEXT NOT NULL,"
+  "  checked_by TEXT,"
+  "  approved_by TEXT,"
+  "  sealed_by TEXT,"
+  "  created_at INTEGER NOT NULL,"
+  "  updated_at INTEGER NOT NULL,"
+  "  sealed_at INTEGER);"
+  "INSERT INTO cases_v3 (id, uuid, outing_id, service, status, version, receipt_no, supersedes, blind, person,"
+  "  ticked, created_by, checked_by, approved_by, sealed_by, created_at, updated_at, sealed_at)"
+  " SELECT id, uuid, outing_id, service, status, version, receipt_no, supersedes, blind, person,"
+  "  ticked, created_by, checked_by, approved_by, sealed_by, created_at, updated_at, sealed_at FROM cases;";
+
+/* Runs inside migrate's transaction, with foreign keys off. */
+static gboolean
+migrate_v3 (FkStore  *self,
+            GError  **error)
+{
+  g_autoptr(GPtrArray) remake = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *st;
+  int rc;
+
+  st = prepare (self, "SELECT sql FROM sqlite_schema WHERE tbl_name = 'cases'"
+                      " AND type IN ('index', 'trigger') AND sql IS NOT NULL", error);
+  if (st == NULL)
+    return FALSE;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (remake, g_strdup ((const char *) sqlite3_column_text (st, 0)));
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return sql_error (self, sqlite3_extended_errcode (self->db), error);
+
+  /* The legacy rename touches only the table itself: the triggers of
+   * attachments name "cases", which does not exist for that moment. */
+  if (!exec (self, cases_v3, error) ||
+      !exec (self, "DROP TABLE cases", error) ||
+      !exec (self, "PRAGMA legacy_alter_table = ON", error) ||
+      !exec (self, "ALTER TABLE cases_v3 RENAME TO cases", error) ||
+      !exec (self, "PRAGMA legacy_alter_table = OFF", error))
+    return FALSE;
+  for (guint i = 0; i < remake->len; i++)
+    if (!exec (self, remake->pdata[i], error))
+      return FALSE;
+  if (!exec (self, "CREATE UNIQUE INDEX cases_receipt_no ON cases (receipt_no) WHERE receipt_no IS NOT NULL", error))
+    return FALSE;
+
+  st = prepare (self, "PRAGMA foreign_key_check", error);
+  if (st == NULL)
+    return FALSE;
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc == SQLITE_ROW)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_CORRUPT,
+                   FK_T ("The database file %s could not be brought up to date: its cases do not match their "
+                         "outings and attachments. It was not changed; report it to the office.",
+                         "資料庫檔案 %s 無法更新格式：案件與其外出梯次或附件不一致。檔案沒有被變更，請通報戶所。"),
+                   self->db_path);
+      return FALSE;
+    }
+  if (rc != SQLITE_DONE)
+    return sql_error (self, sqlite3_extended_errcode (self->db), error);
+  return TRUE;
+}
+
+static gboolean migrate_steps (FkStore *self, int version, GError **error);
+
 static gboolean
 migrate (FkStore  *self,
          GError  **error)
 {
   sqlite3_stmt *st;
   int version = 0;
+  gboolean ok;
 
   st = prepare (self, "PRAGMA user_version", error);
   if (st == NULL)
@@ -803,6 +914,23 @@ migrate (FkStore  *self,
   if (version == FK_SCHEMA_VERSION)
     return TRUE;
 
+  /* Making cases again (v3) must not fire the foreign keys that point at
+   * it; migrate_v3 checks them itself before the commit.  The pragma has
+   * no effect inside a transaction, so it goes around it. */
+  if (!exec (self, "PRAGMA foreign_keys = OFF", error))
+    return FALSE;
+  ok = migrate_steps (self, version, error);
+  sqlite3_exec (self->db, "PRAGMA legacy_alter_table = OFF", NULL, NULL, NULL);
+  if (!exec (self, "PRAGMA foreign_keys = ON", ok ? error : NULL))
+    return FALSE;
+  return ok;
+}
+
+static gboolean
+migrate_steps (FkStore  *self,
+               int       version,
+               GError  **error)
+{
   if (!begin (self, error))
     return FALSE;
   if (version < 1)
@@ -815,6 +943,11 @@ migrate (FkStore  *self,
         }
     }
   if (version < 2 && !exec (self, schema_v2, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  if (version < 3 && !migrate_v3 (self, error))
     {
       rollback (self);
       return FALSE;
@@ -908,6 +1041,7 @@ fk_store_open (const char  *data_dir,
     }
   sqlite3_extended_result_codes (self->db, 1);
   sqlite3_busy_timeout (self->db, (int) busy_timeout_ms ());
+  self->audit_writer = fk_audit_writer_new (self->db);
 
   if (sqlite3_db_readonly (self->db, "main") == 1)
     {
@@ -963,6 +1097,7 @@ fk_store_close (FkStore *self)
     return;
   fk_store_lock (self);
   g_clear_pointer (&self->stmts, g_hash_table_unref);
+  g_clear_pointer (&self->audit_writer, fk_audit_writer_free);
   if (self->db != NULL)
     sqlite3_close_v2 (self->db);
   g_clear_pointer (&self->catalog, fk_catalog_free);
@@ -1051,6 +1186,7 @@ fk_store_begin_batch (FkStore  *self,
     {
       if (!exec (self, "BEGIN IMMEDIATE", error))
         return FALSE;
+      fk_audit_writer_end (self->audit_writer);
       hold_vault (self);
       self->batch_cancelled = FALSE;
     }
@@ -1072,12 +1208,14 @@ fk_store_end_batch (FkStore   *self,
 
   if (sqlite3_get_autocommit (self->db))
     {
+      fk_audit_writer_end (self->audit_writer);
       unhold_vault (self);
       return commit_changes ? batch_lost (self, error) : TRUE;
     }
   if (self->batch_cancelled)
     {
       sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      fk_audit_writer_end (self->audit_writer);
       unhold_vault (self);
       if (commit_changes)
         g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
@@ -1908,38 +2046,114 @@ outing_resolve (FkStore     *self,
 
 /* The person record is one JSON object sealed as cases.person:
  * {"person_id":…, "name":…, "birth_date":…, "fields":{…}}. */
+/* The person record and the ticked list are written by hand: every saved
+ * case writes both, and json-glib took more time than sealing them.  The
+ * text is what json_generator_to_data writes (compact, members in the order
+ * given, UTF-8 as it is), except that every control character is escaped.
+ * It is made in one allocation of the exact size, so no growing buffer
+ * leaves copies of personal data behind; the caller wipes it. */
+/* Bytes an escape adds to c in a JSON string: 0 for most. */
+static inline guint
+json_extra (guchar c)
+{
+  if (G_LIKELY (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f))
+    return 0;
+  switch (c)
+    {
+    case '"': case '\\': case '\b': case '\f': case '\n': case '\r': case '\t':
+      return 1;
+    default:
+      return 5;   /* \u00XX */
+    }
+}
+
+static gsize
+json_str_len (const char *s)
+{
+  gsize n = 2;
+
+  for (const guchar *p = (const guchar *) (s ? s : ""); *p; p++)
+    n += 1 + json_extra (*p);
+  return n;
+}
+
+static char *
+json_str_put (char       *out,
+              const char *s)
+{
+  static const char hex[] = "0123456789abcdef";
+
+  *out++ = '"';
+  for (const guchar *p = (const guchar *) (s ? s : ""); *p; p++)
+    {
+      if (G_LIKELY (json_extra (*p) == 0))
+        {
+          *out++ = (char) *p;
+          continue;
+        }
+      *out++ = '\\';
+      switch (*p)
+        {
+        case '"': *out++ = '"'; break;
+        case '\\': *out++ = '\\'; break;
+        case '\b': *out++ = 'b'; break;
+        case '\f': *out++ = 'f'; break;
+        case '\n': *out++ = 'n'; break;
+        case '\r': *out++ = 'r'; break;
+        case '\t': *out++ = 't'; break;
+        default:
+          memcpy (out, "u00", 3);
+          out[3] = hex[*p >> 4];
+          out[4] = hex[*p & 0xf];
+          out += 5;
+          break;
+        }
+    }
+  *out++ = '"';
+  return out;
+}
+
+static char *
+json_lit_put (char       *out,
+              const char *lit)
+{
+  gsize n = strlen (lit);
+
+  memcpy (out, lit, n);
+  return out + n;
+}
+
 static char *
 person_to_json (const FkCase *kase)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GList) keys = NULL;
+  g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (kase->fields), (GCompareFunc) g_strcmp0);
+  gsize len = sizeof "{\"person_id\":,\"name\":,\"birth_date\":,\"fields\":{}}" +
+              json_str_len (kase->person_id) + json_str_len (kase->name) +
+              (kase->birth_date ? json_str_len (kase->birth_date) : strlen ("null"));
+  char *out, *p;
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "person_id");
-  json_builder_add_string_value (b, kase->person_id);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, kase->name);
-  json_builder_set_member_name (b, "birth_date");
-  if (kase->birth_date)
-    json_builder_add_string_value (b, kase->birth_date);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "fields");
-  json_builder_begin_object (b);
-  keys = g_hash_table_get_keys (kase->fields);
-  keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);
+  for (GList *l = keys; l; l = l->next)
+    len += json_str_len (l->data) + 1 + json_str_len (g_hash_table_lookup (kase->fields, l->data)) + 1;
+  out = p = g_malloc (len);
+  p = json_lit_put (p, "{\"person_id\":");
+  p = json_str_put (p, kase->person_id);
+  p = json_lit_put (p, ",\"name\":");
+  p = json_str_put (p, kase->name);
+  p = json_lit_put (p, ",\"birth_date\":");
+  p = kase->birth_date ? json_str_put (p, kase->birth_date) : json_lit_put (p, "null");
+  p = json_lit_put (p, ",\"fields\":{");
   for (GList *l = keys; l; l = l->next)
     {
-      json_builder_set_member_name (b, l->data);
-      json_builder_add_string_value (b, g_hash_table_lookup (kase->fields, l->data));
+      if (l != keys)
+        *p++ = ',';
+      p = json_str_put (p, l->data);
+      *p++ = ':';
+      p = json_str_put (p, g_hash_table_lookup (kase->fields, l->data));
     }
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  p = json_lit_put (p, "}}");
+  *p++ = '\0';
+  g_assert ((gsize) (p - out) <= len);
+  return out;
 }
 
 static gboolean
@@ -2011,17 +2225,23 @@ ticked_from_json (const char *json)
 static char *
 ticked_to_json (const char * const *items)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
+  gsize len = sizeof "[]";
+  char *out, *p;
 
-  json_builder_begin_array (b);
   for (guint i = 0; items && items[i]; i++)
-    json_builder_add_string_value (b, items[i]);
-  json_builder_end_array (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+    len += json_str_len (items[i]) + 1;
+  out = p = g_malloc (len);
+  *p++ = '[';
+  for (guint i = 0; items && items[i]; i++)
+    {
+      if (i > 0)
+        *p++ = ',';
+      p = json_str_put (p, items[i]);
+    }
+  *p++ = ']';
+  *p++ = '\0';
+  g_assert ((gsize) (p - out) <= len);
+  return out;
 }
 
 static gboolean
@@ -2278,6 +2498,36 @@ lookup_service (FkStore     *self,
   return svc;
 }
 
+/* Today's date where the device is.  Asking GLib for the local time costs
+ * more than sealing a person record, and every new case asks ("birth date
+ * not in the future"), so the date is kept for at most a minute and never
+ * past the local midnight. */
+static void
+local_today (GDate *today)
+{
+  G_LOCK_DEFINE_STATIC (today);
+  static GDate cached;
+  static gint64 valid_from, valid_until;   /* µs since the epoch */
+  gint64 now = g_get_real_time ();
+
+  G_LOCK (today);
+  if (now < valid_from || now >= valid_until)
+    {
+      g_autoptr(GDateTime) local = g_date_time_new_now_local ();
+      gint64 left_s = 86400 - (g_date_time_get_hour (local) * 3600 +
+                               g_date_time_get_minute (local) * 60 +
+                               g_date_time_get_second (local));
+
+      g_date_clear (&cached, 1);
+      g_date_set_dmy (&cached, (GDateDay) g_date_time_get_day_of_month (local),
+                      (GDateMonth) g_date_time_get_month (local), (GDateYear) g_date_time_get_year (local));
+      valid_from = now;
+      valid_until = now + MIN (left_s, 60) * G_USEC_PER_SEC;
+    }
+  *today = cached;
+  G_UNLOCK (today);
+}
+
 /* Validates and normalizes one value for key on svc; core keys are the
  * person's ID number, name and birth date. */
 static gboolean
@@ -2318,12 +2568,9 @@ normalize_value (const FkService  *svc,
 
       if (fk_date_parse (value, &d, &local))
         {
-          g_autoptr(GDateTime) now = g_date_time_new_now_local ();
           GDate today;
 
-          g_date_clear (&today, 1);
-          g_date_set_dmy (&today, (GDateDay) g_date_time_get_day_of_month (now),
-                          (GDateMonth) g_date_time_get_month (now), (GDateYear) g_date_time_get_year (now));
+          local_today (&today);
           if (g_date_compare (&d, &today) > 0)
             g_set_error_literal (&local, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
                                  FK_T ("The birth date is in the future.", "出生日期晚於今天。"));
@@ -2361,14 +2608,11 @@ normalize_value (const FkService  *svc,
 static int
 age_today (const char *iso_birth)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   GDate birth, today;
 
   if (!fk_date_parse (iso_birth, &birth, NULL))
     return -1;
-  g_date_clear (&today, 1);
-  g_date_set_dmy (&today, (GDateDay) g_date_time_get_day_of_month (now),
-                  (GDateMonth) g_date_time_get_month (now), (GDateYear) g_date_time_get_year (now));
+  local_today (&today);
   return fk_date_age_on (&birth, &today);
 }
 
@@ -2385,6 +2629,18 @@ label (const char *zh,
 {
   return fk_lang_is_zh () ? zh : en;
 }
+
+static gboolean
+has_attachment (const FkCase *kase,
+                const char   *kind)
+{
+  for (guint i = 0; kase->attachments && i < kase->attachments->len; i++)
+    if (g_strcmp0 (((FkAttachmentInfo *) kase->attachments->pdata[i])->kind, kind) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gint64 handed_over_in (FkStore *self, const char *card_number);
 
 static GPtrArray *
 case_problems (FkStore         *self,
@@ -2423,6 +2679,30 @@ case_problems (FkStore         *self,
         g_ptr_array_add (out, g_strdup_printf (FK_T ("age %d is outside what %s allows (%d–%d)",
                                                      "年齡 %d 歲不符合%s的資格（%d–%d 歲）"),
                                                age, fk_service_name (svc), svc->age_min, svc->age_max));
+    }
+  if (svc->signature_required && !has_attachment (kase, "signature"))
+    g_ptr_array_add (out, g_strdup (FK_T ("the receiver has not signed yet", "領件人尚未簽名")));
+  /* A value the office sent ahead ("expected_…", e.g. the card number on a
+   * hand-over list) must match what the clerk records. */
+  for (guint i = 0; i < svc->fields->len; i++)
+    {
+      const FkField *f = svc->fields->pdata[i];
+      g_autofree char *expected_key = g_strconcat ("expected_", f->key, NULL);
+      const char *expected = g_hash_table_lookup (kase->fields, expected_key);
+      const char *value = g_hash_table_lookup (kase->fields, f->key);
+
+      if (expected && value && g_ascii_strcasecmp (expected, value) != 0)
+        g_ptr_array_add (out, g_strdup_printf (FK_T ("%s is not the one on the office's list: check the card",
+                                                     "%s與戶所清冊不符：請核對證件"),
+                                               label (f->label_zh, f->label_en)));
+    }
+  if (g_strcmp0 (svc->id, "card_handover") == 0 && g_hash_table_lookup (kase->fields, "card_number"))
+    {
+      gint64 other = handed_over_in (self, g_hash_table_lookup (kase->fields, "card_number"));
+
+      if (other > 0 && other != kase->id)
+        g_ptr_array_add (out, g_strdup_printf (FK_T ("this card was already handed over (case %" G_GINT64_FORMAT ")",
+                                                     "此證件已交付過（案件 %" G_GINT64_FORMAT "）"), other));
     }
   return out;
 }
@@ -3009,6 +3289,7 @@ next_receipt_no (FkStore  *self,
 }
 
 static gboolean outbox_add (FkStore *self, gint64 case_id, GError **error);
+static gboolean mark_handed_over (FkStore *self, const FkCase *kase, GError **error);
 
 gboolean
 fk_store_case_finalize (FkStore  *self,
@@ -3054,6 +3335,7 @@ fk_store_case_finalize (FkStore  *self,
   /* The packet for the office and its outbox row are written in the same
    * transaction as the seal: a sealed case is never without its packet. */
   if (!write_case (self, kase, "case.seal", error) ||
+      !mark_handed_over (self, kase, error) ||
       !outbox_add (self, kase->id, error) ||
       !commit (self, error))
     {
@@ -4067,6 +4349,18 @@ fk_store_audit_export (FkStore  *self,
                        gint64   *last,
                        GError  **error)
 {
+  return fk_store_audit_export_some (self, after_seq, 0, last, error);
+}
+
+char *
+fk_store_audit_export_some (FkStore  *self,
+                            gint64    after_seq,
+                            guint     limit,
+                            gint64   *last,
+                            GError  **error)
+{
+  gboolean last_signed = FALSE;
+  guint count = 0;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -4084,6 +4378,9 @@ fk_store_audit_export (FkStore  *self,
   json_builder_begin_array (b);
   while (sqlite3_step (st) == SQLITE_ROW)
     {
+      /* A body ends on a signed entry, so the office can verify it alone. */
+      if (limit > 0 && count >= limit && last_signed)
+        break;
       g_autofree char *prev = fk_hex_encode (sqlite3_column_blob (st, 6), (gsize) sqlite3_column_bytes (st, 6));
       g_autofree char *hash = fk_hex_encode (sqlite3_column_blob (st, 7), (gsize) sqlite3_column_bytes (st, 7));
       g_autofree char *sig = fk_hex_encode (sqlite3_column_blob (st, 8), (gsize) sqlite3_column_bytes (st, 8));
@@ -4109,6 +4406,8 @@ fk_store_audit_export (FkStore  *self,
       json_builder_set_member_name (b, "sig");
       json_builder_add_string_value (b, sig);
       json_builder_end_object (b);
+      count++;
+      last_signed = sqlite3_column_bytes (st, 8) > 0;
     }
   sqlite3_finalize (st);
   json_builder_end_array (b);
@@ -4304,4 +4603,154 @@ fk_store_set_catalog (FkStore     *self,
   fk_catalog_free (self->catalog);
   self->catalog = g_steal_pointer (&catalog);
   return TRUE;
+}
+
+/* ---- card hand-over ---------------------------------------------------------------- */
+
+/* A card is recorded as handed over under a keyed hash of its number
+ * ("handover:" + hex), never the number itself; the key is the blind-index
+ * key, so the marker survives the purge of the case. */
+static char *
+handover_key (FkStore    *self,
+              const char *card_number)
+{
+  g_autofree char *norm = g_ascii_strup (card_number, -1);
+  g_autofree char *tagged = g_strconcat ("card:", g_strstrip (norm), NULL);
+  g_autofree char *hex = NULL;
+  guint8 blind[32];
+
+  fk_vault_blind_index (self->vault, tagged, blind);
+  hex = fk_hex_encode (blind, sizeof blind);
+  return g_strconcat ("handover:", hex, NULL);
+}
+
+static gint64
+handed_over_in (FkStore    *self,
+                const char *card_number)
+{
+  g_autofree char *key = NULL;
+
+  if (self->vault == NULL || card_number == NULL)
+    return 0;
+  key = handover_key (self, card_number);
+  return setting_int (self, key, 0);
+}
+
+static gboolean
+mark_handed_over (FkStore       *self,
+                  const FkCase  *kase,
+                  GError       **error)
+{
+  const char *card = g_hash_table_lookup (kase->fields, "card_number");
+  g_autofree char *key = NULL;
+  g_autofree char *value = NULL;
+  gint64 other;
+
+  if (g_strcmp0 (kase->service, "card_handover") != 0 || card == NULL)
+    return TRUE;
+  other = handed_over_in (self, card);
+  if (other > 0 && other != kase->id)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   FK_T ("This card was already handed over (case %" G_GINT64_FORMAT "); a card is handed over once only.",
+                         "此證件已交付過（案件 %" G_GINT64_FORMAT "）；每張證件只能交付一次。"), other);
+      return FALSE;
+    }
+  key = handover_key (self, card);
+  value = g_strdup_printf ("%" G_GINT64_FORMAT, kase->id);
+  return set_setting (self, key, value, error);
+}
+
+/* A hand-over list from the office (verified and opened by the caller):
+ * {"v":1, "outing":{"title","date"}, "items":[{"receipt_no","card_kind",
+ * "card_number","person":{"person_id","name","birth_date"},
+ * "school_class","seat_number"}…]}.  Makes one card_handover outing and a
+ * draft per card not handed over or listed before.  Returns the number of
+ * new drafts, or -1. */
+gint64
+fk_store_apply_handover (FkStore     *self,
+                         const char  *list_json,
+                         char       **outing_id,
+                         GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *title = NULL;
+  g_autofree char *oid = NULL;
+  JsonObject *root, *outing;
+  JsonArray *items;
+  gint64 made = 0;
+
+  if (!require_unlocked (self, error))
+    return -1;
+  if (!json_parser_load_from_data (parser, list_json, -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ||
+      !json_object_has_member ((root = json_node_get_object (json_parser_get_root (parser))), "items") ||
+      (items = json_object_get_array_member (root, "items")) == NULL)
+    {
+      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
+                           FK_T ("The hand-over list is malformed.", "證件交付清冊格式錯誤。"));
+      return -1;
+    }
+  outing = json_object_has_member (root, "outing") ? json_object_get_object_member (root, "outing") : NULL;
+  title = g_strdup_printf (FK_T ("Card hand-over: %s", "證件交付：%s"),
+                           outing ? json_object_get_string_member_with_default (outing, "title", "") : "");
+  if (!fk_store_begin_batch (self, error))
+    return -1;
+  oid = fk_store_outing_new (self, "card_handover", title,
+                             outing ? json_object_get_string_member_with_default (outing, "date", "2026-01-01") : "2026-01-01",
+                             outing ? json_object_get_string_member_with_default (outing, "place", NULL) : NULL, error);
+  if (oid == NULL)
+    goto fail;
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *it = json_array_get_object_element (items, i);
+      JsonObject *person = it && json_object_has_member (it, "person") ? json_object_get_object_member (it, "person") : NULL;
+      const char *card = it ? json_object_get_string_member_with_default (it, "card_number", NULL) : NULL;
+      g_autoptr(GHashTable) fields = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autofree char *listed_key = NULL;
+      FkCaseInput in = { 0 };
+      gint64 id;
+
+      if (person == NULL || card == NULL)
+        continue;
+      /* Once only: a card already handed over, or already on a list this
+       * device received, makes no new draft. */
+      {
+        g_autofree char *key = handover_key (self, card);
+
+        listed_key = g_strconcat (key, ":listed", NULL);
+      }
+      if (handed_over_in (self, card) > 0 || setting_int (self, listed_key, 0) > 0)
+        continue;
+      g_hash_table_insert (fields, "card_kind", (gpointer) json_object_get_string_member_with_default (it, "card_kind", "id_card"));
+      g_hash_table_insert (fields, "expected_card_number", (gpointer) card);
+      g_hash_table_insert (fields, "receiver", "self");
+      if (json_object_get_string_member_with_default (it, "receipt_no", NULL))
+        g_hash_table_insert (fields, "source_receipt", (gpointer) json_object_get_string_member (it, "receipt_no"));
+      in.outing_id = oid;
+      in.service = "card_handover";
+      in.person_id = json_object_get_string_member_with_default (person, "person_id", NULL);
+      in.name = json_object_get_string_member_with_default (person, "name", NULL);
+      in.birth_date = json_object_get_string_member_with_default (person, "birth_date", NULL);
+      in.fields = fields;
+      id = fk_store_case_new (self, &in, error);
+      if (id <= 0)
+        goto fail;
+      {
+        g_autofree char *v = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+
+        if (!set_setting (self, listed_key, v, error))
+          goto fail;
+      }
+      made++;
+    }
+  if (!fk_store_end_batch (self, TRUE, error))
+    return -1;
+  if (outing_id)
+    *outing_id = g_steal_pointer (&oid);
+  return made;
+
+fail:
+  fk_store_end_batch (self, FALSE, NULL);
+  return -1;
 }

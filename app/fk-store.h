@@ -39,7 +39,7 @@ typedef enum {
 
 GQuark fk_store_error_quark (void);
 
-#define FK_SCHEMA_VERSION 2
+#define FK_SCHEMA_VERSION 3
 
 typedef struct _FkStore FkStore;
 
@@ -398,6 +398,9 @@ gboolean      fk_store_set_setting  (FkStore *store, const char *key, const char
 
 /* Audit entries after seq as the PUT /v1/audit body; *last gets the last seq. */
 char         *fk_store_audit_export (FkStore *store, gint64 after_seq, gint64 *last, GError **error);
+/* The same, at most about `limit` entries: it stops after `limit` entries at
+ * the first point where the last entry taken is signed. */
+char         *fk_store_audit_export_some (FkStore *store, gint64 after_seq, guint limit, gint64 *last, GError **error);
 
 /* Revocation: wipes every file of this device's data folder. */
 gboolean      fk_store_wipe         (FkStore *store, GError **error);
@@ -426,5 +429,11 @@ gboolean      fk_store_mark_synced  (FkStore *store, GError **error);
  * catalog newer than the current one replaces it, here and at every later
  * open.  An older or equal version is ignored. */
 gboolean      fk_store_set_catalog  (FkStore *store, const char *catalog_json, GError **error);
+
+/* A card hand-over list from the office (already verified and opened):
+ * makes a card_handover outing with one draft per card not handed over or
+ * listed before; each records the card number handed over (checked against
+ * the list), the receiver's signature, and is sealed once only. */
+gint64        fk_store_apply_handover (FkStore *store, const char *list_json, char **outing_id, GError **error);
 
 G_END_DECLS

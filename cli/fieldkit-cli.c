@@ -15,6 +15,7 @@
 
 #include "app/fk-audit.h"
 #include "app/fk-catalog.h"
+#include "app/fk-class-summary.h"
 #include "app/fk-date.h"
 #include "app/fk-receipt.h"
 #include "app/fk-roster.h"
@@ -1089,6 +1090,21 @@ cmd_case (const Args *args)
         }
       return emit_case_result (store, id, FK_T ("Case updated.", "已更新案件。"));
     }
+  if (g_strcmp0 (sub, "attach") == 0)
+    {
+      g_autoptr(GBytes) photo = NULL;
+      g_autoptr(GBytes) signature = NULL;
+      const char *photo_mime = NULL, *signature_mime = NULL;
+
+      if (!opt (args, "photo") && !opt (args, "signature"))
+        return fk_cli_usage ("fieldkit-cli case attach CASE [--photo FILE] [--signature FILE]");
+      if (!read_attachment (opt (args, "photo"), &photo, &photo_mime, &error) ||
+          !read_attachment (opt (args, "signature"), &signature, &signature_mime, &error) ||
+          (photo && !fk_store_case_attach (store, id, "photo", photo_mime, photo, &error)) ||
+          (signature && !fk_store_case_attach (store, id, "signature", signature_mime, signature, &error)))
+        return fk_cli_fail (error);
+      return emit_case_result (store, id, FK_T ("Attachment saved with the case.", "附件已與案件一併儲存。"));
+    }
   if (g_strcmp0 (sub, "correct") == 0)
     {
       gint64 new_id = fk_store_case_correct (store, id, &error);
@@ -1332,6 +1348,10 @@ cmd_sync (const Args *args)
   add_int (b, "quarantined", report.quarantined);
   add_int (b, "answers", report.answers);
   add_int (b, "catalog_version", report.catalog_version);
+  add_int (b, "handovers", report.handovers);
+  if (report.handovers > 0)
+    fk_cli_say (FK_T ("%u card(s) arrived for hand-over: see \"outing list\".", "收到 %u 張待交付證件：請見「outing list」。"),
+                report.handovers);
   if (report.catalog_version > 0)
     fk_cli_say (FK_T ("The office's service catalog version %d is now in use.", "已套用戶所的業務目錄第 %d 版。"),
                 report.catalog_version);
@@ -1724,6 +1744,87 @@ cmd_roster (const Args *args)
   return ok ? FK_EXIT_OK : FK_EXIT_REFUSED;
 }
 
+static int
+cmd_handover (const Args *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *outing = NULL;
+  gint64 n;
+
+  if (!check_options (args, NULL, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (g_strcmp0 (word (args, 1), "import") != 0 || word (args, 2) == NULL)
+    return fk_cli_usage ("fieldkit-cli handover import FILE");
+  store = open_unlocked (args, &error);
+  if (store == NULL || (n = fk_handover_import (store, word (args, 2), &outing, &error)) < 0)
+    return fk_cli_fail (error);
+  fk_cli_say (FK_T ("%" G_GINT64_FORMAT " card(s) to hand over, in outing %s.", "共 %" G_GINT64_FORMAT " 張待交付證件，位於外勤場次 %s。"),
+              n, outing ? outing : "-");
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      add_int (b, "cases", n);
+      add_str (b, "outing", outing);
+      fk_cli_emit (ok_document (b));
+    }
+  return FK_EXIT_OK;
+}
+
+/* ---- commands: class summary ------------------------------------------------------ */
+
+static int
+cmd_class_summary (const Args *args)
+{
+  static const char *const allowed[] = { "output", "service", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(FkClassSummary) summary = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *progress = NULL;
+  g_autofree char *lower = NULL;
+  const char *outing = word (args, 1);
+  const char *output = opt (args, "output");
+
+  if (!check_options (args, allowed, &bad))
+    return fk_cli_usage ("%s", bad);
+  if (outing == NULL || word (args, 2) != NULL || output == NULL || *output == '\0')
+    return fk_cli_usage ("fieldkit-cli class-summary OUTING --output FILE.csv|FILE.pdf [--service S]");
+  lower = g_ascii_strdown (output, -1);
+  if (!g_str_has_suffix (lower, ".csv") && !g_str_has_suffix (lower, ".pdf"))
+    return fk_cli_usage (FK_T ("--output must end in .csv or .pdf", "--output 的檔名須以 .csv 或 .pdf 結尾"));
+  store = open_unlocked (args, &error);
+  if (store == NULL)
+    return fk_cli_fail (error);
+  summary = fk_class_summary_new (store, outing, opt (args, "service"), &error);
+  if (summary == NULL || !fk_class_summary_write (summary, output, &error))
+    return fk_cli_fail (error);
+  progress = fk_class_summary_progress (summary);
+  fk_cli_say (FK_T ("Class summary of %s written to %s: %s.", "%s 的班級彙整已寫入 %s：%s。"),
+              summary->outing_id, output, progress);
+  fk_cli_say ("%s", FK_T ("The file holds the students' names: hand it only to the school and the office.",
+                          "檔案內含學生姓名：僅交予學校及戶政事務所。"));
+  if (fk_cli_json ())
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      add_str (b, "file", output);
+      add_str (b, "outing", summary->outing_id);
+      add_int (b, "students", summary->rows->len);
+      json_builder_set_member_name (b, "states");
+      json_builder_begin_object (b);
+      for (int s = FK_DRIVE_NOT_SEEN; s <= FK_DRIVE_RETURNED; s++)
+        add_int (b, fk_drive_state_name ((FkDriveState) s), summary->n_state[s]);
+      json_builder_end_object (b);
+      fk_cli_emit (ok_document (b));
+    }
+  return FK_EXIT_OK;
+}
+
 /* ---- help and main --------------------------------------------------------------- */
 
 static int
@@ -1743,6 +1844,7 @@ cmd_help (const Args *args)
     "  case new --outing O --service S --person-id ID --name NAME [--birth DATE]\n"
     "           [--field KEY=VALUE]... [--photo FILE] [--signature FILE]\n"
     "  case tick CASE ITEM...|--all   case set CASE KEY=VALUE...\n"
+    "  case attach CASE [--photo FILE] [--signature FILE]\n"
     "  case check|approve|finalize CASE   case show CASE   case list [--outing O] [--status S]\n"
     "  find ID                      cases of a person, by ID number\n"
     "  audit verify                 check the audit log and every stored record\n"
@@ -1754,7 +1856,9 @@ cmd_help (const Args *args)
     "  case correct CASE            a returned case as a new draft version\n"
     "  roster import OUTING FILE [--service S] [--all-or-nothing] [--dry-run]\n"
     "                               a class roster (CSV/TSV, UTF-8 or Big5) as draft cases\n"
+    "  class-summary OUTING --output FILE.csv|FILE.pdf   a school drive's students and where each stands\n"
     "  limits [override --hours N]  the safety limits; a supervisor may override them\n"
+    "  handover import FILE         a card hand-over list exported by the office\n"
     "\n"
     "Exit codes: 0 ok, 1 refused (the message says why), 2 usage, 3 internal failure.\n",
     "fieldkit-cli [--data-dir 資料夾] [--operator 代號] [--json] [--passphrase-file 檔案] 指令\n"
@@ -1770,6 +1874,7 @@ cmd_help (const Args *args)
     "  case new --outing 場次 --service 業務 --person-id 身分證號 --name 姓名 [--birth 出生日期]\n"
     "           [--field 欄位=值]... [--photo 檔案] [--signature 檔案]\n"
     "  case tick 案件 項目...|--all   case set 案件 欄位=值...\n"
+    "  case attach 案件 [--photo 檔案] [--signature 檔案]\n"
     "  case check|approve|finalize 案件   case show 案件   case list [--outing 場次] [--status 狀態]\n"
     "  find 身分證號                依身分證號查詢案件\n"
     "  audit verify                 檢查稽核紀錄與所有資料\n"
@@ -1781,7 +1886,9 @@ cmd_help (const Args *args)
     "  case correct 案件            將退回補正的案件建立為新版本草稿\n"
     "  roster import 場次 檔案 [--service 業務] [--all-or-nothing] [--dry-run]\n"
     "                               匯入班級名冊（CSV/TSV，UTF-8 或 Big5）為草稿案件\n"
+    "  class-summary 場次 --output 檔案.csv|檔案.pdf   到校服務班級彙整（每位學生的辦理狀態）\n"
     "  limits [override --hours N]  安全限制；督導可暫時解除\n"
+    "  handover import 檔案         匯入戶所匯出的證件交付清冊\n"
     "\n"
     "結束碼：0 成功，1 被拒絕（訊息會說明原因），2 用法錯誤，3 內部錯誤。\n");
 
@@ -1808,8 +1915,10 @@ static const struct {
   { "bundle", cmd_bundle },
   { "outbox", cmd_outbox },
   { "limits", cmd_limits },
+  { "handover", cmd_handover },
   { "receipt", cmd_receipt },
   { "roster", cmd_roster },
+  { "class-summary", cmd_class_summary },
   { "help", cmd_help },
 };
 

@@ -293,3 +293,58 @@ damaged:
                              "此密封金鑰無法以本戶所金鑰開啟：它是為其他金鑰製作的，或已被竄改。"));
   return NULL;
 }
+
+/* ---- sealed boxes to an Ed25519 identity ----------------------------------- */
+
+GBytes *
+fk_box_seal_to_identity (const guint8  *ed25519_public_key,
+                         const guint8  *message,
+                         gsize          len,
+                         GError       **error)
+{
+  guint8 x25519[crypto_box_PUBLICKEYBYTES];
+
+  if (crypto_sign_ed25519_pk_to_curve25519 (x25519, ed25519_public_key) != 0)
+    {
+      g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
+                           FK_T ("The device's public key is not usable for encryption.", "此裝置的公開金鑰無法用於加密。"));
+      return NULL;
+    }
+  return fk_box_seal (x25519, message, len);
+}
+
+GBytes *
+fk_identity_box_open (const FkIdentity  *identity,
+                      const guint8      *sealed,
+                      gsize              len,
+                      GError           **error)
+{
+  guint8 *x_sk = sodium_malloc (crypto_box_SECRETKEYBYTES);
+  guint8 x_pk[crypto_box_PUBLICKEYBYTES];
+  guint8 *out = NULL;
+  gboolean ok;
+
+  if (x_sk == NULL)
+    {
+      g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
+                           FK_T ("Out of protected memory for a key.", "受保護記憶體不足，無法存放金鑰。"));
+      return NULL;
+    }
+  ok = len >= crypto_box_SEALBYTES &&
+       crypto_sign_ed25519_sk_to_curve25519 (x_sk, fk_identity_secret_key (identity)) == 0 &&
+       crypto_sign_ed25519_pk_to_curve25519 (x_pk, fk_identity_public_key (identity)) == 0;
+  if (ok)
+    {
+      out = g_malloc (len - crypto_box_SEALBYTES + 1);
+      ok = crypto_box_seal_open (out, sealed, len, x_pk, x_sk) == 0;
+    }
+  sodium_free (x_sk);
+  if (!ok)
+    {
+      g_free (out);
+      g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_DAMAGED,
+                           FK_T ("The sealed data is not for this device, or it was altered.", "此密封資料不是給本裝置的，或已被竄改。"));
+      return NULL;
+    }
+  return fk_bytes_new_wiped (out, len - crypto_box_SEALBYTES);
+}

@@ -63,4 +63,17 @@ GBytes       *fk_box_seal_open        (const FkBoxKey *key,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkBoxKey, fk_box_key_free)
 
+/* Sealed boxes to a device, whose only key is its Ed25519 identity: the
+ * key is converted to X25519 with crypto_sign_ed25519_pk_to_curve25519 (and
+ * _sk_ on the device).  Used for personal data the office sends down, such
+ * as a card hand-over list. */
+GBytes       *fk_box_seal_to_identity (const guint8      *ed25519_public_key,
+                                       const guint8      *message,
+                                       gsize              len,
+                                       GError           **error);
+GBytes       *fk_identity_box_open    (const FkIdentity  *identity,
+                                       const guint8      *sealed,
+                                       gsize              len,
+                                       GError           **error);
+
 G_END_DECLS

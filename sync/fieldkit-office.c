@@ -1225,6 +1225,184 @@ cmd_audit (const Args *args)
   return first_bad == 0 ? EXIT_OK : EXIT_REFUSED;
 }
 
+/* The case JSON inside a stored packet, opened with the office box key. */
+static JsonObject *
+open_packet_case (FkOfficeStore        *store,
+                  FkOfficeKeys         *keys,
+                  const FkOfficePacket *row,
+                  GError              **error)
+{
+  g_autofree char *name = g_strconcat (row->packet_id, ".fkp", NULL);
+  g_autofree char *path = g_build_filename (fk_office_store_data_dir (store), "packets", name, NULL);
+  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(FkPacket) packet = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  char *case_json = NULL;
+  JsonObject *doc = NULL;
+
+  if (mapped == NULL)
+    return NULL;
+  bytes = g_mapped_file_get_bytes (mapped);
+  if ((packet = fk_packet_parse (bytes, error)) == NULL ||
+      !fk_packet_open (packet, keys->box, &case_json, NULL, error))
+    return NULL;
+  if (json_parser_load_from_data (parser, case_json, -1, error) &&
+      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    doc = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  wipe_free (case_json);
+  return doc;
+}
+
+/* Card hand-over (PROTOCOL §3.5): FILE lists which card was made for which
+ * application ("receipt_no,card_number" per line, as the card centre
+ * returns it).  For each device that took those applications, the students
+ * and their card numbers go down in its next change feed, sealed to that
+ * device's key; --export DIR also writes them as files for a USB stick. */
+static int
+cmd_handover (const Args *args)
+{
+  static const char *const allowed[] = { "export", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(GHashTable) per_device = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_array_unref);
+  g_autoptr(GHashTable) outings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *contents = NULL;
+  g_autofree char *bad = NULL;
+  g_auto(GStrv) lines = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+  guint listed = 0, refused = 0;
+
+  if (!check_options (args, allowed, &bad))
+    return usage ("%s", bad);
+  if (g_strcmp0 (word (args, 1), "publish") != 0 || word (args, 2) == NULL)
+    return usage ("handover publish FILE [--export DIR]");
+  if ((store = open_store (args, TRUE, &error)) == NULL ||
+      !g_file_get_contents (word (args, 2), &contents, NULL, &error) ||
+      (keys = unlock (args, store, &error)) == NULL)
+    return fail (error);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "rows");
+  json_builder_begin_array (b);
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_auto(GStrv) cells = g_strsplit (g_strstrip (lines[i]), ",", -1);
+      g_autoptr(FkOfficePacket) row = NULL;
+      g_autoptr(JsonObject) doc = NULL;
+      g_autoptr(GError) local = NULL;
+      JsonObject *kase, *person, *fields, *item;
+      JsonArray *list;
+      const char *receipt, *card;
+
+      if (g_strv_length (cells) < 2 || *g_strstrip (cells[0]) == '\0' || g_str_equal (cells[0], "receipt_no"))
+        continue;
+      receipt = cells[0];
+      card = g_strstrip (cells[1]);
+      row = fk_office_store_get_packet (store, receipt, &local);
+      if (row != NULL)
+        doc = open_packet_case (store, keys, row, &local);
+      kase = doc && json_object_has_member (doc, "case") ? json_object_get_object_member (doc, "case") : NULL;
+      person = kase && json_object_has_member (kase, "person") ? json_object_get_object_member (kase, "person") : NULL;
+      json_builder_begin_object (b);
+      add_str (b, "receipt_no", receipt);
+      if (person == NULL || *card == '\0')
+        {
+          refused++;
+          add_str (b, "result", "refused");
+          add_str (b, "message", local ? local->message
+                                       : FK_T ("no application with this receipt number has arrived, or no card number",
+                                               "沒有此收件編號的申請，或缺少證件號碼"));
+          say (FK_T ("line %u: %s refused", "第 %u 行：%s 未列入"), i + 1, receipt);
+          json_builder_end_object (b);
+          continue;
+        }
+      fields = json_object_has_member (kase, "fields") ? json_object_get_object_member (kase, "fields") : NULL;
+      item = json_object_new ();
+      json_object_set_string_member (item, "receipt_no", receipt);
+      json_object_set_string_member (item, "card_kind",
+                                     g_str_has_prefix (json_object_get_string_member_with_default (kase, "service", ""), "certificate")
+                                     ? "certificate" : "id_card");
+      json_object_set_string_member (item, "card_number", card);
+      json_object_set_object_member (item, "person", json_object_ref (person));
+      if (fields && json_object_has_member (fields, "school_class"))
+        json_object_set_string_member (item, "school_class", json_object_get_string_member (fields, "school_class"));
+      if (fields && json_object_has_member (fields, "seat_number"))
+        json_object_set_string_member (item, "seat_number", json_object_get_string_member (fields, "seat_number"));
+      list = g_hash_table_lookup (per_device, row->device_id);
+      if (list == NULL)
+        {
+          list = json_array_new ();
+          g_hash_table_insert (per_device, g_strdup (row->device_id), list);
+          if (json_object_has_member (kase, "outing"))
+            g_hash_table_insert (outings, g_strdup (row->device_id),
+                                 json_object_ref (json_object_get_object_member (kase, "outing")));
+        }
+      json_array_add_object_element (list, item);
+      listed++;
+      add_str (b, "result", "listed");
+      add_int (b, "device", row->device_number);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  g_hash_table_iter_init (&iter, per_device);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_autoptr(FkOfficeDevice) device = fk_office_store_get_device (store, key, &error);
+      g_autoptr(JsonObject) doc = json_object_new ();
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+      g_autoptr(GBytes) sealed = NULL;
+      g_autofree char *text = NULL;
+      g_autofree char *sealed_b64 = NULL;
+      JsonObject *outing = g_hash_table_lookup (outings, key);
+      JsonObject *o = json_object_new ();
+
+      if (device == NULL)
+        return fail (error);
+      json_object_set_int_member (doc, "v", 1);
+      json_object_set_string_member (o, "title", outing ? json_object_get_string_member_with_default (outing, "title", "") : "");
+      json_object_set_string_member (o, "date", outing ? json_object_get_string_member_with_default (outing, "date", "") : "");
+      json_object_set_object_member (doc, "outing", o);
+      json_object_set_array_member (doc, "items", json_array_ref (value));
+      json_node_set_object (node, doc);
+      text = json_to_string (node, FALSE);
+      sealed = fk_box_seal_to_identity (device->sign_pk, (const guint8 *) text, strlen (text), &error);
+      wipe_free (g_steal_pointer (&text));
+      if (sealed == NULL)
+        return fail (error);
+      sealed_b64 = fk_b64_encode (g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed));
+      if (!fk_office_store_add_change (store, device->device_id, "handover", sealed_b64,
+                                       g_get_real_time () / G_USEC_PER_SEC, &error))
+        return fail (error);
+      if (opt (args, "export"))
+        {
+          g_autofree char *body = g_strdup_printf ("{\"v\":1,\"type\":\"handover\",\"device_id\":\"%s\",\"sealed\":\"%s\"}",
+                                                   device->device_id, sealed_b64);
+          g_autofree char *env = fk_envelope_sign (keys->sign, keys->key_id, body);
+          g_autofree char *file = g_strdup_printf ("handover-device-%02u.json", device->number);
+          g_autofree char *path = g_build_filename (opt (args, "export"), file, NULL);
+
+          if (g_mkdir_with_parents (opt (args, "export"), 0700) != 0 ||
+              !g_file_set_contents_full (path, env, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                         0600, &error))
+            return fail (error);
+        }
+      say (FK_T ("Device %u: %u card(s) listed for hand-over; the device receives them at its next sync.",
+                 "裝置 %u：已列入 %u 張待交付證件，裝置下次同步時接收。"),
+           device->number, json_array_get_length (value));
+      fk_office_store_log (store, keys->admin, "handover.publish", device->device_id, "{}", NULL);
+    }
+  add_int (b, "listed", listed);
+  add_int (b, "refused", refused);
+  emit (b);
+  return refused == 0 ? EXIT_OK : EXIT_REFUSED;
+}
+
 /* Publishes a service catalog (reference data: services, fees, checklists)
  * for every device; each receives it signed in its next change feed. */
 static int
@@ -1297,7 +1475,8 @@ cmd_help (const Args *args)
     "  review ID --approve | --return REASON\n"
     "  bundle import FILE\n"
     "  audit verify DEVICE\n"
-    "  catalog publish FILE             reference data (services, fees) for every device",
+    "  catalog publish FILE             reference data (services, fees) for every device\n"
+    "  handover publish FILE [--export DIR]   cards to hand over (receipt_no,card_number per line)",
     "fieldkit-office [--data-dir 資料夾] [--json] [--passphrase-file 檔案] 指令\n"
     "管理者密碼來源：環境變數 FIELDKIT_ADMIN_PASSPHRASE、--passphrase-file 或提示輸入；絕不放在命令列上。\n"
     "  init --admin 姓名 [--office-code 代碼]\n"
@@ -1309,7 +1488,8 @@ cmd_help (const Args *args)
     "  review 封包 --approve | --return 理由\n"
     "  bundle import 檔案\n"
     "  audit verify 裝置\n"
-    "  catalog publish 檔案             發布業務目錄（業務、規費）給所有裝置"));
+    "  catalog publish 檔案             發布業務目錄（業務、規費）給所有裝置\n"
+    "  handover publish 檔案 [--export 資料夾]   待交付證件清冊（每行：收件編號,證件號碼）"));
   return EXIT_OK;
 }
 
@@ -1329,6 +1509,7 @@ static const Command commands[] = {
   { "bundle", cmd_bundle },
   { "audit", cmd_audit },
   { "catalog", cmd_catalog },
+  { "handover", cmd_handover },
   { "help", cmd_help },
 };
 

@@ -550,7 +550,10 @@ fk_office_audit_entry_hash (const FkOfficeAuditEntry *e,
   fk_audit_entry_hash (e->prev, e->seq, e->at, e->operator_id, e->action, e->subject, e->detail, out);
 }
 
-/* Checks one entry against the one before it; NULL when good, else why. */
+/* Checks one entry against the one before it; NULL when good, else why.
+ * An entry without a signature passes here: the device signs only the last
+ * entry of each transaction, and the caller makes sure a signed entry
+ * follows (§3.6). */
 static char *
 audit_entry_problem (const FkOfficeAuditEntry *e,
                      gint64                    expect_seq,
@@ -568,9 +571,19 @@ audit_entry_problem (const FkOfficeAuditEntry *e,
   fk_office_audit_entry_hash (e, h);
   if (!fk_equal (h, e->hash, 32))
     return g_strdup (FK_T ("its content does not match its hash", "內容與雜湊值不符"));
-  if (!fk_signature_verify (device_pk, e->hash, 32, e->sig))
+  if (e->has_sig && !fk_signature_verify (device_pk, e->hash, 32, e->sig))
     return g_strdup (FK_T ("its signature is not the device's", "簽章不是該裝置的簽章"));
   return NULL;
+}
+
+/* Why entries from `from` on are refused when no signed entry followed. */
+static char *
+audit_unsigned_tail (gint64 from)
+{
+  return g_strdup_printf (FK_T ("entries from %" G_GINT64_FORMAT " on are unsigned and no signed entry follows them "
+                                "(the device signs the last entry of each transaction)",
+                                "第 %" G_GINT64_FORMAT " 筆起的紀錄都沒有簽章，其後也沒有已簽章的紀錄（裝置會為每次交易的最後一筆簽章）"),
+                          from);
 }
 
 static FkOfficeAuditEntry *
@@ -578,7 +591,7 @@ audit_entry_from_json (JsonNode *node)
 {
   g_autoptr(FkOfficeAuditEntry) e = g_new0 (FkOfficeAuditEntry, 1);
   JsonObject *o;
-  const char *op, *action, *subject, *detail;
+  const char *op, *action, *subject, *detail, *sig;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return NULL;
@@ -587,11 +600,15 @@ audit_entry_from_json (JsonNode *node)
   action = member_string (o, "action");
   subject = member_string (o, "subject");
   detail = member_string (o, "detail");
+  sig = member_string (o, "sig");
   if (!member_int (o, "seq", &e->seq) || !member_int (o, "at", &e->at) ||
-      op == NULL || action == NULL || subject == NULL || detail == NULL ||
+      op == NULL || action == NULL || subject == NULL || detail == NULL || sig == NULL ||
       !fk_hex_decode (member_string (o, "prev"), e->prev, 32) ||
-      !fk_hex_decode (member_string (o, "hash"), e->hash, 32) ||
-      !fk_hex_decode (member_string (o, "sig"), e->sig, 64))
+      !fk_hex_decode (member_string (o, "hash"), e->hash, 32))
+    return NULL;
+  /* "" for an entry that a later entry's signature covers (§3.6). */
+  e->has_sig = sig[0] != '\0';
+  if (e->has_sig && !fk_hex_decode (sig, e->sig, 64))
     return NULL;
   e->operator_id = g_strdup (op);
   e->action = g_strdup (action);
@@ -621,6 +638,7 @@ fk_office_ingest_audit (FkOfficeStore         *store,
   JsonNode *list_node;
   JsonArray *list;
   gint64 head, v = 0, through;
+  gint64 unsigned_from = 0;   /* first fresh entry not yet covered by a signature */
   guint8 prev[32];
 
   if (doc == NULL || !member_int (doc, "v", &v) || v != 1 ||
@@ -667,7 +685,20 @@ fk_office_ingest_audit (FkOfficeStore         *store,
         }
       memcpy (prev, e->hash, 32);
       through = e->seq;
+      if (!e->has_sig && unsigned_from == 0)
+        unsigned_from = e->seq;
+      else if (e->has_sig)
+        unsigned_from = 0;
       g_ptr_array_add (fresh, g_steal_pointer (&e));
+    }
+  if (unsigned_from != 0)
+    {
+      g_autofree char *problem = audit_unsigned_tail (unsigned_from);
+
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_BAD_AUDIT,
+                   FK_T ("Audit entry %" G_GINT64_FORMAT " is refused: %s.", "第 %" G_GINT64_FORMAT " 筆稽核紀錄被拒絕：%s。"),
+                   unsigned_from, problem);
+      return NULL;
     }
   if (fresh->len > 0 && !fk_office_store_audit_append (store, device->device_id, head, fresh, error))
     return NULL;
@@ -693,6 +724,7 @@ fk_office_audit_verify (FkOfficeStore  *store,
   g_autoptr(FkOfficeDevice) device = fk_office_store_get_device (store, device_id, error);
   g_autoptr(GPtrArray) entries = NULL;
   guint8 prev[32] = { 0 };
+  gint64 unsigned_from = 0;
 
   *n_entries = 0;
   *first_bad = 0;
@@ -712,9 +744,18 @@ fk_office_audit_verify (FkOfficeStore  *store,
         {
           *first_bad = (gint64) i + 1;
           *reason = problem;
-          break;
+          return TRUE;
         }
       memcpy (prev, e->hash, 32);
+      if (!e->has_sig && unsigned_from == 0)
+        unsigned_from = e->seq;
+      else if (e->has_sig)
+        unsigned_from = 0;
+    }
+  if (unsigned_from != 0)
+    {
+      *first_bad = unsigned_from;
+      *reason = audit_unsigned_tail (unsigned_from);
     }
   return TRUE;
 }
@@ -1260,9 +1301,14 @@ handle_changes (Req *r)
       add_str (b, "packet_id", c->packet_id);
       add_str (b, "case_uuid", c->case_uuid);
       add_str (b, "receipt_no", c->receipt_no);
-      add_str (b, "decision", c->decision);
-      if (c->reason)
-        add_str (b, "reason", c->reason);
+      if (g_strcmp0 (c->kind, "handover") == 0)
+        add_str (b, "sealed", c->reason);
+      else
+        {
+          add_str (b, "decision", c->decision);
+          if (c->reason)
+            add_str (b, "reason", c->reason);
+        }
       json_builder_end_object (b);
       next = c->seq;
     }

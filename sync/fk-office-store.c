@@ -1234,6 +1234,36 @@ fk_office_store_count_packets (FkOfficeStore *self)
 /* ---- reviews and the change feed ------------------------------------------------ */
 
 gboolean
+fk_office_store_add_change (FkOfficeStore  *self,
+                            const char     *device_id,
+                            const char     *kind,
+                            const char     *payload,
+                            gint64          now,
+                            GError        **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  sqlite3_stmt *st;
+
+  if (!begin (self, error))
+    return FALSE;
+  /* The payload (e.g. a sealed hand-over list) rides in the reason column. */
+  st = prepare (self, "INSERT INTO changes (device_id, kind, reason, at) VALUES (?, ?, ?, ?)", error);
+  if (st == NULL)
+    goto fail;
+  bind_text (st, 1, device_id);
+  bind_text (st, 2, kind);
+  bind_text (st, 3, payload);
+  sqlite3_bind_int64 (st, 4, now);
+  if (!step_done (self, st, error))
+    goto fail;
+  return commit (self, error);
+
+fail:
+  rollback (self);
+  return FALSE;
+}
+
+gboolean
 fk_office_store_review (FkOfficeStore  *self,
                         const char     *packet_id,
                         const char     *decision,
@@ -1433,7 +1463,10 @@ fk_office_store_audit_append (FkOfficeStore  *self,
       bind_text (st, 7, e->detail);
       sqlite3_bind_blob (st, 8, e->prev, 32, SQLITE_TRANSIENT);
       sqlite3_bind_blob (st, 9, e->hash, 32, SQLITE_TRANSIENT);
-      sqlite3_bind_blob (st, 10, e->sig, 64, SQLITE_TRANSIENT);
+      if (e->has_sig)
+        sqlite3_bind_blob (st, 10, e->sig, 64, SQLITE_TRANSIENT);
+      else
+        sqlite3_bind_zeroblob (st, 10, 0);   /* a later entry's signature covers it */
       sqlite3_bind_int64 (st, 11, now);
       if (!step_done (self, st, error))
         goto fail;
@@ -1474,6 +1507,8 @@ fk_office_store_audit_entries (FkOfficeStore  *self,
         memcpy (e->prev, sqlite3_column_blob (st, 6), 32);
       if (sqlite3_column_bytes (st, 7) == 32)
         memcpy (e->hash, sqlite3_column_blob (st, 7), 32);
+      /* A signature of any other length stays all zeros and fails. */
+      e->has_sig = sqlite3_column_bytes (st, 8) != 0;
       if (sqlite3_column_bytes (st, 8) == 64)
         memcpy (e->sig, sqlite3_column_blob (st, 8), 64);
       g_ptr_array_add (out, e);

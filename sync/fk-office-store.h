@@ -130,6 +130,7 @@ typedef struct {
   guint8  prev[32];
   guint8  hash[32];
   guint8  sig[64];
+  gboolean has_sig;   /* FALSE: the device signed a later entry instead (§3.6) */
 } FkOfficeAuditEntry;
 
 void fk_office_audit_entry_free (FkOfficeAuditEntry *entry);
@@ -239,6 +240,14 @@ gboolean        fk_office_store_review        (FkOfficeStore *store,
                                                const char    *packet_id,
                                                const char    *decision,
                                                const char    *reason,
+                                               gint64         now,
+                                               GError       **error);
+/* Any other change for a device, e.g. kind "handover" with a payload sealed
+ * to that device. */
+gboolean        fk_office_store_add_change    (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               const char    *kind,
+                                               const char    *payload,
                                                gint64         now,
                                                GError       **error);
 /* Changes for a device with seq > since, in order, at most `limit`. */

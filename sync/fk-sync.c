@@ -836,43 +836,122 @@ upload_packet (Http                *h,
 
 /* ---- the audit log and the office's answers ------------------------------------- */
 
+/* The office takes JSON bodies up to 1 MiB: the log goes up in bodies of
+ * about AUDIT_BATCH entries, each ending on a signed entry, and the cursor
+ * moves after each acknowledged body. */
+#define AUDIT_BATCH 500
+
 static gboolean
 send_audit (Http                *h,
             const FkOfficeInfo  *office,
             GError             **error)
 {
-  g_autofree char *sent = fk_store_get_setting (h->store, "audit_sent_seq");
-  gint64 after = sent ? g_ascii_strtoll (sent, NULL, 10) : 0;
-  gint64 last = after;
-  g_autofree char *body = fk_store_audit_export (h->store, after, &last, error);
-  g_autoptr(JsonObject) ack = NULL;
-  Answer a;
-
-  if (body == NULL)
-    return FALSE;
-  if (last == after)
-    return TRUE;
-  if (!http_do (h, "PUT", "/v1/audit", (const guint8 *) body, strlen (body), "application/json", &a, error))
-    return FALSE;
-  if (a.status != 200)
+  for (;;)
     {
-      g_autofree char *msg = NULL;
+      g_autofree char *sent = fk_store_get_setting (h->store, "audit_sent_seq");
+      gint64 after = sent ? g_ascii_strtoll (sent, NULL, 10) : 0;
+      gint64 last = after;
+      g_autofree char *body = fk_store_audit_export_some (h->store, after, AUDIT_BATCH, &last, error);
+      g_autoptr(JsonObject) ack = NULL;
+      g_autofree char *through = NULL;
+      Answer a;
 
-      classify (h, &a, &msg);
+      if (body == NULL)
+        return FALSE;
+      if (last == after)
+        return TRUE;
+      if (!http_do (h, "PUT", "/v1/audit", (const guint8 *) body, strlen (body), "application/json", &a, error))
+        return FALSE;
+      if (a.status != 200)
+        {
+          g_autofree char *msg = NULL;
+
+          classify (h, &a, &msg);
+          answer_clear (&a);
+          g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED, msg);
+          return FALSE;
+        }
+      ack = fk_envelope_open ((const char *) a.body->data, a.body->len, office->sign_pk, NULL, error);
       answer_clear (&a);
-      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED, msg);
-      return FALSE;
+      if (ack == NULL)
+        return FALSE;
+      through = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member_with_default (ack, "through", after));
+      if (!fk_store_set_setting (h->store, "audit_sent_seq", through, error))
+        return FALSE;
+      if (g_ascii_strtoll (through, NULL, 10) <= after)
+        {
+          g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
+                               FK_T ("The office did not take the audit log forward.", "戶所未接收後續的稽核紀錄。"));
+          return FALSE;
+        }
     }
-  ack = fk_envelope_open ((const char *) a.body->data, a.body->len, office->sign_pk, NULL, error);
-  answer_clear (&a);
-  if (ack == NULL)
-    return FALSE;
-  {
-    g_autofree char *through = g_strdup_printf ("%" G_GINT64_FORMAT,
-                                                json_object_get_int_member_with_default (ack, "through", after));
+}
 
-    return fk_store_set_setting (h->store, "audit_sent_seq", through, error);
+/* A hand-over list sealed to this device's key (from the change feed or
+ * an imported file, both already verified as the office's). */
+static gint64
+apply_handover (FkStore     *store,
+                const char  *sealed_b64,
+                char       **outing_id,
+                GError     **error)
+{
+  g_autoptr(GBytes) sealed = fk_b64_decode (sealed_b64, 0);
+  g_autoptr(GBytes) plain = NULL;
+  g_autofree char *json = NULL;
+  FkIdentity *device = fk_store_device_identity (store);
+
+  if (sealed == NULL || device == NULL)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
+                           FK_T ("The hand-over list is malformed.", "證件交付清冊格式錯誤。"));
+      return -1;
+    }
+  plain = fk_identity_box_open (device, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed), error);
+  if (plain == NULL)
+    return -1;
+  json = g_strndup (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
+  {
+    gint64 n = fk_store_apply_handover (store, json, outing_id, error);
+
+    sodium_memzero (json, strlen (json));
+    return n;
   }
+}
+
+gint64
+fk_handover_import (FkStore     *store,
+                    const char  *path,
+                    char       **outing_id,
+                    GError     **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(JsonObject) body = NULL;
+  FkOfficeInfo office;
+  gsize len;
+  gboolean mine;
+
+  if (!fk_store_office (store, &office))
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NOT_ENROLLED,
+                           FK_T ("Enrol the device first: only a list signed by your office is accepted.",
+                                 "請先註冊裝置：只接受本戶所簽章的清冊。"));
+      return -1;
+    }
+  if (!g_file_get_contents (path, &text, &len, error) ||
+      (body = fk_envelope_open (text, len, office.sign_pk, NULL, error)) == NULL)
+    {
+      fk_office_info_clear (&office);
+      return -1;
+    }
+  mine = g_strcmp0 (json_object_get_string_member_with_default (body, "device_id", ""), office.device_id) == 0;
+  fk_office_info_clear (&office);
+  if (g_strcmp0 (json_object_get_string_member_with_default (body, "type", ""), "handover") != 0 || !mine)
+    {
+      g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
+                           FK_T ("This file is not a hand-over list for this device.", "此檔案不是給本裝置的證件交付清冊。"));
+      return -1;
+    }
+  return apply_handover (store, json_object_get_string_member_with_default (body, "sealed", NULL), outing_id, error);
 }
 
 static gboolean
@@ -927,6 +1006,16 @@ fetch_answers (Http                *h,
             g_warning ("%s", local->message);
           else
             report->answers++;
+        }
+      else if (g_strcmp0 (kind, "handover") == 0)
+        {
+          g_autoptr(GError) local = NULL;
+          gint64 n = apply_handover (h->store, json_object_get_string_member_with_default (c, "sealed", NULL), NULL, &local);
+
+          if (n < 0)
+            g_warning ("%s", local->message);
+          else
+            report->handovers += (guint) n;
         }
     }
   /* Reference data arrives inside the verified envelope only. */

@@ -46,6 +46,7 @@ typedef struct {
   guint      quarantined;
   guint      answers;
   int        catalog_version;  /* a newer catalog applied in this run, or 0 */
+  guint      handovers;        /* cards received for hand-over in this run */
   gsize      bytes_sent;
   gboolean   revoked;
   GPtrArray *cases;        /* FkSyncCase* */
@@ -87,6 +88,14 @@ gboolean fk_sync_run_finish  (GAsyncResult        *result,
 gboolean fk_bundle_export    (FkStore     *store,
                               const char  *path,
                               guint       *n_packets,
+                              GError     **error);
+
+/* A hand-over list file exported by the office (fieldkit-office handover
+ * publish --export): verified with the pinned office key, opened with the
+ * device key, applied.  Returns the number of new hand-over drafts. */
+gint64   fk_handover_import  (FkStore     *store,
+                              const char  *path,
+                              char       **outing_id,
                               GError     **error);
 
 /* Full-jitter backoff of PROTOCOL §6 for attempt n (from 0), in µs. */

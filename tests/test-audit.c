@@ -1,6 +1,7 @@
 /* test-audit.c — the hash-chained, signed audit log: it verifies after real
- * work, and every way of editing it by hand is reported at the entry that
- * was touched.
+ * work, only the last entry of each transaction is signed, and every way of
+ * editing it by hand is reported at the entry that was touched (or, for an
+ * unsigned entry rewritten with its hash, at the signed entry after it).
  */
 #include <string.h>
 
@@ -322,6 +323,157 @@ test_foreign_signature (Fixture *f, gconstpointer data)
   assert_reason (reason2, "signature");
 }
 
+static gint64
+sig_len (sqlite3 *db, gint64 seq)
+{
+  g_autofree char *q = g_strdup_printf ("SELECT length (sig) FROM audit WHERE seq = %" G_GINT64_FORMAT, seq);
+
+  return fk_test_int (db, q);
+}
+
+/* Only the last entry each transaction writes is signed: in the fixture,
+ * the new case with a photo (case.new, then attachment.add in the same
+ * call); in a batch, the last case that was kept, even when calls after
+ * it were refused and rolled back to their savepoints. */
+static void
+test_sign_last_of_transaction (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) too_big = g_bytes_new_take (g_malloc0 (21 * 1024 * 1024), 21 * 1024 * 1024);
+  g_autofree char *outing = NULL;
+  sqlite3 *db = fk_store_db (f->store);
+  gint64 unsigned_seq = fk_test_int (db, "SELECT seq FROM audit WHERE action = 'case.new' ORDER BY seq LIMIT 1");
+  gint64 first, last;
+
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM audit WHERE length (sig) = 0"), ==, 1);
+  g_assert_cmpint (sig_len (db, unsigned_seq), ==, 0);
+  g_assert_cmpint (sig_len (db, unsigned_seq + 1), ==, crypto_sign_BYTES);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM audit WHERE length (sig) = 64"), ==, f->n - 1);
+
+  /* A batch: kept, refused, kept, kept, refused last. */
+  outing = fk_test_outing (f->store);
+  first = fk_test_int (db, "SELECT MAX (seq) FROM audit") + 1;
+  g_assert_true (fk_store_begin_batch (f->store, &error));
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *pid = fk_test_national_id ('B', 1, 7000000 + i);
+      gboolean refuse = i == 1 || i == 4;
+      gint64 id = fk_test_cert_case (f->store, outing, pid, "批次", refuse ? too_big : NULL, &error);
+
+      if (refuse)
+        {
+          g_assert_cmpint (id, ==, 0);
+          g_assert_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID);
+          g_clear_error (&error);
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (id, >, 0);
+        }
+    }
+  g_assert_true (fk_store_end_batch (f->store, TRUE, &error));
+  g_assert_no_error (error);
+  last = fk_test_int (db, "SELECT MAX (seq) FROM audit");
+  g_assert_cmpint (last, ==, first + 2);
+  g_assert_cmpint (sig_len (db, first), ==, 0);
+  g_assert_cmpint (sig_len (db, first + 1), ==, 0);
+  g_assert_cmpint (sig_len (db, last), ==, crypto_sign_BYTES);
+  g_assert_cmpint (fk_test_int (db, "SELECT seq FROM audit_head"), ==, last);
+  g_assert_cmpint (verify (f, NULL), ==, 0);
+
+  /* A batch in which every call was refused writes and signs nothing. */
+  g_assert_true (fk_store_begin_batch (f->store, &error));
+  {
+    g_autofree char *pid = fk_test_national_id ('B', 2, 7100000);
+
+    g_assert_cmpint (fk_test_cert_case (f->store, outing, pid, "批次", too_big, &error), ==, 0);
+    g_clear_error (&error);
+  }
+  g_assert_true (fk_store_end_batch (f->store, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (fk_test_int (db, "SELECT MAX (seq) FROM audit"), ==, last);
+  g_assert_cmpint (verify (f, NULL), ==, 0);
+}
+
+/* An unsigned entry in the middle rewritten by someone who knows the
+ * format, its hash and the next entry's link recomputed: the signature of
+ * the entry that ends its transaction no longer fits. */
+static void
+test_unsigned_middle_rewritten (Fixture *f, gconstpointer data)
+{
+  sqlite3 *db = fk_store_db (f->store);
+  gint64 seq = fk_test_int (db, "SELECT seq FROM audit WHERE length (sig) = 0 ORDER BY seq LIMIT 1");
+  g_autofree char *reason = NULL;
+  guint8 hash[32];
+
+  g_assert_cmpint (seq, <, f->n);
+  for (gint64 s = seq; s <= seq + 1; s++)
+    {
+      sqlite3_stmt *st = NULL;
+      guint8 prev[32];
+      g_autofree char *detail = NULL;
+      g_autofree char *op = NULL, *action = NULL, *subject = NULL;
+      gint64 at;
+
+      g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT prev, at, operator, action, subject, detail FROM audit WHERE seq = ?",
+                                           -1, &st, NULL), ==, SQLITE_OK);
+      sqlite3_bind_int64 (st, 1, s);
+      g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+      if (s == seq)
+        memcpy (prev, sqlite3_column_blob (st, 0), 32);
+      else
+        memcpy (prev, hash, 32);
+      at = sqlite3_column_int64 (st, 1);
+      op = g_strdup ((const char *) sqlite3_column_text (st, 2));
+      action = g_strdup ((const char *) sqlite3_column_text (st, 3));
+      subject = g_strdup ((const char *) sqlite3_column_text (st, 4));
+      detail = g_strdup (s == seq ? "{\"id\":99,\"status\":\"draft\"}" : (const char *) sqlite3_column_text (st, 5));
+      sqlite3_finalize (st);
+
+      entry_hash (prev, s, at, op, action, subject, detail, hash);
+      g_assert_cmpint (sqlite3_prepare_v2 (db, "UPDATE audit SET detail = ?, prev = ?, hash = ? WHERE seq = ?",
+                                           -1, &st, NULL), ==, SQLITE_OK);
+      sqlite3_bind_text (st, 1, detail, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_blob (st, 2, prev, 32, SQLITE_TRANSIENT);
+      sqlite3_bind_blob (st, 3, hash, 32, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (st, 4, s);
+      g_assert_cmpint (sqlite3_step (st), ==, SQLITE_DONE);
+      sqlite3_finalize (st);
+    }
+  /* The rewritten entry itself is consistent; the signed one after it is not. */
+  g_assert_cmpint (verify (f, &reason), ==, seq + 1);
+  assert_reason (reason, "signature");
+}
+
+/* The last entry must be signed: stripping its signature, or cutting the
+ * log (head included) inside a transaction, leaves an unsigned tail. */
+static void
+test_unsigned_last (Fixture *f, gconstpointer data)
+{
+  sqlite3 *db = fk_store_db (f->store);
+  gint64 seq = fk_test_int (db, "SELECT seq FROM audit WHERE length (sig) = 0 ORDER BY seq LIMIT 1");
+  g_autofree char *strip = g_strdup_printf ("UPDATE audit SET sig = x'' WHERE seq = %" G_GINT64_FORMAT, f->n);
+  g_autofree char *cut = g_strdup_printf ("DELETE FROM audit WHERE seq > %" G_GINT64_FORMAT ";"
+                                          "UPDATE audit_head SET seq = %" G_GINT64_FORMAT ","
+                                          " hash = (SELECT hash FROM audit WHERE seq = %" G_GINT64_FORMAT ")",
+                                          seq, seq, seq);
+  g_autofree char *reason = NULL;
+  g_autofree char *reason2 = NULL;
+
+  fk_test_exec (db, "SAVEPOINT strip");
+  fk_test_exec (db, strip);
+  g_assert_cmpint (verify (f, &reason), ==, f->n);
+  assert_reason (reason, "unsigned");
+  fk_test_exec (db, "ROLLBACK TO strip");
+  fk_test_exec (db, "RELEASE strip");
+  g_assert_cmpint (verify (f, NULL), ==, 0);
+
+  fk_test_exec (db, cut);
+  g_assert_cmpint (verify (f, &reason2), ==, seq);
+  assert_reason (reason2, "unsigned");
+}
+
 static void
 test_entries_by_subject (Fixture *f, gconstpointer data)
 {
@@ -393,6 +545,9 @@ main (int argc, char **argv)
   ADD ("/app/audit/tamper/delete-last", test_delete_last, NULL);
   ADD ("/app/audit/tamper/truncate-with-head", test_truncate_with_head, NULL);
   ADD ("/app/audit/tamper/foreign-signature", test_foreign_signature, NULL);
+  ADD ("/app/audit/tamper/unsigned-middle-rewritten", test_unsigned_middle_rewritten, NULL);
+  ADD ("/app/audit/tamper/unsigned-last", test_unsigned_last, NULL);
+  ADD ("/app/audit/sign/last-of-transaction", test_sign_last_of_transaction, NULL);
   ADD ("/app/audit/verify/other-device-key", test_other_device_key, NULL);
   ADD ("/app/audit/entries/subject", test_entries_by_subject, NULL);
 #undef ADD

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sqlite3.h>
 
 #include "app/fk-packet.h"
 #include "crypto/fk-crypto.h"
@@ -927,13 +928,20 @@ test_changes (Fixture       *f,
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (body_e, "changes")), ==, 0);
 }
 
+typedef enum {
+  SIGN_EACH,          /* every entry signed (each its own transaction) */
+  SIGN_LAST,          /* one transaction: only the last entry signed */
+  SIGN_NOT_LAST,      /* a log ending with an unsigned entry */
+} SignMode;
+
 /* Audit entries as the device makes them (fk-audit.h). */
 static char *
-audit_body (Device *d,
-            gint64  from_seq,
-            guint   n,
-            guint8  prev[32],
-            gboolean corrupt_last)
+audit_body_signed (Device   *d,
+                   gint64    from_seq,
+                   guint     n,
+                   guint8    prev[32],
+                   gboolean  corrupt_last,
+                   SignMode  mode)
 {
   GString *s = g_string_new ("{\"v\":1,\"entries\":[");
 
@@ -953,7 +961,10 @@ audit_body (Device *d,
       fk_identity_sign (d->id, e.hash, 32, e.sig);
       prev_hex = fk_hex_encode (e.prev, 32);
       hash_hex = fk_hex_encode (e.hash, 32);
-      sig_hex = fk_hex_encode (e.sig, 64);
+      if (mode == SIGN_EACH || (mode == SIGN_LAST && i == n - 1) || (mode == SIGN_NOT_LAST && i < n - 1))
+        sig_hex = fk_hex_encode (e.sig, 64);
+      else
+        sig_hex = g_strdup ("");
       g_string_append_printf (s, "%s{\"seq\":%" G_GINT64_FORMAT ",\"at\":%" G_GINT64_FORMAT ",\"operator\":\"alice\","
                               "\"action\":\"%s\",\"subject\":\"case-1\",\"detail\":\"{}\","
                               "\"prev\":\"%s\",\"hash\":\"%s\",\"sig\":\"%s\"}",
@@ -963,6 +974,16 @@ audit_body (Device *d,
     }
   g_string_append (s, "]}");
   return g_string_free (s, FALSE);
+}
+
+static char *
+audit_body (Device   *d,
+            gint64    from_seq,
+            guint     n,
+            guint8    prev[32],
+            gboolean  corrupt_last)
+{
+  return audit_body_signed (d, from_seq, n, prev, corrupt_last, SIGN_EACH);
 }
 
 static void
@@ -976,6 +997,13 @@ test_audit (Fixture       *f,
   g_autofree char *b1 = audit_body (d, 1, 3, prev, FALSE);
   g_autofree char *b2 = NULL;
   g_autofree char *b3 = NULL;
+  g_autofree char *b4 = NULL;
+  g_autofree char *b5 = NULL;
+  g_autofree char *b6 = NULL;
+  g_autoptr(Resp) r4 = NULL;
+  g_autoptr(Resp) r5 = NULL;
+  g_autoptr(Resp) r6 = NULL;
+  g_autoptr(JsonObject) a4 = NULL;
   g_autoptr(Resp) r1 = NULL;
   g_autoptr(Resp) again = NULL;
   g_autoptr(Resp) r2 = NULL;
@@ -1003,14 +1031,65 @@ test_audit (Fixture       *f,
   g_assert_cmpint (json_object_get_int_member (a2, "through"), ==, 5);
 
   /* A changed entry breaks its hash: refused, nothing stored. */
+  memcpy (saved, prev, 32);
   b3 = audit_body (d, 6, 2, prev, TRUE);
   r3 = http (f, "PUT", "/v1/audit", (const guint8 *) b3, strlen (b3), d, NULL);
   assert_error (r3, 400, "bad_audit");
 
+  /* One transaction of three entries: only the last is signed (§3.6). */
+  memcpy (prev, saved, 32);
+  b4 = audit_body_signed (d, 6, 3, prev, FALSE, SIGN_LAST);
+  r4 = http (f, "PUT", "/v1/audit", (const guint8 *) b4, strlen (b4), d, NULL);
+  g_assert_cmpint (r4->status, ==, 200);
+  a4 = open_envelope (f, resp_text (r4), "audit_ack");
+  g_assert_cmpint (json_object_get_int_member (a4, "through"), ==, 8);
+
+  /* Unsigned entries that no signed entry follows: refused, naming the
+   * first of them; nothing stored. */
+  memcpy (saved, prev, 32);
+  b5 = audit_body_signed (d, 9, 3, prev, FALSE, SIGN_LAST);
+  {
+    /* Strip the last signature too. */
+    char *last_sig = g_strrstr (b5, "\"sig\":\"");
+
+    g_assert_nonnull (last_sig);
+    last_sig += strlen ("\"sig\":\"");
+    memmove (last_sig, last_sig + 128, strlen (last_sig + 128) + 1);
+  }
+  r5 = http (f, "PUT", "/v1/audit", (const guint8 *) b5, strlen (b5), d, NULL);
+  assert_error (r5, 400, "bad_audit");
+  g_assert_nonnull (strstr (resp_text (r5), "9"));
+  memcpy (prev, saved, 32);
+  b6 = audit_body_signed (d, 9, 2, prev, FALSE, SIGN_NOT_LAST);
+  r6 = http (f, "PUT", "/v1/audit", (const guint8 *) b6, strlen (b6), d, NULL);
+  assert_error (r6, 400, "bad_audit");
+
   g_assert_true (fk_office_audit_verify (f->store, d->device_id, &n, &first_bad, &reason, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (n, ==, 5);
+  g_assert_cmpuint (n, ==, 8);
   g_assert_cmpint (first_bad, ==, 0);
+
+  /* The stored log: the unsigned entries stay unsigned, and a stored log
+   * whose last entry lost its signature does not verify from there on. */
+  {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    g_autofree char *path = g_build_filename (fk_office_store_data_dir (f->store), "office.db", NULL);
+
+    g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT group_concat (seq) FROM device_audit WHERE length (sig) = 0",
+                                         -1, &st, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+    g_assert_cmpstr ((const char *) sqlite3_column_text (st, 0), ==, "6,7");
+    sqlite3_finalize (st);
+    g_assert_cmpint (sqlite3_exec (db, "UPDATE device_audit SET sig = x'' WHERE seq = 8", NULL, NULL, NULL), ==, SQLITE_OK);
+    sqlite3_close (db);
+  }
+  g_clear_pointer (&reason, g_free);
+  g_assert_true (fk_office_audit_verify (f->store, d->device_id, &n, &first_bad, &reason, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (first_bad, ==, 6);
+  g_assert_nonnull (strstr (reason, "unsigned"));
 }
 
 /* ---- tests: bundle import through the binary ------------------------------------------------------ */

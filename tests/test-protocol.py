@@ -118,6 +118,39 @@ def stream_encrypt(key, plain):
     return bytes(out)
 
 
+def audit_hash(prev, seq, at, op, action, subject, detail):
+    """§3.6 entry hash."""
+    return H(b"fk-audit-v1" + prev + struct.pack(">Q", seq) + struct.pack(">Q", at) +
+             op.encode() + b"\0" + action.encode() + b"\0" + subject.encode() + b"\0" + detail.encode() + b"\0")
+
+
+def audit_chain_problem(entries, dsp, prev=bytes(32), first_seq=1):
+    """§3.6 verification: seq without gaps, prev links, each hash, each
+    signature present verifies with DSP, an entry with sig "" only when a
+    later signed entry follows.  Returns None or (seq, why)."""
+    unsigned_from = None
+    for i, e in enumerate(entries):
+        if e["seq"] != first_seq + i:
+            return e["seq"], "seq"
+        if bytes.fromhex(e["prev"]) != prev:
+            return e["seq"], "link"
+        hh = audit_hash(prev, e["seq"], e["at"], e["operator"], e["action"], e["subject"], e["detail"])
+        if hh.hex() != e["hash"]:
+            return e["seq"], "hash"
+        if e["sig"] == "":
+            unsigned_from = unsigned_from or e["seq"]
+        else:
+            try:
+                nacl.signing.VerifyKey(dsp).verify(hh, bytes.fromhex(e["sig"]))
+            except Exception:
+                return e["seq"], "signature"
+            unsigned_from = None
+        prev = hh
+    if unsigned_from is not None:
+        return unsigned_from, "unsigned tail"
+    return None
+
+
 def parse_packet(data):
     """§4.1 layout."""
     assert data[:4] == b"FKP1"
@@ -218,20 +251,31 @@ def main():
         rv = [c for c in ch.get("changes", []) if c.get("kind") == "review"]
         ok(rv and rv[0]["decision"] == "returned" and rv[0]["reason"] == "請補正照片", "§3.5 a signed review result", ch)
 
-        # §3.6 audit entries built from the document.
+        # §3.6 audit entries built from the document: two transactions, the
+        # first of three entries (only its last signed), the second of one.
         prev = bytes(32)
         entries = []
-        for seq in (1, 2):
+        for seq in (1, 2, 3, 4):
             at, op, action, subject, detail = 1764000000000000 + seq, "py", "case.new", f"s{seq}", "{}"
-            hh = H(b"fk-audit-v1" + prev + struct.pack(">Q", seq) + struct.pack(">Q", at) +
-                   op.encode() + b"\0" + action.encode() + b"\0" + subject.encode() + b"\0" + detail.encode() + b"\0")
+            hh = audit_hash(prev, seq, at, op, action, subject, detail)
+            signed = seq in (3, 4)
             entries.append({"seq": seq, "at": at, "operator": op, "action": action, "subject": subject, "detail": detail,
-                            "prev": prev.hex(), "hash": hh.hex(), "sig": dev.sk.sign(hh).signature.hex()})
+                            "prev": prev.hex(), "hash": hh.hex(), "sig": dev.sk.sign(hh).signature.hex() if signed else ""})
             prev = hh
+        ok(audit_chain_problem(entries, dev.pk) is None, "§3.6 the document's own verifier accepts what it built")
+        # The same entries with the last signature removed: refused, naming
+        # the first entry no signature covers, and nothing stored.
+        tail = [dict(e) for e in entries]
+        tail[3]["sig"] = ""
+        body = json.dumps({"v": 1, "entries": tail}).encode()
+        (st, raw), _ = dev.signed("PUT", base, "/v1/audit", body)
+        ok(st == 400 and b"bad_audit" in raw and b"4" in raw and audit_chain_problem(tail, dev.pk) == (4, "unsigned tail"),
+           "§3.6 a log ending with an unsigned entry is refused", (st, raw[:300]))
         body = json.dumps({"v": 1, "entries": entries}).encode()
         (st, raw), _ = dev.signed("PUT", base, "/v1/audit", body)
         aack = open_envelope(raw, osp) if st == 200 else {}
-        ok(st == 200 and aack.get("through") == 2, "§3.6 audit entries accepted and acknowledged", (st, raw[:300]))
+        ok(st == 200 and aack.get("through") == 4, "§3.6 audit entries, unsigned ones covered by a later signature, accepted",
+           (st, raw[:300]))
 
         # The real device's packet, verified from the document (§5 bundle, §4.1–4.3).
         ddir = os.path.join(root, "device")
@@ -272,19 +316,24 @@ def main():
         ok(m["payload_size"] == len(payload) and m["payload_hash"] == H(payload).hex() and m["office_key_id"] == info["key_id"],
            "§4.3 payload size and hash match the manifest")
         ok("李小華" not in manifest.decode() and "B220000019" not in manifest.decode(), "§4.2 the manifest holds no personal data")
-        prev = bytes(32)
-        chain_ok = True
-        for e in audit["entries"]:
-            hh = H(b"fk-audit-v1" + bytes.fromhex(e["prev"]) + struct.pack(">Q", e["seq"]) + struct.pack(">Q", e["at"]) +
-                   e["operator"].encode() + b"\0" + e["action"].encode() + b"\0" + e["subject"].encode() + b"\0" +
-                   e["detail"].encode() + b"\0")
-            try:
-                nacl.signing.VerifyKey(dsp).verify(hh, bytes.fromhex(e["sig"]))
-            except Exception:
-                chain_ok = False
-            chain_ok = chain_ok and hh.hex() == e["hash"] and bytes.fromhex(e["prev"]) == prev
-            prev = hh
-        ok(chain_ok, "§3.6 the device's audit chain verifies from the document")
+        problem = audit_chain_problem(audit["entries"], dsp)
+        ok(problem is None, "§3.6 the device's audit chain verifies from the document", problem)
+        # The case with a photo was one transaction of two entries (case.new,
+        # attachment.add): the device left the first unsigned.
+        unsigned = [e["action"] for e in audit["entries"] if e["sig"] == ""]
+        ok("case.new" in unsigned and audit["entries"][-1]["sig"] != "" and
+           all(len(e["sig"]) in (0, 128) for e in audit["entries"]),
+           "§3.6 the device signs only the last entry of a transaction", unsigned)
+        broken = [dict(e) for e in audit["entries"]]
+        i = next(k for k, e in enumerate(broken) if e["sig"] == "")
+        broken[i]["detail"] = broken[i]["detail"].replace("1", "2", 1) if "1" in broken[i]["detail"] else broken[i]["detail"] + " "
+        p = bytes.fromhex(broken[i]["prev"])
+        for e in broken[i:i + 2]:   # rewrite the unsigned entry and relink the next, as a forger would
+            e["prev"] = p.hex()
+            p = audit_hash(p, e["seq"], e["at"], e["operator"], e["action"], e["subject"], e["detail"])
+            e["hash"] = p.hex()
+        ok(audit_chain_problem(broken, dsp) == (broken[i + 1]["seq"], "signature"),
+           "§3.6 a rewritten unsigned entry is caught by the signature after it", audit_chain_problem(broken, dsp))
     finally:
         if proc:
             proc.terminate()

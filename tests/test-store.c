@@ -1315,6 +1315,127 @@ test_open_newer (Fixture *f, gconstpointer data)
   sqlite3_close (db);
 }
 
+/* Puts cases back the way format 2 had it (receipt_no a column UNIQUE, no
+ * partial index) and marks the file format 2, with the schema's other
+ * indexes and triggers made again as they were. */
+static void
+downgrade_to_v2 (const char *path)
+{
+  g_autoptr(GPtrArray) remake = g_ptr_array_new_with_free_func (g_free);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  fk_test_exec (db, "PRAGMA foreign_keys = OFF; BEGIN");
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT sql FROM sqlite_schema WHERE tbl_name = 'cases'"
+                                           " AND type IN ('index', 'trigger') AND sql IS NOT NULL"
+                                           " AND name <> 'cases_receipt_no'", -1, &st, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    g_ptr_array_add (remake, g_strdup ((const char *) sqlite3_column_text (st, 0)));
+  sqlite3_finalize (st);
+  g_assert_cmpuint (remake->len, ==, 5);   /* two indexes, three triggers */
+  fk_test_exec (db,
+                "CREATE TABLE cases_v2 ("
+                "  id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
+                "  outing_id TEXT NOT NULL REFERENCES outings (id), service TEXT NOT NULL,"
+                "  status TEXT NOT NULL, version INTEGER NOT NULL, receipt_no TEXT UNIQUE,"
+                "  supersedes INTEGER REFERENCES cases (id), blind BLOB, person BLOB,"
+                "  ticked TEXT NOT NULL DEFAULT '[]', created_by TEXT NOT NULL, checked_by TEXT,"
+                "  approved_by TEXT, sealed_by TEXT, created_at INTEGER NOT NULL,"
+                "  updated_at INTEGER NOT NULL, sealed_at INTEGER);"
+                "INSERT INTO cases_v2 SELECT * FROM cases;"
+                "DROP TABLE cases;"
+                "PRAGMA legacy_alter_table = ON;"
+                "ALTER TABLE cases_v2 RENAME TO cases;"
+                "PRAGMA legacy_alter_table = OFF;");
+  for (guint i = 0; i < remake->len; i++)
+    fk_test_exec (db, remake->pdata[i]);
+  fk_test_exec (db, "PRAGMA user_version = 2; COMMIT");
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM pragma_index_list ('cases') WHERE origin = 'u'"), ==, 2);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+}
+
+/* Format 3 makes the receipt number's unique index partial: a file of
+ * format 2 is brought up to date on opening, its cases, their triggers and
+ * the audit log intact. */
+static void
+test_open_migrates_v2 (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) damage = NULL;
+  g_autofree char *path = db_path (f);
+  g_autofree char *pid = fk_test_national_id ('G', 1, 4242424);
+  g_autofree char *receipt = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *dup = NULL;
+  g_autofree char *integrity = NULL;
+  g_autoptr(GBytes) more = random_bytes (100, 3);
+  gint64 sealed = sealed_case (f);
+  gint64 draft = fk_test_replace_case (f->store, f->outing, pid, "遷移測試", &error);
+  sqlite3 *db;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (draft, >, sealed);
+  {
+    g_autoptr(FkCase) c = fk_store_case_get (f->store, sealed, &error);
+
+    g_assert_no_error (error);
+    receipt = g_strdup (c->receipt_no);
+  }
+  g_assert_nonnull (receipt);
+  before = snapshot (f->store);
+  g_clear_pointer (&f->store, fk_store_close);
+
+  downgrade_to_v2 (path);
+  f->store = fk_test_store_open_as (f->dir, "ann", FK_TEST_PASS_ANN);
+  db = fk_store_db (f->store);
+  g_assert_cmpint (fk_test_int (db, "PRAGMA user_version"), ==, FK_SCHEMA_VERSION);
+  g_assert_cmpint (fk_test_int (db, "PRAGMA foreign_keys"), ==, 1);
+  g_assert_cmpint (fk_test_int (db, "PRAGMA legacy_alter_table"), ==, 0);
+
+  /* The same rows; only uuid keeps a column UNIQUE; the receipt number's
+   * index is partial and is what a lookup by receipt number uses. */
+  after = snapshot (f->store);
+  g_assert_cmpstr (before, ==, after);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM pragma_index_list ('cases') WHERE origin = 'u'"), ==, 1);
+  g_assert_cmpint (fk_test_int (db, "SELECT partial FROM pragma_index_list ('cases') WHERE name = 'cases_receipt_no'"), ==, 1);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'cases'"), ==, 3);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM pragma_foreign_key_check"), ==, 0);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM pragma_foreign_key_list ('cases')"), ==, 2);
+  {
+    sqlite3_stmt *st = NULL;
+    g_autoptr(GString) text = g_string_new (NULL);
+
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "EXPLAIN QUERY PLAN SELECT id FROM cases WHERE receipt_no = 'x'",
+                                         -1, &st, NULL), ==, SQLITE_OK);
+    while (sqlite3_step (st) == SQLITE_ROW)
+      g_string_append (text, (const char *) sqlite3_column_text (st, 3));
+    sqlite3_finalize (st);
+    g_assert_nonnull (strstr (text->str, "cases_receipt_no"));
+  }
+
+  /* Still one case per receipt number; drafts (none) are many. */
+  dup = g_strdup_printf ("UPDATE cases SET receipt_no = '%s' WHERE id = %" G_GINT64_FORMAT, receipt, draft);
+  g_assert_cmpint (fk_test_exec_rc (db, dup, NULL), ==, SQLITE_CONSTRAINT_UNIQUE);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM cases WHERE receipt_no IS NULL"), ==, 1);
+
+  /* The triggers came back: the sealed case cannot change or get more. */
+  assert_refused (fk_store_case_attach (f->store, sealed, "signature", "image/png", more, &error), &error);
+  g_assert_cmpint (fk_test_exec_rc (db, "UPDATE cases SET version = 9 WHERE status = 'sealed'", NULL), ==,
+                   SQLITE_CONSTRAINT_TRIGGER);
+
+  damage = fk_store_verify_records (f->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (damage->len, ==, 0);
+  fk_test_assert_audit_intact (f->store);
+  g_assert_cmpint (fk_test_replace_case (f->store, f->outing, pid, "遷移之後", &error), >, draft);
+  g_assert_no_error (error);
+  fk_test_assert_audit_intact (f->store);
+  integrity = fk_test_integrity (db);
+  g_assert_cmpstr (integrity, ==, "ok");
+}
+
 static void
 test_open_not_a_database (void)
 {
@@ -1627,6 +1748,7 @@ main (int argc, char **argv)
   ADD ("/app/store/damage/attachment-moved", test_damage_attachment_moved);
   ADD ("/app/store/open/hardening", test_open_hardening);
   ADD ("/app/store/open/newer", test_open_newer);
+  ADD ("/app/store/open/migrates-v2", test_open_migrates_v2);
   g_test_add_func ("/app/store/open/not-a-database", test_open_not_a_database);
   ADD ("/app/store/fault/disk-full", test_fault_disk_full);
   g_test_add_func ("/app/store/fault/disk-full-every-step", test_fault_disk_full_every_step);

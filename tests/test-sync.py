@@ -394,6 +394,77 @@ def main():
         rc, doc, err = dev.run("case", "show", cid)
         ok(doc.get("case", {}).get("fee") == 250, "new cases use the office's new fee", doc.get("case", {}).get("fee"))
 
+        # Card hand-over: a school drive's cards come back weeks later.  The
+        # office lists receipt → card number; the device receives the list
+        # sealed to its key, the clerk records the card and the student's
+        # signature, and a card is handed over once only.
+        rc, doc, err = dev.run("outing", "new", "--kind", "school_drive", "--title", "Class 801", "--date", "2026-11-26")
+        drive = doc.get("outing", {}).get("id")
+        students = []
+        for i, (name, seat) in enumerate([("陳小明", "1"), ("林小美", "2")]):
+            pid = id_with_checksum(8000 + i)
+            rc, doc, err = dev.run("case", "new", "--outing", drive, "--service", "id_card_first", "--person-id", pid,
+                                   "--name", name, "--birth", "2012-05-03", "--field", "school_class=801",
+                                   "--field", "seat_number=" + seat, "--photo", photo)
+            cid = str(doc.get("case", {}).get("id"))
+            dev.run("case", "tick", cid, "--all")
+            dev.run("case", "check", cid)
+            dev.run("case", "approve", cid, op="bob")
+            rc, doc, err = dev.run("case", "finalize", cid)
+            students.append((name, doc.get("case", {}).get("receipt_no")))
+        ok(all(r for _, r in students), "two students of a school drive sealed", students)
+        rc, doc, err = dev.run("sync")
+        cards = os.path.join(root, "cards.csv")
+        with open(cards, "w") as f:
+            f.write("receipt_no,card_number\n")
+            f.write(f"{students[0][1]},F100000001\n{students[1][1]},F100000002\n")
+        export_dir = os.path.join(root, "handover-usb")
+        rc, doc, err = office.run("handover", "publish", cards, "--export", export_dir)
+        ok(rc == 0 and doc.get("listed") == 2, "the office publishes the hand-over list", (doc, err))
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0 and doc.get("handovers") == 2, "the device receives two cards to hand over, signed and sealed to it", (doc, err))
+        rc, doc, err = dev.run("outing", "list")
+        ho = [o for o in doc.get("outings", []) if o["kind"] == "card_handover"]
+        ok(len(ho) == 1 and ho[0]["cases"] == 2, "a card hand-over outing with one draft per card", doc)
+        rc, doc, err = dev.run("case", "list", "--outing", ho[0]["id"] if ho else "O1")
+        hcases = {c["name"]: str(c["id"]) for c in doc.get("cases", [])}
+        ok(set(hcases) == {"陳小明", "林小美"}, "the students' names came down encrypted and open on the device", hcases)
+        a = hcases.get("陳小明", "0")
+        dev.run("case", "set", a, "card_number=F100000009")
+        dev.run("case", "tick", a, "--all")
+        rc, doc, err = dev.run("case", "check", a)
+        ok(rc == 1 and "list" in err and "signed" in err, "a wrong card number and a missing signature are refused", err)
+        sig = os.path.join(root, "sig.png")
+        open(sig, "wb").write(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
+        dev.run("case", "set", a, "card_number=F100000001")
+        rc, doc, err = dev.run("case", "attach", a, "--signature", sig)
+        ok(rc == 0, "the student signs on the screen (signature attached)", err)
+        dev.run("case", "tick", a, "--all")
+        rc, doc, err = dev.run("case", "check", a)
+        ok(rc == 0, "the hand-over passes its check with the right card and the signature", err)
+        rc, doc, err = dev.run("case", "finalize", a)
+        ok(rc == 0 and doc.get("case", {}).get("receipt_no"), "the hand-over is sealed", err)
+        before = len(office.inbox())
+        rc, doc, err = dev.run("sync")
+        inbox = office.inbox()
+        ok(len(inbox) == before + 1 and any(p["service"] == "card_handover" for p in inbox),
+           "the hand-over reaches the office", (doc, err))
+        rc, doc, err = office.run("handover", "publish", cards)
+        rc, doc, err = dev.run("sync")
+        ok(rc == 0 and doc.get("handovers", 0) == 0, "a card already listed or handed over makes no new draft", doc)
+        exported = sorted(os.listdir(export_dir)) if os.path.isdir(export_dir) else []
+        ok(len(exported) == 1, "the list was also exported for a USB stick", exported)
+        if exported:
+            path = os.path.join(export_dir, exported[0])
+            rc, doc, err = dev.run("handover", "import", path)
+            ok(rc == 0 and doc.get("cases") == 0, "importing the exported list again adds nothing (once only)", (doc, err))
+            forged = json.load(open(path))
+            forged["body"] = forged["body"].replace('"v":1', '"v":1 ')
+            bad_path = os.path.join(root, "forged.json")
+            json.dump(forged, open(bad_path, "w"))
+            rc, doc, err = dev.run("handover", "import", bad_path)
+            ok(rc == 1 and "signed" in err, "an altered hand-over list is refused", err)
+
         # Revocation: a second device is enrolled, then revoked; at its next
         # sync it verifies the office's signed revocation and wipes itself.
         rc, doc, err = office.run("device", "invite", "--name", "tablet 9")

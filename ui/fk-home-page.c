@@ -40,7 +40,7 @@ count_card (const char  *caption,
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
 
   gtk_widget_add_css_class (box, "card");
-  gtk_widget_set_size_request (box, 140, -1);
+  gtk_widget_set_size_request (box, 120, -1);
   gtk_widget_set_hexpand (box, TRUE);
   *number = gtk_label_new ("0");
   gtk_widget_add_css_class (*number, "fk-count");
@@ -58,6 +58,17 @@ count_card (const char  *caption,
   }
   gtk_accessible_update_property (GTK_ACCESSIBLE (box), GTK_ACCESSIBLE_PROPERTY_LABEL, caption, -1);
   return box;
+}
+
+/* Two cards side by side, equally wide, as one child of the flow box. */
+static GtkWidget *
+count_pair (GtkWidget *flow)
+{
+  GtkWidget *pair = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+
+  gtk_box_set_homogeneous (GTK_BOX (pair), TRUE);
+  gtk_flow_box_append (GTK_FLOW_BOX (flow), pair);
+  return pair;
 }
 
 static void
@@ -190,7 +201,7 @@ fk_home_page_new (FkWindow *window)
   GtkWidget *scroll = gtk_scrolled_window_new ();
   GtkWidget *clamp = adw_clamp_new ();
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 18);
-  GtkWidget *flow, *row, *button, *heading;
+  GtkWidget *flow, *pair, *row, *button, *heading;
 
   self->window = window;
   adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 900);
@@ -203,18 +214,22 @@ fk_home_page_new (FkWindow *window)
   gtk_widget_set_visible (self->warning, FALSE);
   gtk_box_append (GTK_BOX (box), self->warning);
 
+  /* Four counts in one row where they fit, else two rows of two (never
+   * three and one): two pairs in a flow box of at most two per line. */
   flow = gtk_flow_box_new ();
   gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (flow), GTK_SELECTION_NONE);
-  gtk_flow_box_set_min_children_per_line (GTK_FLOW_BOX (flow), 2);
-  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (flow), 4);
+  gtk_flow_box_set_min_children_per_line (GTK_FLOW_BOX (flow), 1);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (flow), 2);
   gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (flow), TRUE);
   gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (flow), 12);
   gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (flow), 12);
   fk_ui_name (flow, FK_T ("Case counts", "案件統計"));
-  gtk_flow_box_append (GTK_FLOW_BOX (flow), count_card (FK_T ("Drafts", "草稿"), &self->count_draft));
-  gtk_flow_box_append (GTK_FLOW_BOX (flow), count_card (FK_T ("Waiting for second check", "待複核"), &self->count_checked));
-  gtk_flow_box_append (GTK_FLOW_BOX (flow), count_card (FK_T ("Waiting to upload", "待上傳"), &self->count_waiting));
-  gtk_flow_box_append (GTK_FLOW_BOX (flow), count_card (FK_T ("Quarantined", "隔離待處理"), &self->count_quarantined));
+  pair = count_pair (flow);
+  gtk_box_append (GTK_BOX (pair), count_card (FK_T ("Drafts", "草稿"), &self->count_draft));
+  gtk_box_append (GTK_BOX (pair), count_card (FK_T ("Waiting for second check", "待複核"), &self->count_checked));
+  pair = count_pair (flow);
+  gtk_box_append (GTK_BOX (pair), count_card (FK_T ("Waiting to upload", "待上傳"), &self->count_waiting));
+  gtk_box_append (GTK_BOX (pair), count_card (FK_T ("Quarantined", "隔離待處理"), &self->count_quarantined));
   for (GtkWidget *c = gtk_widget_get_first_child (flow); c; c = gtk_widget_get_next_sibling (c))
     gtk_widget_set_focusable (c, FALSE);
   gtk_box_append (GTK_BOX (box), flow);
@@ -293,8 +308,10 @@ fk_home_page_refresh (FkHomePage *self)
   set_count (self->count_waiting, waiting, FK_T ("Waiting to upload", "待上傳"));
   set_count (self->count_quarantined, quarantined, FK_T ("Quarantined", "隔離待處理"));
 
-  last = fk_store_get_setting (store, "last_sync_at");
-  if (last)
+  /* Written by fk_store_mark_synced after any successful sync or bundle
+   * export, from the window or the command line (µs since the epoch). */
+  last = fk_store_get_setting (store, "last_sync");
+  if (last && g_ascii_strtoll (last, NULL, 10) > 0)
     {
       g_autofree char *when = fk_ui_format_time (g_ascii_strtoll (last, NULL, 10));
 

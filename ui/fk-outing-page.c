@@ -33,7 +33,9 @@ struct _FkOutingPage
 
   int              status;        /* -1: every status */
   char            *needle;        /* case-folded name search, or NULL */
+  gint64           needle_number; /* the needle as a case number, or -1 */
   GHashTable      *id_matches;    /* case ids for an ID-number search, or NULL */
+  gboolean         filtering;     /* the filter has a function (else all pass) */
 };
 
 G_DEFINE_FINAL_TYPE (FkOutingPage, fk_outing_page, GTK_TYPE_BOX)
@@ -57,13 +59,55 @@ case_visible (gpointer item,
     }
   if (self->needle)
     {
-      g_autofree char *num = g_strdup_printf ("%" G_GINT64_FORMAT, fk_case_item_get_id (c));
       const char *receipt = fk_case_item_get_receipt (c);
 
-      return fk_case_item_name_matches (c, self->needle) || g_str_equal (num, self->needle) ||
+      /* Called for every case on a keystroke: nothing allocated here. */
+      return fk_case_item_name_matches (c, self->needle) || fk_case_item_get_id (c) == self->needle_number ||
              (receipt && strstr (receipt, self->needle) != NULL);
     }
   return TRUE;
+}
+
+/* The case number a needle spells ("12", not "012"), or -1. */
+static gint64
+needle_number (const char *needle)
+{
+  guint64 n = 0;
+
+  if (needle == NULL || needle[0] == '\0' || (needle[0] == '0' && needle[1] != '\0') || strlen (needle) > 18)
+    return -1;
+  for (const char *p = needle; *p; p++)
+    {
+      if (!g_ascii_isdigit (*p))
+        return -1;
+      n = n * 10 + (guint64) (*p - '0');
+    }
+  return (gint64) n;
+}
+
+/* Applies the search and status to the list.  With nothing to filter the
+ * filter has no function, so GtkFilterListModel passes every case without
+ * looking at it; otherwise `change` tells it which cases need a new look
+ * (while typing, only the ones shown; while deleting, only the hidden). */
+static void
+update_filter (FkOutingPage    *self,
+               GtkFilterChange  change)
+{
+  gboolean want = self->needle != NULL || self->id_matches != NULL || self->status >= 0;
+
+  if (!want)
+    {
+      if (self->filtering)
+        gtk_custom_filter_set_filter_func (self->filter, NULL, NULL, NULL);
+      self->filtering = FALSE;
+    }
+  else if (!self->filtering)
+    {
+      gtk_custom_filter_set_filter_func (self->filter, case_visible, self, NULL);
+      self->filtering = TRUE;
+    }
+  else
+    gtk_filter_changed (GTK_FILTER (self->filter), change);
 }
 
 static void
@@ -76,15 +120,20 @@ update_count (FkOutingPage *self)
   gtk_label_set_text (GTK_LABEL (self->count), text);
 }
 
+/* typing: called for a keystroke, so the old and new needles may tell the
+ * filter that it only narrows or only widens. */
 static void
 apply_search (FkOutingPage *self,
-              const char   *text)
+              const char   *text,
+              gboolean      typing)
 {
   g_autofree char *trimmed = g_strstrip (g_strdup (text ? text : ""));
   g_autofree char *normalized = NULL;
+  g_autofree char *old = g_steal_pointer (&self->needle);
+  gboolean old_plain = self->id_matches == NULL && self->needle_number < 0;
+  GtkFilterChange change = GTK_FILTER_CHANGE_DIFFERENT;
   FkStore *store = fk_window_store (self->window);
 
-  g_clear_pointer (&self->needle, g_free);
   g_clear_pointer (&self->id_matches, g_hash_table_unref);
   if (*trimmed != '\0')
     {
@@ -104,7 +153,21 @@ apply_search (FkOutingPage *self,
       else
         self->needle = g_utf8_casefold (trimmed, -1);
     }
-  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  self->needle_number = needle_number (self->needle);
+
+  /* A name or receipt needle that grows shows a subset, one that shrinks
+   * a superset; a case number or an ID-number lookup is not monotonic. */
+  if (typing && self->id_matches == NULL)
+    {
+      if (self->needle == NULL)
+        change = GTK_FILTER_CHANGE_LESS_STRICT;
+      else if (self->needle != NULL && self->needle_number < 0 && old_plain &&
+               (old == NULL || strstr (self->needle, old) != NULL))
+        change = GTK_FILTER_CHANGE_MORE_STRICT;
+      else if (self->needle != NULL && old != NULL && old_plain && strstr (old, self->needle) != NULL)
+        change = GTK_FILTER_CHANGE_LESS_STRICT;
+    }
+  update_filter (self, change);
   update_count (self);
 }
 
@@ -114,7 +177,7 @@ static void
 search_changed_cb (GtkSearchEntry *entry,
                    FkOutingPage   *self)
 {
-  apply_search (self, gtk_editable_get_text (GTK_EDITABLE (entry)));
+  apply_search (self, gtk_editable_get_text (GTK_EDITABLE (entry)), TRUE);
 }
 
 static void
@@ -125,7 +188,7 @@ status_changed_cb (GtkDropDown  *dropdown,
   guint pos = gtk_drop_down_get_selected (dropdown);
 
   self->status = (pos == 0 || pos == GTK_INVALID_LIST_POSITION) ? -1 : (int) pos - 1;
-  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  update_filter (self, GTK_FILTER_CHANGE_DIFFERENT);
   update_count (self);
 }
 
@@ -262,6 +325,7 @@ fk_outing_page_init (FkOutingPage *self)
 {
   gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
   self->status = -1;
+  self->needle_number = -1;
 }
 
 /* ---- public API ---------------------------------------------------------------- */
@@ -303,6 +367,9 @@ fk_outing_page_new (FkWindow   *window,
   g_signal_connect (self->new_case, "clicked", G_CALLBACK (new_case_clicked_cb), self);
   gtk_box_append (GTK_BOX (row), self->new_case);
   gtk_box_append (GTK_BOX (top), row);
+  /* A school drive: the class roster and the student flow (fk-drive-page.c). */
+  if (outing && g_strcmp0 (outing->kind, "school_drive") == 0)
+    gtk_box_append (GTK_BOX (top), fk_drive_entry_buttons (window, GTK_WIDGET (self), self->outing_id));
 
   /* The services as buttons: one touch (or Tab and Enter) per new case. */
   self->services = gtk_flow_box_new ();
@@ -352,7 +419,7 @@ fk_outing_page_new (FkWindow   *window,
   gtk_box_append (GTK_BOX (self), top);
 
   self->cases = g_list_store_new (FK_TYPE_CASE_ITEM);
-  self->filter = gtk_custom_filter_new (case_visible, self, NULL);
+  self->filter = gtk_custom_filter_new (NULL, NULL, NULL);  /* see update_filter */
   self->filtered = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->cases)), GTK_FILTER (self->filter));
   g_object_ref (self->filtered);
   factory = gtk_signal_list_item_factory_new ();
@@ -395,7 +462,7 @@ fk_outing_page_refresh (FkOutingPage *self)
   gtk_widget_set_sensitive (self->new_case, allowed);
   gtk_label_set_text (GTK_LABEL (self->warning), why ? why : "");
   gtk_widget_set_visible (self->warning, why != NULL);
-  apply_search (self, gtk_editable_get_text (GTK_EDITABLE (self->search)));
+  apply_search (self, gtk_editable_get_text (GTK_EDITABLE (self->search)), FALSE);
 }
 
 const char *
@@ -415,5 +482,5 @@ fk_outing_page_set_search (FkOutingPage *self,
                            const char   *text)
 {
   gtk_editable_set_text (GTK_EDITABLE (self->search), text);
-  apply_search (self, text);
+  apply_search (self, text, FALSE);
 }

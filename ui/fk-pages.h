@@ -69,4 +69,39 @@ G_DECLARE_FINAL_TYPE (FkSyncPage, fk_sync_page, FK, SYNC_PAGE, GtkBox)
 GtkWidget  *fk_sync_page_new       (FkWindow *window);
 void        fk_sync_page_refresh   (FkSyncPage *self);
 
+/* ---- school drives (fk-drive-page.c, fk-roster-dialog.c, fk-class-summary-view.c) ---- */
+
+/* The student flow of a school drive, shown inside the outing page (host)
+ * in place of its case list; closing it gives the list back.  The second
+ * checker's passphrase lives as long as the page. */
+#define FK_TYPE_DRIVE_PAGE (fk_drive_page_get_type ())
+G_DECLARE_FINAL_TYPE (FkDrivePage, fk_drive_page, FK, DRIVE_PAGE, GtkBox)
+GtkWidget  *fk_drive_page_new        (FkWindow    *window,
+                                      const char  *outing_id);
+const char *fk_drive_page_outing_id  (FkDrivePage *self);
+void        fk_drive_page_open       (FkWindow    *window,
+                                      GtkWidget   *host,
+                                      const char  *outing_id);
+void        fk_drive_page_close      (FkDrivePage *self);
+/* "Import roster…" and "Start the drive", for a school_drive outing page. */
+GtkWidget  *fk_drive_entry_buttons   (FkWindow    *window,
+                                      GtkWidget   *host,
+                                      const char  *outing_id);
+
+/* Picks a roster file, previews every row with its problems, imports the
+ * good ones.  Closes itself when host goes away or the store locks. */
+#define FK_TYPE_ROSTER_DIALOG (fk_roster_dialog_get_type ())
+G_DECLARE_FINAL_TYPE (FkRosterDialog, fk_roster_dialog, FK, ROSTER_DIALOG, AdwWindow)
+void        fk_roster_dialog_run     (FkWindow    *window,
+                                      GtkWidget   *host,
+                                      const char  *outing_id);
+
+/* Every student of a drive with their state; CSV and PDF export.  Emits
+ * "student-activated" (gint64 case id) when a row is activated. */
+#define FK_TYPE_CLASS_SUMMARY_VIEW (fk_class_summary_view_get_type ())
+G_DECLARE_FINAL_TYPE (FkClassSummaryView, fk_class_summary_view, FK, CLASS_SUMMARY_VIEW, GtkBox)
+GtkWidget  *fk_class_summary_view_new     (FkWindow           *window,
+                                           const char         *outing_id);
+void        fk_class_summary_view_refresh (FkClassSummaryView *self);
+
 G_END_DECLS

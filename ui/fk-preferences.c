@@ -142,6 +142,23 @@ retention_changed_cb (GtkSpinButton *spin,
     fk_store_set_setting (store, "retention_days", value, NULL);
 }
 
+static gboolean
+reopen_cb (gpointer user_data)
+{
+  g_autoptr(GtkWidget) prefs = user_data;
+  FkWindow *window = g_object_get_data (G_OBJECT (prefs), "fk-window");
+  GtkWidget *fresh;
+
+  /* Only if Preferences is still open (a lock may have closed it). */
+  if (!gtk_widget_get_visible (prefs))
+    return G_SOURCE_REMOVE;
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  fresh = fk_preferences_show (window);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (fresh),
+                                    adw_toast_new (FK_T ("FieldKit now speaks English.", "已切換為繁體中文。")));
+  return G_SOURCE_REMOVE;
+}
+
 static void
 language_changed_cb (AdwComboRow *row,
                      GParamSpec  *pspec,
@@ -152,10 +169,21 @@ language_changed_cb (AdwComboRow *row,
 
   if (pos >= G_N_ELEMENTS (languages))
     return;
+  /* The window follows the setting at once (fk-window.c rebuilds itself
+   * in the new language); this window is built again afterwards, outside
+   * the handler of its own row. */
   g_settings_set_string (fk_window_settings (window), "language", languages[pos]);
-  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (prefs),
-                                    adw_toast_new (FK_T ("The new language shows the next time FieldKit starts.",
-                                                         "下次啟動戶政外勤工具時會套用新的語言。")));
+  g_idle_add (reopen_cb, g_object_ref (prefs));
+}
+
+static gboolean
+lock_shortcut_cb (GtkWidget *prefs,
+                  GVariant  *args,
+                  gpointer   user_data)
+{
+  /* Locking closes this window too (fk_window_lock closes every dialog). */
+  fk_window_lock (g_object_get_data (G_OBJECT (prefs), "fk-window"));
+  return TRUE;
 }
 
 /* ---- construction -------------------------------------------------------------- */
@@ -192,7 +220,7 @@ entry_row (const char *title)
 
 /* ---- public API ---------------------------------------------------------------- */
 
-void
+GtkWidget *
 fk_preferences_show (FkWindow *window)
 {
   GSettings *settings = fk_window_settings (window);
@@ -208,6 +236,16 @@ fk_preferences_show (FkWindow *window)
   gtk_window_set_title (GTK_WINDOW (prefs), FK_T ("Preferences", "偏好設定"));
   adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (prefs), FALSE);
   g_object_set_data (G_OBJECT (prefs), "fk-window", window);
+  {
+    /* Ctrl+L locks from here too (win.lock belongs to the main window). */
+    GtkEventController *keys = gtk_shortcut_controller_new ();
+
+    gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+    gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (keys),
+                                          gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_l, GDK_CONTROL_MASK),
+                                                            gtk_callback_action_new (lock_shortcut_cb, NULL, NULL)));
+    gtk_widget_add_controller (prefs, keys);
+  }
   if (gtk_widget_has_css_class (GTK_WIDGET (window), "large-text"))
     gtk_widget_add_css_class (prefs, "large-text");
   gtk_widget_add_css_class (prefs, "fieldkit");
@@ -306,4 +344,5 @@ fk_preferences_show (FkWindow *window)
 
   show_office (prefs, window);
   gtk_window_present (GTK_WINDOW (prefs));
+  return prefs;
 }

@@ -5,6 +5,7 @@
 
 G_BEGIN_DECLS
 
-void fk_preferences_show (FkWindow *window);
+/* Opens Preferences over the window; returns it (owned by GTK). */
+GtkWidget *fk_preferences_show (FkWindow *window);
 
 G_END_DECLS

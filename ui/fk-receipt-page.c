@@ -152,13 +152,16 @@ print_clicked_cb (GtkButton     *button,
 {
   g_autoptr(GtkPrintOperation) op = gtk_print_operation_new ();
   g_autoptr(GError) error = NULL;
+  /* The print dialog runs its own loop: if the window locks meanwhile it
+   * closes the dialog and removes this page, so the page is held here. */
+  g_autoptr(FkReceiptPage) hold = g_object_ref (self);
 
   gtk_print_operation_set_n_pages (op, 1);
   gtk_print_operation_set_unit (op, GTK_UNIT_POINTS);
   gtk_print_operation_set_job_name (op, self->receipt_no ? self->receipt_no : "receipt");
   g_signal_connect (op, "draw-page", G_CALLBACK (draw_page_cb), self);
   if (gtk_print_operation_run (op, GTK_PRINT_OPERATION_ACTION_PRINT_DIALOG, GTK_WINDOW (self->window), &error) ==
-      GTK_PRINT_OPERATION_RESULT_ERROR)
+      GTK_PRINT_OPERATION_RESULT_ERROR && gtk_widget_get_root (GTK_WIDGET (self)) != NULL)
     fk_window_error (self->window, FK_T ("Printing failed", "列印失敗"), error);
 }
 

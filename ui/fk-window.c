@@ -3,6 +3,7 @@
  * locking (button, Ctrl+L, idle minutes, suspend). */
 #include "ui/fk-window.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -24,6 +25,7 @@ struct _FkWindow
   FkStore              *store;
   gboolean              busy;          /* a job has the store */
   gboolean              lock_pending;  /* lock as soon as the job is back */
+  gboolean              relabel_pending; /* the language changed during a job */
   FkSecret             *passphrase;
   GCancellable         *cancellable;
 
@@ -39,12 +41,14 @@ struct _FkWindow
   GtkWidget            *signin_page;
   AdwLeaflet           *leaflet;
   GtkWidget            *sidebar_box;
+  GtkWidget            *side_header;
   GtkListBox           *sidebar;
   GtkWidget            *content_box;
   GtkStack             *content;
   AdwWindowTitle       *title;
   GtkWidget            *back_button;
   GtkWidget            *offline_label;
+  GtkWidget            *offline_icon;
   GtkWidget            *operator_label;
 
   GtkWidget            *home;
@@ -52,6 +56,8 @@ struct _FkWindow
   GtkWidget            *outing;
   GtkWidget            *editor;
   GtkWidget            *receipt;
+  char                 *outing_id;     /* the outing page's */
+  gint64                receipt_case;  /* the receipt page's */
 
   gint64                last_input_us;
   guint                 idle_source;
@@ -59,6 +65,7 @@ struct _FkWindow
   gulong                netmon_handler;
   GDBusConnection      *system_bus;
   guint                 sleep_subscription;
+  gulong                language_handler;
 };
 
 G_DEFINE_FINAL_TYPE (FkWindow, fk_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -69,9 +76,6 @@ typedef struct {
   GDestroyNotify  data_free;
   FkStore        *store;
 } Job;
-
-#define SAFETY_MAX_WAITING 200
-#define SAFETY_MAX_DAYS    7
 
 /* ---- prototypes ---------------------------------------------------------------- */
 
@@ -179,6 +183,43 @@ forget_pending (FkWindow *self)
   g_clear_pointer (&self->resume_owner, g_free);
 }
 
+/* Keeps what was typed into a new case that cannot be saved yet. */
+static void
+stash_unsaved (FkWindow *self)
+{
+  GHashTable *unsaved = fk_case_editor_take_unsaved (FK_CASE_EDITOR (self->editor));
+  GHashTableIter iter;
+  gpointer k, v;
+
+  if (unsaved == NULL)
+    return;
+  g_hash_table_iter_init (&iter, unsaved);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    g_hash_table_insert (self->pending_draft, g_strdup (k), g_strdup (v));
+  g_hash_table_unref (unsaved);
+}
+
+/* Opens a new case again with what was typed before (pending_draft). */
+static gboolean
+reopen_pending_draft (FkWindow *self)
+{
+  const char *outing = g_hash_table_lookup (self->pending_draft, "_outing");
+  const char *service = g_hash_table_lookup (self->pending_draft, "_service");
+  g_autofree char *o = NULL;
+  g_autofree char *s = NULL;
+
+  if (outing == NULL || service == NULL)
+    return FALSE;
+  o = g_strdup (outing);
+  s = g_strdup (service);
+  fk_window_show_outing (self, o);
+  remove_content_page (self, &self->editor);
+  self->editor = fk_case_editor_new_draft (self, o, s, self->pending_draft);
+  gtk_stack_add_named (self->content, self->editor, "case");
+  show_content (self, "case");
+  return TRUE;
+}
+
 static void
 destroy_personal_pages (FkWindow *self)
 {
@@ -187,6 +228,55 @@ destroy_personal_pages (FkWindow *self)
   remove_content_page (self, &self->outing);
   remove_content_page (self, &self->sync);
   remove_content_page (self, &self->home);
+}
+
+/* Whether w is a dialog of this window: transient for it, directly or
+ * through another dialog (a message dialog over Preferences). */
+static gboolean
+is_dialog_of (GtkWindow *w,
+              FkWindow  *self)
+{
+  for (GtkWindow *p = gtk_window_get_transient_for (w); p; p = gtk_window_get_transient_for (p))
+    if (p == GTK_WINDOW (self))
+      return TRUE;
+  return FALSE;
+}
+
+/* Closes every dialog of this window (Preferences, message dialogs, the
+ * file chooser, the print dialog, About), innermost first, and leaves the
+ * window itself alone.  gtk_window_close lets each dialog answer as if
+ * Escape was pressed (a message dialog's close response, a file chooser's
+ * cancel, the print dialog ends its own loop); one that is still shown
+ * afterwards is destroyed.  The windows are gathered first and held by a reference,
+ * because closing one changes the lists being walked.  The application is
+ * held meanwhile so that it can never see its last window go. */
+static void
+close_dialogs (FkWindow *self)
+{
+  GList *toplevels = gtk_window_list_toplevels ();
+  g_autoptr(GPtrArray) dialogs = g_ptr_array_new_with_free_func (g_object_unref);
+  GApplication *app = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  for (GList *l = toplevels; l; l = l->next)
+    if (l->data != (gpointer) self && is_dialog_of (l->data, self))
+      g_ptr_array_add (dialogs, g_object_ref (l->data));
+  g_list_free (toplevels);
+  if (dialogs->len == 0)
+    return;
+
+  if (app)
+    g_application_hold (app);
+  /* gtk_window_list_toplevels gives the newest first: that is innermost. */
+  for (guint i = 0; i < dialogs->len; i++)
+    {
+      GtkWindow *w = dialogs->pdata[i];
+
+      gtk_window_close (w);
+      if (gtk_widget_get_visible (GTK_WIDGET (w)))
+        gtk_window_destroy (w);
+    }
+  if (app)
+    g_application_release (app);
 }
 
 static void
@@ -251,6 +341,7 @@ network_changed_cb (GNetworkMonitor *monitor,
                     FkWindow        *self)
 {
   gtk_widget_set_visible (self->offline_label, !available);
+  gtk_widget_set_visible (self->offline_icon, !available);
   if (self->home)
     fk_home_page_set_online (FK_HOME_PAGE (self->home), available);
 }
@@ -323,6 +414,8 @@ folded_changed_cb (AdwLeaflet *leaflet,
                    GParamSpec *pspec,
                    FkWindow   *self)
 {
+  /* Folded, the sidebar is the whole window and needs the window buttons. */
+  adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (self->side_header), is_folded (self));
   update_header (self);
 }
 
@@ -346,6 +439,23 @@ deferred_lock_cb (gpointer user_data)
 {
   fk_window_lock (user_data);
   return G_SOURCE_REMOVE;
+}
+
+/* Start-up benchmark hook (bench/bench-ui-startup.c, docs/PERFORMANCE.md
+ * "Window start-up"): with FIELDKIT_BENCH_MAPPED=1 in the environment the
+ * window prints "FIELDKIT_BENCH_MAPPED <µs>" — g_get_monotonic_time, i.e.
+ * CLOCK_MONOTONIC, comparable with the clock of the process that started
+ * this one — when it is mapped, and the program quits.  Nothing else. */
+static void
+bench_mapped_cb (GtkWidget *widget,
+                 gpointer   user_data)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (widget));
+
+  printf ("FIELDKIT_BENCH_MAPPED %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+  fflush (stdout);
+  if (app)
+    g_application_quit (G_APPLICATION (app));
 }
 
 /* ---- construction -------------------------------------------------------------- */
@@ -380,7 +490,7 @@ main_menu (void)
 static void
 build_main (FkWindow *self)
 {
-  GtkWidget *side_header, *content_header, *lock, *menu, *side_lock, *side_prefs, *footer;
+  GtkWidget *side_header, *content_header, *lock, *menu, *side_lock, *side_prefs, *footer, *squeezer, *wide, *narrow;
   g_autoptr(GMenuModel) model = main_menu ();
 
   self->leaflet = ADW_LEAFLET (adw_leaflet_new ());
@@ -391,7 +501,7 @@ build_main (FkWindow *self)
   /* Sidebar. */
   self->sidebar_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   gtk_widget_set_size_request (self->sidebar_box, 240, -1);
-  side_header = adw_header_bar_new ();
+  side_header = self->side_header = adw_header_bar_new ();
   adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (side_header), FALSE);
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (side_header),
                                    adw_window_title_new (FK_T ("FieldKit", "戶政外勤工具"), NULL));
@@ -435,14 +545,32 @@ build_main (FkWindow *self)
   gtk_widget_set_tooltip_text (menu, FK_T ("Main menu", "主選單"));
   fk_ui_name (menu, FK_T ("Main menu", "主選單"));
   adw_header_bar_pack_end (ADW_HEADER_BAR (content_header), menu);
-  lock = fk_ui_icon_button ("system-lock-screen-symbolic", FK_T ("Lock (Ctrl+L)", "鎖定（Ctrl+L）"));
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (lock), "win.lock");
-  adw_header_bar_pack_end (ADW_HEADER_BAR (content_header), lock);
+  /* The lock button and the "Offline" badge where there is room; on a
+   * narrow screen only an offline icon (Lock stays in the menu and on
+   * Ctrl+L), so the header never makes the window wider than 360 px. */
+  wide = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   self->offline_label = gtk_label_new (FK_T ("Offline", "離線"));
   gtk_widget_add_css_class (self->offline_label, "fk-offline");
+  gtk_widget_set_valign (self->offline_label, GTK_ALIGN_CENTER);
   fk_ui_name (self->offline_label, FK_T ("Offline: cases are kept on this device", "離線：案件暫存在本裝置"));
   gtk_widget_set_visible (self->offline_label, FALSE);
-  adw_header_bar_pack_end (ADW_HEADER_BAR (content_header), self->offline_label);
+  gtk_box_append (GTK_BOX (wide), self->offline_label);
+  lock = fk_ui_icon_button ("system-lock-screen-symbolic", FK_T ("Lock (Ctrl+L)", "鎖定（Ctrl+L）"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (lock), "win.lock");
+  gtk_box_append (GTK_BOX (wide), lock);
+  narrow = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  self->offline_icon = gtk_image_new_from_icon_name ("network-offline-symbolic");
+  gtk_widget_add_css_class (self->offline_icon, "fk-offline-icon");
+  gtk_widget_set_tooltip_text (self->offline_icon, FK_T ("Offline: cases are kept on this device", "離線：案件暫存在本裝置"));
+  fk_ui_name (self->offline_icon, FK_T ("Offline: cases are kept on this device", "離線：案件暫存在本裝置"));
+  gtk_widget_set_visible (self->offline_icon, FALSE);
+  gtk_box_append (GTK_BOX (narrow), self->offline_icon);
+  squeezer = adw_squeezer_new ();
+  adw_squeezer_set_transition_type (ADW_SQUEEZER (squeezer), ADW_SQUEEZER_TRANSITION_TYPE_NONE);
+  adw_squeezer_set_xalign (ADW_SQUEEZER (squeezer), 1.0);
+  adw_squeezer_add (ADW_SQUEEZER (squeezer), wide);
+  adw_squeezer_add (ADW_SQUEEZER (squeezer), narrow);
+  adw_header_bar_pack_end (ADW_HEADER_BAR (content_header), squeezer);
   gtk_box_append (GTK_BOX (self->content_box), content_header);
   self->content = GTK_STACK (gtk_stack_new ());
   gtk_widget_set_vexpand (GTK_WIDGET (self->content), TRUE);
@@ -450,6 +578,104 @@ build_main (FkWindow *self)
   adw_leaflet_append (self->leaflet, self->content_box);
 
   gtk_stack_add_named (self->root, GTK_WIDGET (self->leaflet), "main");
+}
+
+/* The language changed (Preferences): every string is chosen with FK_T
+ * when a widget is built, so the window builds itself again and comes back
+ * to the same place — the same outing, the same case (saved first; a new
+ * case not storable yet keeps what was typed), receipt or sync page.  The
+ * first-run page is only rebuilt when it is not on screen (it may be
+ * showing the recovery key, which is shown once). */
+static void
+rebuild_for_language (FkWindow *self)
+{
+  g_autofree char *page = NULL;
+  g_autofree char *outing = NULL;
+  gint64 case_id = 0;
+  gint64 receipt_case = self->receipt ? self->receipt_case : 0;
+  gboolean unlocked, sidebar_shown;
+
+  if (self->busy)
+    {
+      /* The pages wait for the job's answer: rebuild when it is back. */
+      self->relabel_pending = TRUE;
+      return;
+    }
+  unlocked = self->store != NULL && fk_store_is_unlocked (self->store);
+  page = g_strdup (gtk_stack_get_visible_child_name (self->content));
+  outing = self->outing ? g_strdup (self->outing_id) : NULL;
+  sidebar_shown = is_folded (self) && adw_leaflet_get_visible_child (self->leaflet) == self->sidebar_box;
+  forget_pending (self);
+  if (self->editor)
+    {
+      fk_case_editor_flush (FK_CASE_EDITOR (self->editor));
+      case_id = fk_case_editor_case_id (FK_CASE_EDITOR (self->editor));
+      if (case_id <= 0)
+        stash_unsaved (self);
+    }
+
+  gtk_window_set_focus (GTK_WINDOW (self), NULL);
+  destroy_personal_pages (self);
+  gtk_stack_remove (self->root, GTK_WIDGET (self->leaflet));
+  gtk_stack_remove (self->root, self->signin_page);
+  if (self->setup_page && gtk_stack_get_visible_child (self->root) != self->setup_page)
+    {
+      gtk_stack_remove (self->root, self->setup_page);
+      self->setup_page = NULL;
+    }
+  gtk_window_set_title (GTK_WINDOW (self), FK_T ("FieldKit", "戶政外勤工具"));
+  build_main (self);
+  self->signin_page = fk_signin_page_new (self);
+  gtk_stack_add_named (self->root, self->signin_page, "signin");
+  update_operator_label (self);
+  if (self->netmon)
+    network_changed_cb (self->netmon, g_network_monitor_get_network_available (self->netmon), self);
+  if (self->store == NULL)
+    return;
+  show_root_page (self);
+  if (!unlocked)
+    return;
+
+  ensure_home (self);
+  fk_home_page_refresh (FK_HOME_PAGE (self->home));
+  gtk_list_box_select_row (self->sidebar, gtk_list_box_get_row_at_index (self->sidebar,
+                                                                         g_strcmp0 (page, "sync") == 0 ? 1 : 0));
+  show_content (self, "home");
+  if (g_strcmp0 (page, "sync") == 0)
+    fk_window_show_sync (self);
+  else if (outing != NULL)
+    {
+      fk_window_show_outing (self, outing);
+      if (g_strcmp0 (page, "case") == 0 && case_id > 0)
+        fk_window_show_case (self, case_id);
+      else if (g_strcmp0 (page, "case") == 0)
+        reopen_pending_draft (self);
+      else if (g_strcmp0 (page, "receipt") == 0 && receipt_case > 0)
+        fk_window_show_receipt (self, receipt_case);
+    }
+  else if (g_strcmp0 (page, "receipt") == 0 && receipt_case > 0)
+    fk_window_show_receipt (self, receipt_case);
+  forget_pending (self);
+  if (sidebar_shown)
+    adw_leaflet_set_visible_child (self->leaflet, self->sidebar_box);
+}
+
+static void
+language_changed_cb (GSettings  *settings,
+                     const char *key,
+                     FkWindow   *self)
+{
+  g_autofree char *lang = g_settings_get_string (settings, "language");
+
+  fk_lang_set (*lang ? lang : NULL);
+  rebuild_for_language (self);
+}
+
+static gboolean
+deferred_relabel_cb (gpointer user_data)
+{
+  rebuild_for_language (user_data);
+  return G_SOURCE_REMOVE;
 }
 
 /* ---- overrides ------------------------------------------------------------------ */
@@ -480,6 +706,8 @@ fk_window_dispose (GObject *object)
   g_clear_handle_id (&self->idle_source, g_source_remove);
   if (self->netmon_handler)
     g_clear_signal_handler (&self->netmon_handler, self->netmon);
+  if (self->language_handler)
+    g_clear_signal_handler (&self->language_handler, self->settings);
   if (self->system_bus && self->sleep_subscription)
     g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
   self->sleep_subscription = 0;
@@ -504,6 +732,7 @@ fk_window_finalize (GObject *object)
   g_clear_pointer (&self->data_dir, g_free);
   g_clear_pointer (&self->pending_draft, g_hash_table_unref);
   g_clear_pointer (&self->resume_owner, g_free);
+  g_clear_pointer (&self->outing_id, g_free);
   G_OBJECT_CLASS (fk_window_parent_class)->finalize (object);
 }
 
@@ -566,6 +795,8 @@ fk_window_new (AdwApplication *app,
   FkWindow *self = g_object_new (FK_TYPE_WINDOW, "application", app, NULL);
   g_autoptr(GError) error = NULL;
 
+  if (g_getenv ("FIELDKIT_BENCH_MAPPED"))
+    g_signal_connect (self, "map", G_CALLBACK (bench_mapped_cb), NULL);
   self->settings = g_object_ref (settings);
   self->data_dir = g_strdup (data_dir);
   gtk_window_set_title (GTK_WINDOW (self), FK_T ("FieldKit", "戶政外勤工具"));
@@ -607,10 +838,11 @@ fk_window_new (AdwApplication *app,
   else
     show_root_page (self);
 
+  self->language_handler = g_signal_connect (settings, "changed::language", G_CALLBACK (language_changed_cb), self);
   self->idle_source = g_timeout_add_seconds (5, idle_check_cb, self);
   self->netmon = g_network_monitor_get_default ();
   self->netmon_handler = g_signal_connect (self->netmon, "network-changed", G_CALLBACK (network_changed_cb), self);
-  gtk_widget_set_visible (self->offline_label, !g_network_monitor_get_network_available (self->netmon));
+  network_changed_cb (self->netmon, g_network_monitor_get_network_available (self->netmon), self);
   g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, system_bus_ready_cb, g_object_ref (self));
   return self;
 }
@@ -707,6 +939,11 @@ fk_window_run_job_finish (FkWindow      *self,
       self->lock_pending = FALSE;
       g_idle_add_full (G_PRIORITY_HIGH_IDLE, deferred_lock_cb, g_object_ref (self), g_object_unref);
     }
+  if (self->relabel_pending)
+    {
+      self->relabel_pending = FALSE;
+      g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, deferred_relabel_cb, g_object_ref (self), g_object_unref);
+    }
   return g_task_propagate_boolean (task, error);
 }
 
@@ -746,22 +983,7 @@ fk_window_signed_in (FkWindow   *self,
         }
     }
   else if (g_hash_table_size (self->pending_draft) > 0)
-    {
-      const char *outing = g_hash_table_lookup (self->pending_draft, "_outing");
-      const char *service = g_hash_table_lookup (self->pending_draft, "_service");
-
-      if (outing && service)
-        {
-          g_autofree char *o = g_strdup (outing);
-          g_autofree char *s = g_strdup (service);
-
-          fk_window_show_outing (self, o);
-          remove_content_page (self, &self->editor);
-          self->editor = fk_case_editor_new_draft (self, o, s, self->pending_draft);
-          gtk_stack_add_named (self->content, self->editor, "case");
-          show_content (self, "case");
-        }
-    }
+    reopen_pending_draft (self);
   forget_pending (self);
   fk_window_toast (self, FK_T ("Signed in", "已登入"));
 }
@@ -777,27 +999,18 @@ fk_window_lock (FkWindow *self)
   if (self->store == NULL || !fk_store_is_unlocked (self->store))
     return;
 
+  /* Dialogs first: their answers (cancel) may still reach the pages. */
+  close_dialogs (self);
+
   /* The draft being typed is saved first; what cannot be saved yet (a new
    * case without a valid ID number and name) is kept for the same operator. */
   forget_pending (self);
   self->resume_owner = g_strdup (fk_store_operator (self->store));
   if (self->editor)
     {
-      GHashTable *unsaved;
-
       fk_case_editor_flush (FK_CASE_EDITOR (self->editor));
       self->resume_case = fk_case_editor_case_id (FK_CASE_EDITOR (self->editor));
-      unsaved = fk_case_editor_take_unsaved (FK_CASE_EDITOR (self->editor));
-      if (unsaved)
-        {
-          GHashTableIter iter;
-          gpointer k, v;
-
-          g_hash_table_iter_init (&iter, unsaved);
-          while (g_hash_table_iter_next (&iter, &k, &v))
-            g_hash_table_insert (self->pending_draft, g_strdup (k), g_strdup (v));
-          g_hash_table_unref (unsaved);
-        }
+      stash_unsaved (self);
     }
 
   /* Nothing that is about to go may keep the focus (or a selection). */
@@ -844,6 +1057,11 @@ fk_window_show_outing (FkWindow   *self,
   remove_content_page (self, &self->editor);
   remove_content_page (self, &self->outing);
   self->outing = fk_outing_page_new (self, outing_id);
+  if (self->outing_id != outing_id)
+    {
+      g_free (self->outing_id);
+      self->outing_id = g_strdup (outing_id);
+    }
   gtk_stack_add_named (self->content, self->outing, "outing");
   show_content (self, "outing");
 }
@@ -881,6 +1099,7 @@ fk_window_show_receipt (FkWindow *self,
 {
   remove_content_page (self, &self->receipt);
   self->receipt = fk_receipt_page_new (self, case_id);
+  self->receipt_case = case_id;
   gtk_stack_add_named (self->content, self->receipt, "receipt");
   show_content (self, "receipt");
   /* The editor of a sealed case has nothing left to do. */
@@ -931,67 +1150,50 @@ fk_window_limits (FkWindow  *self,
                   char     **warning)
 {
   FkStore *store = fk_window_store (self);
-  g_autoptr(GPtrArray) outbox = NULL;
-  g_autofree char *last = NULL;
-  gint64 since = 0, now = g_get_real_time ();
-  guint waiting = 0;
-  double days;
+  FkSafetyState s;
+  gint64 since;
+  double days = 0;
 
   *warning = NULL;
   if (store == NULL)
     return TRUE;
-  outbox = fk_store_outbox (store, FALSE, NULL);
-  for (guint i = 0; outbox && i < outbox->len; i++)
-    {
-      FkOutboxItem *item = outbox->pdata[i];
+  /* The store's own reckoning (DESIGN §4), the same one that refuses a new
+   * case: last sync from any path (window, CLI, bundle), overrides. */
+  fk_store_safety (store, &s);
+  since = MAX (s.last_sync, s.oldest_waiting);
+  if (s.waiting > 0 && since > 0)
+    days = (double) (g_get_real_time () - since) / (86400.0 * G_USEC_PER_SEC);
 
-      if (g_strcmp0 (item->state, "acked") != 0)
-        waiting++;
-    }
-  last = fk_store_get_setting (store, "last_sync_at");
-  if (last)
-    since = g_ascii_strtoll (last, NULL, 10);
-  if (waiting > 0 && since == 0)
-    {
-      /* Never synced: count from the oldest sealed case still waiting. */
-      FkCaseStatus sealed = FK_CASE_SEALED;
-      g_autoptr(GPtrArray) cases = fk_store_cases (store, NULL, &sealed, NULL);
-
-      for (guint i = 0; cases && i < cases->len; i++)
-        {
-          FkCase *c = cases->pdata[i];
-
-          if (c->sealed_at > 0 && (since == 0 || c->sealed_at < since))
-            since = c->sealed_at;
-        }
-    }
-  days = (waiting > 0 && since > 0) ? (double) (now - since) / (86400.0 * G_USEC_PER_SEC) : 0;
-
-  if (waiting > SAFETY_MAX_WAITING || days > SAFETY_MAX_DAYS)
+  if (s.blocked)
     {
       *warning = g_strdup_printf (FK_T ("No new cases: %u sealed cases wait and the last sync was %.0f days ago "
-                                        "(limits: %d cases, %d days). Sync or export a bundle first.",
+                                        "(limits: %u cases, %u days). Sync or export a bundle first.",
                                         "暫停受理新案件：%u 件已封存案件待上傳，距上次同步 %.0f 天"
-                                        "（上限 %d 件、%d 天）。請先同步或匯出隨身碟檔案。"),
-                                  waiting, days, SAFETY_MAX_WAITING, SAFETY_MAX_DAYS);
+                                        "（上限 %u 件、%u 天）。請先同步或匯出隨身碟檔案。"),
+                                  s.waiting, days, s.waiting_limit, s.days_limit);
       return FALSE;
     }
-  if (waiting > SAFETY_MAX_WAITING * 3 / 4 || days > SAFETY_MAX_DAYS - 2)
+  if (s.near)
     *warning = g_strdup_printf (FK_T ("Sync soon: %u sealed cases wait and the last sync was %.0f days ago "
-                                      "(new cases stop at %d cases or %d days).",
+                                      "(new cases stop at %u cases or %u days).",
                                       "請盡快同步：%u 件已封存案件待上傳，距上次同步 %.0f 天"
-                                      "（達 %d 件或 %d 天將暫停受理）。"),
-                                waiting, days, SAFETY_MAX_WAITING, SAFETY_MAX_DAYS);
+                                      "（達 %u 件或 %u 天將暫停受理）。"),
+                                s.waiting, days, s.waiting_limit, s.days_limit);
   return TRUE;
 }
 
 void
 fk_window_note_sync (FkWindow *self)
 {
-  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time ());
-
-  if (self->store && !self->busy)
-    fk_store_set_setting (self->store, "last_sync_at", now, NULL);
+  /* The sync itself records it in the store (fk_store_mark_synced, also
+   * after a bundle export or a sync from the command line); the pages
+   * only need to show it. */
+  if (self->busy)
+    return;
+  if (self->home)
+    fk_home_page_refresh (FK_HOME_PAGE (self->home));
+  if (self->outing)
+    fk_outing_page_refresh (FK_OUTING_PAGE (self->outing));
 }
 
 GHashTable *

@@ -77,7 +77,8 @@ void        fk_window_refresh      (FkWindow   *self);
  * reason when not, or a warning when the limits are near. */
 gboolean    fk_window_limits       (FkWindow   *self,
                                     char      **warning);
-/* Records a successful sync (the home page shows it; the limits use it). */
+/* After a successful sync: the pages show the time the store recorded
+ * (fk_store_mark_synced, "last_sync"). */
 void        fk_window_note_sync    (FkWindow   *self);
 
 /* For the pages that keep a case being typed before it can be saved. */

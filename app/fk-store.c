@@ -2052,19 +2052,24 @@ outing_resolve (FkStore     *self,
  * given, UTF-8 as it is), except that every control character is escaped.
  * It is made in one allocation of the exact size, so no growing buffer
  * leaves copies of personal data behind; the caller wipes it. */
-/* Bytes an escape adds to c in a JSON string: 0 for most. */
+/* Bytes an escape adds to a byte in a JSON string: \" \\ \b \t \n \f \r
+ * add 1, other control characters (\u00XX) 5, everything else 0. */
+static const guint8 json_extra_bytes[256] = {
+  5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5,   /* 0x00 */
+  5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,   /* 0x10 */
+  0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x20: '"' */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x30 */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x40 */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,   /* 0x50: '\\' */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* 0x60 */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5,   /* 0x70: DEL */
+  /* 0x80–0xff: 0, UTF-8 is written as it is */
+};
+
 static inline guint
 json_extra (guchar c)
 {
-  if (G_LIKELY (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f))
-    return 0;
-  switch (c)
-    {
-    case '"': case '\\': case '\b': case '\f': case '\n': case '\r': case '\t':
-      return 1;
-    default:
-      return 5;   /* \u00XX */
-    }
+  return json_extra_bytes[c];
 }
 
 static gsize

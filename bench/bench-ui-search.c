@@ -58,6 +58,7 @@ static gint opt_cases = 100000;
 static gint opt_rounds = 5;
 static gchar *opt_dir = NULL;
 static gboolean opt_keep = FALSE;
+static gboolean opt_verbose = FALSE;
 
 static const GOptionEntry options[] = {
   { "cases", 'n', 0, G_OPTION_ARG_INT, &opt_cases, "Cases in the outing (default 100000)", "N" },
@@ -65,6 +66,7 @@ static const GOptionEntry options[] = {
   { "dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_dir,
     "A data folder: used as it is if it already holds a bench outing, else made there (default: a temporary one)", "DIR" },
   { "keep", 0, 0, G_OPTION_ARG_NONE, &opt_keep, "Keep the data folder afterwards (reuse it with --dir)", NULL },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Print every keystroke", NULL },
   { NULL }
 };
 
@@ -340,6 +342,10 @@ keystroke (Bench      *b,
   if (g_list_model_get_n_items (b->model) != expected_count (b, gtk_editable_get_text (e)))
     g_error ("“%s” shows %u cases instead of %u", gtk_editable_get_text (e),
              g_list_model_get_n_items (b->model), expected_count (b, gtk_editable_get_text (e)));
+  if (opt_verbose)
+    printf ("  %-24s %6u shown  filtered %7.2f ms  painted %7.2f ms\n", gtk_editable_get_text (e),
+            g_list_model_get_n_items (b->model), (b->t_filtered - t0) / 1000.0,
+            b->t_painted > 0 ? (b->t_painted - t0) / 1000.0 : -1.0);
   g_array_append_val (filtered, (gint64) { b->t_filtered - t0 });
   if (b->t_painted > 0)
     g_array_append_val (painted, (gint64) { b->t_painted - t0 });

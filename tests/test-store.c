@@ -846,6 +846,51 @@ test_seal_triggers (Fixture *f, gconstpointer data)
   g_assert_cmpuint (damage->len, ==, 0);
 }
 
+/* The person record is JSON the store writes itself: quotes, backslashes,
+ * a tab, slashes and characters outside the BMP come back as typed. */
+static void
+test_case_json_text (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) fields = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *pid = fk_test_national_id ('H', 2, 2468024);
+  static const char name[] = "O\"Brien \\ 林/美華 𠮷";
+  static const char note[] = "said \"lost it\"\tat C:\\market\nthen {left}, [ok]: \u2028 😀";
+  FkCaseInput in = { 0 };
+  gint64 id;
+
+  g_hash_table_insert (fields, (gpointer) "reason", (gpointer) "other");
+  g_hash_table_insert (fields, (gpointer) "reason_note", (gpointer) note);
+  in.outing_id = f->outing;
+  in.service = "id_card_replace";
+  in.person_id = pid;
+  in.name = name;
+  in.birth_date = "1970-01-02";
+  in.fields = fields;
+  id = fk_store_case_new (f->store, &in, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (id, >, 0);
+  {
+    g_autoptr(FkCase) c = fk_store_case_get (f->store, id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (c->name, ==, name);
+    g_assert_cmpstr (g_hash_table_lookup (c->fields, "reason_note"), ==, note);
+    g_assert_cmpstr (g_hash_table_lookup (c->fields, "reason"), ==, "other");
+    g_assert_cmpstr (c->birth_date, ==, "1970-01-02");
+  }
+  /* Ticked items go through the same writer. */
+  g_assert_true (fk_store_case_tick (f->store, id, NULL, TRUE, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(FkCase) c = fk_store_case_get (f->store, id, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (c->ticked);
+    g_assert_cmpuint (g_strv_length (c->ticked), >, 0);
+  }
+}
+
 static void
 test_case_edit_voids_check (Fixture *f, gconstpointer data)
 {
@@ -1734,6 +1779,7 @@ main (int argc, char **argv)
   ADD ("/app/store/operator/add-needs-supervisor", test_operator_add);
   ADD ("/app/store/outing/validation", test_outing_validation);
   ADD ("/app/store/case/validation", test_case_validation);
+  ADD ("/app/store/case/json-text", test_case_json_text);
   ADD ("/app/store/case/edit-voids-check", test_case_edit_voids_check);
   ADD ("/app/store/case/find", test_find);
   ADD ("/app/store/lifecycle/check-lists-missing", test_lifecycle_check);

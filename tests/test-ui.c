@@ -7,10 +7,19 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include <string.h>
+
 #include "app/fk-store.h"
+#include "app/fk-validate.h"
+#include "crypto/fk-crypto.h"
+#include "crypto/fk-i18n.h"
+#include "ui/fk-application.h"
 #include "ui/fk-case-item.h"
+#include "ui/fk-pages.h"
+#include "ui/fk-preferences.h"
 #include "ui/fk-signature-pad.h"
 #include "ui/fk-ui-util.h"
+#include "ui/fk-window.h"
 
 /* ---- FkCaseItem ----------------------------------------------------------------- */
 
@@ -118,6 +127,311 @@ test_format_date (void)
   g_assert_cmpstr (iso, ==, "2026-11-26");
 }
 
+/* ---- the window ------------------------------------------------------------------ */
+
+#define WIN_PASSPHRASE "window test passphrase"
+
+static AdwApplication *test_app;
+
+/* A data folder with one operator, an outing (O1) and a few drafts. */
+static char *
+window_data_folder (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("fk-test-window-XXXXXX", &error);
+  g_autofree char *recovery = NULL;
+  g_autofree char *outing = NULL;
+  g_autoptr(FkStore) store = NULL;
+  const char *names[] = { "王大明", "王小明", "李大華", "Lin Mei" };
+
+  g_assert_no_error (error);
+  store = fk_store_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (fk_store_init_device (store, "ann", "Chen Mei-ling", WIN_PASSPHRASE, "TCN", 1, &recovery, &error));
+  outing = fk_store_outing_new (store, "home_visit", "Home visits, Beitun", "2026-11-26", "Beitun", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (outing, ==, "O1");
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      const char *ids[] = { "A123456789", "B220000019", "A100000001", "F131104093" };
+      FkCaseInput in = { .outing_id = outing, .service = "certificate_apply", .person_id = ids[i],
+                         .name = names[i], .birth_date = "1970-01-01" };
+
+      g_assert_cmpint (fk_store_case_new (store, &in, &error), >, 0);
+      g_assert_no_error (error);
+    }
+  return g_steal_pointer (&dir);
+}
+
+static void
+spin (void)
+{
+  for (int i = 0; i < 20; i++)
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+}
+
+static FkWindow *
+signed_in_window (const char *dir,
+                  GSettings  *settings)
+{
+  g_autoptr(GError) error = NULL;
+  FkWindow *win = fk_window_new (test_app, dir, settings);
+
+  gtk_window_present (GTK_WINDOW (win));
+  spin ();
+  g_assert_true (fk_store_unlock (fk_window_store (win), "ann", WIN_PASSPHRASE, &error));
+  g_assert_no_error (error);
+  fk_window_signed_in (win, WIN_PASSPHRASE);
+  spin ();
+  return win;
+}
+
+static GtkWidget *
+find_widget (GtkWidget *root,
+             GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget (c, type);
+
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_label (GtkWidget  *root,
+            const char *prefix)
+{
+  if (GTK_IS_LABEL (root) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (root)), prefix))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_label (c, prefix);
+
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+remove_folder (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+static int
+window_min_width (FkWindow *win)
+{
+  int min = 0;
+
+  gtk_widget_measure (GTK_WIDGET (win), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  return min;
+}
+
+/* A 360 px portrait screen: no page may make the window wider, in large
+ * text either (issue: "usable from 360×640 portrait"). */
+static void
+test_window_fits_360 (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  FkWindow *win;
+
+  for (int large = 0; large < 2; large++)
+    {
+      g_settings_set_boolean (settings, "large-text", large);
+      win = signed_in_window (dir, settings);
+      fk_ui_apply_large_text (GTK_WINDOW (win), large);
+      spin ();
+      g_assert_cmpint (window_min_width (win), <=, 360);
+      fk_window_show_sync (win);
+      spin ();
+      g_assert_cmpint (window_min_width (win), <=, 360);
+      fk_window_show_outing (win, "O1");
+      spin ();
+      g_assert_cmpint (window_min_width (win), <=, 360);
+      fk_window_show_case (win, 1);
+      spin ();
+      g_assert_cmpint (window_min_width (win), <=, 360);
+      fk_window_new_case (win, "O1", "id_card_replace");
+      spin ();
+      g_assert_cmpint (window_min_width (win), <=, 360);
+      fk_window_lock (win);
+      spin ();
+      g_assert_cmpint (window_min_width (win), <=, 360);
+      gtk_window_destroy (GTK_WINDOW (win));
+      spin ();
+    }
+  g_settings_reset (settings, "large-text");
+  remove_folder (dir);
+}
+
+/* Locking closes Preferences and every dialog (also one over Preferences)
+ * and leaves the window itself open, locked. */
+static void
+test_window_lock_closes_dialogs (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  g_autoptr(GError) shown = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "detail");
+  FkWindow *win = signed_in_window (dir, settings);
+  GtkWidget *prefs, *over;
+  GList *toplevels;
+  guint visible = 0;
+
+  g_object_add_weak_pointer (G_OBJECT (win), (gpointer *) &win);
+  fk_window_show_outing (win, "O1");
+  fk_window_show_case (win, 1);
+  fk_window_error (win, "An error", shown);
+  prefs = fk_preferences_show (win);
+  over = adw_message_dialog_new (GTK_WINDOW (prefs), "Over Preferences", NULL);
+  gtk_window_present (GTK_WINDOW (over));
+  spin ();
+
+  fk_window_lock (win);
+  spin ();
+  g_assert_nonnull (win);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
+  g_assert_false (fk_store_is_unlocked (fk_window_store (win)));
+  g_assert_true (g_list_find (gtk_application_get_windows (GTK_APPLICATION (test_app)), win) != NULL);
+  toplevels = gtk_window_list_toplevels ();
+  for (GList *l = toplevels; l; l = l->next)
+    if (gtk_widget_get_visible (l->data))
+      {
+        g_assert_true (l->data == (gpointer) win);
+        visible++;
+      }
+  g_list_free (toplevels);
+  g_assert_cmpuint (visible, ==, 1);
+  /* No personal detail is left in the window. */
+  g_assert_null (find_label (GTK_WIDGET (win), "王大明"));
+  g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_CASE_EDITOR));
+
+  gtk_window_destroy (GTK_WINDOW (win));
+  spin ();
+  remove_folder (dir);
+}
+
+/* The language follows the setting at once; the open case stays open. */
+static void
+test_window_language (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  FkWindow *win = signed_in_window (dir, settings);
+  FkCaseEditor *editor;
+
+  g_settings_set_string (settings, "language", "en");
+  spin ();
+  fk_window_show_outing (win, "O1");
+  fk_window_show_case (win, 2);
+  spin ();
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "FieldKit");
+  g_assert_nonnull (find_label (GTK_WIDGET (win), "Signed in: ann"));
+
+  g_settings_set_string (settings, "language", "zh_TW");
+  spin ();
+  g_assert_true (fk_lang_is_zh ());
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "戶政外勤工具");
+  g_assert_nonnull (find_label (GTK_WIDGET (win), "已登入：ann"));
+  g_assert_null (find_label (GTK_WIDGET (win), "Signed in: ann"));
+  editor = FK_CASE_EDITOR (find_widget (GTK_WIDGET (win), FK_TYPE_CASE_EDITOR));
+  g_assert_nonnull (editor);
+  g_assert_cmpint (fk_case_editor_case_id (editor), ==, 2);
+
+  g_settings_set_string (settings, "language", "en");
+  spin ();
+  g_assert_false (fk_lang_is_zh ());
+  g_assert_nonnull (find_label (GTK_WIDGET (win), "Signed in: ann"));
+  g_settings_reset (settings, "language");
+  gtk_window_destroy (GTK_WINDOW (win));
+  spin ();
+  remove_folder (dir);
+}
+
+/* Home shows the last sync the store recorded (any sync: CLI or window). */
+static void
+test_home_last_sync (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  g_autoptr(GError) error = NULL;
+  FkWindow *win = signed_in_window (dir, settings);
+  g_autoptr(FkStore) other = fk_store_open (dir, &error);
+
+  g_assert_no_error (error);
+  g_assert_null (find_label (GTK_WIDGET (win), "Last successful sync"));
+  /* Another handle, as the command line would. */
+  g_assert_true (fk_store_mark_synced (other, &error));
+  g_assert_no_error (error);
+  fk_window_refresh (win);
+  spin ();
+  g_assert_nonnull (find_label (GTK_WIDGET (win), "Last successful sync: "));
+  gtk_window_destroy (GTK_WINDOW (win));
+  spin ();
+  remove_folder (dir);
+}
+
+/* Typing and deleting in the outing's search: the filter's shortcuts
+ * (narrowing while typing, widening while deleting) give what a fresh
+ * look at every case gives. */
+static void
+test_outing_search_typing (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  FkWindow *win = signed_in_window (dir, settings);
+  GtkWidget *page, *entry;
+  GListModel *model;
+  const struct { const char *text; guint shown; } steps[] = {
+    { "王", 2 }, { "王大", 1 }, { "王大明", 1 }, { "王大", 1 }, { "王", 2 }, { "", 4 },
+    { "大", 2 }, { "", 4 }, { "3", 1 }, { "", 4 }, { "l", 1 }, { "li", 1 }, { "lin", 1 }, { "lin ", 1 },
+    { "lin m", 1 }, { "lin", 1 }, { "", 4 }, { "A12345678", 0 }, { "A123456789", 1 }, { "A12345678", 0 }, { "", 4 },
+  };
+
+  fk_window_show_outing (win, "O1");
+  spin ();
+  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  entry = find_widget (page, GTK_TYPE_SEARCH_ENTRY);
+  model = fk_outing_page_model (FK_OUTING_PAGE (page));
+  gtk_search_entry_set_search_delay (GTK_SEARCH_ENTRY (entry), 0);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 4);
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      gtk_editable_set_text (GTK_EDITABLE (entry), steps[i].text);
+      for (int k = 0; k < 5; k++)
+        {
+          g_usleep (2000);
+          spin ();
+        }
+      if (g_list_model_get_n_items (model) != steps[i].shown)
+        g_error ("“%s” shows %u cases, not %u", steps[i].text, g_list_model_get_n_items (model), steps[i].shown);
+    }
+  gtk_window_destroy (GTK_WINDOW (win));
+  spin ();
+  remove_folder (dir);
+}
+
+static void
+test_app_activate (GApplication *app)
+{
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -129,6 +443,20 @@ main (int   argc,
       return 77;
     }
   adw_init ();
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_setenv ("FIELDKIT_KDF", "test", TRUE);
+    g_setenv ("LANGUAGE", "en", TRUE);
+    g_assert_true (fk_crypto_init (&error));
+    /* The windows need a registered application; FieldKit's resource
+     * path gives them its style sheet, as in the real program. */
+    test_app = g_object_new (ADW_TYPE_APPLICATION, "application-id", "io.github.fieldkit.TestUi",
+                             "flags", G_APPLICATION_NON_UNIQUE, "resource-base-path", "/io/github/fieldkit/FieldKit", NULL);
+    g_signal_connect (test_app, "activate", G_CALLBACK (test_app_activate), NULL);
+    g_assert_true (g_application_register (G_APPLICATION (test_app), NULL, &error));
+    g_application_hold (G_APPLICATION (test_app));
+  }
 
   g_test_add_func ("/ui/case-item/basics", test_case_item);
   g_test_add_func ("/ui/case-item/list-10000", test_case_list_10000);
@@ -136,5 +464,10 @@ main (int   argc,
   g_test_add_func ("/ui/util/strength", test_strength);
   g_test_add_func ("/ui/util/icon-button", test_icon_button_named);
   g_test_add_func ("/ui/util/format-date", test_format_date);
+  g_test_add_func ("/ui/window/fits-360", test_window_fits_360);
+  g_test_add_func ("/ui/window/lock-closes-dialogs", test_window_lock_closes_dialogs);
+  g_test_add_func ("/ui/window/language", test_window_language);
+  g_test_add_func ("/ui/home/last-sync", test_home_last_sync);
+  g_test_add_func ("/ui/outing/search-typing", test_outing_search_typing);
   return g_test_run ();
 }

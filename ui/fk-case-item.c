@@ -161,10 +161,46 @@ fk_case_item_get_name (FkCaseItem *self)
   return self->name;
 }
 
+/* strstr for the short strings of a case (a name, a receipt number): it
+ * runs for every case on every keystroke, and glibc's vectorised strstr
+ * takes longer to set up than a name takes to scan (bench-ui-search, 100,000
+ * names: a pass of the filter went from about 25 ms to 10 ms).  Bytes of
+ * UTF-8, like strstr. */
+static gboolean
+short_contains (const char *haystack,
+                const char *needle)
+{
+  size_t n = strlen (needle);
+
+  if (n == 0)
+    return TRUE;
+  for (const char *p = haystack; (p = strchr (p, needle[0])) != NULL; p++)
+    if (strncmp (p, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 fk_case_item_name_matches (FkCaseItem *self,
                            const char *folded_needle)
 {
   g_return_val_if_fail (FK_IS_CASE_ITEM (self), FALSE);
-  return self->folded_name != NULL && strstr (self->folded_name, folded_needle) != NULL;
+  return self->folded_name != NULL && short_contains (self->folded_name, folded_needle);
+}
+
+gboolean
+fk_case_item_receipt_matches (FkCaseItem *self,
+                              const char *folded_needle)
+{
+  size_t n = strlen (folded_needle);
+
+  g_return_val_if_fail (FK_IS_CASE_ITEM (self), FALSE);
+  if (self->receipt == NULL)
+    return FALSE;
+  /* Receipt numbers are ASCII ("TCN-03-1151126-0001"); the needle is
+   * case-folded, so compare without case. */
+  for (const char *p = self->receipt; *p; p++)
+    if (g_ascii_strncasecmp (p, folded_needle, n) == 0)
+      return TRUE;
+  return n == 0;
 }

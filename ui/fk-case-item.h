@@ -28,5 +28,8 @@ const char   *fk_case_item_get_name    (FkCaseItem *self);
 /* Whether the name contains needle (already case-folded). */
 gboolean      fk_case_item_name_matches (FkCaseItem *self,
                                          const char *folded_needle);
+/* Whether the receipt number contains needle (case-folded), ignoring case. */
+gboolean      fk_case_item_receipt_matches (FkCaseItem *self,
+                                            const char *folded_needle);
 
 G_END_DECLS

@@ -64,6 +64,8 @@ typedef struct {
   FkIdPhotoCrop  crop;
   guint          photo_generation;
   char          *photo_note;        /* size or warnings of the photo */
+  char          *photo_warnings;    /* too small, too dark…, or NULL */
+  gboolean       warnings_shown;    /* Enter once with the warnings on screen */
   GPtrArray     *problems;          /* after an attempt to seal; NULL when none */
   gboolean       sealing;           /* queued or running */
 } Student;
@@ -183,6 +185,7 @@ static void update_progress (FkDrivePage *self);
 static void update_student_view (FkDrivePage *self);
 static void pump (FkDrivePage *self);
 static void flush_pending (FkDrivePage *self);
+static void wrap_button_set_text (GtkWidget *button, const char *text, const char *name);
 
 /* ---- small helpers ------------------------------------------------------------- */
 
@@ -213,6 +216,7 @@ student_free (gpointer p)
   g_clear_pointer (&s->pending_photo, g_bytes_unref);
   g_clear_pointer (&s->photo, fk_id_photo_unref);
   g_free (s->photo_note);
+  g_free (s->photo_warnings);
   g_clear_pointer (&s->problems, g_ptr_array_unref);
   g_free (s);
 }
@@ -762,6 +766,15 @@ screen_problems (FkDrivePage *self,
   if (g_utf8_strlen (s->guardian, -1) > 100)
     g_ptr_array_add (out, g_strdup (FK_T ("The guardian's name is longer than 100 characters.",
                                           "法定代理人姓名超過 100 個字。")));
+  /* A photo with a warning is sealed only on a second Enter, once the
+   * clerk has seen the warning. */
+  if (out->len == 0 && s->photo_warnings && !s->warnings_shown)
+    {
+      g_ptr_array_add (out, g_strdup_printf (FK_T ("Photo: %s Press Enter again to use it anyway, or Alt+O for another.",
+                                                   "照片：%s 再按一次 Enter 仍使用此照片，或按 Alt+O 換一張。"),
+                                             s->photo_warnings));
+      s->warnings_shown = TRUE;
+    }
   if (out->len == 0)
     g_clear_pointer (&out, g_ptr_array_unref);
   return out;
@@ -931,6 +944,28 @@ photo_note (const FkIdPhotoCheck *check,
   return warnings ? g_strdup_printf ("%s %s", warnings, base) : g_steal_pointer (&base);
 }
 
+/* On a phone the photo is below the fold: bring it into view when it
+ * arrives, so its guide and warnings are seen before Enter. */
+static void
+scroll_to_photo (FkDrivePage *self)
+{
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->student_scroll));
+  GtkWidget *content = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (self->student_scroll));
+  graphene_point_t at;
+  double top, bottom, value, page;
+
+  if (content == NULL ||
+      !gtk_widget_compute_point (self->photo_view, content, &GRAPHENE_POINT_INIT (0, 0), &at))
+    return;
+  top = at.y - 40;
+  bottom = at.y + gtk_widget_get_height (self->photo_view) + 8;
+  value = gtk_adjustment_get_value (adj);
+  page = gtk_adjustment_get_page_size (adj);
+  if (top < value || bottom > value + page)
+    gtk_adjustment_set_value (adj, CLAMP (top, gtk_adjustment_get_lower (adj),
+                                          gtk_adjustment_get_upper (adj) - page));
+}
+
 static void
 photo_done_cb (GObject      *source,
                GAsyncResult *result,
@@ -972,6 +1007,9 @@ photo_done_cb (GObject      *source,
   s->has_photo = TRUE;
   g_free (s->photo_note);
   s->photo_note = photo_note (&t->check, g_bytes_get_size (t->jpeg));
+  g_free (s->photo_warnings);
+  s->photo_warnings = fk_id_photo_warnings (&t->check);
+  s->warnings_shown = FALSE;
   if (s->problems)
     g_clear_pointer (&s->problems, g_ptr_array_unref);
   if (!s->sealing)
@@ -981,6 +1019,8 @@ photo_done_cb (GObject      *source,
       if (t->file)
         fk_photo_view_set_photo (FK_PHOTO_VIEW (self->photo_view), s->photo, &s->crop);
       update_student_view (self);
+      if (t->file)
+        scroll_to_photo (self);
     }
   update_progress (self);
 }
@@ -1220,8 +1260,8 @@ checker_done (FkDrivePage *self)
   guint first;
 
   if (self->checker_pass)
-    text = g_strdup_printf (FK_T ("Second checker: %s. Each seal records them; their passphrase is forgotten when you leave the drive or lock.",
-                                  "複核人員：%s。每次封存皆記錄為其複核；離開到校服務或鎖定時即清除其密碼。"),
+    text = g_strdup_printf (FK_T ("Second checker: %s, until you leave the drive or lock.",
+                                  "複核人員：%s（離開到校服務或鎖定時登出）。"),
                             self->checker_name);
   else
     text = g_strdup (FK_T ("No second checker: cases stop after the self-check and wait for a second check.",
@@ -1479,7 +1519,7 @@ update_student_view (FkDrivePage *self)
   if (s->photo_note)
     {
       gtk_label_set_text (GTK_LABEL (self->photo_label), s->photo_note);
-      if (strstr (s->photo_note, FK_T ("Too", "太")) || strstr (s->photo_note, FK_T ("Too small", "解析度不足")))
+      if (s->photo_warnings)
         gtk_widget_add_css_class (self->photo_label, "fk-reason");
     }
   else if (s->has_photo)
@@ -1519,13 +1559,13 @@ update_student_view (FkDrivePage *self)
 
   if (is_done (s) || s->sealing)
     {
-      gtk_button_set_label (GTK_BUTTON (self->seal_button), FK_T ("Next student (Enter)", "下一位（Enter）"));
-      fk_ui_name (self->seal_button, FK_T ("Next student", "下一位"));
+      wrap_button_set_text (self->seal_button, FK_T ("Next student (Enter)", "下一位（Enter）"),
+                            FK_T ("Next student", "下一位"));
     }
   else
     {
-      gtk_button_set_label (GTK_BUTTON (self->seal_button), FK_T ("Seal and next (Enter)", "封存並下一位（Enter）"));
-      fk_ui_name (self->seal_button, FK_T ("Seal and next", "封存並下一位"));
+      wrap_button_set_text (self->seal_button, FK_T ("Seal and next (Enter)", "封存並下一位（Enter）"),
+                            FK_T ("Seal and next", "封存並下一位"));
     }
   gtk_widget_set_sensitive (self->prev_button, self->current > 0);
   self->loading = FALSE;
@@ -1626,7 +1666,8 @@ show_end (FkDrivePage *self)
   gtk_widget_set_visible (self->pickups, n > 0);
   gtk_widget_set_visible (self->pickups_empty, n == 0);
   gtk_label_set_text (GTK_LABEL (self->end_title),
-                      n > 0 ? FK_T ("To pick up: absent, later, needs attention", "待補辦：缺席、稍後再來、需處理")
+                      n > 0 ? FK_T ("Still to serve: absent, later, needs attention, not seen yet",
+                                    "尚待辦理：缺席、稍後再來、需處理、尚未報到")
                             : FK_T ("Every student is done", "全班已辦理完成"));
   fk_class_summary_view_refresh (FK_CLASS_SUMMARY_VIEW (self->summary));
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "end");
@@ -1793,6 +1834,149 @@ add_shortcut (GtkShortcutController *controller,
   gtk_shortcut_controller_add_shortcut (controller, shortcut);
 }
 
+/* ---- two columns that stack when narrow ----------------------------------------- */
+
+/* libadwaita 1.2 has no breakpoints: this container puts its two children
+ * side by side when it is at least COLUMNS_MIN_WIDTH wide (the student on
+ * the left, the photo on the right, both above the fold on a laptop) and
+ * one above the other on a phone. */
+#define COLUMNS_MIN_WIDTH 640
+#define COLUMNS_SPACING   24
+
+#define FK_TYPE_COLUMNS (fk_columns_get_type ())
+G_DECLARE_FINAL_TYPE (FkColumns, fk_columns, FK, COLUMNS, GtkWidget)
+
+struct _FkColumns
+{
+  GtkWidget  parent_instance;
+  GtkWidget *start;
+  GtkWidget *end;
+};
+
+G_DEFINE_FINAL_TYPE (FkColumns, fk_columns, GTK_TYPE_WIDGET)
+
+/* Width of the end column when side by side. */
+static int
+columns_end_width (FkColumns *self,
+                   int        width)
+{
+  int min = 0, nat = 0;
+
+  gtk_widget_measure (self->end, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  return CLAMP (nat, min, (width - COLUMNS_SPACING) / 2);
+}
+
+static void
+fk_columns_measure (GtkWidget      *widget,
+                    GtkOrientation  orientation,
+                    int             for_size,
+                    int            *minimum,
+                    int            *natural,
+                    int            *minimum_baseline,
+                    int            *natural_baseline)
+{
+  FkColumns *self = FK_COLUMNS (widget);
+  int smin = 0, snat = 0, emin = 0, enat = 0;
+
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      gtk_widget_measure (self->start, orientation, -1, &smin, &snat, NULL, NULL);
+      gtk_widget_measure (self->end, orientation, -1, &emin, &enat, NULL, NULL);
+      *minimum = MAX (smin, emin);
+      *natural = MAX (snat + COLUMNS_SPACING + enat, COLUMNS_MIN_WIDTH);
+      return;
+    }
+  if (for_size >= COLUMNS_MIN_WIDTH)
+    {
+      int ew = columns_end_width (self, for_size);
+
+      gtk_widget_measure (self->start, orientation, for_size - ew - COLUMNS_SPACING, &smin, &snat, NULL, NULL);
+      gtk_widget_measure (self->end, orientation, ew, &emin, &enat, NULL, NULL);
+      *minimum = MAX (smin, emin);
+      *natural = MAX (snat, enat);
+    }
+  else
+    {
+      gtk_widget_measure (self->start, orientation, for_size, &smin, &snat, NULL, NULL);
+      gtk_widget_measure (self->end, orientation, for_size, &emin, &enat, NULL, NULL);
+      *minimum = smin + COLUMNS_SPACING + emin;
+      *natural = snat + COLUMNS_SPACING + enat;
+    }
+}
+
+static GtkSizeRequestMode
+fk_columns_get_request_mode (GtkWidget *widget)
+{
+  return GTK_SIZE_REQUEST_HEIGHT_FOR_WIDTH;
+}
+
+static void
+fk_columns_size_allocate (GtkWidget *widget,
+                          int        width,
+                          int        height,
+                          int        baseline)
+{
+  FkColumns *self = FK_COLUMNS (widget);
+  int sh = 0, eh = 0, unused = 0;
+
+  if (width >= COLUMNS_MIN_WIDTH)
+    {
+      int ew = columns_end_width (self, width);
+      int sw = width - ew - COLUMNS_SPACING;
+
+      gtk_widget_measure (self->start, GTK_ORIENTATION_VERTICAL, sw, &unused, &sh, NULL, NULL);
+      gtk_widget_measure (self->end, GTK_ORIENTATION_VERTICAL, ew, &unused, &eh, NULL, NULL);
+      gtk_widget_size_allocate (self->start, &(GtkAllocation) { 0, 0, sw, MIN (sh, height) }, -1);
+      gtk_widget_size_allocate (self->end, &(GtkAllocation) { sw + COLUMNS_SPACING, 0, ew, MIN (eh, height) }, -1);
+    }
+  else
+    {
+      gtk_widget_measure (self->start, GTK_ORIENTATION_VERTICAL, width, &unused, &sh, NULL, NULL);
+      gtk_widget_measure (self->end, GTK_ORIENTATION_VERTICAL, width, &unused, &eh, NULL, NULL);
+      gtk_widget_size_allocate (self->start, &(GtkAllocation) { 0, 0, width, sh }, -1);
+      gtk_widget_size_allocate (self->end, &(GtkAllocation) { 0, sh + COLUMNS_SPACING, width, eh }, -1);
+    }
+}
+
+static void
+fk_columns_dispose (GObject *object)
+{
+  FkColumns *self = FK_COLUMNS (object);
+
+  g_clear_pointer (&self->start, gtk_widget_unparent);
+  g_clear_pointer (&self->end, gtk_widget_unparent);
+  G_OBJECT_CLASS (fk_columns_parent_class)->dispose (object);
+}
+
+static void
+fk_columns_class_init (FkColumnsClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = fk_columns_dispose;
+  widget_class->measure = fk_columns_measure;
+  widget_class->get_request_mode = fk_columns_get_request_mode;
+  widget_class->size_allocate = fk_columns_size_allocate;
+}
+
+static void
+fk_columns_init (FkColumns *self)
+{
+}
+
+static GtkWidget *
+fk_columns_new (GtkWidget *start,
+                GtkWidget *end)
+{
+  FkColumns *self = g_object_new (FK_TYPE_COLUMNS, NULL);
+
+  self->start = start;
+  self->end = end;
+  gtk_widget_set_parent (start, GTK_WIDGET (self));
+  gtk_widget_set_parent (end, GTK_WIDGET (self));
+  return GTK_WIDGET (self);
+}
+
 /* ---- construction ------------------------------------------------------------------ */
 
 static GtkWidget *
@@ -1815,14 +1999,54 @@ key_button (GtkWidget  *button,
   return button;
 }
 
+/* A button whose text wraps instead of widening the page (360 px
+ * phones); name is what a screen reader says. */
+static GtkWidget *
+wrap_button (const char *text,
+             const char *name,
+             const char *css_class)
+{
+  GtkWidget *b = gtk_button_new ();
+  GtkWidget *l = gtk_label_new (text);
+
+  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (l), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_justify (GTK_LABEL (l), GTK_JUSTIFY_CENTER);
+  gtk_button_set_child (GTK_BUTTON (b), l);
+  if (css_class)
+    gtk_widget_add_css_class (b, css_class);
+  fk_ui_name (b, name);
+  return b;
+}
+
+static void
+wrap_button_set_text (GtkWidget  *button,
+                      const char *text,
+                      const char *name)
+{
+  gtk_label_set_text (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (button))), text);
+  fk_ui_name (button, name);
+}
+
+/* A check-in button: the word, and its key under it in small print. */
 static GtkWidget *
 toggle (const char *text,
-        const char *name,
         const char *keys)
 {
-  GtkWidget *b = gtk_toggle_button_new_with_label (text);
+  GtkWidget *b = gtk_toggle_button_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *word = gtk_label_new (text);
+  GtkWidget *key = gtk_label_new (keys);
 
-  fk_ui_name (b, name);
+  gtk_label_set_wrap (GTK_LABEL (word), TRUE);
+  gtk_label_set_justify (GTK_LABEL (word), GTK_JUSTIFY_CENTER);
+  gtk_widget_add_css_class (key, "caption");
+  gtk_widget_add_css_class (key, "dim-label");
+  gtk_box_append (GTK_BOX (box), word);
+  gtk_box_append (GTK_BOX (box), key);
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_button_set_child (GTK_BUTTON (b), box);
+  fk_ui_name (b, text);
   gtk_widget_set_tooltip_text (b, keys);
   gtk_widget_set_hexpand (b, TRUE);
   return key_button (b, keys);
@@ -1863,6 +2087,7 @@ build_checker (FkDrivePage *self,
                                      "初領國民身分證須經複核。請同事為全班登入一次，之後每次封存皆記錄其為複核人員。"
                                      "其密碼只保存在本頁記憶體中，離開到校服務或視窗鎖定時即清除。"), NULL));
   gtk_box_append (GTK_BOX (box), fk_ui_label (FK_T ("Second checker", "複核人員"), "heading"));
+  /* The drop-down takes the model. */
   self->checker_ops = gtk_drop_down_new (G_LIST_MODEL (names), NULL);
   fk_ui_name (self->checker_ops, FK_T ("Second checker", "複核人員"));
   gtk_box_append (GTK_BOX (box), self->checker_ops);
@@ -1887,10 +2112,11 @@ build_checker (FkDrivePage *self,
   gtk_widget_set_visible (self->checker_spinner, FALSE);
   fk_ui_name (self->checker_spinner, FK_T ("Checking the passphrase", "正在驗證密碼"));
   gtk_box_append (GTK_BOX (buttons), self->checker_spinner);
-  self->checker_button = fk_ui_button (FK_T ("Sign in second checker", "複核人員登入"), "suggested-action");
+  self->checker_button = wrap_button (FK_T ("Sign in second checker", "複核人員登入"),
+                                      FK_T ("Sign in second checker", "複核人員登入"), "suggested-action");
   g_signal_connect (self->checker_button, "clicked", G_CALLBACK (checker_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->checker_button);
-  skip = fk_ui_button (FK_T ("Go on without", "不設複核人員"), NULL);
+  skip = wrap_button (FK_T ("Go on without", "不設複核人員"), FK_T ("Go on without", "不設複核人員"), NULL);
   gtk_widget_set_tooltip_text (skip, FK_T ("Cases stop after the self-check and wait for a second check",
                                            "案件自我檢核後待複核，尚不封存"));
   g_signal_connect (skip, "clicked", G_CALLBACK (without_checker_cb), self);
@@ -1899,7 +2125,6 @@ build_checker (FkDrivePage *self,
   adw_clamp_set_child (ADW_CLAMP (clamp), box);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), clamp);
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  g_object_unref (names);
   return scroll;
 }
 
@@ -1909,33 +2134,42 @@ build_student (FkDrivePage *self)
   GtkWidget *outer = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   GtkWidget *clamp = adw_clamp_new ();
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 14);
-  GtkWidget *sec, *row, *col, *bar, *list;
+  GtkWidget *sec, *row, *col, *bar, *list, *cols, *left, *right;
   g_autofree char *fee = NULL;
 
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 760);
+  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 980);
   gtk_widget_set_margin_top (box, 12);
   gtk_widget_set_margin_bottom (box, 18);
   gtk_widget_set_margin_start (box, 12);
   gtk_widget_set_margin_end (box, 12);
 
+  /* Two columns where they fit, one on a phone. */
+  left = gtk_box_new (GTK_ORIENTATION_VERTICAL, 14);
+  right = gtk_box_new (GTK_ORIENTATION_VERTICAL, 14);
+  cols = fk_columns_new (left, right);
+  gtk_box_append (GTK_BOX (box), cols);
+
   /* Who. */
   self->position = fk_ui_label ("", "dim-label");
-  gtk_box_append (GTK_BOX (box), self->position);
+  gtk_box_append (GTK_BOX (left), self->position);
   self->name = fk_ui_label ("", "title-1");
-  gtk_box_append (GTK_BOX (box), self->name);
+  gtk_box_append (GTK_BOX (left), self->name);
   self->identity = fk_ui_label ("", NULL);
-  gtk_label_set_selectable (GTK_LABEL (self->identity), FALSE);
-  gtk_box_append (GTK_BOX (box), self->identity);
+  gtk_box_append (GTK_BOX (left), self->identity);
   self->state = fk_ui_label ("", "heading");
-  gtk_box_append (GTK_BOX (box), self->state);
+  gtk_box_append (GTK_BOX (left), self->state);
+  /* What stands in the way, right under the state. */
+  self->problems = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  gtk_widget_set_visible (self->problems, FALSE);
+  gtk_box_append (GTK_BOX (left), self->problems);
 
   /* Check-in. */
-  sec = section (box, FK_T ("Check-in", "報到"));
+  sec = section (left, FK_T ("Check-in", "報到"));
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_add_css_class (row, "linked");
-  self->present = toggle (FK_T ("Present (Alt+P)", "到（Alt+P）"), FK_T ("Present", "到"), "Alt+P");
-  self->absent = toggle (FK_T ("Absent (Alt+A)", "缺席（Alt+A）"), FK_T ("Absent", "缺席"), "Alt+A");
-  self->later = toggle (FK_T ("Later (Alt+L)", "稍後（Alt+L）"), FK_T ("Come back later", "稍後再來"), "Alt+L");
+  self->present = toggle (FK_T ("Present", "到"), "Alt+P");
+  self->absent = toggle (FK_T ("Absent", "缺席"), "Alt+A");
+  self->later = toggle (FK_T ("Come back later", "稍後再來"), "Alt+L");
   gtk_toggle_button_set_group (GTK_TOGGLE_BUTTON (self->absent), GTK_TOGGLE_BUTTON (self->present));
   gtk_toggle_button_set_group (GTK_TOGGLE_BUTTON (self->later), GTK_TOGGLE_BUTTON (self->present));
   g_signal_connect (self->present, "toggled", G_CALLBACK (present_toggled_cb), self);
@@ -1947,7 +2181,7 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (sec), row);
 
   /* Identity and documents. */
-  sec = section (box, FK_T ("Identity and documents (一次告知單)", "身分與應備文件（一次告知單）"));
+  sec = section (left, FK_T ("Identity and documents (一次告知單)", "身分與應備文件（一次告知單）"));
   self->docs_label = fk_ui_label ("", NULL);
   gtk_box_append (GTK_BOX (sec), self->docs_label);
   {
@@ -1964,7 +2198,8 @@ build_student (FkDrivePage *self)
     fk_ui_name (expander, FK_T ("The checklist", "文件清單"));
     gtk_box_append (GTK_BOX (sec), expander);
   }
-  self->docs_button = key_button (fk_ui_button (FK_T ("All documents seen (Alt+D)", "文件皆已檢視（Alt+D）"), NULL),
+  self->docs_button = key_button (wrap_button (FK_T ("All documents seen (Alt+D)", "文件皆已檢視（Alt+D）"),
+                                               FK_T ("All documents seen", "文件皆已檢視"), NULL),
                                   "Alt+D");
   fk_ui_name (self->docs_button, FK_T ("All documents seen", "文件皆已檢視"));
   gtk_widget_set_halign (self->docs_button, GTK_ALIGN_START);
@@ -1972,7 +2207,7 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (sec), self->docs_button);
 
   /* Photo. */
-  sec = section (box, FK_T ("Photo (35 × 45 mm)", "照片（35 × 45 公釐）"));
+  sec = section (right, FK_T ("Photo (35 × 45 mm)", "照片（35 × 45 公釐）"));
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   self->photo_view = fk_photo_view_new ();
   gtk_widget_set_valign (self->photo_view, GTK_ALIGN_START);
@@ -1980,7 +2215,8 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (row), self->photo_view);
   col = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
   gtk_widget_set_hexpand (col, TRUE);
-  self->photo_button = key_button (fk_ui_button (FK_T ("Photo from file… (Alt+O)", "從檔案選照片…（Alt+O）"), NULL),
+  self->photo_button = key_button (wrap_button (FK_T ("Photo from file… (Alt+O)", "從檔案選照片…（Alt+O）"),
+                                                FK_T ("Photo from file…", "從檔案選照片…"), NULL),
                                    "Alt+O");
   fk_ui_name (self->photo_button, FK_T ("Photo from file…", "從檔案選照片…"));
   g_signal_connect (self->photo_button, "clicked", G_CALLBACK (photo_clicked_cb), self);
@@ -2020,11 +2256,6 @@ build_student (FkDrivePage *self)
   self->fee_label = fk_ui_label (fee, NULL);
   gtk_box_append (GTK_BOX (sec), self->fee_label);
 
-  /* What stands in the way. */
-  self->problems = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
-  gtk_widget_set_visible (self->problems, FALSE);
-  gtk_box_append (GTK_BOX (box), self->problems);
-
   adw_clamp_set_child (ADW_CLAMP (clamp), box);
   self->student_scroll = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (self->student_scroll), clamp);
@@ -2034,7 +2265,6 @@ build_student (FkDrivePage *self)
 
   /* The bar at the bottom: always in reach, whatever the scroll. */
   bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_add_css_class (bar, "toolbar");
   gtk_widget_set_margin_start (bar, 6);
   gtk_widget_set_margin_end (bar, 6);
   gtk_widget_set_margin_top (bar, 4);
@@ -2044,9 +2274,11 @@ build_student (FkDrivePage *self)
   fk_ui_name (self->prev_button, FK_T ("Previous student", "上一位"));
   g_signal_connect (self->prev_button, "clicked", G_CALLBACK (prev_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->prev_button);
-  self->seal_button = key_button (fk_ui_button (FK_T ("Seal and next (Enter)", "封存並下一位（Enter）"), "suggested-action"),
+  self->seal_button = key_button (wrap_button (FK_T ("Seal and next (Enter)", "封存並下一位（Enter）"),
+                                               FK_T ("Seal and next", "封存並下一位"), "suggested-action"),
                                   "Enter");
   gtk_widget_set_hexpand (self->seal_button, TRUE);
+  gtk_widget_set_halign (self->seal_button, GTK_ALIGN_FILL);
   g_signal_connect (self->seal_button, "clicked", G_CALLBACK (seal_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->seal_button);
   self->next_button = key_button (fk_ui_icon_button ("go-next-symbolic", FK_T ("Next student (Alt+N)", "下一位（Alt+N）")),
@@ -2089,12 +2321,13 @@ build_end (FkDrivePage *self)
   self->pickups_empty = fk_ui_label (FK_T ("Nobody is left to serve.", "沒有待辦的學生。"), "dim-label");
   gtk_box_append (GTK_BOX (box), self->pickups_empty);
 
-  self->back_to_student = key_button (fk_ui_button (FK_T ("Back to the students (Alt+S)", "回到學生畫面（Alt+S）"), NULL),
+  self->back_to_student = key_button (wrap_button (FK_T ("Back to the students (Alt+S)", "回到學生畫面（Alt+S）"),
+                                                   FK_T ("Back to the students", "回到學生畫面"), NULL),
                                       "Alt+S");
   fk_ui_name (self->back_to_student, FK_T ("Back to the students", "回到學生畫面"));
   g_signal_connect (self->back_to_student, "clicked", G_CALLBACK (back_to_student_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->back_to_student);
-  leave = fk_ui_button (FK_T ("Leave the drive", "結束到校服務"), NULL);
+  leave = wrap_button (FK_T ("Leave the drive", "結束到校服務"), FK_T ("Leave the drive", "結束到校服務"), NULL);
   gtk_widget_set_tooltip_text (leave, FK_T ("Back to the outing's case list; the second checker is signed out",
                                             "回到外勤案件列表；複核人員登出"));
   g_signal_connect (leave, "clicked", G_CALLBACK (leave_clicked_cb), self);

@@ -58,13 +58,9 @@ case_visible (gpointer item,
       return g_hash_table_contains (self->id_matches, &id);
     }
   if (self->needle)
-    {
-      const char *receipt = fk_case_item_get_receipt (c);
-
-      /* Called for every case on a keystroke: nothing allocated here. */
-      return fk_case_item_name_matches (c, self->needle) || fk_case_item_get_id (c) == self->needle_number ||
-             (receipt && strstr (receipt, self->needle) != NULL);
-    }
+    /* Called for every case on a keystroke: nothing allocated here. */
+    return fk_case_item_name_matches (c, self->needle) || fk_case_item_get_id (c) == self->needle_number ||
+           fk_case_item_receipt_matches (c, self->needle);
   return TRUE;
 }
 

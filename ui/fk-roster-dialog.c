@@ -222,9 +222,12 @@ import_done_cb (GObject      *source,
     }
   taken = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (self), "fk-taken"));
   refused = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (self), "fk-refused"));
-  text = refused > 0
-         ? g_strdup_printf (FK_T ("%u students imported; %u rows left out", "已匯入 %u 位學生；%u 列未匯入"), taken, refused)
-         : g_strdup_printf (FK_T ("%u students imported", "已匯入 %u 位學生"), taken);
+  if (refused > 0)
+    text = g_strdup_printf (refused == 1 ? FK_T ("%u students imported; %u row left out", "已匯入 %u 位學生；%u 列未匯入")
+                                         : FK_T ("%u students imported; %u rows left out", "已匯入 %u 位學生；%u 列未匯入"),
+                            taken, refused);
+  else
+    text = g_strdup_printf (FK_T ("%u students imported", "已匯入 %u 位學生"), taken);
   fk_window_toast (self->window, text);
   fk_window_refresh (self->window);
   gtk_window_destroy (GTK_WINDOW (self));
@@ -333,8 +336,12 @@ show_preview (FkRosterDialog       *self,
       g_snprintf (num, sizeof num, "%u", i);
       gtk_string_list_append (indices, num);
     }
-  gtk_list_view_set_model (GTK_LIST_VIEW (self->list),
-                           GTK_SELECTION_MODEL (gtk_no_selection_new (G_LIST_MODEL (indices))));
+  {
+    /* gtk_no_selection_new takes the list; the view takes its own ref. */
+    g_autoptr(GtkNoSelection) model = gtk_no_selection_new (G_LIST_MODEL (indices));
+
+    gtk_list_view_set_model (GTK_LIST_VIEW (self->list), GTK_SELECTION_MODEL (model));
+  }
   set_busy (self, FALSE);
   gtk_window_present (GTK_WINDOW (self));
   gtk_widget_grab_focus (self->import_button);

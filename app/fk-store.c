@@ -2429,8 +2429,11 @@ fk_store_cases (FkStore             *self,
     sqlite3_bind_text (st, col++, outing_id, -1, SQLITE_TRANSIENT);
   if (status)
     sqlite3_bind_text (st, col++, fk_case_status_name (*status), -1, SQLITE_STATIC);
+  /* One read-only window for the whole listing, not one per record. */
+  fk_vault_hold (self->vault);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     g_ptr_array_add (out, case_from_row (self, st));
+  fk_vault_unhold (self->vault);
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
     {

@@ -124,6 +124,8 @@ struct _FkAuditWriter
   gint64        seq;
   guint8        hash[32];
   gboolean      to_sign;     /* this transaction holds an entry of its own */
+  gboolean      head_signed; /* the entry at seq carries its signature */
+  guint         unsigned_run;/* unsigned entries at the end of the log */
 };
 
 static sqlite3_stmt *
@@ -186,6 +188,8 @@ writer_load_head (FkAuditWriter  *w,
   w->start_seq = w->seq;
   memcpy (w->start_hash, w->hash, 32);
   w->have_head = TRUE;
+  w->head_signed = TRUE;   /* every committed log ends signed */
+  w->unsigned_run = 0;
   return TRUE;
 }
 
@@ -214,16 +218,23 @@ fk_audit_writer_free (FkAuditWriter *w)
 
 /* The transaction holds the write lock, so the entries after the head it
  * began with are all its own: what a partial rollback left of them is read
- * back (rarely needed: a refused call in a batch), whatever the savepoints. */
+ * back (rarely needed: a refused call in a batch), whatever the savepoints.
+ * When only unsigned entries were rolled back, the unsigned run before the
+ * new head is known; otherwise it is shorter than FK_AUDIT_SIGN_EVERY (a
+ * prefix of a log that kept the rule), and counting it as
+ * FK_AUDIT_SIGN_EVERY - 1 keeps the rule at the cost of signing the next
+ * entry early. */
 void
 fk_audit_writer_rollback_to (FkAuditWriter *w)
 {
   sqlite3_stmt *st;
+  gint64 old_seq = w->seq;
+  guint old_run = w->unsigned_run;
 
   if (!w->have_head)
     return;   /* nothing appended since the transaction began */
   st = writer_stmt (w, &w->last_since,
-                    "SELECT seq, hash FROM audit WHERE seq > ? ORDER BY seq DESC LIMIT 1", NULL);
+                    "SELECT seq, hash, length (sig) FROM audit WHERE seq > ? ORDER BY seq DESC LIMIT 1", NULL);
   if (st == NULL)
     {
       w->have_head = FALSE;
@@ -233,11 +244,20 @@ fk_audit_writer_rollback_to (FkAuditWriter *w)
   w->seq = w->start_seq;
   memcpy (w->hash, w->start_hash, 32);
   w->to_sign = FALSE;
+  w->head_signed = TRUE;
+  w->unsigned_run = 0;
   if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_bytes (st, 1) == 32)
     {
       w->seq = sqlite3_column_int64 (st, 0);
       memcpy (w->hash, sqlite3_column_blob (st, 1), 32);
       w->to_sign = TRUE;
+      w->head_signed = sqlite3_column_int (st, 2) > 0;
+      if (w->head_signed)
+        w->unsigned_run = 0;
+      else if (old_seq - w->seq < (gint64) old_run)
+        w->unsigned_run = old_run - (guint) (old_seq - w->seq);
+      else
+        w->unsigned_run = FK_AUDIT_SIGN_EVERY - 1;
     }
   sqlite3_reset (st);
   sqlite3_clear_bindings (st);
@@ -260,7 +280,7 @@ fk_audit_writer_sign (FkAuditWriter     *w,
 
   if (!w->to_sign)
     return TRUE;
-  if (device == NULL)
+  if (device == NULL && !w->head_signed)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_LOCKED,
                            FK_T ("The device was locked before the work was saved, so the audit log could not be signed; "
@@ -271,15 +291,21 @@ fk_audit_writer_sign (FkAuditWriter     *w,
   if (!writer_load_head (w, error))
     return FALSE;
 
-  /* The last entry of the transaction carries the signature for all of it. */
-  fk_identity_sign (device, w->hash, 32, sig);
-  st = writer_stmt (w, &w->sign, "UPDATE audit SET sig = ? WHERE seq = ?", error);
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_blob (st, 1, sig, sizeof sig, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (st, 2, w->seq);
-  if (!writer_step (w, st, error))
-    return FALSE;
+  /* The last entry of the transaction carries the signature for all of it
+   * (unless it already has one, see writer_insert). */
+  if (!w->head_signed)
+    {
+      fk_identity_sign (device, w->hash, 32, sig);
+      st = writer_stmt (w, &w->sign, "UPDATE audit SET sig = ? WHERE seq = ?", error);
+      if (st == NULL)
+        return FALSE;
+      sqlite3_bind_blob (st, 1, sig, sizeof sig, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (st, 2, w->seq);
+      if (!writer_step (w, st, error))
+        return FALSE;
+      w->head_signed = TRUE;
+      w->unsigned_run = 0;
+    }
 
   /* The head is written once per transaction, with the signature. */
   st = writer_stmt (w, &w->write_head,
@@ -296,14 +322,17 @@ fk_audit_writer_sign (FkAuditWriter     *w,
 }
 
 static gboolean
-writer_insert (FkAuditWriter  *w,
-               const char     *operator_id,
+writer_insert (FkAuditWriter     *w,
+               const FkIdentity  *device,
+               const char        *operator_id,
                const char     *action,
                const char     *subject,
                const char     *detail,
                GError        **error)
 {
   guint8 hash[32];
+  guint8 sig[crypto_sign_BYTES];
+  gboolean checkpoint;
   gint64 seq;
   gint64 at = g_get_real_time ();
   sqlite3_stmt *st;
@@ -311,10 +340,16 @@ writer_insert (FkAuditWriter  *w,
   if (!writer_load_head (w, error))
     return FALSE;
   seq = w->seq + 1;
+  /* A long transaction (a roster import) also signs every
+   * FK_AUDIT_SIGN_EVERY-th entry, so that the log can be uploaded in parts
+   * that each end on a signed entry and stay small. */
+  checkpoint = w->unsigned_run + 1 >= FK_AUDIT_SIGN_EVERY;
   operator_id = operator_id ? operator_id : "";
   subject = subject ? subject : "";
   detail = detail ? detail : "{}";
   fk_audit_entry_hash (w->hash, seq, at, operator_id, action, subject, detail, hash);
+  if (checkpoint)
+    fk_identity_sign (device, hash, 32, sig);
 
   st = writer_stmt (w, &w->insert,
                     "INSERT INTO audit (seq, at, operator, action, subject, detail, prev, hash, sig)"
@@ -329,13 +364,18 @@ writer_insert (FkAuditWriter  *w,
   sqlite3_bind_text (st, 6, detail, -1, SQLITE_STATIC);
   sqlite3_bind_blob (st, 7, w->hash, 32, SQLITE_STATIC);
   sqlite3_bind_blob (st, 8, hash, 32, SQLITE_STATIC);
-  sqlite3_bind_zeroblob (st, 9, 0);   /* signed at the end of the transaction */
+  if (checkpoint)
+    sqlite3_bind_blob (st, 9, sig, sizeof sig, SQLITE_STATIC);
+  else
+    sqlite3_bind_zeroblob (st, 9, 0);   /* signed at the end of the transaction */
   if (!writer_step (w, st, error))
     return FALSE;
 
   w->seq = seq;
   memcpy (w->hash, hash, 32);
   w->to_sign = TRUE;
+  w->head_signed = checkpoint;
+  w->unsigned_run = checkpoint ? 0 : w->unsigned_run + 1;
   return TRUE;
 }
 
@@ -351,13 +391,13 @@ fk_audit_writer_append (FkAuditWriter     *w,
   g_return_val_if_fail (device != NULL, FALSE);
 
   if (!sqlite3_get_autocommit (w->db))
-    return writer_insert (w, operator_id, action, subject, detail, error);
+    return writer_insert (w, device, operator_id, action, subject, detail, error);
 
   /* No transaction of the caller's: this entry is one of its own. */
   if (sqlite3_exec (w->db, "SAVEPOINT fk_audit", NULL, NULL, NULL) != SQLITE_OK)
     return sql_fail (w->db, error);
   fk_audit_writer_end (w);
-  if (!writer_insert (w, operator_id, action, subject, detail, error) ||
+  if (!writer_insert (w, device, operator_id, action, subject, detail, error) ||
       !fk_audit_writer_sign (w, device, error) ||
       sqlite3_exec (w->db, "RELEASE fk_audit", NULL, NULL, NULL) != SQLITE_OK)
     {

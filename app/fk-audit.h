@@ -6,8 +6,9 @@
  *                || operator || 0 || action || 0 || subject || 0 || detail || 0 )
  * with prev_hash of the first entry 32 zero bytes.  The device signs with
  * Ed25519 the hash of the LAST entry each transaction writes (one store
- * call, or a whole batch); the other entries of the transaction keep an
- * empty signature (a zero-length sig blob).  Through the chain, a signature
+ * call, or a whole batch), and in a long transaction also every
+ * FK_AUDIT_SIGN_EVERY-th entry; the other entries keep an empty signature
+ * (a zero-length sig blob).  Through the chain, a signature
  * covers every entry before it, so a log is good when every hash is right,
  * every signature present verifies, and the last entry is signed.  The head
  * (last seq and hash) is also kept in the audit_head table so a cut tail is
@@ -57,6 +58,12 @@ gboolean  fk_audit_append     (sqlite3          *db,
                                const char       *subject,
                                const char       *detail,
                                GError          **error);
+
+/* A transaction longer than this also signs every FK_AUDIT_SIGN_EVERY-th
+ * entry, so that no more than FK_AUDIT_SIGN_EVERY - 1 unsigned entries come
+ * before a signed one (PROTOCOL.md §3.6: the log goes up in parts that end
+ * on signed entries and must stay under the body limit). */
+#define FK_AUDIT_SIGN_EVERY 256
 
 /* The audit log as one store writes it: its statements stay prepared for
  * the life of the connection, the head stays in memory for the length of a

@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "crypto/fk-identity.h"
 #include "tests/fk-test-util.h"
 
@@ -396,6 +398,99 @@ test_sign_last_of_transaction (Fixture *f, gconstpointer data)
   g_assert_cmpint (verify (f, NULL), ==, 0);
 }
 
+/* The longest run of unsigned entries in the log. */
+static gint64
+longest_unsigned_run (sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  gint64 run = 0, longest = 0;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT length (sig) FROM audit ORDER BY seq", -1, &st, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      run = sqlite3_column_int (st, 0) == 0 ? run + 1 : 0;
+      longest = MAX (longest, run);
+    }
+  sqlite3_finalize (st);
+  return longest;
+}
+
+/* A long batch (a roster import) also signs every FK_AUDIT_SIGN_EVERY-th
+ * entry, also when a refused call took such an entry back with it, so the
+ * log can go up in parts that end on signed entries and stay small. */
+static void
+test_sign_long_batch (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) too_big = g_bytes_new_take (g_malloc0 (21 * 1024 * 1024), 21 * 1024 * 1024);
+  g_autofree char *outing = fk_test_outing (f->store);
+  sqlite3 *db = fk_store_db (f->store);
+  const guint n = 2 * FK_AUDIT_SIGN_EVERY + 88;
+  gint64 first = fk_test_int (db, "SELECT MAX (seq) FROM audit") + 1;
+  gint64 after = 0, parts = 0;
+
+  g_assert_true (fk_store_begin_batch (f->store, &error));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *pid = fk_test_national_id ('C', 1 + i % 2, 6000000 + i);
+
+      g_assert_cmpint (fk_test_replace_case (f->store, outing, pid, "長批次", &error), >, 0);
+      g_assert_no_error (error);
+    }
+  g_assert_true (fk_store_end_batch (f->store, TRUE, &error));
+  g_assert_no_error (error);
+  for (gint64 seq = first; seq < first + n; seq++)
+    {
+      gboolean expect = (seq - first + 1) % FK_AUDIT_SIGN_EVERY == 0 || seq == first + n - 1;
+
+      if (sig_len (db, seq) != (expect ? crypto_sign_BYTES : 0))
+        g_error ("entry %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " of the batch): signature of %" G_GINT64_FORMAT " bytes",
+                 seq, seq - first + 1, sig_len (db, seq));
+    }
+  g_assert_cmpint (verify (f, NULL), ==, 0);
+
+  /* A refused call whose entry was the batch's FK_AUDIT_SIGN_EVERY-th. */
+  first = fk_test_int (db, "SELECT MAX (seq) FROM audit") + 1;
+  g_assert_true (fk_store_begin_batch (f->store, &error));
+  for (guint i = 0; i < FK_AUDIT_SIGN_EVERY + 10; i++)
+    {
+      g_autofree char *pid = fk_test_national_id ('E', 2, 6100000 + i);
+      gboolean refuse = i == FK_AUDIT_SIGN_EVERY - 1;
+      gint64 id = fk_test_cert_case (f->store, outing, pid, "長批次", refuse ? too_big : NULL, &error);
+
+      g_assert_cmpint (id > 0, ==, !refuse);
+      g_clear_error (&error);
+    }
+  g_assert_true (fk_store_end_batch (f->store, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (verify (f, NULL), ==, 0);
+  g_assert_cmpint (longest_unsigned_run (db), <, FK_AUDIT_SIGN_EVERY);
+
+  /* The upload in parts: each ends on a signed entry, none is much longer
+   * than asked for. */
+  for (;;)
+    {
+      gint64 last = after;
+      g_autofree char *body = fk_store_audit_export_some (f->store, after, 100, &last, &error);
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      JsonArray *entries;
+      guint len;
+
+      g_assert_no_error (error);
+      if (last == after)
+        break;
+      g_assert_true (json_parser_load_from_data (parser, body, -1, NULL));
+      entries = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "entries");
+      len = json_array_get_length (entries);
+      g_assert_cmpuint (len, <, 100 + FK_AUDIT_SIGN_EVERY);
+      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (entries, len - 1), "sig"), !=, "");
+      after = last;
+      parts++;
+    }
+  g_assert_cmpint (after, ==, fk_test_int (db, "SELECT MAX (seq) FROM audit"));
+  g_assert_cmpint (parts, >=, 4);
+}
+
 /* An unsigned entry in the middle rewritten by someone who knows the
  * format, its hash and the next entry's link recomputed: the signature of
  * the entry that ends its transaction no longer fits. */
@@ -548,6 +643,7 @@ main (int argc, char **argv)
   ADD ("/app/audit/tamper/unsigned-middle-rewritten", test_unsigned_middle_rewritten, NULL);
   ADD ("/app/audit/tamper/unsigned-last", test_unsigned_last, NULL);
   ADD ("/app/audit/sign/last-of-transaction", test_sign_last_of_transaction, NULL);
+  ADD ("/app/audit/sign/long-batch", test_sign_long_batch, NULL);
   ADD ("/app/audit/verify/other-device-key", test_other_device_key, NULL);
   ADD ("/app/audit/entries/subject", test_entries_by_subject, NULL);
 #undef ADD

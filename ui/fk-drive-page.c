@@ -828,6 +828,8 @@ seal_and_next (FkDrivePage *self)
       s->problems = g_steal_pointer (&problems);
       update_student_view (self);
       update_progress (self);
+      /* The problems are under the name, at the top. */
+      gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->student_scroll)), 0);
       gtk_widget_error_bell (GTK_WIDGET (self));
       return;
     }
@@ -2185,8 +2187,11 @@ build_student (FkDrivePage *self)
   self->docs_label = fk_ui_label ("", NULL);
   gtk_box_append (GTK_BOX (sec), self->docs_label);
   {
-    GtkWidget *expander = gtk_expander_new (FK_T ("The checklist", "文件清單"));
+    /* The list itself folded away behind a button a finger can hit (a
+     * GtkExpander's title is too small a target). */
     GtkWidget *items = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+    GtkWidget *revealer = gtk_revealer_new ();
+    GtkWidget *show = gtk_toggle_button_new_with_label (FK_T ("Show the checklist", "顯示文件清單"));
 
     for (guint i = 0; i < self->checklist->len; i++)
       {
@@ -2194,9 +2199,13 @@ build_student (FkDrivePage *self)
 
         gtk_box_append (GTK_BOX (items), fk_ui_label (line, "dim-label"));
       }
-    gtk_expander_set_child (GTK_EXPANDER (expander), items);
-    fk_ui_name (expander, FK_T ("The checklist", "文件清單"));
-    gtk_box_append (GTK_BOX (sec), expander);
+    gtk_revealer_set_child (GTK_REVEALER (revealer), items);
+    g_object_bind_property (show, "active", revealer, "reveal-child", G_BINDING_SYNC_CREATE);
+    gtk_widget_add_css_class (show, "flat");
+    gtk_widget_set_halign (show, GTK_ALIGN_START);
+    fk_ui_name (show, FK_T ("Show the checklist", "顯示文件清單"));
+    gtk_box_append (GTK_BOX (sec), show);
+    gtk_box_append (GTK_BOX (sec), revealer);
   }
   self->docs_button = key_button (wrap_button (FK_T ("All documents seen (Alt+D)", "文件皆已檢視（Alt+D）"),
                                                FK_T ("All documents seen", "文件皆已檢視"), NULL),

@@ -122,6 +122,21 @@ fk_id_photo_height (const FkIdPhoto *photo)
   return photo->height;
 }
 
+/* A reduced working copy must still give the frame 300 dpi: the zoom
+ * stops where the frame would have fewer than 531 working pixels (a
+ * picture that was not reduced may zoom further, with the warning). */
+static double
+zoom_max (const FkIdPhoto *photo)
+{
+  double W = gdk_pixbuf_get_width (photo->work);
+  double H = gdk_pixbuf_get_height (photo->work);
+  double base_h = MIN (H, W / ASPECT);
+
+  if (photo->scale >= 1.0)
+    return ZOOM_MAX;
+  return CLAMP (base_h / FK_ID_PHOTO_HEIGHT_PX, 1.0, ZOOM_MAX);
+}
+
 /* The frame in working pixels, as doubles. */
 static void
 frame_d (const FkIdPhoto     *photo,
@@ -134,7 +149,7 @@ frame_d (const FkIdPhoto     *photo,
   double W = gdk_pixbuf_get_width (photo->work);
   double H = gdk_pixbuf_get_height (photo->work);
   double base_h = MIN (H, W / ASPECT);
-  double zoom = CLAMP (crop->zoom, 1.0, ZOOM_MAX);
+  double zoom = CLAMP (crop->zoom, 1.0, zoom_max (photo));
 
   *fh = base_h / zoom;
   *fw = *fh * ASPECT;
@@ -148,7 +163,7 @@ fk_id_photo_clamp (const FkIdPhoto *photo,
 {
   double x, y, fw, fh;
 
-  crop->zoom = CLAMP (crop->zoom, 1.0, ZOOM_MAX);
+  crop->zoom = CLAMP (crop->zoom, 1.0, zoom_max (photo));
   frame_d (photo, crop, &x, &y, &fw, &fh);
   crop->cx = (x + fw / 2) / gdk_pixbuf_get_width (photo->work);
   crop->cy = (y + fh / 2) / gdk_pixbuf_get_height (photo->work);
@@ -240,9 +255,9 @@ fk_id_photo_warnings (const FkIdPhotoCheck *check)
 
   if (check->too_small)
     g_string_append_printf (s, FK_T ("Too small for 300 dpi: the frame holds %d × %d pixels of the picture, "
-                                     "at least %d × %d are needed. Zoom out or take the photo again closer.",
+                                     "at least %d × %d are needed. Use a larger picture, or zoom out.",
                                      "解析度不足 300 dpi：框內只有 %d × %d 像素，至少需要 %d × %d。"
-                                     "請縮小或靠近重拍。"),
+                                     "請改用較大的照片或縮小。"),
                             check->crop_width, check->crop_height, FK_ID_PHOTO_WIDTH_PX, FK_ID_PHOTO_HEIGHT_PX);
   if (check->too_dark)
     g_string_append_printf (s, "%s%s", s->len ? " " : "",

@@ -65,6 +65,7 @@ typedef struct {
   guint          photo_generation;
   char          *photo_note;        /* size or warnings of the photo */
   char          *photo_warnings;    /* too small, too dark…, or NULL */
+  gboolean       crop_dirty;        /* moved or zoomed since the last crop was encoded */
   gboolean       warnings_shown;    /* Enter once with the warnings on screen */
   GPtrArray     *problems;          /* after an attempt to seal; NULL when none */
   gboolean       sealing;           /* queued or running */
@@ -821,6 +822,25 @@ seal_and_next (FkDrivePage *self)
       advance (self);
       return;
     }
+  if (s->photo && s->crop_dirty)
+    {
+      /* Enter right after moving the picture: seal the crop on screen,
+       * not the last one encoded (about 10 ms at 413 × 531). */
+      FkIdPhotoCheck check;
+      g_autoptr(GBytes) jpeg = NULL;
+
+      g_clear_handle_id (&self->crop_source, g_source_remove);
+      jpeg = fk_id_photo_encode (s->photo, &s->crop, &check, NULL);
+      if (jpeg)
+        {
+          s->photo_generation++;   /* an encode still running is stale */
+          g_clear_pointer (&s->pending_photo, g_bytes_unref);
+          s->pending_photo = g_steal_pointer (&jpeg);
+          s->crop_dirty = FALSE;
+          g_free (s->photo_warnings);
+          s->photo_warnings = fk_id_photo_warnings (&check);
+        }
+    }
   problems = screen_problems (self, s);
   if (problems)
     {
@@ -1007,6 +1027,8 @@ photo_done_cb (GObject      *source,
   g_clear_pointer (&s->pending_photo, g_bytes_unref);
   s->pending_photo = g_bytes_ref (t->jpeg);
   s->has_photo = TRUE;
+  if (t->file || memcmp (&t->crop, &s->crop, sizeof t->crop) == 0)
+    s->crop_dirty = FALSE;
   g_free (s->photo_note);
   s->photo_note = photo_note (&t->check, g_bytes_get_size (t->jpeg));
   g_free (s->photo_warnings);
@@ -1157,6 +1179,7 @@ crop_changed_cb (FkPhotoView *view,
   if (s == NULL || s->photo == NULL || fk_photo_view_get_photo (view) != s->photo)
     return;
   fk_photo_view_get_crop (view, &s->crop);
+  s->crop_dirty = TRUE;
   g_clear_handle_id (&self->crop_source, g_source_remove);
   self->crop_source = g_timeout_add (CROP_DELAY_MS, crop_timeout_cb, self);
 }
@@ -1802,7 +1825,16 @@ shortcut_cb (GtkWidget *widget,
   if (!page_active (self, "student"))
     return FALSE;
   if (g_str_equal (what, "seal"))
-    seal_and_next (self);
+    {
+      GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (GTK_WIDGET (self)));
+
+      /* In the guardian or phone field, Enter first goes to the field: a
+       * Chinese input method commits its text with it.  The field's
+       * "activate" seals when the input method did not want the key. */
+      if (focus && (GTK_IS_TEXT (focus) || GTK_IS_EDITABLE (focus)))
+        return FALSE;
+      seal_and_next (self);
+    }
   else if (g_str_equal (what, "present"))
     set_attendance (self, FK_ATTENDANCE_PRESENT);
   else if (g_str_equal (what, "absent"))
@@ -1894,16 +1926,17 @@ fk_columns_measure (GtkWidget      *widget,
 
       gtk_widget_measure (self->start, orientation, for_size - ew - COLUMNS_SPACING, &smin, &snat, NULL, NULL);
       gtk_widget_measure (self->end, orientation, ew, &emin, &enat, NULL, NULL);
-      *minimum = MAX (smin, emin);
       *natural = MAX (snat, enat);
     }
   else
     {
       gtk_widget_measure (self->start, orientation, for_size, &smin, &snat, NULL, NULL);
       gtk_widget_measure (self->end, orientation, for_size, &emin, &enat, NULL, NULL);
-      *minimum = smin + COLUMNS_SPACING + emin;
       *natural = snat + COLUMNS_SPACING + enat;
     }
+  /* Always the natural height: in a scrolled window the page gets its
+   * minimum, and the photo must not shrink (nor overlap what follows). */
+  *minimum = *natural;
 }
 
 static GtkSizeRequestMode
@@ -2254,10 +2287,12 @@ build_student (FkDrivePage *self)
   self->guardian = fk_ui_entry (FK_T ("Legal representative's name (optional)", "法定代理人姓名（選填）"), &col,
                                 &self->guardian_reason);
   g_signal_connect (self->guardian, "changed", G_CALLBACK (entry_changed_cb), self);
+  g_signal_connect_swapped (self->guardian, "activate", G_CALLBACK (seal_and_next), self);
   gtk_box_append (GTK_BOX (sec), col);
   self->phone = fk_ui_entry (FK_T ("Contact phone (optional)", "聯絡電話（選填）"), &col, &self->phone_reason);
   gtk_entry_set_input_purpose (GTK_ENTRY (self->phone), GTK_INPUT_PURPOSE_PHONE);
   g_signal_connect (self->phone, "changed", G_CALLBACK (entry_changed_cb), self);
+  g_signal_connect_swapped (self->phone, "activate", G_CALLBACK (seal_and_next), self);
   gtk_box_append (GTK_BOX (sec), col);
   fee = self->fee > 0 ? g_strdup_printf (FK_T ("Fee: NT$%d, collected with the documents (Enter confirms it).",
                                                "規費：新臺幣 %d 元，與文件一併收取（按 Enter 即確認）。"), self->fee)

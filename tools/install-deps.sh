@@ -6,11 +6,11 @@ set -eu
 PACKAGES="
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libglib2.0-bin libsodium-dev libsqlite3-dev sqlite3
-  libjson-glib-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libjson-glib-dev libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev
   libgtk-4-dev libadwaita-1-dev libqrencode-dev libcairo2-dev libpango1.0-dev
   fonts-noto-cjk poppler-utils zbar-tools
   xvfb xauth dbus dbus-x11 at-spi2-core python3 python3-dogtail python3-nacl imagemagick xdotool
-  desktop-file-utils appstream gettext faketime util-linux
+  desktop-file-utils appstream gettext faketime util-linux openssl curl
 "
 
 missing=""

@@ -43,14 +43,12 @@ sql_fail (sqlite3  *db,
     }
   if (code == FK_STORE_ERROR_FULL)
     g_set_error (error, FK_STORE_ERROR, code,
-                 FK_T ("The disk is full; nothing was saved. Free some space and try again — "
-                       "the work already saved is safe. (%s)",
-                       "磁碟已滿，這次沒有儲存任何資料。請清出空間後再試一次；先前已儲存的資料都安全。（%s）"),
+                 _("The disk is full; nothing was saved. Free some space and try again — "
+                       "the work already saved is safe. (%s)"),
                  sqlite3_errmsg (db));
   else
     g_set_error (error, FK_STORE_ERROR, code,
-                 FK_T ("The audit log could not be written or read: %s",
-                       "稽核紀錄無法寫入或讀取：%s"),
+                 _("The audit log could not be written or read: %s"),
                  sqlite3_errmsg (db));
   return FALSE;
 }
@@ -283,9 +281,8 @@ fk_audit_writer_sign (FkAuditWriter     *w,
   if (device == NULL && !w->head_signed)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_LOCKED,
-                           FK_T ("The device was locked before the work was saved, so the audit log could not be signed; "
-                                 "nothing was saved. Unlock and try again.",
-                                 "儲存前裝置已鎖定，稽核紀錄無法簽章，這次沒有儲存任何資料。請解鎖後再試一次。"));
+                           _("The device was locked before the work was saved, so the audit log could not be signed; "
+                                 "nothing was saved. Unlock and try again."));
       return FALSE;
     }
   if (!writer_load_head (w, error))
@@ -569,8 +566,7 @@ fk_audit_verify (sqlite3       *db,
       if (seq != expected_seq)
         {
           report_bad (report, expected_seq,
-                      g_strdup_printf (FK_T ("entry %" G_GINT64_FORMAT " is missing (the next one is %" G_GINT64_FORMAT ")",
-                                             "第 %" G_GINT64_FORMAT " 筆紀錄不見了（下一筆是第 %" G_GINT64_FORMAT " 筆）"),
+                      g_strdup_printf (_("entry %" PRId64 " is missing (the next one is %" PRId64 ")"),
                                        expected_seq, seq));
           continue;
         }
@@ -578,16 +574,14 @@ fk_audit_verify (sqlite3       *db,
 
       if (prev_len != 32 || !fk_equal (stored_prev, prev, 32))
         {
-          report_bad (report, seq, g_strdup (FK_T ("it does not link to the entry before it",
-                                                   "與前一筆紀錄的鏈結不符")));
+          report_bad (report, seq, g_strdup (_("it does not link to the entry before it")));
           continue;
         }
 
       fk_audit_entry_hash (prev, seq, at, op, action, subject, detail, hash);
       if (hash_len != 32 || !fk_equal (stored_hash, hash, 32))
         {
-          report_bad (report, seq, g_strdup (FK_T ("its content was changed after it was written",
-                                                   "內容在寫入後被修改過")));
+          report_bad (report, seq, g_strdup (_("its content was changed after it was written")));
           continue;
         }
       /* Only the last entry of each transaction is signed; the signature
@@ -600,8 +594,7 @@ fk_audit_verify (sqlite3       *db,
       else if (sig_len != crypto_sign_BYTES ||
                !fk_signature_verify (device_public_key, hash, 32, sig))
         {
-          report_bad (report, seq, g_strdup (FK_T ("its signature is not this device's",
-                                                   "簽章不是本裝置的簽章")));
+          report_bad (report, seq, g_strdup (_("its signature is not this device's")));
           continue;
         }
       else
@@ -614,17 +607,15 @@ fk_audit_verify (sqlite3       *db,
 
   if (report->first_bad == 0 && unsigned_from != 0)
     report_bad (report, unsigned_from,
-                g_strdup (FK_T ("no signature of this device covers it: it and the entries after it are unsigned "
-                                "(the log must end with a signed entry)",
-                                "沒有本裝置的簽章涵蓋此筆：此筆與其後的紀錄都沒有簽章（紀錄的最後一筆必須有簽章）")));
+                g_strdup (_("no signature of this device covers it: it and the entries after it are unsigned "
+                                "(the log must end with a signed entry)")));
   if (report->first_bad == 0)
     {
       gint64 last = expected_seq - 1;
 
       if (head_seq != last || (last > 0 && !fk_equal (head_hash, prev, 32)))
         report_bad (report, last + 1,
-                    g_strdup_printf (FK_T ("the log ends at entry %" G_GINT64_FORMAT " but the device wrote %" G_GINT64_FORMAT " entries: entries were removed",
-                                           "紀錄停在第 %" G_GINT64_FORMAT " 筆，但本裝置寫過 %" G_GINT64_FORMAT " 筆：有紀錄被刪除"),
+                    g_strdup_printf (_("the log ends at entry %" PRId64 " but the device wrote %" PRId64 " entries: entries were removed"),
                                      last, head_seq));
     }
   return TRUE;

@@ -122,8 +122,7 @@ catalog_error (GError     **error,
   va_end (args);
 
   g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-               FK_T ("The service catalog is malformed (%s: %s). Ask the office for a corrected services.json.",
-                     "業務目錄格式有誤（%s：%s）。請向戶政事務所索取修正後的 services.json。"),
+               _("The service catalog is malformed (%s: %s). Ask the office for a corrected services.json."),
                where, problem);
   return FALSE;
 }
@@ -133,22 +132,21 @@ where_service (guint       index,
                const char *id)
 {
   if (id != NULL)
-    return g_strdup_printf (FK_T ("service \"%s\"", "業務「%s」"), id);
-  return g_strdup_printf (FK_T ("service #%u", "第 %u 個業務"), index + 1);
+    return g_strdup_printf (_("service \"%s\""), id);
+  return g_strdup_printf (_("service #%u"), index + 1);
 }
 
 static char *
 where_part (const char *service_where,
-            const char *part_en,
-            const char *part_zh,
+            const char *part,
             guint       index,
             const char *id)
 {
   if (id != NULL)
-    return g_strdup_printf (FK_T ("%s, %s \"%s\"", "%s的%s「%s」"),
-                            service_where, FK_T (part_en, part_zh), id);
-  return g_strdup_printf (FK_T ("%s, %s #%u", "%s的%s（第 %u 項）"),
-                          service_where, FK_T (part_en, part_zh), index + 1);
+    return g_strdup_printf (_("%s, %s \"%s\""),
+                            service_where, part, id);
+  return g_strdup_printf (_("%s, %s #%u"),
+                          service_where, part, index + 1);
 }
 
 /* ---------------------------------------------------------------- JSON access */
@@ -194,8 +192,7 @@ require_string (JsonObject  *object,
 
   if (value == NULL)
     return catalog_error (error, where,
-                          FK_T ("\"%s\" is missing or is not a non-empty string",
-                                "「%s」缺少或不是非空白的字串"),
+                          _("\"%s\" is missing or is not a non-empty string"),
                           name);
   *out = g_strdup (value);
   return TRUE;
@@ -212,8 +209,7 @@ require_bool (JsonObject  *object,
 
   if (node == NULL)
     return catalog_error (error, where,
-                          FK_T ("\"%s\" is missing or is not true or false",
-                                "「%s」缺少或不是 true / false"),
+                          _("\"%s\" is missing or is not true or false"),
                           name);
   *out = json_node_get_boolean (node);
   return TRUE;
@@ -239,20 +235,17 @@ read_int (JsonObject  *object,
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
       json_node_get_value_type (node) != G_TYPE_INT64)
     return catalog_error (error, where,
-                          FK_T ("\"%s\" is missing or is not a whole number",
-                                "「%s」缺少或不是整數"),
+                          _("\"%s\" is missing or is not a whole number"),
                           name);
 
   value = json_node_get_int (node);
   if (value < 0 && min >= 0)
     return catalog_error (error, where,
-                          FK_T ("\"%s\" must not be negative, got %" G_GINT64_FORMAT,
-                                "「%s」不可為負數，目前是 %" G_GINT64_FORMAT),
+                          _("\"%s\" must not be negative, got %" PRId64),
                           name, value);
   if (value < min || value > max)
     return catalog_error (error, where,
-                          FK_T ("\"%s\" must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT ", got %" G_GINT64_FORMAT,
-                                "「%s」必須介於 %" G_GINT64_FORMAT " 與 %" G_GINT64_FORMAT " 之間，目前是 %" G_GINT64_FORMAT),
+                          _("\"%s\" must be between %" PRId64 " and %" PRId64 ", got %" PRId64),
                           name, min, max, value);
   *out = (int) value;
   return TRUE;
@@ -300,8 +293,7 @@ read_labels (JsonObject  *object,
 
   if (labels == NULL)
     return catalog_error (error, where,
-                          FK_T ("\"%s\" is missing; it needs {\"zh_TW\": …, \"en\": …}",
-                                "缺少「%s」；須為 {\"zh_TW\": …, \"en\": …}"),
+                          _("\"%s\" is missing; it needs {\"zh_TW\": …, \"en\": …}"),
                           name);
 
   where_labels = g_strdup_printf ("%s.%s", where, name);
@@ -321,21 +313,18 @@ read_id (JsonObject  *object,
 
   if (value == NULL)
     return catalog_error (error, where,
-                          FK_T ("\"%s\" is missing or is not a non-empty string",
-                                "「%s」缺少或不是非空白的字串"),
+                          _("\"%s\" is missing or is not a non-empty string"),
                           name);
 
   if (strlen (value) > ID_MAX_LENGTH)
     return catalog_error (error, where,
-                          FK_T ("\"%s\" is longer than %d characters",
-                                "「%s」超過 %d 個字元"),
+                          _("\"%s\" is longer than %d characters"),
                           name, ID_MAX_LENGTH);
 
   for (const char *p = value; *p != '\0'; p++)
     if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '_'))
       return catalog_error (error, where,
-                            FK_T ("\"%s\" must use only a–z, 0–9 and _",
-                                  "「%s」只能使用 a–z、0–9 與 _"),
+                            _("\"%s\" must use only a–z, 0–9 and _"),
                             name);
 
   *out = g_strdup (value);
@@ -383,8 +372,7 @@ read_choices (JsonObject  *object,
   n = array != NULL ? json_array_get_length (array) : 0;
   if (n == 0)
     return catalog_error (error, where,
-                          FK_T ("a field of type \"choice\" needs a non-empty \"choices\" array",
-                                "類型為 \"choice\" 的欄位須有非空的「choices」陣列"));
+                          _("a field of type \"choice\" needs a non-empty \"choices\" array"));
 
   for (guint i = 0; i < n; i++)
     {
@@ -394,13 +382,11 @@ read_choices (JsonObject  *object,
       if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING ||
           *(choice = json_node_get_string (node)) == '\0')
         return catalog_error (error, where,
-                              FK_T ("choice #%u is not a non-empty string",
-                                    "第 %u 個選項不是非空白的字串"),
+                              _("choice #%u is not a non-empty string"),
                               i + 1);
       if (!g_hash_table_add (seen, (gpointer) choice))
         return catalog_error (error, where,
-                              FK_T ("choice \"%s\" is listed twice",
-                                    "選項「%s」重複"),
+                              _("choice \"%s\" is listed twice"),
                               choice);
       g_strv_builder_add (builder, choice);
     }
@@ -419,7 +405,7 @@ parse_field (JsonObject  *object,
   g_autofree char *where = NULL;
   const char *type_name;
 
-  where = where_part (service_where, "field", "欄位", index, string_member (object, "key"));
+  where = where_part (service_where, _("field"), index, string_member (object, "key"));
 
   if (!read_id (object, "key", where, &field->key, error))
     return NULL;
@@ -428,8 +414,7 @@ parse_field (JsonObject  *object,
     if (g_str_equal (field->key, core_keys[i]))
       {
         catalog_error (error, where,
-                       FK_T ("\"%s\" is recorded for every case already; remove it from \"fields\"",
-                             "每個案件都已記錄「%s」；請自「fields」移除"),
+                       _("\"%s\" is recorded for every case already; remove it from \"fields\""),
                        field->key);
         return NULL;
       }
@@ -441,8 +426,7 @@ parse_field (JsonObject  *object,
   if (type_name == NULL || !field_type_from_name (type_name, &field->type))
     {
       catalog_error (error, where,
-                     FK_T ("unknown field type \"%s\"; use text, person_id, national_id, date, phone, cert_card, address or choice",
-                           "欄位類型「%s」無法辨識；請使用 text、person_id、national_id、date、phone、cert_card、address 或 choice"),
+                     _("unknown field type \"%s\"; use text, person_id, national_id, date, phone, cert_card, address or choice"),
                      type_name != NULL ? type_name : "");
       return NULL;
     }
@@ -454,8 +438,7 @@ parse_field (JsonObject  *object,
   if (field_type_is_identifying (field->type) && !field->personal)
     {
       catalog_error (error, where,
-                     FK_T ("a field of type \"%s\" identifies a person and must have \"personal\": true",
-                           "類型「%s」的欄位可識別個人，必須設定 \"personal\": true"),
+                     _("a field of type \"%s\" identifies a person and must have \"personal\": true"),
                      type_name);
       return NULL;
     }
@@ -468,8 +451,7 @@ parse_field (JsonObject  *object,
   else if (json_object_has_member (object, "choices"))
     {
       catalog_error (error, where,
-                     FK_T ("\"choices\" is only allowed for fields of type \"choice\"",
-                           "只有類型為 \"choice\" 的欄位可以有「choices」"));
+                     _("\"choices\" is only allowed for fields of type \"choice\""));
       return NULL;
     }
 
@@ -485,7 +467,7 @@ parse_checklist_item (JsonObject  *object,
   g_autoptr(FkChecklistItem) item = g_new0 (FkChecklistItem, 1);
   g_autofree char *where = NULL;
 
-  where = where_part (service_where, "checklist item", "一次告知單項目", index,
+  where = where_part (service_where, _("checklist item"), index,
                       string_member (object, "id"));
 
   if (!read_id (object, "id", where, &item->id, error) ||
@@ -509,8 +491,7 @@ parse_fields (JsonObject  *object,
    * typo: "feilds" must not make a service silently field-less. */
   if (array == NULL)
     return catalog_error (error, where,
-                          FK_T ("\"fields\" is missing or is not an array (use [] for none)",
-                                "「fields」缺少或不是陣列（沒有欄位請寫 []）"));
+                          _("\"fields\" is missing or is not an array (use [] for none)"));
 
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
@@ -519,10 +500,10 @@ parse_fields (JsonObject  *object,
 
       if (member == NULL)
         {
-          g_autofree char *where_field = where_part (where, "field", "欄位", i, NULL);
+          g_autofree char *where_field = where_part (where, _("field"), i, NULL);
 
           return catalog_error (error, where_field,
-                                FK_T ("not an object", "不是物件"));
+                                _("not an object"));
         }
 
       field = parse_field (member, where, i, error);
@@ -532,11 +513,10 @@ parse_fields (JsonObject  *object,
 
       if (!g_hash_table_add (seen, field->key))
         {
-          g_autofree char *where_field = where_part (where, "field", "欄位", i, field->key);
+          g_autofree char *where_field = where_part (where, _("field"), i, field->key);
 
           return catalog_error (error, where_field,
-                                FK_T ("the key \"%s\" appears twice; every key must be unique",
-                                      "「%s」重複出現；每個欄位的 key 必須唯一"),
+                                _("the key \"%s\" appears twice; every key must be unique"),
                                 field->key);
         }
     }
@@ -557,8 +537,7 @@ parse_checklist (JsonObject  *object,
    * sealed with nothing checked. */
   if (array == NULL || json_array_get_length (array) == 0)
     return catalog_error (error, where,
-                          FK_T ("\"checklist\" is missing or empty; every service lists the documents it needs",
-                                "「checklist」缺少或為空；每個業務都必須列出應備文件"));
+                          _("\"checklist\" is missing or empty; every service lists the documents it needs"));
 
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
@@ -567,10 +546,10 @@ parse_checklist (JsonObject  *object,
 
       if (member == NULL)
         {
-          g_autofree char *where_item = where_part (where, "checklist item", "一次告知單項目", i, NULL);
+          g_autofree char *where_item = where_part (where, _("checklist item"), i, NULL);
 
           return catalog_error (error, where_item,
-                                FK_T ("not an object", "不是物件"));
+                                _("not an object"));
         }
 
       item = parse_checklist_item (member, where, i, error);
@@ -580,11 +559,10 @@ parse_checklist (JsonObject  *object,
 
       if (!g_hash_table_add (seen, item->id))
         {
-          g_autofree char *where_item = where_part (where, "checklist item", "一次告知單項目", i, item->id);
+          g_autofree char *where_item = where_part (where, _("checklist item"), i, item->id);
 
           return catalog_error (error, where_item,
-                                FK_T ("the id \"%s\" appears twice; every id must be unique",
-                                      "「%s」重複出現；每個項目的 id 必須唯一"),
+                                _("the id \"%s\" appears twice; every id must be unique"),
                                 item->id);
         }
     }
@@ -616,8 +594,7 @@ parse_service (JsonObject  *object,
   if (time_limit == NULL)
     {
       catalog_error (error, where,
-                     FK_T ("\"time_limit\" is missing; it needs {\"days\": …, \"zh_TW\": …, \"en\": …}",
-                           "缺少「time_limit」；須為 {\"days\": …, \"zh_TW\": …, \"en\": …}"));
+                     _("\"time_limit\" is missing; it needs {\"days\": …, \"zh_TW\": …, \"en\": …}"));
       return NULL;
     }
   {
@@ -645,8 +622,7 @@ parse_service (JsonObject  *object,
       if (age == NULL)
         {
           catalog_error (error, where,
-                         FK_T ("\"age\" must be an object such as {\"min\": 14}",
-                               "「age」必須是物件，例如 {\"min\": 14}"));
+                         _("\"age\" must be an object such as {\"min\": 14}"));
           return NULL;
         }
       if (!read_int (age, "min", TRUE, 0, AGE_MAX, where_age, &service->age_min, error) ||
@@ -655,8 +631,7 @@ parse_service (JsonObject  *object,
       if (service->age_min >= 0 && service->age_max >= 0 && service->age_min > service->age_max)
         {
           catalog_error (error, where_age,
-                         FK_T ("\"min\" (%d) is greater than \"max\" (%d)",
-                               "「min」（%d）大於「max」（%d）"),
+                         _("\"min\" (%d) is greater than \"max\" (%d)"),
                          service->age_min, service->age_max);
           return NULL;
         }
@@ -674,7 +649,7 @@ parse_catalog (JsonNode  *root,
                GError   **error)
 {
   g_autoptr(FkCatalog) catalog = g_new0 (FkCatalog, 1);
-  const char *where = FK_T ("top level", "最上層");
+  const char *where = _("top level");
   JsonObject *object;
   JsonArray *services;
 
@@ -683,7 +658,7 @@ parse_catalog (JsonNode  *root,
 
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      catalog_error (error, where, FK_T ("the file is not a JSON object", "檔案不是 JSON 物件"));
+      catalog_error (error, where, _("the file is not a JSON object"));
       return NULL;
     }
   object = json_node_get_object (root);
@@ -695,7 +670,7 @@ parse_catalog (JsonNode  *root,
   if (services == NULL || json_array_get_length (services) == 0)
     {
       catalog_error (error, where,
-                     FK_T ("\"services\" is missing or empty", "「services」缺少或為空"));
+                     _("\"services\" is missing or empty"));
       return NULL;
     }
 
@@ -708,7 +683,7 @@ parse_catalog (JsonNode  *root,
         {
           g_autofree char *where_member = where_service (i, NULL);
 
-          catalog_error (error, where_member, FK_T ("not an object", "不是物件"));
+          catalog_error (error, where_member, _("not an object"));
           return NULL;
         }
 
@@ -722,8 +697,7 @@ parse_catalog (JsonNode  *root,
           g_autofree char *where_member = where_service (i, service->id);
 
           catalog_error (error, where_member,
-                         FK_T ("the id \"%s\" appears twice; every service id must be unique",
-                               "「%s」重複出現；每個業務的 id 必須唯一"),
+                         _("the id \"%s\" appears twice; every service id must be unique"),
                          service->id);
           return NULL;
         }
@@ -767,8 +741,7 @@ check_text (const char  *value,
   if (n_chars > max_chars)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_RANGE,
-                   FK_T ("too long: at most %ld characters, got %ld; shorten it.",
-                         "過長：最多 %ld 個字，目前 %ld 個字；請縮短。"),
+                   _("too long: at most %ld characters, got %ld; shorten it."),
                    max_chars, n_chars);
       return FALSE;
     }
@@ -781,10 +754,8 @@ check_text (const char  *value,
         {
           g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
                        allow_newlines
-                       ? FK_T ("contains a control character; retype it.",
-                               "含有控制字元；請重新輸入。")
-                       : FK_T ("must be on one line; remove line breaks and tabs.",
-                               "必須寫在同一行；請刪除換行與定位字元。"));
+                       ? _("contains a control character; retype it.")
+                       : _("must be on one line; remove line breaks and tabs."));
           return FALSE;
         }
     }
@@ -804,8 +775,7 @@ check_choice (const FkField  *field,
 
   allowed = g_strjoinv (", ", field->choices);
   g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_RANGE,
-               FK_T ("not one of the allowed values; choose one of: %s.",
-                     "不是可選的值；請選擇：%s。"),
+               _("not one of the allowed values; choose one of: %s."),
                allowed);
   return FALSE;
 }
@@ -828,8 +798,7 @@ fk_catalog_load_bytes (GBytes  *json,
   if (size > CATALOG_MAX_BYTES)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-                   FK_T ("The service catalog is %" G_GSIZE_FORMAT " bytes, more than the %d a catalog can be; it is not a catalog. Ask the office for the correct services.json.",
-                         "業務目錄大小為 %" G_GSIZE_FORMAT " 位元組，超過上限 %d，並非業務目錄。請向戶政事務所索取正確的 services.json。"),
+                   _("The service catalog is %" "zu" " bytes, more than the %d a catalog can be; it is not a catalog. Ask the office for the correct services.json."),
                    size, CATALOG_MAX_BYTES);
       return NULL;
     }
@@ -838,8 +807,7 @@ fk_catalog_load_bytes (GBytes  *json,
   if (!json_parser_load_from_data (parser, size > 0 ? data : "", (gssize) size, &local_error))
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-                   FK_T ("The service catalog is not valid JSON (%s). Ask the office for a corrected services.json.",
-                         "業務目錄不是有效的 JSON（%s）。請向戶政事務所索取修正後的 services.json。"),
+                   _("The service catalog is not valid JSON (%s). Ask the office for a corrected services.json."),
                    local_error->message);
       return NULL;
     }
@@ -861,8 +829,7 @@ fk_catalog_load_file (const char  *path,
   if (!g_file_get_contents (path, &contents, &length, error))
     {
       g_prefix_error (error,
-                      FK_T ("Cannot read the service catalog; reinstall FieldKit or set FIELDKIT_DATA_DIR to the folder holding services.json: ",
-                            "無法讀取業務目錄；請重新安裝 FieldKit，或將 FIELDKIT_DATA_DIR 設為 services.json 所在的資料夾："));
+                      _("Cannot read the service catalog; reinstall FieldKit or set FIELDKIT_DATA_DIR to the folder holding services.json: "));
       return NULL;
     }
 
@@ -927,7 +894,7 @@ fk_service_name (const FkService *service)
 {
   g_return_val_if_fail (service != NULL, NULL);
 
-  return FK_T (service->name_en, service->name_zh);
+  return fk_lang_pick (service->name_en, service->name_zh);
 }
 
 const char *
@@ -935,7 +902,7 @@ fk_service_time_limit (const FkService *service)
 {
   g_return_val_if_fail (service != NULL, NULL);
 
-  return FK_T (service->time_limit_en, service->time_limit_zh);
+  return fk_lang_pick (service->time_limit_en, service->time_limit_zh);
 }
 
 const char *
@@ -943,7 +910,7 @@ fk_field_label (const FkField *field)
 {
   g_return_val_if_fail (field != NULL, NULL);
 
-  return FK_T (field->label_en, field->label_zh);
+  return fk_lang_pick (field->label_en, field->label_zh);
 }
 
 const char *
@@ -951,7 +918,7 @@ fk_checklist_item_label (const FkChecklistItem *item)
 {
   g_return_val_if_fail (item != NULL, NULL);
 
-  return FK_T (item->label_en, item->label_zh);
+  return fk_lang_pick (item->label_en, item->label_zh);
 }
 
 const FkField *
@@ -1008,8 +975,7 @@ fk_field_validate (const FkField  *field,
       if (field->required)
         {
           g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_EMPTY,
-                       FK_T ("%s is required; fill it in before saving.",
-                             "「%s」為必填；請填寫後再儲存。"),
+                       _("%s is required; fill it in before saving."),
                        fk_field_label (field));
           return FALSE;
         }
@@ -1066,7 +1032,7 @@ fk_field_validate (const FkField  *field,
 
   if (!ok)
     {
-      g_prefix_error (error, FK_T ("%s: ", "「%s」："), fk_field_label (field));
+      g_prefix_error (error, _("%s: "), fk_field_label (field));
       return FALSE;
     }
 

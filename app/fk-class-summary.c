@@ -31,15 +31,15 @@
 
 static const struct {
   const char *name;
-  const char *en;
-  const char *zh;
+  const char *en;   /* N_(): the screen shows its translation */
+  const char *zh;   /* the printed class summary carries both languages */
 } states[] = {
-  [FK_DRIVE_NOT_SEEN] = { "not_seen", "Not checked in", "未報到" },
-  [FK_DRIVE_PRESENT]  = { "present",  "Present, not finished", "已報到，未完成" },
-  [FK_DRIVE_ABSENT]   = { "absent",   "Absent", "缺席" },
-  [FK_DRIVE_LATER]    = { "later",    "Come back later", "稍後再來" },
-  [FK_DRIVE_DONE]     = { "done",     "Applied", "已受理" },
-  [FK_DRIVE_RETURNED] = { "returned", "Returned for correction", "退回補正" },
+  [FK_DRIVE_NOT_SEEN] = { "not_seen", N_("Not checked in"), "未報到" },
+  [FK_DRIVE_PRESENT]  = { "present",  N_("Present, not finished"), "已報到，未完成" },
+  [FK_DRIVE_ABSENT]   = { "absent",   N_("Absent"), "缺席" },
+  [FK_DRIVE_LATER]    = { "later",    N_("Come back later"), "稍後再來" },
+  [FK_DRIVE_DONE]     = { "done",     N_("Applied"), "已受理" },
+  [FK_DRIVE_RETURNED] = { "returned", N_("Returned for correction"), "退回補正" },
 };
 
 const char *
@@ -53,7 +53,7 @@ fk_drive_state_label (FkDriveState state)
 {
   if (state > FK_DRIVE_RETURNED)
     state = FK_DRIVE_NOT_SEEN;
-  return FK_T (states[state].en, states[state].zh);
+  return _(states[state].en);
 }
 
 FkDriveState
@@ -228,14 +228,14 @@ fk_class_summary_progress (const FkClassSummary *summary)
 {
   GString *s = g_string_new (NULL);
 
-  g_string_printf (s, FK_T ("%u / %u done", "%u / %u 已完成"),
+  g_string_printf (s, _("%u / %u done"),
                    summary->n_state[FK_DRIVE_DONE], summary->rows->len);
   if (summary->n_state[FK_DRIVE_ABSENT])
-    g_string_append_printf (s, FK_T (" · %u absent", " · %u 缺席"), summary->n_state[FK_DRIVE_ABSENT]);
+    g_string_append_printf (s, _(" · %u absent"), summary->n_state[FK_DRIVE_ABSENT]);
   if (summary->n_state[FK_DRIVE_LATER])
-    g_string_append_printf (s, FK_T (" · %u later", " · %u 稍後"), summary->n_state[FK_DRIVE_LATER]);
+    g_string_append_printf (s, _(" · %u later"), summary->n_state[FK_DRIVE_LATER]);
   if (summary->n_state[FK_DRIVE_RETURNED])
-    g_string_append_printf (s, FK_T (" · %u returned", " · %u 退回"), summary->n_state[FK_DRIVE_RETURNED]);
+    g_string_append_printf (s, _(" · %u returned"), summary->n_state[FK_DRIVE_RETURNED]);
   return g_string_free (s, FALSE);
 }
 
@@ -270,13 +270,13 @@ fk_class_summary_to_csv (const FkClassSummary *summary)
 {
   GString *out = g_string_new ("\xEF\xBB\xBF");
 
-  csv_cell (out, FK_T ("Class", "班級"), FALSE);
-  csv_cell (out, FK_T ("Seat", "座號"), FALSE);
-  csv_cell (out, FK_T ("Name", "姓名"), FALSE);
-  csv_cell (out, FK_T ("Status", "狀態"), FALSE);
-  csv_cell (out, FK_T ("Receipt number", "收件編號"), FALSE);
-  csv_cell (out, FK_T ("Case", "案件"), FALSE);
-  csv_cell (out, FK_T ("Status code", "狀態代碼"), TRUE);
+  csv_cell (out, _("Class"), FALSE);
+  csv_cell (out, _("Seat"), FALSE);
+  csv_cell (out, _("Name"), FALSE);
+  csv_cell (out, _("Status"), FALSE);
+  csv_cell (out, _("Receipt number"), FALSE);
+  csv_cell (out, _("Case"), FALSE);
+  csv_cell (out, _("Status code"), TRUE);
   for (guint i = 0; i < summary->rows->len; i++)
     {
       const FkClassSummaryRow *row = summary->rows->pdata[i];
@@ -303,7 +303,7 @@ file_error (const char  *path,
              : FK_STORE_ERROR_FAILED;
 
   g_set_error (error, FK_STORE_ERROR, code,
-               FK_T ("Could not write the class summary to %s: %s.", "無法將班級彙整寫入 %s：%s。"),
+               _("Could not write the class summary to %s: %s."),
                path, g_strerror (err));
   return FALSE;
 }
@@ -610,7 +610,7 @@ fk_class_summary_write_pdf (const FkClassSummary *summary,
       close (sink.fd);
       g_unlink (tmp);
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
-                   FK_T ("Could not draw the class summary: %s.", "無法繪製班級彙整：%s。"),
+                   _("Could not draw the class summary: %s."),
                    cairo_status_to_string (status));
       return FALSE;
     }
@@ -640,8 +640,7 @@ fk_class_summary_write (const FkClassSummary *summary,
   if (g_str_has_suffix (lower, ".pdf"))
     return fk_class_summary_write_pdf (summary, path, error);
   g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-               FK_T ("%s: the class summary is written as .csv or .pdf; name the file so.",
-                     "%s：班級彙整只能存成 .csv 或 .pdf，請以此命名檔案。"),
+               _("%s: the class summary is written as .csv or .pdf; name the file so."),
                path);
   return FALSE;
 }

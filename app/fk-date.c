@@ -30,8 +30,7 @@ static gboolean
 format_error (GError **error)
 {
   g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-               FK_T ("This is not a date FieldKit can read; write it as 2012-05-03, 20120503, ROC 101/05/03, 1010503 or 101年5月3日 (year first).",
-                     "無法辨識此日期；請以年在前的方式填寫，例如 2012-05-03、20120503、民國 101/05/03、1010503 或 101年5月3日。"));
+               _("This is not a date FieldKit can read; write it as 2012-05-03, 20120503, ROC 101/05/03, 1010503 or 101年5月3日 (year first)."));
   return FALSE;
 }
 
@@ -116,8 +115,7 @@ resolve_year (Era          era,
       if (year->value < GREGORIAN_MIN)
         {
           g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_RANGE,
-                       FK_T ("A 4-digit year must be %d or later; write ROC years with at most 3 digits (101, not 0101).",
-                             "4 位數的年份必須是西元 %d 年以後；民國年份請寫 3 位數以內（101，而非 0101）。"),
+                       _("A 4-digit year must be %d or later; write ROC years with at most 3 digits (101, not 0101)."),
                        GREGORIAN_MIN);
           return FALSE;
         }
@@ -128,16 +126,14 @@ resolve_year (Era          era,
   if (year->n_digits > 3 || era == ERA_GREGORIAN)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-                   FK_T ("The year does not fit its calendar: Gregorian (西元) years have 4 digits and ROC (民國) years 1 to 3 digits.",
-                         "年份與曆法不符：西元年份為 4 位數，民國年份為 1 至 3 位數。"));
+                   _("The year does not fit its calendar: Gregorian (西元) years have 4 digits and ROC (民國) years 1 to 3 digits."));
       return FALSE;
     }
 
   if (year->value == 0)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_DATE,
-                   FK_T ("There is no ROC year 0: ROC year 1 is 1912 and the year before is 民國前1年 (1911). Check the year.",
-                         "沒有民國 0 年：民國元年為西元 1912 年，前一年為民國前 1 年（1911）。請核對年份。"));
+                   _("There is no ROC year 0: ROC year 1 is 1912 and the year before is 民國前1年 (1911). Check the year."));
       return FALSE;
     }
 
@@ -159,8 +155,7 @@ check_day (guint    year,
   if (month < 1 || month > 12)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_DATE,
-                   FK_T ("The month must be 1 to 12, got %u; check the order is year, month, day.",
-                         "月份必須是 1 至 12，目前是 %u；請確認順序為年、月、日。"),
+                   _("The month must be 1 to 12, got %u; check the order is year, month, day."),
                    month);
       return FALSE;
     }
@@ -170,12 +165,10 @@ check_day (guint    year,
     {
       if (month == 2 && day == 29)
         g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_DATE,
-                     FK_T ("February 29 does not exist in that year (not a leap year); check the year and the day.",
-                           "該年不是閏年，沒有 2 月 29 日；請核對年份與日期。"));
+                     _("February 29 does not exist in that year (not a leap year); check the year and the day."));
       else
         g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_DATE,
-                     FK_T ("Day %u does not exist in month %u, which has %u days that year; check the day and the month.",
-                           "沒有 %u 日：%u 月在該年只有 %u 天；請核對日期與月份。"),
+                     _("Day %u does not exist in month %u, which has %u days that year; check the day and the month."),
                      day, month, (guint) days_in_month);
       return FALSE;
     }
@@ -203,8 +196,7 @@ fk_date_parse (const char  *text,
   if (*squeezed == '\0')
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_EMPTY,
-                   FK_T ("The date is empty; enter it as 2012-05-03 or ROC 101/05/03.",
-                         "日期未填寫；請以 2012-05-03 或民國 101/05/03 的格式輸入。"));
+                   _("The date is empty; enter it as 2012-05-03 or ROC 101/05/03."));
       return FALSE;
     }
 

@@ -125,7 +125,7 @@ parse_object (const char  *text,
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_FORMAT,
-                           FK_T ("The message is not valid JSON.", "訊息不是有效的 JSON。"));
+                           _("The message is not valid JSON."));
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));
@@ -182,7 +182,7 @@ fk_envelope_open (const char    *text,
   if (body == NULL || sig == NULL)
     {
       g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_FORMAT,
-                           FK_T ("The office's answer is not a signed envelope.", "戶所的回應不是已簽章的訊息。"));
+                           _("The office's answer is not a signed envelope."));
       return NULL;
     }
   m = envelope_message (body);
@@ -190,8 +190,7 @@ fk_envelope_open (const char    *text,
                             g_bytes_get_data (sig, NULL)))
     {
       g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_SIGNATURE,
-                           FK_T ("The office's answer is not signed by the office this device enrolled with; it was ignored.",
-                                 "戶所的回應並非由本裝置註冊的戶所簽章，已忽略。"));
+                           _("The office's answer is not signed by the office this device enrolled with; it was ignored."));
       return NULL;
     }
   if (body_text)
@@ -344,8 +343,7 @@ fk_packet_parse (GBytes  *bytes,
 
 bad:
   g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_FORMAT,
-                       FK_T ("This is not a FieldKit packet, or its manifest is malformed.",
-                             "這不是 FieldKit 封包，或封包清單格式錯誤。"));
+                       _("This is not a FieldKit packet, or its manifest is malformed."));
   return NULL;
 }
 
@@ -364,14 +362,13 @@ fk_packet_verify (const FkPacket  *p,
   if (!fk_signature_verify (device_sign_pk, g_bytes_get_data (m, NULL), g_bytes_get_size (m), data + 8 + mlen))
     {
       g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_SIGNATURE,
-                           FK_T ("The packet's signature is not the device's: it was altered or forged.",
-                                 "封包簽章不是該裝置的簽章：已遭竄改或偽造。"));
+                           _("The packet's signature is not the device's: it was altered or forged."));
       return FALSE;
     }
   if (g_strcmp0 (p->office_key_id, office_key_id) != 0)
     {
       g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_KEY,
-                           FK_T ("The packet was sealed for another office key.", "此封包是為其他戶所金鑰封裝的。"));
+                           _("The packet was sealed for another office key."));
       return FALSE;
     }
   fk_hash (data + p->payload_offset, p->payload_size, h);
@@ -380,8 +377,7 @@ fk_packet_verify (const FkPacket  *p,
       g_strcmp0 (hash, json_object_get_string_member_with_default (p->manifest, "payload_hash", "")) != 0)
     {
       g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_HASH,
-                           FK_T ("The packet's content does not match its signed manifest: it was truncated or altered.",
-                                 "封包內容與已簽章的清單不符：已被截斷或竄改。"));
+                           _("The packet's content does not match its signed manifest: it was truncated or altered."));
       return FALSE;
     }
   return TRUE;
@@ -447,7 +443,7 @@ fk_packet_open (const FkPacket  *p,
 
 bad:
   g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_FORMAT,
-                       FK_T ("The packet opened but its content is malformed.", "封包可開啟，但內容格式錯誤。"));
+                       _("The packet opened but its content is malformed."));
   return FALSE;
 }
 

@@ -270,10 +270,8 @@ fk_receipt_data_new (FkStore  *store,
   if (kase->status < FK_CASE_SEALED || kase->receipt_no == NULL)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("Case %" G_GINT64_FORMAT " is not sealed yet (status: %s), so it has no receipt number. "
-                         "A receipt is given after \"case finalize\".",
-                         "案件 %" G_GINT64_FORMAT " 尚未封存（狀態：%s），還沒有收件編號；"
-                         "完成「case finalize」後才能開立收件確認。"),
+                   _("Case %" PRId64 " is not sealed yet (status: %s), so it has no receipt number. "
+                         "A receipt is given after \"case finalize\"."),
                    kase->id, fk_case_status_label (kase->status));
       return NULL;
     }
@@ -281,9 +279,8 @@ fk_receipt_data_new (FkStore  *store,
   if (svc == NULL)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                   FK_T ("The service catalog on this device no longer has the service \"%s\" of case %" G_GINT64_FORMAT
-                         ", so its fee and time limit are unknown. Sync to get the office's catalog.",
-                         "本裝置的業務目錄已無業務「%s」（案件 %" G_GINT64_FORMAT "），無法得知規費與處理時限。請同步以取得戶所的業務目錄。"),
+                   _("The service catalog on this device no longer has the service \"%s\" of case %" PRId64
+                         ", so its fee and time limit are unknown. Sync to get the office's catalog."),
                    kase->service, kase->id);
       return NULL;
     }
@@ -858,7 +855,7 @@ file_error (const char  *path,
   else if (err == EACCES || err == EPERM || err == EROFS)
     code = FK_STORE_ERROR_READ_ONLY;
   g_set_error (error, FK_STORE_ERROR, code,
-               FK_T ("Could not write the receipt to %s: %s.", "無法將收件確認寫入 %s：%s。"),
+               _("Could not write the receipt to %s: %s."),
                path, g_strerror (err));
   return FALSE;
 }
@@ -923,7 +920,7 @@ fk_receipt_data_write_pdf (const FkReceiptData *data,
       close (sink.fd);
       g_unlink (tmp);
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
-                   FK_T ("Could not draw the receipt: %s.", "無法繪製收件確認：%s。"),
+                   _("Could not draw the receipt: %s."),
                    cairo_status_to_string (status));
       return FALSE;
     }

@@ -36,7 +36,7 @@ find_service (FkStore     *store,
       for (guint i = 0; all != NULL && i < all->len; i++)
         g_string_append_printf (known, "%s%s", i ? ", " : "", ((FkService *) all->pdata[i])->id);
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                   FK_T ("Unknown service \"%s\". Use one of: %s.", "不明的業務「%s」。請使用：%s。"),
+                   _("Unknown service \"%s\". Use one of: %s."),
                    service_id, known->str);
     }
   return svc;
@@ -56,15 +56,14 @@ school_outing (FkStore     *store,
   if (g_strcmp0 (outing->kind, "school_drive") != 0)
     {
       g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_OUTING,
-                   FK_T ("Outing %s is a %s, not a school drive; class rosters go into a school-drive outing. Create one with \"outing new --kind school_drive\".",
-                         "外勤場次 %s 是「%s」，不是到校服務；班級名冊只能匯入到校服務場次。請用「outing new --kind school_drive」建立。"),
+                   _("Outing %s is a %s, not a school drive; class rosters go into a school-drive outing. Create one with \"outing new --kind school_drive\"."),
                    outing->id, fk_outing_kind_label (outing->kind));
       return NULL;
     }
   if (!fk_date_parse (outing->date, date, NULL))
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_DAMAGED,
-                   FK_T ("Outing %s has no readable date.", "外勤場次 %s 的日期無法讀取。"), outing->id);
+                   _("Outing %s has no readable date."), outing->id);
       return NULL;
     }
   return g_steal_pointer (&outing);
@@ -74,10 +73,10 @@ static char *
 age_range_text (const FkService *svc)
 {
   if (svc->age_min >= 0 && svc->age_max >= 0)
-    return g_strdup_printf (FK_T ("%d to %d", "%d 至 %d 歲"), svc->age_min, svc->age_max);
+    return g_strdup_printf (_("%d to %d"), svc->age_min, svc->age_max);
   if (svc->age_min >= 0)
-    return g_strdup_printf (FK_T ("%d or older", "%d 歲以上"), svc->age_min);
-  return g_strdup_printf (FK_T ("%d or younger", "%d 歲以下"), svc->age_max);
+    return g_strdup_printf (_("%d or older"), svc->age_min);
+  return g_strdup_printf (_("%d or younger"), svc->age_max);
 }
 
 static void
@@ -94,8 +93,7 @@ check_age (FkRosterRow     *row,
   if (age < 0)
     {
       _fk_roster_row_add_problem (row, FK_ROSTER_AGE,
-                                  g_strdup (FK_T ("Born after the drive's date; check the birth date with the school.",
-                                                  "出生日期晚於到校服務日期；請向學校核對出生日期。")));
+                                  g_strdup (_("Born after the drive's date; check the birth date with the school.")));
       return;
     }
   if ((svc->age_min >= 0 && age < svc->age_min) || (svc->age_max >= 0 && age > svc->age_max))
@@ -103,15 +101,13 @@ check_age (FkRosterRow     *row,
       g_autofree char *range = age_range_text (svc);
 
       _fk_roster_row_add_problem (row, FK_ROSTER_AGE,
-                                  g_strdup_printf (FK_T ("Age %d on the drive's date; %s is for ages %s.",
-                                                         "到校服務日年齡為 %d 歲；%s限 %s。"),
+                                  g_strdup_printf (_("Age %d on the drive's date; %s is for ages %s."),
                                                    age, fk_service_name (svc), range));
       return;
     }
   if (age < FK_ROSTER_SCHOOL_AGE_MIN || age > FK_ROSTER_SCHOOL_AGE_MAX)
     _fk_roster_row_add_problem (row, FK_ROSTER_AGE,
-                                g_strdup_printf (FK_T ("Age %d on the drive's date is not a junior-high student's age (%d to %d); check the birth date with the school.",
-                                                       "到校服務日年齡為 %d 歲，不是國中生的年齡（%d 至 %d 歲）；請向學校核對出生日期。"),
+                                g_strdup_printf (_("Age %d on the drive's date is not a junior-high student's age (%d to %d); check the birth date with the school."),
                                                  age, FK_ROSTER_SCHOOL_AGE_MIN, FK_ROSTER_SCHOOL_AGE_MAX));
 }
 
@@ -147,8 +143,7 @@ already_in_outing (FkRosterRow *row,
                    gint64       case_id)
 {
   _fk_roster_row_add_problem (row, FK_ROSTER_ALREADY_IN_OUTING,
-                              g_strdup_printf (FK_T ("Already has case %" G_GINT64_FORMAT " in this outing.",
-                                                     "本場次已有此學生的案件（第 %" G_GINT64_FORMAT " 號）。"),
+                              g_strdup_printf (_("Already has case %" PRId64 " in this outing."),
                                                case_id));
 }
 
@@ -408,8 +403,7 @@ fk_roster_import (FkRoster        *roster,
       fk_store_end_batch (store, FALSE, NULL);
       out->taken = 0;
       g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_REFUSED,
-                   FK_T ("%u of %u rows have problems, and the roster was to be taken whole or not at all: nothing was imported.",
-                         "%u/%u 列有問題，而名冊須整份匯入，因此全部未匯入。"),
+                   _("%u of %u rows have problems, and the roster was to be taken whole or not at all: nothing was imported."),
                    out->refused, out->rows);
       return FALSE;
     }
@@ -441,8 +435,7 @@ fk_roster_import (FkRoster        *roster,
           if (!all_or_nothing)
             continue;
           g_set_error (&failure, FK_ROSTER_ERROR, FK_ROSTER_ERROR_REFUSED,
-                       FK_T ("Line %u was refused (%s), and the roster was to be taken whole or not at all: nothing was imported.",
-                             "第 %u 行被拒絕（%s），而名冊須整份匯入，因此全部未匯入。"),
+                       _("Line %u was refused (%s), and the roster was to be taken whole or not at all: nothing was imported."),
                        row->line, local->message);
         }
       else

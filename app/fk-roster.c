@@ -228,20 +228,17 @@ truncated_error (GError **error,
                  guint    line)
 {
   g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_ENCODING,
-               FK_T ("The file ends in the middle of a character (line %u): it was cut short while being copied or downloaded. Ask the school to send it again.",
-                     "檔案在一個字的中間結束（第 %u 行）：複製或下載時不完整。請學校重新提供檔案。"),
+               _("The file ends in the middle of a character (line %u): it was cut short while being copied or downloaded. Ask the school to send it again."),
                line);
 }
 
 static gboolean
 not_text_error (GError   **error,
-                const char *what_en,
-                const char *what_zh)
+                const char *what)
 {
   g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_NOT_TEXT,
-               FK_T ("This is not a roster file but %s. Export the class list from the school system or the spreadsheet as CSV (comma-separated) and import that file.",
-                     "這不是名冊檔，而是%s。請從學校系統或試算表將名冊匯出為 CSV（逗號分隔）檔後再匯入。"),
-               FK_T (what_en, what_zh));
+               _("This is not a roster file but %s. Export the class list from the school system or the spreadsheet as CSV (comma-separated) and import that file."),
+               what);
   return FALSE;
 }
 
@@ -255,20 +252,19 @@ check_magic (const guint8 *data,
   static const struct {
     const char *magic;
     gsize       len;
-    const char *en;
-    const char *zh;
+    const char *what;
   } kinds[] = {
-    { "PK\x03\x04", 4, "a workbook or other zip file (.xlsx, .ods) — in the spreadsheet choose Save As, CSV", "試算表活頁簿或其他壓縮檔（.xlsx、.ods）——請在試算表中「另存新檔」為 CSV" },
-    { "\xD0\xCF\x11\xE0", 4, "an old Excel workbook (.xls) — in Excel choose Save As, CSV", "舊版 Excel 活頁簿（.xls）——請在 Excel 中「另存新檔」為 CSV" },
-    { "\x89PNG", 4, "an image (PNG)", "圖片（PNG）" },
-    { "\xFF\xD8\xFF", 3, "an image (JPEG)", "圖片（JPEG）" },
-    { "GIF8", 4, "an image (GIF)", "圖片（GIF）" },
-    { "%PDF", 4, "a PDF document", "PDF 文件" },
+    { "PK\x03\x04", 4, N_("a workbook or other zip file (.xlsx, .ods) — in the spreadsheet choose Save As, CSV") },
+    { "\xD0\xCF\x11\xE0", 4, N_("an old Excel workbook (.xls) — in Excel choose Save As, CSV") },
+    { "\x89PNG", 4, N_("an image (PNG)") },
+    { "\xFF\xD8\xFF", 3, N_("an image (JPEG)") },
+    { "GIF8", 4, N_("an image (GIF)") },
+    { "%PDF", 4, N_("a PDF document") },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
     if (len >= kinds[i].len && memcmp (data, kinds[i].magic, kinds[i].len) == 0)
-      return not_text_error (error, kinds[i].en, kinds[i].zh);
+      return not_text_error (error, _(kinds[i].what));
   return TRUE;
 }
 
@@ -285,12 +281,12 @@ check_controls (const char *text,
       guchar c = (guchar) text[i];
 
       if (c == 0)
-        return not_text_error (error, "a binary file", "二進位檔案");
+        return not_text_error (error, _("a binary file"));
       if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') || c == 0x7F)
         controls++;
     }
   if (controls > 1 && controls * 100 > len)
-    return not_text_error (error, "a binary file", "二進位檔案");
+    return not_text_error (error, _("a binary file"));
   return TRUE;
 }
 
@@ -320,8 +316,7 @@ decode_utf16 (const guint8  *data,
     }
   else if (text == NULL)
     g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_ENCODING,
-                 FK_T ("The file is marked as UTF-16 but is not valid UTF-16 near byte %" G_GSIZE_FORMAT ". Save it again from the spreadsheet as CSV UTF-8.",
-                       "檔案標示為 UTF-16，但在第 %" G_GSIZE_FORMAT " 位元組附近不是有效的 UTF-16。請從試算表重新另存為 CSV UTF-8。"),
+                 _("The file is marked as UTF-16 but is not valid UTF-16 near byte %" "zu" ". Save it again from the spreadsheet as CSV UTF-8."),
                  read);
   return text;
 }
@@ -387,8 +382,7 @@ decode_legacy (FkRoster      *roster,
   if (utf8_lines > 0)
     {
       g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_ENCODING,
-                   FK_T ("The file mixes two encodings: line %u is UTF-8 but line %u is not (probably Big5). Open it in the spreadsheet, check those lines, and save it again as CSV UTF-8.",
-                         "檔案混用了兩種編碼：第 %u 行是 UTF-8，但第 %u 行不是（可能是 Big5）。請用試算表開啟、檢查這些行，再另存為 CSV UTF-8。"),
+                   _("The file mixes two encodings: line %u is UTF-8 but line %u is not (probably Big5). Open it in the spreadsheet, check those lines, and save it again as CSV UTF-8."),
                    first_utf8, first_other);
       return NULL;
     }
@@ -419,8 +413,7 @@ decode_legacy (FkRoster      *roster,
     }
 
   g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_ENCODING,
-               FK_T ("Line %u is neither UTF-8 nor Big5, the two encodings school systems use. Open the file in the spreadsheet and save it as CSV UTF-8.",
-                     "第 %u 行既不是 UTF-8 也不是 Big5（學校系統使用的兩種編碼）。請用試算表開啟檔案，另存為 CSV UTF-8。"),
+               _("Line %u is neither UTF-8 nor Big5, the two encodings school systems use. Open the file in the spreadsheet and save it as CSV UTF-8."),
                line_of (data, MIN (furthest, len)));
   return NULL;
 }
@@ -448,7 +441,7 @@ decode (FkRoster      *roster,
   else if (len >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF)
     {
       roster->encoding = "utf-8-bom";
-      roster->encoding_label = FK_T ("UTF-8 with BOM", "UTF-8（含 BOM）");
+      roster->encoding_label = _("UTF-8 with BOM");
       if (!check_controls ((const char *) data, len, error))
         return NULL;
       if (!g_utf8_validate_len ((const char *) data + 3, len - 3, &bad))
@@ -459,8 +452,7 @@ decode (FkRoster      *roster,
             truncated_error (error, line_of (data, offset));
           else
             g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_ENCODING,
-                         FK_T ("The file is marked as UTF-8 but line %u is not UTF-8 (probably Big5 pasted in). Open it in the spreadsheet, check that line, and save it again as CSV UTF-8.",
-                               "檔案標示為 UTF-8，但第 %u 行不是 UTF-8（可能貼入了 Big5 文字）。請用試算表開啟、檢查該行，再另存為 CSV UTF-8。"),
+                         _("The file is marked as UTF-8 but line %u is not UTF-8 (probably Big5 pasted in). Open it in the spreadsheet, check that line, and save it again as CSV UTF-8."),
                          line_of (data, offset));
           return NULL;
         }
@@ -484,7 +476,7 @@ decode (FkRoster      *roster,
   if (text != NULL && (!g_utf8_validate_len (text, *out_len, NULL) || !check_controls (text, *out_len, error)))
     {
       if (error != NULL && *error == NULL)
-        not_text_error (error, "a binary file", "二進位檔案");
+        not_text_error (error, _("a binary file"));
       sodium_memzero (text, *out_len);
       g_free (text);
       return NULL;
@@ -545,8 +537,7 @@ read_record (Reader  *r,
               if (r->p >= r->end)
                 {
                   g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_FORMAT,
-                               FK_T ("A quote (\") opened on line %u is never closed, so the rest of the file would be one cell. Check that line in the spreadsheet and export the file again.",
-                                     "第 %u 行有一個引號（\"）沒有結束，檔案其餘部分會變成同一格。請在試算表中檢查該行後重新匯出。"),
+                               _("A quote (\") opened on line %u is never closed, so the rest of the file would be one cell. Check that line in the spreadsheet and export the file again."),
                                quote_line);
                   return FALSE;
                 }
@@ -813,8 +804,7 @@ find_header (const char  *text,
   if (best->found == 0)
     {
       g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_COLUMNS,
-                   FK_T ("No header row found in the first %d lines. The first line should name the columns, for example: 班級,座號,姓名,身分證統一編號,出生日期,監護人,聯絡電話 (or class,seat,name,national_id,birth_date,guardian,phone).",
-                         "前 %d 行中找不到標題列。第一行應列出欄位名稱，例如：班級,座號,姓名,身分證統一編號,出生日期,監護人,聯絡電話（或 class,seat,name,national_id,birth_date,guardian,phone）。"),
+                   _("No header row found in the first %d lines. The first line should name the columns, for example: 班級,座號,姓名,身分證統一編號,出生日期,監護人,聯絡電話 (or class,seat,name,national_id,birth_date,guardian,phone)."),
                    HEADER_SEARCH);
     }
   else
@@ -824,10 +814,9 @@ find_header (const char  *text,
       if (best->map[COL_NAME] < 0)
         g_string_append (missing, column_hint[COL_NAME]);
       if (best->map[COL_ID] < 0)
-        g_string_append_printf (missing, "%s%s", missing->len ? FK_T (" and ", "及") : "", column_hint[COL_ID]);
+        g_string_append_printf (missing, "%s%s", missing->len ? _(" and ") : "", column_hint[COL_ID]);
       g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_COLUMNS,
-                   FK_T ("The roster has no column for %s; every student needs a name and an ID number. Add the column (header %s) and import again.",
-                         "名冊缺少「%s」欄；每位學生都需要姓名及身分證統一編號。請加上該欄（標題為 %s）後再匯入。"),
+                   _("The roster has no column for %s; every student needs a name and an ID number. Add the column (header %s) and import again."),
                    missing->str, missing->str);
     }
   g_clear_pointer (&best->ignored, g_ptr_array_unref);
@@ -850,13 +839,12 @@ static void
 check_length (FkRosterRow *row,
               const char  *value,
               glong        max,
-              const char  *label_en,
-              const char  *label_zh)
+              const char  *label)
 {
   if (g_utf8_strlen (value, -1) > max)
     _fk_roster_row_add_problem (row, FK_ROSTER_BAD_FIELD,
-                                g_strdup_printf (FK_T ("The %s is longer than %ld characters.", "%s超過 %ld 個字。"),
-                                                 FK_T (label_en, label_zh), max));
+                                g_strdup_printf (_("The %s is longer than %ld characters."),
+                                                 label, max));
 }
 
 static void
@@ -871,7 +859,7 @@ read_id (FkRosterRow *row,
   if (*row->national_id == '\0')
     {
       _fk_roster_row_add_problem (row, FK_ROSTER_NO_ID,
-                                  g_strdup (FK_T ("No ID number.", "未填身分證統一編號。")));
+                                  g_strdup (_("No ID number.")));
       return;
     }
   if (!fk_national_id_check (row->national_id, NULL, &local))
@@ -883,8 +871,7 @@ read_id (FkRosterRow *row,
   earlier = g_hash_table_lookup (seen, row->national_id);
   if (earlier != NULL)
     _fk_roster_row_add_problem (row, FK_ROSTER_DUPLICATE_IN_FILE,
-                                g_strdup_printf (FK_T ("The same ID number as line %u; a student can be on the roster only once. Ask the school which row is right.",
-                                                       "身分證統一編號與第 %u 行相同；每位學生只能列一次。請向學校確認哪一列正確。"),
+                                g_strdup_printf (_("The same ID number as line %u; a student can be on the roster only once. Ask the school which row is right."),
                                                  ((const FkRosterRow *) earlier)->line));
   else
     g_hash_table_insert (seen, row->national_id, row);
@@ -906,13 +893,13 @@ read_birth (FkRosterRow *row,
 
   if (*text == '\0')
     _fk_roster_row_add_problem (row, FK_ROSTER_BAD_DATE,
-                                g_strdup (FK_T ("No birth date.", "未填出生日期。")));
+                                g_strdup (_("No birth date.")));
   else if (!fk_date_parse (text, &date, &local))
     _fk_roster_row_add_problem (row, FK_ROSTER_BAD_DATE,
-                                g_strdup_printf (FK_T ("Birth date: %s", "出生日期：%s"), local->message));
+                                g_strdup_printf (_("Birth date: %s"), local->message));
   else if (g_date_compare (&date, today) > 0)
     _fk_roster_row_add_problem (row, FK_ROSTER_BAD_DATE,
-                                g_strdup (FK_T ("The birth date is in the future.", "出生日期晚於今天。")));
+                                g_strdup (_("The birth date is in the future.")));
   else
     row->birth_date = fk_date_to_iso (&date);
 }
@@ -943,7 +930,7 @@ read_phone (FkRosterRow *row,
     {
       row->phone = g_strdup (cell);
       _fk_roster_row_add_problem (row, FK_ROSTER_BAD_PHONE,
-                                  g_strdup_printf (FK_T ("Phone: %s", "聯絡電話：%s"), local->message));
+                                  g_strdup_printf (_("Phone: %s"), local->message));
     }
   sodium_memzero (text, strlen (text));
 }
@@ -967,15 +954,15 @@ read_row (const Record *rec,
 
   row->school_class = g_strdup (cells[COL_CLASS]);
   row->seat = g_strdup (cells[COL_SEAT]);
-  check_length (row, row->school_class, SHORT_MAX_CHARS, "class", "班級");
-  check_length (row, row->seat, SHORT_MAX_CHARS, "seat number", "座號");
+  check_length (row, row->school_class, SHORT_MAX_CHARS, _("class"));
+  check_length (row, row->seat, SHORT_MAX_CHARS, _("seat number"));
 
   row->name = g_strdup (cells[COL_NAME]);
   if (*row->name == '\0')
-    _fk_roster_row_add_problem (row, FK_ROSTER_NO_NAME, g_strdup (FK_T ("No name.", "未填姓名。")));
+    _fk_roster_row_add_problem (row, FK_ROSTER_NO_NAME, g_strdup (_("No name.")));
   else if (g_utf8_strlen (row->name, -1) > NAME_MAX_CHARS)
     _fk_roster_row_add_problem (row, FK_ROSTER_BAD_NAME,
-                                g_strdup_printf (FK_T ("The name is longer than %d characters.", "姓名超過 %d 個字。"),
+                                g_strdup_printf (_("The name is longer than %d characters."),
                                                  NAME_MAX_CHARS));
 
   read_id (row, cells[COL_ID], seen);
@@ -983,7 +970,7 @@ read_row (const Record *rec,
     read_birth (row, cells[COL_BIRTH], today);
 
   row->guardian = g_strdup (cells[COL_GUARDIAN]);
-  check_length (row, row->guardian, TEXT_MAX_CHARS, "guardian's name", "監護人姓名");
+  check_length (row, row->guardian, TEXT_MAX_CHARS, _("guardian's name"));
   read_phone (row, cells[COL_PHONE]);
 
   for (gint col = 0; col < N_COLS; col++)
@@ -1017,8 +1004,7 @@ fk_roster_parse (GBytes  *file,
   if (len > FK_ROSTER_MAX_BYTES)
     {
       g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_TOO_LARGE,
-                   FK_T ("The file is %" G_GSIZE_FORMAT " MiB; a roster is never more than %d MiB. Check that this is the class list.",
-                         "檔案大小為 %" G_GSIZE_FORMAT " MiB；名冊不會超過 %d MiB。請確認這是班級名冊。"),
+                   _("The file is %" "zu" " MiB; a roster is never more than %d MiB. Check that this is the class list."),
                    len / (1024 * 1024), FK_ROSTER_MAX_BYTES / (1024 * 1024));
       return NULL;
     }
@@ -1042,7 +1028,7 @@ fk_roster_parse (GBytes  *file,
             {
               g_clear_error (error);
               g_set_error_literal (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_EMPTY,
-                                   FK_T ("The file is empty.", "檔案是空的。"));
+                                   _("The file is empty."));
             }
         }
       sodium_memzero (text, text_len);
@@ -1066,8 +1052,7 @@ fk_roster_parse (GBytes  *file,
       if (roster->rows->len == FK_ROSTER_MAX_ROWS)
         {
           g_set_error (&local, FK_ROSTER_ERROR, FK_ROSTER_ERROR_TOO_LARGE,
-                       FK_T ("The file has more than %d rows; a roster is never that long. Check that this is the class list.",
-                             "檔案超過 %d 列；名冊不會這麼長。請確認這是班級名冊。"),
+                       _("The file has more than %d rows; a roster is never that long. Check that this is the class list."),
                        FK_ROSTER_MAX_ROWS);
           break;
         }
@@ -1087,8 +1072,7 @@ fk_roster_parse (GBytes  *file,
   if (roster->rows->len == 0)
     {
       g_set_error_literal (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_EMPTY,
-                           FK_T ("The file has a header row but no students under it (0 rows). Check that the school sent the full list.",
-                                 "檔案只有標題列，下面沒有任何學生（0 列）。請確認學校提供的是完整名冊。"));
+                           _("The file has a header row but no students under it (0 rows). Check that the school sent the full list."));
       return NULL;
     }
   return g_steal_pointer (&roster);
@@ -1113,15 +1097,14 @@ fk_roster_parse_file (const char  *path,
       int saved = errno;
 
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   FK_T ("Cannot open %s: %s", "無法開啟 %s：%s"), path, g_strerror (saved));
+                   _("Cannot open %s: %s"), path, g_strerror (saved));
       return NULL;
     }
   if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > FK_ROSTER_MAX_BYTES)
     {
       close (fd);
       g_set_error (error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_TOO_LARGE,
-                   FK_T ("The file is %" G_GINT64_FORMAT " MiB; a roster is never more than %d MiB. Check that this is the class list.",
-                         "檔案大小為 %" G_GINT64_FORMAT " MiB；名冊不會超過 %d MiB。請確認這是班級名冊。"),
+                   _("The file is %" PRId64 " MiB; a roster is never more than %d MiB. Check that this is the class list."),
                    (gint64) st.st_size / (1024 * 1024), FK_ROSTER_MAX_BYTES / (1024 * 1024));
       return NULL;
     }
@@ -1143,7 +1126,7 @@ fk_roster_parse_file (const char  *path,
           sodium_memzero (buf, got);
           g_free (buf);
           g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                       FK_T ("Cannot read %s: %s", "無法讀取 %s：%s"), path, g_strerror (saved));
+                       _("Cannot read %s: %s"), path, g_strerror (saved));
           return NULL;
         }
       if (n == 0)
@@ -1209,9 +1192,9 @@ fk_roster_separator_label (const FkRoster *roster)
 
   switch (roster->separator)
     {
-    case '\t': return FK_T ("tab", "定位字元（Tab）");
-    case ';': return FK_T ("semicolon", "分號");
-    default: return FK_T ("comma", "逗號");
+    case '\t': return _("tab");
+    case ';': return _("semicolon");
+    default: return _("comma");
     }
 }
 

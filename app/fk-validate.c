@@ -77,8 +77,8 @@ static const char *
 id_noun (Accept accept)
 {
   if (accept == ACCEPT_NATIONAL)
-    return FK_T ("The national ID number", "國民身分證統一編號");
-  return FK_T ("The ID number", "統一編號");
+    return _("The national ID number");
+  return _("The ID number");
 }
 
 static gboolean
@@ -102,8 +102,7 @@ set_empty_error (const char  *noun,
                  GError     **error)
 {
   g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_EMPTY,
-               FK_T ("%s is empty; type it exactly as printed on the card.",
-                     "%s未填寫；請依證件上的號碼輸入。"),
+               _("%s is empty; type it exactly as printed on the card."),
                noun);
   return FALSE;
 }
@@ -139,8 +138,7 @@ id_check (const char  *input,
   if (n_chars != ID_LENGTH)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
-                   FK_T ("%s must be 10 characters, got %ld; check for a missing or extra character.",
-                         "%s必須是 10 碼，目前是 %ld 碼；請檢查是否漏打或多打。"),
+                   _("%s must be 10 characters, got %ld; check for a missing or extra character."),
                    noun, n_chars);
       return FALSE;
     }
@@ -148,8 +146,7 @@ id_check (const char  *input,
   if (!is_upper (chars[0]))
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LETTER,
-                   FK_T ("%s must start with a letter A–Z (the area code); the first character is not a letter.",
-                         "%s第 1 碼必須是英文字母 A–Z（地區代碼）；目前第 1 碼不是英文字母。"),
+                   _("%s must start with a letter A–Z (the area code); the first character is not a letter."),
                    noun);
       return FALSE;
     }
@@ -174,16 +171,14 @@ id_check (const char  *input,
     {
       g_set_error (error, FK_VALIDATE_ERROR,
                    is_digit (second) ? FK_VALIDATE_ERROR_GENDER : FK_VALIDATE_ERROR_LETTER,
-                   FK_T ("The second character of a national ID must be 1 (male) or 2 (female); check the card again.",
-                         "國民身分證統一編號第 2 碼必須是 1（男）或 2（女）；請再核對證件。"));
+                   _("The second character of a national ID must be 1 (male) or 2 (female); check the card again."));
       return FALSE;
     }
   else
     {
       g_set_error (error, FK_VALIDATE_ERROR,
                    is_digit (second) ? FK_VALIDATE_ERROR_GENDER : FK_VALIDATE_ERROR_LETTER,
-                   FK_T ("The second character must be 1 or 2 (national ID), 8 or 9 (resident number since 2021) or A–D (older resident number); check the card again.",
-                         "第 2 碼必須是 1 或 2（國民身分證）、8 或 9（2021 年起之外來人口統一證號）或 A–D（舊式外來人口統一證號）；請再核對證件。"));
+                   _("The second character must be 1 or 2 (national ID), 8 or 9 (resident number since 2021) or A–D (older resident number); check the card again."));
       return FALSE;
     }
 
@@ -193,8 +188,7 @@ id_check (const char  *input,
   if (kind != FK_ID_KIND_NATIONAL && accept == ACCEPT_NATIONAL)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_GENDER,
-                   FK_T ("The second character of a national ID must be 1 (male) or 2 (female); this looks like a resident number (外來人口統一證號), which this field does not accept. Ask for the national ID card.",
-                         "國民身分證統一編號第 2 碼必須是 1（男）或 2（女）；此號碼看來是外來人口統一證號，本欄不適用，請改請民眾出示國民身分證。"));
+                   _("The second character of a national ID must be 1 (male) or 2 (female); this looks like a resident number (外來人口統一證號), which this field does not accept. Ask for the national ID card."));
       return FALSE;
     }
 
@@ -203,8 +197,7 @@ id_check (const char  *input,
       if (!is_digit (chars[i]))
         {
           g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-                       FK_T ("%s must have digits in characters 3 to 10; character %u is not a digit.",
-                             "%s第 3 至 10 碼必須是數字；第 %u 碼不是數字。"),
+                       _("%s must have digits in characters 3 to 10; character %u is not a digit."),
                        noun, i + 1);
           return FALSE;
         }
@@ -213,8 +206,7 @@ id_check (const char  *input,
   if (!id_checksum_ok (chars, second_value))
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_CHECKSUM,
-                   FK_T ("%s is not valid: the check digit does not match; check for a typo, character by character.",
-                         "%s有誤：檢查碼不符；請逐碼核對是否打錯。"),
+                   _("%s is not valid: the check digit does not match; check for a typo, character by character."),
                    noun);
       return FALSE;
     }
@@ -250,11 +242,11 @@ fk_id_kind_label (FkIdKind kind)
   switch (kind)
     {
     case FK_ID_KIND_NATIONAL:
-      return FK_T ("National ID", "國民身分證統一編號");
+      return _("National ID");
     case FK_ID_KIND_RESIDENT_OLD:
-      return FK_T ("Resident number (old format)", "外來人口統一證號（舊式）");
+      return _("Resident number (old format)");
     case FK_ID_KIND_RESIDENT_NEW:
-      return FK_T ("Resident number (2021 format)", "外來人口統一證號（新式）");
+      return _("Resident number (2021 format)");
     default:
       g_return_val_if_reached (NULL);
     }
@@ -318,7 +310,7 @@ fk_cert_card_check (const char  *input,
 {
   g_autofree char *value = fk_id_normalize (input);
   g_autofree gunichar *chars = NULL;
-  const char *noun = FK_T ("The certificate card number", "自然人憑證卡號");
+  const char *noun = _("The certificate card number");
   glong n_chars = 0;
 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -330,8 +322,7 @@ fk_cert_card_check (const char  *input,
   if (n_chars != CERT_CARD_LENGTH)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
-                   FK_T ("%s must be 16 characters (2 letters and 14 digits), got %ld; scan the barcode on the card again or type it from the card.",
-                         "%s必須是 16 碼（2 個英文字母加 14 個數字），目前是 %ld 碼；請重新掃描卡片條碼或依卡面輸入。"),
+                   _("%s must be 16 characters (2 letters and 14 digits), got %ld; scan the barcode on the card again or type it from the card."),
                    noun, n_chars);
       return FALSE;
     }
@@ -344,10 +335,8 @@ fk_cert_card_check (const char  *input,
         {
           g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
                        want_letter
-                       ? FK_T ("%s must start with 2 letters A–Z; character %u is not a letter. Type it from the card.",
-                               "%s前 2 碼必須是英文字母 A–Z；第 %u 碼不是英文字母，請依卡面輸入。")
-                       : FK_T ("%s must end with 14 digits; character %u is not a digit. Type it from the card.",
-                               "%s後 14 碼必須是數字；第 %u 碼不是數字，請依卡面輸入。"),
+                       ? _("%s must start with 2 letters A–Z; character %u is not a letter. Type it from the card.")
+                       : _("%s must end with 14 digits; character %u is not a digit. Type it from the card."),
                        noun, i + 1);
           return FALSE;
         }
@@ -395,13 +384,11 @@ check_landline_length (const GString  *digits,
 
       if (landlines[i].shortest == landlines[i].longest)
         g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
-                     FK_T ("A landline number with area code %s must be %u digits including the area code (for example %s), got %u; check for a missing or extra digit.",
-                           "區碼 %s 的市話號碼含區碼必須是 %u 碼（例如 %s），目前是 %u 碼；請檢查是否漏打或多打。"),
+                     _("A landline number with area code %s must be %u digits including the area code (for example %s), got %u; check for a missing or extra digit."),
                      landlines[i].prefix, landlines[i].shortest, landlines[i].example, n);
       else
         g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
-                     FK_T ("A landline number with area code %s must be %u or %u digits including the area code (for example %s), got %u; check for a missing or extra digit.",
-                           "區碼 %s 的市話號碼含區碼必須是 %u 或 %u 碼（例如 %s），目前是 %u 碼；請檢查是否漏打或多打。"),
+                     _("A landline number with area code %s must be %u or %u digits including the area code (for example %s), got %u; check for a missing or extra digit."),
                      landlines[i].prefix, landlines[i].shortest, landlines[i].longest,
                      landlines[i].example, n);
       return FALSE;
@@ -411,8 +398,7 @@ check_landline_length (const GString  *digits,
     return TRUE;
 
   g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
-               FK_T ("A landline number outside area codes 02, 04 and 049 must be %u digits including the area code (for example %s), got %u; check for a missing or extra digit.",
-                     "區碼 02、04、049 以外的市話號碼含區碼必須是 %u 碼（例如 %s），目前是 %u 碼；請檢查是否漏打或多打。"),
+               _("A landline number outside area codes 02, 04 and 049 must be %u digits including the area code (for example %s), got %u; check for a missing or extra digit."),
                LANDLINE_OTHER_LENGTH, LANDLINE_OTHER_EXAMPLE, n);
   return FALSE;
 }
@@ -422,7 +408,7 @@ fk_phone_check (const char  *input,
                 char       **normalized,
                 GError     **error)
 {
-  const char *noun = FK_T ("The phone number", "電話號碼");
+  const char *noun = _("The phone number");
   g_autofree char *valid = NULL;
   g_autoptr(GString) compact = g_string_new (NULL);
   g_autoptr(GString) digits = g_string_new (NULL);
@@ -445,8 +431,7 @@ fk_phone_check (const char  *input,
   if (compact->len == 0)
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_EMPTY,
-                   FK_T ("%s is empty; enter a mobile number (09xx-xxx-xxx) or a landline with its area code.",
-                         "%s未填寫；請輸入手機號碼（09xx-xxx-xxx）或含區碼的市話號碼。"),
+                   _("%s is empty; enter a mobile number (09xx-xxx-xxx) or a landline with its area code."),
                    noun);
       return FALSE;
     }
@@ -463,8 +448,7 @@ fk_phone_check (const char  *input,
   else if (rest[0] == '+' || g_str_has_prefix (rest, "00"))
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-                   FK_T ("%s must be a Taiwanese number (+886); record a local contact number instead.",
-                         "%s必須是臺灣的號碼（+886）；請改留國內聯絡電話。"),
+                   _("%s must be a Taiwanese number (+886); record a local contact number instead."),
                    noun);
       return FALSE;
     }
@@ -476,8 +460,7 @@ fk_phone_check (const char  *input,
       if (!g_ascii_isdigit (*p))
         {
           g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-                       FK_T ("%s may contain only digits, spaces, dashes, brackets and a leading +886; remove other characters and any extension (#, 轉).",
-                             "%s只能包含數字、空格、連字號、括號及開頭的 +886；請刪除其他字元及分機（#、轉）。"),
+                       _("%s may contain only digits, spaces, dashes, brackets and a leading +886; remove other characters and any extension (#, 轉)."),
                        noun);
           return FALSE;
         }
@@ -487,8 +470,7 @@ fk_phone_check (const char  *input,
   if (digits->str[0] != '0')
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-                   FK_T ("%s must start with 09 (mobile) or 0 and the area code (for example 02); add the area code.",
-                         "%s必須以 09（手機）或 0 加區碼（例如 02）開頭；請加上區碼。"),
+                   _("%s must start with 09 (mobile) or 0 and the area code (for example 02); add the area code."),
                    noun);
       return FALSE;
     }
@@ -498,8 +480,7 @@ fk_phone_check (const char  *input,
       if (digits->len != 10)
         {
           g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_LENGTH,
-                       FK_T ("A mobile number must be 10 digits (09xx-xxx-xxx), got %u; check for a missing or extra digit.",
-                             "手機號碼必須是 10 碼（09xx-xxx-xxx），目前是 %u 碼；請檢查是否漏打或多打。"),
+                       _("A mobile number must be 10 digits (09xx-xxx-xxx), got %u; check for a missing or extra digit."),
                        (guint) digits->len);
           return FALSE;
         }
@@ -507,8 +488,7 @@ fk_phone_check (const char  *input,
   else if (digits->str[1] < '2' || digits->str[1] > '8')
     {
       g_set_error (error, FK_VALIDATE_ERROR, FK_VALIDATE_ERROR_FORMAT,
-                   FK_T ("%s does not start with a Taiwanese area code (02 to 089) or 09; check the first digits.",
-                         "%s開頭不是臺灣的區碼（02 至 089）或 09；請核對前幾碼。"),
+                   _("%s does not start with a Taiwanese area code (02 to 089) or 09; check the first digits."),
                    noun);
       return FALSE;
     }

@@ -76,7 +76,7 @@ args_parse (Args   *args,
             value = argv[++i];
           else
             {
-              *bad = g_strdup_printf (FK_T ("the option --%s needs a value", "選項 --%s 需要一個值"), name);
+              *bad = g_strdup_printf (_("the option --%s needs a value"), name);
               return FALSE;
             }
           values = g_hash_table_lookup (args->options, name);
@@ -132,7 +132,7 @@ check_options (const Args          *args,
         continue;
       if (allowed && g_strv_contains (allowed, key))
         continue;
-      *bad = g_strdup_printf (FK_T ("unknown option --%s", "不明的選項 --%s"), (const char *) key);
+      *bad = g_strdup_printf (_("unknown option --%s"), (const char *) key);
       return FALSE;
     }
   return TRUE;
@@ -220,21 +220,20 @@ get_passphrase (const Args  *args,
   if (!isatty (STDIN_FILENO))
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                   FK_T ("No passphrase given: set %s, use --%s FILE, or run the command in a terminal to be asked.",
-                         "沒有提供密碼：請設定 %s、使用 --%s 檔案，或在終端機中執行以輸入密碼。"),
+                   _("No passphrase given: set %s, use --%s FILE, or run the command in a terminal to be asked."),
                    env_name, file_opt);
       return NULL;
     }
   first = prompt_no_echo (prompt);
   if (first == NULL || !confirm)
     return first;
-  second = prompt_no_echo (FK_T ("Type it again: ", "請再輸入一次："));
+  second = prompt_no_echo (_("Type it again: "));
   if (g_strcmp0 (first, second) != 0)
     {
       wipe_free (first);
       wipe_free (second);
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The two passphrases differ; nothing was changed.", "兩次輸入的密碼不同，沒有變更任何資料。"));
+                           _("The two passphrases differ; nothing was changed."));
       return NULL;
     }
   wipe_free (second);
@@ -275,8 +274,7 @@ open_unlocked (const Args  *args,
   if (!fk_store_is_initialized (store))
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_INITIALIZED,
-                   FK_T ("%s is not set up yet. Run \"fieldkit-cli init --operator ID --name NAME\" first.",
-                         "%s 尚未設定。請先執行「fieldkit-cli init --operator 代號 --name 姓名」。"),
+                   _("%s is not set up yet. Run \"fieldkit-cli init --operator ID --name NAME\" first."),
                    fk_store_data_dir (store));
       return NULL;
     }
@@ -287,14 +285,13 @@ open_unlocked (const Args  *args,
       if (sole == NULL)
         {
           g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                               FK_T ("This device has several operators: say who you are with --operator ID.",
-                                     "本裝置有多位操作人員：請用 --operator 代號 指明身分。"));
+                               _("This device has several operators: say who you are with --operator ID."));
           return NULL;
         }
       op = sole;
     }
   {
-    g_autofree char *prompt = g_strdup_printf (FK_T ("Passphrase for %s: ", "%s 的密碼："), op);
+    g_autofree char *prompt = g_strdup_printf (_("Passphrase for %s: "), op);
 
     pass = get_passphrase (args, "FIELDKIT_PASSPHRASE", "passphrase-file", prompt, FALSE, error);
   }
@@ -370,26 +367,24 @@ cmd_init (const Args *args)
   if (op == NULL || name == NULL)
     return fk_cli_usage ("fieldkit-cli init --operator ID --name NAME [--office-code CODE] [--device-number N]");
   if (number && !g_ascii_string_to_unsigned (number, 10, 1, 99, &device_number, NULL))
-    return fk_cli_usage (FK_T ("--device-number must be a number from 1 to 99", "--device-number 須為 1 到 99 的數字"));
+    return fk_cli_usage (_("--device-number must be a number from 1 to 99"));
 
   store = open_store (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
   pass = get_passphrase (args, "FIELDKIT_PASSPHRASE", "passphrase-file",
-                         FK_T ("New passphrase: ", "設定密碼："), TRUE, &error);
+                         _("New passphrase: "), TRUE, &error);
   if (pass == NULL)
     return fk_cli_fail (error);
   if (!fk_store_init_device (store, op, name, pass, office ? office : "FK", (guint) device_number, &recovery, &error))
     return fk_cli_fail (error);
 
-  fk_cli_say (FK_T ("FieldKit is set up in %s for %s (supervisor).", "已在 %s 為 %s（督導）完成 FieldKit 設定。"),
+  fk_cli_say (_("FieldKit is set up in %s for %s (supervisor)."),
               fk_store_data_dir (store), op);
-  fk_cli_say (FK_T ("Device: office %s, device %02u.", "裝置：戶所 %s，裝置編號 %02u。"),
+  fk_cli_say (_("Device: office %s, device %02u."),
               fk_store_office_code (store), fk_store_device_number (store));
-  fk_cli_say ("%s", FK_T ("RECOVERY KEY — shown only this once. Write it down and keep it locked away;",
-                          "復原金鑰——只會顯示這一次。請抄寫下來並妥善上鎖保管；"));
-  fk_cli_say ("%s", FK_T ("it opens this device's data if every passphrase is forgotten:",
-                          "所有密碼都遺忘時，可用它開啟本裝置的資料："));
+  fk_cli_say ("%s", _("RECOVERY KEY — shown only this once. Write it down and keep it locked away;"));
+  fk_cli_say ("%s", _("it opens this device's data if every passphrase is forgotten:"));
   fk_cli_say ("    %s", recovery);
   if (fk_cli_json ())
     {
@@ -433,18 +428,18 @@ cmd_operator (const Args *args)
       if (role && g_strcmp0 (role, "supervisor") == 0)
         r = FK_ROLE_SUPERVISOR;
       else if (role && g_strcmp0 (role, "staff") != 0)
-        return fk_cli_usage (FK_T ("--role is staff or supervisor", "--role 須為 staff 或 supervisor"));
+        return fk_cli_usage (_("--role is staff or supervisor"));
       store = open_unlocked (args, &error);
       if (store == NULL)
         return fk_cli_fail (error);
       {
-        g_autofree char *prompt = g_strdup_printf (FK_T ("New passphrase for %s: ", "為 %s 設定密碼："), id);
+        g_autofree char *prompt = g_strdup_printf (_("New passphrase for %s: "), id);
 
         pass = get_passphrase (args, "FIELDKIT_NEW_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
       }
       if (pass == NULL || !fk_store_operator_add (store, id, name, r, pass, &error))
         return fk_cli_fail (error);
-      fk_cli_say (FK_T ("Operator %s (%s) added.", "已新增操作人員 %s（%s）。"), id, fk_role_name (r));
+      fk_cli_say (_("Operator %s (%s) added."), id, fk_role_name (r));
       if (fk_cli_json ())
         {
           g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -503,14 +498,14 @@ cmd_recover (const Args *args)
   if (store == NULL)
     return fk_cli_fail (error);
   key = get_passphrase (args, "FIELDKIT_RECOVERY_KEY", "recovery-key-file",
-                        FK_T ("Recovery key: ", "復原金鑰："), FALSE, &error);
+                        _("Recovery key: "), FALSE, &error);
   if (key == NULL)
     return fk_cli_fail (error);
   pass = get_passphrase (args, "FIELDKIT_NEW_PASSPHRASE", "new-passphrase-file",
-                         FK_T ("New passphrase: ", "設定新密碼："), TRUE, &error);
+                         _("New passphrase: "), TRUE, &error);
   if (pass == NULL || !fk_store_recover (store, key, op, pass, &error))
     return fk_cli_fail (error);
-  fk_cli_say (FK_T ("The passphrase of %s was replaced using the recovery key.", "已使用復原金鑰重設 %s 的密碼。"), op);
+  fk_cli_say (_("The passphrase of %s was replaced using the recovery key."), op);
   if (fk_cli_json ())
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -569,7 +564,7 @@ cmd_check_id (const Args *args)
               g_free (norm);
               norm = g_steal_pointer (&card);
               kind_name = "cert_card";
-              kind_label = FK_T ("citizen certificate card number", "自然人憑證卡號");
+              kind_label = _("citizen certificate card number");
             }
           else if (strlen (up) == 16)
             {
@@ -579,10 +574,10 @@ cmd_check_id (const Args *args)
         }
 
       if (ok)
-        fk_cli_say ("%s\t%s\t%s", value, FK_T ("valid", "正確"), kind_label);
+        fk_cli_say ("%s\t%s\t%s", value, _("valid"), kind_label);
       else
         {
-          fk_cli_say ("%s\t%s\t%s", value, FK_T ("invalid", "錯誤"), error->message);
+          fk_cli_say ("%s\t%s\t%s", value, _("invalid"), error->message);
           rc = FK_EXIT_REFUSED;
         }
       json_builder_begin_object (b);
@@ -652,7 +647,7 @@ cmd_outing (const Args *args)
                                 opt (args, "place"), &error);
       if (id == NULL || (o = fk_store_outing_get (store, id, &error)) == NULL)
         return fk_cli_fail (error);
-      fk_cli_say (FK_T ("Outing %s created: %s, %s, %s.", "已建立外勤場次 %s：%s，%s，%s。"),
+      fk_cli_say (_("Outing %s created: %s, %s, %s."),
                   o->id, fk_outing_kind_label (o->kind), o->date, o->title);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "outing");
@@ -671,14 +666,14 @@ cmd_outing (const Args *args)
       json_builder_set_member_name (b, "outings");
       json_builder_begin_array (b);
       if (list->len == 0)
-        fk_cli_say ("%s", FK_T ("No outings yet. \"outing new\" creates one.", "尚無外勤場次，可用「outing new」建立。"));
+        fk_cli_say ("%s", _("No outings yet. \"outing new\" creates one."));
       for (guint i = 0; i < list->len; i++)
         {
           FkOuting *o = list->pdata[i];
 
           fk_cli_say ("%-5s %s  %-28s %s%s%s  (%u %s)", o->id, o->date, fk_outing_kind_label (o->kind),
                       o->title ? o->title : "", o->place ? " · " : "", o->place ? o->place : "",
-                      o->n_cases, FK_T ("cases", "件"));
+                      o->n_cases, _("cases"));
           outing_json (b, o);
         }
       json_builder_end_array (b);
@@ -778,7 +773,7 @@ say_case_line (FkStore      *store,
   fk_cli_say ("%-5" G_GINT64_FORMAT " %-4s %-16s %-22s %s  [%s]",
               c->id, c->outing_id, fk_case_status_label (c->status),
               c->receipt_no ? c->receipt_no : "-",
-              c->damaged ? FK_T ("(damaged)", "（已損壞）") : (c->name ? c->name : ""),
+              c->damaged ? _("(damaged)") : (c->name ? c->name : ""),
               svc ? fk_service_name (svc) : c->service);
 }
 
@@ -790,19 +785,19 @@ say_case (FkStore      *store,
   g_autofree char *created = format_time (c->created_at);
   g_autofree char *sealed = format_time (c->sealed_at);
 
-  fk_cli_say (FK_T ("Case %" G_GINT64_FORMAT " (version %" G_GUINT64_FORMAT ")", "案件 %" G_GINT64_FORMAT "（第 %" G_GUINT64_FORMAT " 版）"),
+  fk_cli_say (_("Case %" PRId64 " (version %" PRIu64 ")"),
               c->id, c->version);
-  fk_cli_say ("  %-14s %s", FK_T ("Service", "業務"), svc ? fk_service_name (svc) : c->service);
-  fk_cli_say ("  %-14s %s", FK_T ("Status", "狀態"), fk_case_status_label (c->status));
+  fk_cli_say ("  %-14s %s", _("Service"), svc ? fk_service_name (svc) : c->service);
+  fk_cli_say ("  %-14s %s", _("Status"), fk_case_status_label (c->status));
   if (c->receipt_no)
-    fk_cli_say ("  %-14s %s", FK_T ("Receipt no.", "收件編號"), c->receipt_no);
-  fk_cli_say ("  %-14s %s", FK_T ("Outing", "外勤場次"), c->outing_id);
+    fk_cli_say ("  %-14s %s", _("Receipt no."), c->receipt_no);
+  fk_cli_say ("  %-14s %s", _("Outing"), c->outing_id);
   if (c->damaged)
     fk_cli_say ("  !! %s", c->damaged);
   else if (c->name)
     {
-      fk_cli_say ("  %-14s %s", FK_T ("Name", "姓名"), c->name);
-      fk_cli_say ("  %-14s %s", FK_T ("ID number", "身分證號"), c->person_id);
+      fk_cli_say ("  %-14s %s", _("Name"), c->name);
+      fk_cli_say ("  %-14s %s", _("ID number"), c->person_id);
       if (c->birth_date)
         {
           GDate d;
@@ -810,7 +805,7 @@ say_case (FkStore      *store,
 
           if (fk_date_parse (c->birth_date, &d, NULL))
             roc = fk_date_to_roc (&d);
-          fk_cli_say ("  %-14s %s (%s)", FK_T ("Birth date", "出生日期"), roc ? roc : "", c->birth_date);
+          fk_cli_say ("  %-14s %s (%s)", _("Birth date"), roc ? roc : "", c->birth_date);
         }
       for (guint i = 0; svc && i < svc->fields->len; i++)
         {
@@ -822,13 +817,12 @@ say_case (FkStore      *store,
         }
     }
   else
-    fk_cli_say ("  %s", FK_T ("(personal data removed after the office acknowledged the case)",
-                              "（戶所確認收件後，個人資料已依規定刪除）"));
+    fk_cli_say ("  %s", _("(personal data removed after the office acknowledged the case)"));
   if (svc)
     {
-      fk_cli_say ("  %-14s NT$%d · %s", FK_T ("Fee", "規費"), svc->fee,
+      fk_cli_say ("  %-14s NT$%d · %s", _("Fee"), svc->fee,
                   fk_lang_is_zh () ? svc->time_limit_zh : svc->time_limit_en);
-      fk_cli_say ("  %s", FK_T ("Checklist:", "一次告知單："));
+      fk_cli_say ("  %s", _("Checklist:"));
       for (guint i = 0; i < svc->checklist->len; i++)
         {
           const FkChecklistItem *item = svc->checklist->pdata[i];
@@ -836,22 +830,22 @@ say_case (FkStore      *store,
 
           fk_cli_say ("    [%s] %-22s %s%s", seen ? "x" : " ", item->id,
                       fk_lang_is_zh () ? item->label_zh : item->label_en,
-                      item->required ? "" : FK_T (" (if applicable)", "（如適用）"));
+                      item->required ? "" : _(" (if applicable)"));
         }
     }
   for (guint i = 0; i < c->attachments->len; i++)
     {
       FkAttachmentInfo *a = c->attachments->pdata[i];
 
-      fk_cli_say ("  %-14s %s, %s, %" G_GSIZE_FORMAT " bytes", FK_T ("Attachment", "附件"), a->kind, a->mime, a->size);
+      fk_cli_say ("  %-14s %s, %s, %" G_GSIZE_FORMAT " bytes", _("Attachment"), a->kind, a->mime, a->size);
     }
-  fk_cli_say ("  %-14s %s %s", FK_T ("Created", "建立"), c->created_by, created ? created : "");
+  fk_cli_say ("  %-14s %s %s", _("Created"), c->created_by, created ? created : "");
   if (c->checked_by)
-    fk_cli_say ("  %-14s %s", FK_T ("Self-check", "自我檢核"), c->checked_by);
+    fk_cli_say ("  %-14s %s", _("Self-check"), c->checked_by);
   if (c->approved_by)
-    fk_cli_say ("  %-14s %s", FK_T ("Second check", "複核"), c->approved_by);
+    fk_cli_say ("  %-14s %s", _("Second check"), c->approved_by);
   if (c->sealed_by)
-    fk_cli_say ("  %-14s %s %s", FK_T ("Sealed", "封存"), c->sealed_by, sealed ? sealed : "");
+    fk_cli_say ("  %-14s %s %s", _("Sealed"), c->sealed_by, sealed ? sealed : "");
 }
 
 static gboolean
@@ -901,7 +895,7 @@ cmd_case_new (const Args *args)
       const char *eq = strchr (kv, '=');
 
       if (eq == NULL || eq == kv)
-        return fk_cli_usage (FK_T ("--field takes KEY=VALUE, got \"%s\"", "--field 格式為 KEY=VALUE，收到「%s」"), kv);
+        return fk_cli_usage (_("--field takes KEY=VALUE, got \"%s\""), kv);
       g_hash_table_insert (fields, g_strndup (kv, eq - kv), g_strdup (eq + 1));
     }
   if (!read_attachment (opt (args, "photo"), &photo, &input.photo_mime, &error) ||
@@ -922,7 +916,7 @@ cmd_case_new (const Args *args)
   id = fk_store_case_new (store, &input, &error);
   if (id <= 0 || (c = fk_store_case_get (store, id, &error)) == NULL)
     return fk_cli_fail (error);
-  fk_cli_say (FK_T ("Case %" G_GINT64_FORMAT " created (draft).", "已建立案件 %" G_GINT64_FORMAT "（草稿）。"), id);
+  fk_cli_say (_("Case %" PRId64 " created (draft)."), id);
   if (fk_cli_json ())
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -991,8 +985,7 @@ cmd_case (const Args *args)
       const char *status_name = opt (args, "status");
 
       if (status_name && !fk_case_status_parse (status_name, &status))
-        return fk_cli_usage (FK_T ("--status is one of draft, checked, approved, sealed, uploaded, accepted, returned, closed",
-                                   "--status 須為 draft、checked、approved、sealed、uploaded、accepted、returned、closed 之一"));
+        return fk_cli_usage (_("--status is one of draft, checked, approved, sealed, uploaded, accepted, returned, closed"));
       store = open_unlocked (args, &error);
       if (store == NULL)
         return fk_cli_fail (error);
@@ -1010,7 +1003,7 @@ cmd_case (const Args *args)
       json_builder_set_member_name (b, "cases");
       json_builder_begin_array (b);
       if (list->len == 0)
-        fk_cli_say ("%s", FK_T ("No cases.", "沒有案件。"));
+        fk_cli_say ("%s", _("No cases."));
       for (guint i = 0; i < list->len; i++)
         {
           say_case_line (store, list->pdata[i]);
@@ -1040,8 +1033,8 @@ cmd_case (const Args *args)
         {
           g_autofree char *reason = fk_store_case_return_reason (store, id, NULL);
 
-          fk_cli_say ("  %-14s %s", FK_T ("Returned", "退回補正"), reason ? reason : "");
-          fk_cli_say ("  %s", FK_T ("Correct it with \"case correct CASE\".", "請以「case correct 案件」建立更正版本。"));
+          fk_cli_say ("  %-14s %s", _("Returned"), reason ? reason : "");
+          fk_cli_say ("  %s", _("Correct it with \"case correct CASE\"."));
         }
       if (fk_cli_json ())
         {
@@ -1066,7 +1059,7 @@ cmd_case (const Args *args)
         return fk_cli_usage ("fieldkit-cli case tick CASE ITEM...|--all");
       if (!fk_store_case_tick (store, id, (const char * const *) items->pdata, all, &error))
         return fk_cli_fail (error);
-      return emit_case_result (store, id, FK_T ("Checklist updated.", "已更新一次告知單。"));
+      return emit_case_result (store, id, _("Checklist updated."));
     }
   if (g_strcmp0 (sub, "set") == 0)
     {
@@ -1079,7 +1072,7 @@ cmd_case (const Args *args)
           g_autofree char *key = NULL;
 
           if (eq == NULL || eq == kv)
-            return fk_cli_usage (FK_T ("case set takes KEY=VALUE, got \"%s\"", "case set 格式為 KEY=VALUE，收到「%s」"), kv);
+            return fk_cli_usage (_("case set takes KEY=VALUE, got \"%s\""), kv);
           key = g_strndup (kv, eq - kv);
           if (g_strcmp0 (key, "birth") == 0)
             g_free (key), key = g_strdup ("birth_date");
@@ -1088,7 +1081,7 @@ cmd_case (const Args *args)
           if (!fk_store_case_set_field (store, id, key, eq + 1, &error))
             return fk_cli_fail (error);
         }
-      return emit_case_result (store, id, FK_T ("Case updated.", "已更新案件。"));
+      return emit_case_result (store, id, _("Case updated."));
     }
   if (g_strcmp0 (sub, "attach") == 0)
     {
@@ -1103,7 +1096,7 @@ cmd_case (const Args *args)
           (photo && !fk_store_case_attach (store, id, "photo", photo_mime, photo, &error)) ||
           (signature && !fk_store_case_attach (store, id, "signature", signature_mime, signature, &error)))
         return fk_cli_fail (error);
-      return emit_case_result (store, id, FK_T ("Attachment saved with the case.", "附件已與案件一併儲存。"));
+      return emit_case_result (store, id, _("Attachment saved with the case."));
     }
   if (g_strcmp0 (sub, "correct") == 0)
     {
@@ -1112,8 +1105,7 @@ cmd_case (const Args *args)
 
       if (new_id <= 0)
         return fk_cli_fail (error);
-      msg = g_strdup_printf (FK_T ("Case %" G_GINT64_FORMAT " is the corrected version of case %" G_GINT64_FORMAT " (draft): fix it, then check, approve and finalize it again.",
-                                   "案件 %" G_GINT64_FORMAT " 為案件 %" G_GINT64_FORMAT " 的更正版本（草稿）：請修正後重新檢核、複核並封存。"),
+      msg = g_strdup_printf (_("Case %" PRId64 " is the corrected version of case %" PRId64 " (draft): fix it, then check, approve and finalize it again."),
                              new_id, id);
       return emit_case_result (store, new_id, msg);
     }
@@ -1121,13 +1113,13 @@ cmd_case (const Args *args)
     {
       if (!fk_store_case_check (store, id, &error))
         return fk_cli_fail (error);
-      return emit_case_result (store, id, FK_T ("Self-check passed: nothing is missing.", "自我檢核通過：資料齊全。"));
+      return emit_case_result (store, id, _("Self-check passed: nothing is missing."));
     }
   if (g_strcmp0 (sub, "approve") == 0)
     {
       if (!fk_store_case_approve (store, id, &error))
         return fk_cli_fail (error);
-      return emit_case_result (store, id, FK_T ("Second check recorded.", "已完成複核。"));
+      return emit_case_result (store, id, _("Second check recorded."));
     }
   if (g_strcmp0 (sub, "finalize") == 0)
     {
@@ -1136,8 +1128,7 @@ cmd_case (const Args *args)
 
       if (!fk_store_case_finalize (store, id, &receipt, &error))
         return fk_cli_fail (error);
-      msg = g_strdup_printf (FK_T ("Case %" G_GINT64_FORMAT " sealed. Receipt number: %s",
-                                   "案件 %" G_GINT64_FORMAT " 已封存。收件編號：%s"), id, receipt);
+      msg = g_strdup_printf (_("Case %" PRId64 " sealed. Receipt number: %s"), id, receipt);
       return emit_case_result (store, id, msg);
     }
   return fk_cli_usage ("fieldkit-cli case new|tick|set|check|approve|finalize|show|list …");
@@ -1163,7 +1154,7 @@ cmd_find (const Args *args)
   json_builder_set_member_name (b, "cases");
   json_builder_begin_array (b);
   if (ids->len == 0)
-    fk_cli_say ("%s", FK_T ("No case has this ID number.", "沒有此身分證號的案件。"));
+    fk_cli_say ("%s", _("No case has this ID number."));
   for (guint i = 0; i < ids->len; i++)
     {
       g_autoptr(FkCase) c = fk_store_case_get (store, g_array_index (ids, gint64, i), &error);
@@ -1207,23 +1198,21 @@ cmd_audit (const Args *args)
   good = report.first_bad == 0 && damage->len == 0;
 
   if (report.first_bad == 0)
-    fk_cli_say (FK_T ("Audit log: %u entries, chain and signatures intact.", "稽核紀錄：%u 筆，鏈結與簽章完整。"),
+    fk_cli_say (_("Audit log: %u entries, chain and signatures intact."),
                 report.n_entries);
   else
-    fk_cli_say (FK_T ("Audit log: BROKEN at entry %" G_GINT64_FORMAT ": %s.", "稽核紀錄：第 %" G_GINT64_FORMAT " 筆有問題：%s。"),
+    fk_cli_say (_("Audit log: BROKEN at entry %" PRId64 ": %s."),
                 report.first_bad, report.reason);
   if (damage->len == 0)
-    fk_cli_say ("%s", FK_T ("Records: every stored record opens and matches the audit log.",
-                            "資料：所有紀錄皆可開啟，且與稽核紀錄相符。"));
+    fk_cli_say ("%s", _("Records: every stored record opens and matches the audit log."));
   for (guint i = 0; i < damage->len; i++)
     {
       FkDamage *d = damage->pdata[i];
 
-      fk_cli_say (FK_T ("Records: %s — %s.", "資料：%s——%s。"), d->where, d->reason);
+      fk_cli_say (_("Records: %s — %s."), d->where, d->reason);
     }
   if (!good)
-    fk_cli_say ("%s", FK_T ("Do not repair this by hand: report it to the office, which holds what was synced.",
-                            "請勿自行修改：請通報戶所，戶所保有已同步的資料。"));
+    fk_cli_say ("%s", _("Do not repair this by hand: report it to the office, which holds what was synced."));
 
   json_builder_begin_object (b);
   add_int (b, "entries", report.n_entries);
@@ -1276,7 +1265,7 @@ cmd_enroll (const Args *args)
   if (!fk_sync_enroll (store, word (args, 1), opt (args, "code"), opt (args, "fingerprint"), opt (args, "name"), &error))
     return fk_cli_fail (error);
   fk_store_office (store, &info);
-  fk_cli_say (FK_T ("Enrolled with office %s at %s as device %02u (%s).", "已向戶所 %s（%s）註冊為裝置 %02u（%s）。"),
+  fk_cli_say (_("Enrolled with office %s at %s as device %02u (%s)."),
               info.office_code, info.url, info.device_number, info.device_id);
   if (fk_cli_json ())
     {
@@ -1330,8 +1319,8 @@ cmd_sync (const Args *args)
       FkSyncCase *c = report.cases->pdata[i];
 
       fk_cli_say ("%-5" G_GINT64_FORMAT " %-22s %s: %-16s %s: %-10s %s", c->case_id, c->receipt_no ? c->receipt_no : "-",
-                  FK_T ("device", "裝置"), c->client_status ? c->client_status : "",
-                  FK_T ("office", "戶所"), c->server_status ? c->server_status : "-",
+                  _("device"), c->client_status ? c->client_status : "",
+                  _("office"), c->server_status ? c->server_status : "-",
                   c->message ? c->message : "");
       json_builder_begin_object (b);
       add_int (b, "case", c->case_id);
@@ -1350,16 +1339,15 @@ cmd_sync (const Args *args)
   add_int (b, "catalog_version", report.catalog_version);
   add_int (b, "handovers", report.handovers);
   if (report.handovers > 0)
-    fk_cli_say (FK_T ("%u card(s) arrived for hand-over: see \"outing list\".", "收到 %u 張待交付證件：請見「outing list」。"),
+    fk_cli_say (_("%u card(s) arrived for hand-over: see \"outing list\"."),
                 report.handovers);
   if (report.catalog_version > 0)
-    fk_cli_say (FK_T ("The office's service catalog version %d is now in use.", "已套用戶所的業務目錄第 %d 版。"),
+    fk_cli_say (_("The office's service catalog version %d is now in use."),
                 report.catalog_version);
   add_int (b, "bytes_sent", (gint64) report.bytes_sent);
   json_builder_set_member_name (b, "revoked");
   json_builder_add_boolean_value (b, report.revoked);
-  fk_cli_say (FK_T ("Sync: %u sent, %u waiting, %u in quarantine, %u answers from the office.",
-                    "同步：送出 %u 件，等待中 %u 件，待處理 %u 件，戶所回覆 %u 件。"),
+  fk_cli_say (_("Sync: %u sent, %u waiting, %u in quarantine, %u answers from the office."),
               report.uploaded, report.waiting, report.quarantined, report.answers);
   fk_sync_report_clear (&report);
   if (!ok)
@@ -1402,7 +1390,7 @@ cmd_outbox (const Args *args)
             packet = ((FkOutboxItem *) all->pdata[i])->packet_id;
       if (!fk_store_outbox_retry (store, packet, &error))
         return fk_cli_fail (error);
-      fk_cli_say (FK_T ("Packet %s will be sent again at the next sync.", "封包 %s 將於下次同步時重新送出。"), packet);
+      fk_cli_say (_("Packet %s will be sent again at the next sync."), packet);
       json_builder_begin_object (b);
       add_str (b, "packet_id", packet);
       fk_cli_emit (ok_document (b));
@@ -1454,8 +1442,7 @@ cmd_bundle (const Args *args)
   store = open_unlocked (args, &error);
   if (store == NULL || !fk_bundle_export (store, word (args, 2), &n, &error))
     return fk_cli_fail (error);
-  fk_cli_say (FK_T ("%u packet(s) and the audit log written to %s. Carry it to the office; the cases stay here until the office acknowledges them.",
-                    "已將 %u 個封包與稽核紀錄寫入 %s。請帶回戶所匯入；戶所確認前，案件仍保留在本裝置。"), n, word (args, 2));
+  fk_cli_say (_("%u packet(s) and the audit log written to %s. Carry it to the office; the cases stay here until the office acknowledges them."), n, word (args, 2));
   if (fk_cli_json ())
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1490,17 +1477,15 @@ cmd_limits (const Args *args)
         return fk_cli_usage ("fieldkit-cli limits override --hours 1..72");
       if (!fk_store_override_limits (store, (guint) hours, &error))
         return fk_cli_fail (error);
-      fk_cli_say (FK_T ("New cases are allowed for %u hours despite the safety limits (recorded in the audit log).",
-                        "已暫時解除安全限制 %u 小時（已記錄於稽核紀錄）。"), (guint) hours);
+      fk_cli_say (_("New cases are allowed for %u hours despite the safety limits (recorded in the audit log)."), (guint) hours);
     }
   else if (word (args, 1) != NULL)
     return fk_cli_usage ("fieldkit-cli limits [override --hours N]");
   fk_store_safety (store, &s);
-  fk_cli_say (FK_T ("Waiting to go to the office: %u (limit %u). Days limit: %u. %s",
-                    "等待送回戶所：%u 件（上限 %u 件）。天數上限：%u 天。%s"),
+  fk_cli_say (_("Waiting to go to the office: %u (limit %u). Days limit: %u. %s"),
               s.waiting, s.waiting_limit, s.days_limit,
-              s.blocked ? FK_T ("New cases are BLOCKED until you sync.", "在同步之前不能建立新案件。")
-                        : s.near ? FK_T ("A limit is near: sync soon.", "即將達到上限：請盡快同步。") : "");
+              s.blocked ? _("New cases are BLOCKED until you sync.")
+                        : s.near ? _("A limit is near: sync soon.") : "");
   if (fk_cli_json ())
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1539,7 +1524,7 @@ cmd_receipt (const Args *args)
   if (ref == NULL || word (args, 2) != NULL || output == NULL || *output == '\0')
     return fk_cli_usage ("fieldkit-cli receipt CASE --output FILE.pdf [--format slip|a4]");
   if (opt (args, "format") && !fk_receipt_format_parse (opt (args, "format"), &format))
-    return fk_cli_usage (FK_T ("--format must be slip (80 mm) or a4", "--format 須為 slip（80 公釐）或 a4"));
+    return fk_cli_usage (_("--format must be slip (80 mm) or a4"));
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
@@ -1548,8 +1533,8 @@ cmd_receipt (const Args *args)
   data = fk_receipt_data_new (store, id, &error);
   if (data == NULL || !fk_receipt_data_write_pdf (data, format, output, &error))
     return fk_cli_fail (error);
-  fk_cli_say (FK_T ("Receipt %s written to %s (%s).", "收件確認 %s 已寫入 %s（%s）。"), data->receipt_no, output,
-              format == FK_RECEIPT_A4 ? "A4" : FK_T ("80 mm slip", "80 公釐收據"));
+  fk_cli_say (_("Receipt %s written to %s (%s)."), data->receipt_no, output,
+              format == FK_RECEIPT_A4 ? "A4" : _("80 mm slip"));
   if (fk_cli_json ())
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1612,8 +1597,8 @@ say_roster_row (const FkRosterRow *row)
   for (guint i = 0; i < row->problems->len; i++)
     g_string_append_printf (text, "%s%s", i ? " " : "", ((FkRosterProblem *) row->problems->pdata[i])->message);
   if (row->problems->len == 0)
-    g_string_append (text, FK_T ("ok", "可匯入"));
-  fk_cli_say (FK_T ("line %u (seat %s, %s): %s", "第 %u 行（座號 %s，%s）：%s"),
+    g_string_append (text, _("ok"));
+  fk_cli_say (_("line %u (seat %s, %s): %s"),
               row->line, *row->seat ? row->seat : "—", *masked ? masked : "—", text->str);
 }
 
@@ -1657,27 +1642,25 @@ cmd_roster (const Args *args)
   if (ok && dry_run && whole && report.refused > 0)
     {
       g_set_error (&error, FK_ROSTER_ERROR, FK_ROSTER_ERROR_REFUSED,
-                   FK_T ("%u of %u rows have problems, and the roster is to be taken whole or not at all: the import would take nothing.",
-                         "%u/%u 列有問題，而名冊須整份匯入：匯入時將全部不予匯入。"),
+                   _("%u of %u rows have problems, and the roster is to be taken whole or not at all: the import would take nothing."),
                    report.refused, report.rows);
       report.taken = 0;
       ok = FALSE;
     }
 
-  fk_cli_say (FK_T ("File: %s, %s-separated.", "檔案：%s，以%s分隔。"),
+  fk_cli_say (_("File: %s, %s-separated."),
               fk_roster_encoding_label (roster), fk_roster_separator_label (roster));
   ignored = fk_roster_ignored_columns (roster);
   if (ignored[0] != NULL)
     {
-      g_autofree char *list = g_strjoinv (FK_T (", ", "、"), (char **) ignored);
+      g_autofree char *list = g_strjoinv (_(", "), (char **) ignored);
 
-      fk_cli_say (FK_T ("Columns ignored: %s.", "未使用的欄位：%s。"), list);
+      fk_cli_say (_("Columns ignored: %s."), list);
     }
   if (!fk_roster_has_birth_dates (roster))
-    fk_cli_say ("%s", FK_T ("The file has no birth-date column: ages were not checked.",
-                            "檔案沒有出生日期欄：未檢查年齡。"));
-  fk_cli_say (dry_run ? FK_T ("Rows read: %u. Would be taken: %u. Refused: %u.", "讀取 %u 列，可匯入 %u 列，拒收 %u 列。")
-                      : FK_T ("Rows read: %u. Taken: %u. Refused: %u.", "讀取 %u 列，匯入 %u 列，拒收 %u 列。"),
+    fk_cli_say ("%s", _("The file has no birth-date column: ages were not checked."));
+  fk_cli_say (dry_run ? _("Rows read: %u. Would be taken: %u. Refused: %u.")
+                      : _("Rows read: %u. Taken: %u. Refused: %u."),
               report.rows, report.taken, report.refused);
   if (dry_run)
     for (guint i = 0; i < fk_roster_n_rows (roster); i++)
@@ -1686,15 +1669,14 @@ cmd_roster (const Args *args)
     for (guint i = 0; i < report.refused_rows->len; i++)
       say_roster_row (report.refused_rows->pdata[i]);
   if (dry_run)
-    fk_cli_say ("%s", FK_T ("Preview only: nothing was saved.", "僅預覽：未儲存任何資料。"));
+    fk_cli_say ("%s", _("Preview only: nothing was saved."));
   else if (report.case_ids->len > 0)
-    fk_cli_say (FK_T ("%u draft cases made in outing %s, in class and seat order: %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ".",
-                      "已建立 %u 件草稿案件於外勤場次 %s（依班級、座號排序）：第 %" G_GINT64_FORMAT " 至 %" G_GINT64_FORMAT " 號。"),
+    fk_cli_say (_("%u draft cases made in outing %s, in class and seat order: %" PRId64 " to %" PRId64 "."),
                 report.case_ids->len, outing,
                 g_array_index (report.case_ids, gint64, 0),
                 g_array_index (report.case_ids, gint64, report.case_ids->len - 1));
   if (!ok)
-    g_printerr ("%s: %s\n", FK_T ("error", "錯誤"), error->message);
+    g_printerr ("%s: %s\n", _("error"), error->message);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "ok");
@@ -1760,7 +1742,7 @@ cmd_handover (const Args *args)
   store = open_unlocked (args, &error);
   if (store == NULL || (n = fk_handover_import (store, word (args, 2), &outing, &error)) < 0)
     return fk_cli_fail (error);
-  fk_cli_say (FK_T ("%" G_GINT64_FORMAT " card(s) to hand over, in outing %s.", "共 %" G_GINT64_FORMAT " 張待交付證件，位於外勤場次 %s。"),
+  fk_cli_say (_("%" PRId64 " card(s) to hand over, in outing %s."),
               n, outing ? outing : "-");
   if (fk_cli_json ())
     {
@@ -1795,7 +1777,7 @@ cmd_class_summary (const Args *args)
     return fk_cli_usage ("fieldkit-cli class-summary OUTING --output FILE.csv|FILE.pdf [--service S]");
   lower = g_ascii_strdown (output, -1);
   if (!g_str_has_suffix (lower, ".csv") && !g_str_has_suffix (lower, ".pdf"))
-    return fk_cli_usage (FK_T ("--output must end in .csv or .pdf", "--output 的檔名須以 .csv 或 .pdf 結尾"));
+    return fk_cli_usage (_("--output must end in .csv or .pdf"));
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
@@ -1803,10 +1785,9 @@ cmd_class_summary (const Args *args)
   if (summary == NULL || !fk_class_summary_write (summary, output, &error))
     return fk_cli_fail (error);
   progress = fk_class_summary_progress (summary);
-  fk_cli_say (FK_T ("Class summary of %s written to %s: %s.", "%s 的班級彙整已寫入 %s：%s。"),
+  fk_cli_say (_("Class summary of %s written to %s: %s."),
               summary->outing_id, output, progress);
-  fk_cli_say ("%s", FK_T ("The file holds the students' names: hand it only to the school and the office.",
-                          "檔案內含學生姓名：僅交予學校及戶政事務所。"));
+  fk_cli_say ("%s", _("The file holds the students' names: hand it only to the school and the office."));
   if (fk_cli_json ())
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1830,8 +1811,7 @@ cmd_class_summary (const Args *args)
 static int
 cmd_help (const Args *args)
 {
-  const char *text = FK_T (
-    "fieldkit-cli [--data-dir DIR] [--operator ID] [--json] [--passphrase-file F] COMMAND\n"
+  const char *text = _("fieldkit-cli [--data-dir DIR] [--operator ID] [--json] [--passphrase-file F] COMMAND\n"
     "The passphrase comes from FIELDKIT_PASSPHRASE, --passphrase-file, or a prompt; never the command line.\n"
     "\n"
     "  init --operator ID --name NAME [--office-code CODE] [--device-number N]\n"
@@ -1860,37 +1840,7 @@ cmd_help (const Args *args)
     "  limits [override --hours N]  the safety limits; a supervisor may override them\n"
     "  handover import FILE         a card hand-over list exported by the office\n"
     "\n"
-    "Exit codes: 0 ok, 1 refused (the message says why), 2 usage, 3 internal failure.\n",
-    "fieldkit-cli [--data-dir 資料夾] [--operator 代號] [--json] [--passphrase-file 檔案] 指令\n"
-    "密碼來源：環境變數 FIELDKIT_PASSPHRASE、--passphrase-file 或提示輸入；絕不放在命令列上。\n"
-    "\n"
-    "  init --operator 代號 --name 姓名 [--office-code 戶所代碼] [--device-number 編號]\n"
-    "  operator add --id 代號 --name 姓名 [--role staff|supervisor]   （新密碼：FIELDKIT_NEW_PASSPHRASE）\n"
-    "  operator list\n"
-    "  recover                      以復原金鑰重設密碼（FIELDKIT_RECOVERY_KEY）\n"
-    "  check-id 號碼...             身分證號、外來人口統一證號或自然人憑證卡號\n"
-    "  outing new --kind 類型 --title 名稱 --date 日期 [--place 地點]\n"
-    "  outing list\n"
-    "  case new --outing 場次 --service 業務 --person-id 身分證號 --name 姓名 [--birth 出生日期]\n"
-    "           [--field 欄位=值]... [--photo 檔案] [--signature 檔案]\n"
-    "  case tick 案件 項目...|--all   case set 案件 欄位=值...\n"
-    "  case attach 案件 [--photo 檔案] [--signature 檔案]\n"
-    "  case check|approve|finalize 案件   case show 案件   case list [--outing 場次] [--status 狀態]\n"
-    "  find 身分證號                依身分證號查詢案件\n"
-    "  audit verify                 檢查稽核紀錄與所有資料\n"
-    "  enroll 網址 --code 邀請碼 --fingerprint 指紋   向戶所註冊本裝置\n"
-    "  sync                         上傳已封存案件並取得戶所回覆\n"
-    "  outbox [retry 封包]          待送清單；重試待處理的封包\n"
-    "  bundle export 檔案           將待送資料匯出為一個檔案（USB 隨身碟）\n"
-    "  receipt 案件 --output 檔案.pdf [--format slip|a4]   已封存案件的收件確認（80 公釐收據或 A4）\n"
-    "  case correct 案件            將退回補正的案件建立為新版本草稿\n"
-    "  roster import 場次 檔案 [--service 業務] [--all-or-nothing] [--dry-run]\n"
-    "                               匯入班級名冊（CSV/TSV，UTF-8 或 Big5）為草稿案件\n"
-    "  class-summary 場次 --output 檔案.csv|檔案.pdf   到校服務班級彙整（每位學生的辦理狀態）\n"
-    "  limits [override --hours N]  安全限制；督導可暫時解除\n"
-    "  handover import 檔案         匯入戶所匯出的證件交付清冊\n"
-    "\n"
-    "結束碼：0 成功，1 被拒絕（訊息會說明原因），2 用法錯誤，3 內部錯誤。\n");
+    "Exit codes: 0 ok, 1 refused (the message says why), 2 usage, 3 internal failure.\n");
 
   fputs (text, stdout);
   return FK_EXIT_OK;
@@ -1958,7 +1908,7 @@ main (int    argc,
     if (g_strcmp0 (command, commands[i].name) == 0)
       rc = commands[i].func (&args);
   if (rc < 0)
-    rc = fk_cli_usage (FK_T ("unknown command \"%s\"", "不明的指令「%s」"), command);
+    rc = fk_cli_usage (_("unknown command \"%s\""), command);
   fflush (stdout);
   args_clear (&args);
   return rc;

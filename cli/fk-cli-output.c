@@ -109,7 +109,7 @@ fk_cli_fail (const GError *error)
   /* Raw UTF-8, like stdout: g_printerr would convert to the locale's
    * charset and turn every Chinese character into '?' whenever the zh_TW
    * locale asked for in LANG is not installed. */
-  fprintf (stderr, "%s: %s\n", FK_T ("error", "錯誤"), error->message);
+  fprintf (stderr, "%s: %s\n", _("error"), error->message);
   if (json_mode)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -140,8 +140,7 @@ fk_cli_usage (const char *format,
   va_start (ap, format);
   msg = g_strdup_vprintf (format, ap);
   va_end (ap);
-  fprintf (stderr, "%s: %s\n%s\n", FK_T ("usage", "用法"), msg,
-              FK_T ("Run \"fieldkit-cli help\" for the list of commands.",
-                    "執行「fieldkit-cli help」可查看所有指令。"));
+  fprintf (stderr, "%s: %s\n%s\n", _("usage"), msg,
+              _("Run \"fieldkit-cli help\" for the list of commands."));
   return FK_EXIT_USAGE;
 }

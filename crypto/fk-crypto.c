@@ -108,17 +108,15 @@ fk_crypto_init (GError **error)
 
     case INIT_SODIUM_FAILED:
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
-                           FK_T ("The encryption library could not start (no source of randomness?). "
-                                 "Restart the device; if this keeps happening, contact the office administrator.",
-                                 "加密元件無法啟動（可能缺少亂數來源）。請重新開機；若仍發生，請聯絡所內系統管理員。"));
+                           _("The encryption library could not start (no source of randomness?). "
+                                 "Restart the device; if this keeps happening, contact the office administrator."));
       return FALSE;
 
     case INIT_CORE_DUMPS_FAILED:
     default:
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
-                           FK_T ("Crash dumps could not be switched off, so keys could leak in a crash report. "
-                                 "FieldKit will not open protected data; contact the office administrator.",
-                                 "無法關閉當機傾印，金鑰可能隨當機報告外流。FieldKit 不會開啟受保護的資料，請聯絡所內系統管理員。"));
+                           _("Crash dumps could not be switched off, so keys could leak in a crash report. "
+                                 "FieldKit will not open protected data; contact the office administrator."));
       return FALSE;
     }
 }

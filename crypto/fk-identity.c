@@ -37,9 +37,8 @@ identity_alloc (GError **error)
   if (secret_key == NULL)
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
-                           FK_T ("There is not enough memory to load the device key. "
-                                 "Close other apps and try again.",
-                                 "記憶體不足，無法載入裝置金鑰。請關閉其他應用程式後再試一次。"));
+                           _("There is not enough memory to load the device key. "
+                                 "Close other apps and try again."));
       return NULL;
     }
 
@@ -90,9 +89,8 @@ fk_identity_new_from_secret (const guint8  *secret,
   if (len != crypto_sign_SECRETKEYBYTES)
     {
       g_set_error (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                   FK_T ("The stored device key has the wrong size (%" G_GSIZE_FORMAT " bytes); it is damaged. "
-                         "The device has to be enrolled again; contact the office administrator.",
-                         "儲存的裝置金鑰大小不正確（%" G_GSIZE_FORMAT " 位元組），已損壞。裝置必須重新註冊，請聯絡所內系統管理員。"),
+                   _("The stored device key has the wrong size (%" "zu" " bytes); it is damaged. "
+                         "The device has to be enrolled again; contact the office administrator."),
                    len);
       return NULL;
     }
@@ -109,9 +107,8 @@ fk_identity_new_from_secret (const guint8  *secret,
                  crypto_sign_PUBLICKEYBYTES))
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_DAMAGED,
-                           FK_T ("The stored device key does not verify: it has been damaged or altered. "
-                                 "The device has to be enrolled again; contact the office administrator.",
-                                 "儲存的裝置金鑰無法通過驗證：已損壞或遭竄改。裝置必須重新註冊，請聯絡所內系統管理員。"));
+                           _("The stored device key does not verify: it has been damaged or altered. "
+                                 "The device has to be enrolled again; contact the office administrator."));
       return NULL;
     }
 
@@ -197,7 +194,7 @@ box_key_alloc (GError **error)
     {
       g_free (key);
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
-                           FK_T ("Out of protected memory for a key.", "受保護記憶體不足，無法存放金鑰。"));
+                           _("Out of protected memory for a key."));
       return NULL;
     }
   return key;
@@ -225,7 +222,7 @@ fk_box_key_new_from_secret (const guint8  *secret,
   if (len != crypto_box_SECRETKEYBYTES)
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                           FK_T ("A stored box key has the wrong length.", "儲存的加密金鑰長度不正確。"));
+                           _("A stored box key has the wrong length."));
       return NULL;
     }
   key = box_key_alloc (error);
@@ -289,8 +286,7 @@ fk_box_seal_open (const FkBoxKey  *key,
 
 damaged:
   g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_DAMAGED,
-                       FK_T ("The sealed key does not open with this office key: it was made for another key or altered.",
-                             "此密封金鑰無法以本戶所金鑰開啟：它是為其他金鑰製作的，或已被竄改。"));
+                       _("The sealed key does not open with this office key: it was made for another key or altered."));
   return NULL;
 }
 
@@ -307,7 +303,7 @@ fk_box_seal_to_identity (const guint8  *ed25519_public_key,
   if (crypto_sign_ed25519_pk_to_curve25519 (x25519, ed25519_public_key) != 0)
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                           FK_T ("The device's public key is not usable for encryption.", "此裝置的公開金鑰無法用於加密。"));
+                           _("The device's public key is not usable for encryption."));
       return NULL;
     }
   return fk_box_seal (x25519, message, len);
@@ -327,7 +323,7 @@ fk_identity_box_open (const FkIdentity  *identity,
   if (x_sk == NULL)
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
-                           FK_T ("Out of protected memory for a key.", "受保護記憶體不足，無法存放金鑰。"));
+                           _("Out of protected memory for a key."));
       return NULL;
     }
   ok = len >= crypto_box_SEALBYTES &&
@@ -343,7 +339,7 @@ fk_identity_box_open (const FkIdentity  *identity,
     {
       g_free (out);
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_DAMAGED,
-                           FK_T ("The sealed data is not for this device, or it was altered.", "此密封資料不是給本裝置的，或已被竄改。"));
+                           _("The sealed data is not for this device, or it was altered."));
       return NULL;
     }
   return fk_bytes_new_wiped (out, len - crypto_box_SEALBYTES);

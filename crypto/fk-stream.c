@@ -76,9 +76,8 @@ stream_work_new (const FkSecret  *key,
   if (fk_secret_len (key) != crypto_secretstream_xchacha20poly1305_KEYBYTES)
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                           FK_T ("The attachment key has the wrong length; the attachment cannot be opened. "
-                                 "Report this to the office administrator.",
-                                 "附件金鑰長度不正確，無法開啟附件。請向所內系統管理員回報。"));
+                           _("The attachment key has the wrong length; the attachment cannot be opened. "
+                                 "Report this to the office administrator."));
       return NULL;
     }
 
@@ -87,9 +86,8 @@ stream_work_new (const FkSecret  *key,
   if (work->state == NULL)
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
-                           FK_T ("There is not enough memory to process the attachment. "
-                                 "Close other apps and try again.",
-                                 "記憶體不足，無法處理附件。請關閉其他應用程式後再試一次。"));
+                           _("There is not enough memory to process the attachment. "
+                                 "Close other apps and try again."));
       return NULL;
     }
   work->plain = g_malloc (FK_STREAM_CHUNK);
@@ -104,10 +102,8 @@ static void
 set_damaged (GError **error)
 {
   g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_DAMAGED,
-                       FK_T ("The stored attachment does not verify: it is incomplete, damaged or altered. "
-                             "Do not use it; take the photo or signature again if you can and report it to your supervisor.",
-                             "儲存的附件無法通過驗證：檔案不完整、已損壞或遭竄改。請勿使用；"
-                             "可能的話請重新拍照或簽名，並向主管回報。"));
+                       _("The stored attachment does not verify: it is incomplete, damaged or altered. "
+                             "Do not use it; take the photo or signature again if you can and report it to your supervisor."));
 }
 
 static void

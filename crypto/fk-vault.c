@@ -88,18 +88,16 @@ static void
 set_out_of_memory (GError **error)
 {
   g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_FAILED,
-                       FK_T ("There is not enough memory to unlock protected data. "
-                             "Close other apps and try again.",
-                             "記憶體不足，無法解鎖受保護的資料。請關閉其他應用程式後再試一次。"));
+                       _("There is not enough memory to unlock protected data. "
+                             "Close other apps and try again."));
 }
 
 static void
 set_damaged_record (GError **error)
 {
   g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_DAMAGED,
-                       FK_T ("The stored data does not verify: it has been damaged or altered. "
-                             "Do not use this entry; report it to your supervisor.",
-                             "儲存的資料無法通過驗證：資料已損壞或遭竄改。請勿使用這筆資料，並向主管回報。"));
+                       _("The stored data does not verify: it has been damaged or altered. "
+                             "Do not use this entry; report it to your supervisor."));
 }
 
 /* Argon2 counts memory in KiB and libsodium drops the remainder of
@@ -121,11 +119,9 @@ check_limits (guint64   opslimit,
     return TRUE;
 
   g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                       FK_T ("This keyslot asks for key-derivation settings FieldKit does not accept; "
+                       _("This keyslot asks for key-derivation settings FieldKit does not accept; "
                              "it is damaged or was not made by FieldKit. "
-                             "Use another operator's passphrase or the recovery key.",
-                             "此金鑰槽要求的金鑰衍生參數不被 FieldKit 接受，可能已損壞或並非由 FieldKit 建立。"
-                             "請改用其他操作人員的通行密語或復原金鑰。"));
+                             "Use another operator's passphrase or the recovery key."));
   return FALSE;
 }
 
@@ -452,9 +448,8 @@ fk_keyslot_from_bytes (GBytes     *bytes,
   if (len != FK_KEYSLOT_BYTES)
     {
       g_set_error (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                   FK_T ("The stored keyslot has the wrong size (%" G_GSIZE_FORMAT " bytes); it is damaged. "
-                         "Use another operator's passphrase or the recovery key.",
-                         "儲存的金鑰槽大小不正確（%" G_GSIZE_FORMAT " 位元組），已損壞。請改用其他操作人員的通行密語或復原金鑰。"),
+                   _("The stored keyslot has the wrong size (%" "zu" " bytes); it is damaged. "
+                         "Use another operator's passphrase or the recovery key."),
                    len);
       return FALSE;
     }
@@ -462,10 +457,8 @@ fk_keyslot_from_bytes (GBytes     *bytes,
   if (p[0] != FK_KEYSLOT_VERSION)
     {
       g_set_error (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                   FK_T ("The stored keyslot has format version %u, which this FieldKit does not know; "
-                         "it is damaged or from a newer FieldKit. Update FieldKit or use the recovery key.",
-                         "儲存的金鑰槽格式版本為 %u，此版 FieldKit 無法辨識；可能已損壞或來自較新版的 FieldKit。"
-                         "請更新 FieldKit 或改用復原金鑰。"),
+                   _("The stored keyslot has format version %u, which this FieldKit does not know; "
+                         "it is damaged or from a newer FieldKit. Update FieldKit or use the recovery key."),
                    (guint) p[0]);
       return FALSE;
     }
@@ -608,8 +601,7 @@ fk_vault_open (const FkKeyslot *slot,
       g_mutex_clear (&vault->lock);
       g_free (vault);
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_WRONG_PASSPHRASE,
-                           FK_T ("The passphrase is not correct for this operator. Check Caps Lock and try again.",
-                                 "密碼不正確，請檢查大小寫鎖定後再試一次。"));
+                           _("The passphrase is not correct for this operator. Check Caps Lock and try again."));
       return NULL;
     }
 
@@ -693,9 +685,8 @@ fk_recovery_key_normalize (const char  *typed,
   if (!g_utf8_validate (typed, -1, NULL))
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                           FK_T ("The recovery key has a typo: it contains characters that are not letters or digits. "
-                                 "Type it again from the printed sheet.",
-                                 "復原金鑰有錯字：含有非字母或數字的字元。請依列印的復原金鑰單重新輸入。"));
+                           _("The recovery key has a typo: it contains characters that are not letters or digits. "
+                                 "Type it again from the printed sheet."));
       return NULL;
     }
 
@@ -718,11 +709,9 @@ fk_recovery_key_normalize (const char  *typed,
           int char_len = (int) (g_utf8_next_char (p) - p);
 
           g_set_error (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                       FK_T ("The recovery key has a typo: “%.*s” in group %u is never used in recovery keys. "
+                       _("The recovery key has a typo: “%.*s” in group %u is never used in recovery keys. "
                              "They contain only the letters A–Z and the digits 2–7 "
-                             "(a 0 is the letter O, a 1 is the letter I or L). Correct it and try again.",
-                             "復原金鑰有錯字：「%.*s」（第 %u 組）不會出現在復原金鑰中。復原金鑰只包含英文字母 A–Z 與數字 2–7"
-                             "（0 應為字母 O，1 應為字母 I 或 L）。請修正後再試一次。"),
+                             "(a 0 is the letter O, a 1 is the letter I or L). Correct it and try again."),
                        char_len, p, (guint) (count / RECOVERY_GROUP + 1));
           sodium_memzero (compact, folded_len + 1);
           wipe_string (folded);
@@ -737,10 +726,8 @@ fk_recovery_key_normalize (const char  *typed,
   if (count != RECOVERY_CHARS)
     {
       g_set_error (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                   FK_T ("The recovery key has a typo: it has %u letters and digits instead of %u "
-                         "(dashes and spaces do not count). Check for a missing or doubled group.",
-                         "復原金鑰有錯字：共有 %u 個字母與數字，應為 %u 個（不計連字號與空格）。"
-                         "請檢查是否漏打或重複輸入某一組。"),
+                   _("The recovery key has a typo: it has %u letters and digits instead of %u "
+                         "(dashes and spaces do not count). Check for a missing or doubled group."),
                    (guint) count, (guint) RECOVERY_CHARS);
       sodium_memzero (compact, folded_len + 1);
       return NULL;
@@ -757,9 +744,8 @@ fk_recovery_key_normalize (const char  *typed,
     result = recovery_group (compact);
   else
     g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                         FK_T ("The recovery key has a typo: it does not match its own check characters. "
-                               "Compare it group by group with the printed sheet and try again.",
-                               "復原金鑰有錯字：與其內含的檢查碼不符。請逐組與列印的復原金鑰單核對後再試一次。"));
+                         _("The recovery key has a typo: it does not match its own check characters. "
+                               "Compare it group by group with the printed sheet and try again."));
 
   sodium_memzero (raw, sizeof raw);
   sodium_memzero (check, sizeof check);
@@ -801,8 +787,7 @@ fk_vault_seal_record (FkVault       *vault,
       plain_len > G_MAXSIZE - RECORD_OVERHEAD)
     {
       g_set_error_literal (error, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_INVALID,
-                           FK_T ("This field is too large to store encrypted. Store it as an attachment instead.",
-                                 "此欄位過大，無法加密儲存。請改以附件方式儲存。"));
+                           _("This field is too large to store encrypted. Store it as an attachment instead."));
       return NULL;
     }
 

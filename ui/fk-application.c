@@ -93,14 +93,13 @@ about_activated (GSimpleAction *action,
   GtkWindow *parent = gtk_application_get_active_window (app);
   GtkWidget *about = adw_about_window_new ();
 
-  adw_about_window_set_application_name (ADW_ABOUT_WINDOW (about), FK_T ("FieldKit", "戶政外勤工具"));
+  adw_about_window_set_application_name (ADW_ABOUT_WINDOW (about), _("FieldKit"));
   adw_about_window_set_application_icon (ADW_ABOUT_WINDOW (about), FK_APP_ID);
   adw_about_window_set_version (ADW_ABOUT_WINDOW (about), FK_VERSION);
-  adw_about_window_set_developer_name (ADW_ABOUT_WINDOW (about), FK_T ("FieldKit contributors", "FieldKit 開發者"));
+  adw_about_window_set_developer_name (ADW_ABOUT_WINDOW (about), _("FieldKit contributors"));
   adw_about_window_set_license_type (ADW_ABOUT_WINDOW (about), GTK_LICENSE_GPL_3_0);
   adw_about_window_set_comments (ADW_ABOUT_WINDOW (about),
-                                 FK_T ("Capture household-registration applications offline and deliver them to the office.",
-                                       "離線受理戶政申請案件，回到網路後送交戶政事務所。"));
+                                 _("Capture household-registration applications offline and deliver them to the office."));
   gtk_window_set_transient_for (GTK_WINDOW (about), parent);
   gtk_window_present (GTK_WINDOW (about));
 }

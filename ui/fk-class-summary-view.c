@@ -58,10 +58,10 @@ export_done_cb (GObject      *source,
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        fk_window_error (self->window, FK_T ("The class summary was not saved", "班級彙整未儲存"), error);
+        fk_window_error (self->window, _("The class summary was not saved"), error);
       return;
     }
-  fk_window_toast (self->window, FK_T ("Class summary saved", "班級彙整已儲存"));
+  fk_window_toast (self->window, _("Class summary saved"));
 }
 
 static void
@@ -97,9 +97,8 @@ chooser_response_cb (GtkNativeDialog    *dialog,
         {
           if (error == NULL)
             g_set_error_literal (&error, FK_STORE_ERROR, FK_STORE_ERROR_BUSY,
-                                 FK_T ("FieldKit is still busy with the last step; try again in a moment.",
-                                       "上一個步驟尚未完成，請稍候再試。"));
-          fk_window_error (self->window, FK_T ("The class summary was not saved", "班級彙整未儲存"), error);
+                                 _("FieldKit is still busy with the last step; try again in a moment."));
+          fk_window_error (self->window, _("The class summary was not saved"), error);
           goto out;
         }
       task = g_task_new (self, self->cancellable, export_done_cb, NULL);
@@ -123,13 +122,11 @@ export (FkClassSummaryView *self,
   g_autofree char *name = NULL;
   gboolean pdf = g_str_equal (ext, ".pdf");
 
-  chooser = gtk_file_chooser_native_new (pdf ? FK_T ("Save the class summary as PDF — it holds the students' names",
-                                                     "將班級彙整存成 PDF（內含學生姓名）")
-                                             : FK_T ("Save the class summary as CSV — it holds the students' names",
-                                                     "將班級彙整存成 CSV（內含學生姓名）"),
+  chooser = gtk_file_chooser_native_new (pdf ? _("Save the class summary as PDF — it holds the students' names")
+                                             : _("Save the class summary as CSV — it holds the students' names"),
                                          GTK_WINDOW (self->window), GTK_FILE_CHOOSER_ACTION_SAVE,
-                                         FK_T ("_Save", "儲存(_S)"), FK_T ("_Cancel", "取消(_C)"));
-  gtk_file_filter_set_name (filter, pdf ? "PDF" : FK_T ("CSV (Excel)", "CSV（Excel）"));
+                                         _("_Save"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, pdf ? "PDF" : _("CSV (Excel)"));
   gtk_file_filter_add_suffix (filter, pdf ? "pdf" : "csv");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
   name = g_strdup_printf ("class-summary-%s%s", self->outing_id, ext);
@@ -225,26 +222,25 @@ fk_class_summary_view_new (FkWindow   *window,
   self->window = window;
   self->outing_id = g_strdup (outing_id);
 
-  title = fk_ui_label (FK_T ("Class summary", "班級彙整"), "title-4");
+  title = fk_ui_label (_("Class summary"), "title-4");
   gtk_box_append (GTK_BOX (self), title);
   self->counts = fk_ui_label ("", "dim-label");
   gtk_box_append (GTK_BOX (self), self->counts);
 
-  self->csv_button = fk_ui_button (FK_T ("Export CSV…", "匯出 CSV…"), NULL);
+  self->csv_button = fk_ui_button (_("Export CSV…"), NULL);
   g_signal_connect (self->csv_button, "clicked", G_CALLBACK (csv_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->csv_button);
-  self->pdf_button = fk_ui_button (FK_T ("Export PDF…", "匯出 PDF…"), NULL);
+  self->pdf_button = fk_ui_button (_("Export PDF…"), NULL);
   g_signal_connect (self->pdf_button, "clicked", G_CALLBACK (pdf_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->pdf_button);
   gtk_box_append (GTK_BOX (self), buttons);
   gtk_box_append (GTK_BOX (self),
-                  fk_ui_label (FK_T ("The exports hold the students' full names: give them only to the school and the office.",
-                                     "匯出檔內含學生全名：僅交予學校及戶政事務所。"), "dim-label"));
+                  fk_ui_label (_("The exports hold the students' full names: give them only to the school and the office."), "dim-label"));
 
   self->list = gtk_list_box_new ();
   gtk_widget_add_css_class (self->list, "boxed-list");
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->list), GTK_SELECTION_NONE);
-  fk_ui_name (self->list, FK_T ("Every student and where they stand", "全班學生辦理狀態"));
+  fk_ui_name (self->list, _("Every student and where they stand"));
   g_signal_connect (self->list, "row-activated", G_CALLBACK (row_activated_cb), self);
   gtk_box_append (GTK_BOX (self), self->list);
 
@@ -271,7 +267,7 @@ fk_class_summary_view_refresh (FkClassSummaryView *self)
     {
       const FkClassSummaryRow *r = summary->rows->pdata[i];
       GtkWidget *row = adw_action_row_new ();
-      g_autofree char *title = g_strdup_printf (FK_T ("%s · seat %s · %s", "%s 班 %s 號 · %s"),
+      g_autofree char *title = g_strdup_printf (_("%s · seat %s · %s"),
                                                 *r->school_class ? r->school_class : "—",
                                                 *r->seat ? r->seat : "—", r->name ? r->name : "—");
       g_autofree char *sub = r->receipt_no ? g_strdup_printf ("%s · %s", fk_drive_state_label (r->state), r->receipt_no)

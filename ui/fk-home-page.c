@@ -119,7 +119,7 @@ new_outing_response_cb (AdwMessageDialog *dialog,
     return;
   if (!fk_date_parse (gtk_editable_get_text (GTK_EDITABLE (date)), &d, &error))
     {
-      fk_window_error (self->window, FK_T ("The outing was not created", "未建立外勤場次"), error);
+      fk_window_error (self->window, _("The outing was not created"), error);
       return;
     }
   iso = fk_date_to_iso (&d);
@@ -128,10 +128,10 @@ new_outing_response_cb (AdwMessageDialog *dialog,
                             gtk_editable_get_text (GTK_EDITABLE (place)), &error);
   if (id == NULL)
     {
-      fk_window_error (self->window, FK_T ("The outing was not created", "未建立外勤場次"), error);
+      fk_window_error (self->window, _("The outing was not created"), error);
       return;
     }
-  fk_window_toast (self->window, FK_T ("Outing created", "已建立外勤場次"));
+  fk_window_toast (self->window, _("Outing created"));
   fk_window_show_outing (self->window, id);
 }
 
@@ -139,7 +139,7 @@ static void
 new_outing_clicked_cb (GtkButton  *button,
                        FkHomePage *self)
 {
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self->window), FK_T ("New outing", "新增外勤場次"), NULL);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self->window), _("New outing"), NULL);
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   GtkStringList *kinds = gtk_string_list_new (NULL);
   GtkWidget *kind, *title, *date, *place, *col, *lbl;
@@ -147,25 +147,25 @@ new_outing_clicked_cb (GtkButton  *button,
 
   for (guint i = 0; fk_outing_kinds[i]; i++)
     gtk_string_list_append (kinds, fk_outing_kind_label (fk_outing_kinds[i]));
-  lbl = fk_ui_label (FK_T ("Kind", "類型"), "heading");
+  lbl = fk_ui_label (_("Kind"), "heading");
   gtk_box_append (GTK_BOX (box), lbl);
   kind = gtk_drop_down_new (G_LIST_MODEL (kinds), NULL);
-  fk_ui_name (kind, FK_T ("Kind", "類型"));
+  fk_ui_name (kind, _("Kind"));
   gtk_box_append (GTK_BOX (box), kind);
-  title = fk_ui_entry (FK_T ("Title", "名稱"), &col, NULL);
+  title = fk_ui_entry (_("Title"), &col, NULL);
   gtk_box_append (GTK_BOX (box), col);
-  date = fk_ui_entry (FK_T ("Date (2026-11-26 or 115/11/26)", "日期（115/11/26 或 2026-11-26）"), &col, NULL);
+  date = fk_ui_entry (_("Date (2026-11-26 or 115/11/26)"), &col, NULL);
   gtk_editable_set_text (GTK_EDITABLE (date), today);
   gtk_box_append (GTK_BOX (box), col);
-  place = fk_ui_entry (FK_T ("Place", "地點"), &col, NULL);
+  place = fk_ui_entry (_("Place"), &col, NULL);
   gtk_entry_set_activates_default (GTK_ENTRY (title), TRUE);
   gtk_entry_set_activates_default (GTK_ENTRY (date), TRUE);
   gtk_entry_set_activates_default (GTK_ENTRY (place), TRUE);
   gtk_box_append (GTK_BOX (box), col);
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", FK_T ("Cancel", "取消"),
-                                    "create", FK_T ("Create", "建立"),
+                                    "cancel", _("Cancel"),
+                                    "create", _("Create"),
                                     NULL);
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "create", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "create");
@@ -223,13 +223,13 @@ fk_home_page_new (FkWindow *window)
   gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (flow), TRUE);
   gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (flow), 12);
   gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (flow), 12);
-  fk_ui_name (flow, FK_T ("Case counts", "案件統計"));
+  fk_ui_name (flow, _("Case counts"));
   pair = count_pair (flow);
-  gtk_box_append (GTK_BOX (pair), count_card (FK_T ("Drafts", "草稿"), &self->count_draft));
-  gtk_box_append (GTK_BOX (pair), count_card (FK_T ("Waiting for second check", "待複核"), &self->count_checked));
+  gtk_box_append (GTK_BOX (pair), count_card (_("Drafts"), &self->count_draft));
+  gtk_box_append (GTK_BOX (pair), count_card (_("Waiting for second check"), &self->count_checked));
   pair = count_pair (flow);
-  gtk_box_append (GTK_BOX (pair), count_card (FK_T ("Waiting to upload", "待上傳"), &self->count_waiting));
-  gtk_box_append (GTK_BOX (pair), count_card (FK_T ("Quarantined", "隔離待處理"), &self->count_quarantined));
+  gtk_box_append (GTK_BOX (pair), count_card (_("Waiting to upload"), &self->count_waiting));
+  gtk_box_append (GTK_BOX (pair), count_card (_("Quarantined"), &self->count_quarantined));
   for (GtkWidget *c = gtk_widget_get_first_child (flow); c; c = gtk_widget_get_next_sibling (c))
     gtk_widget_set_focusable (c, FALSE);
   gtk_box_append (GTK_BOX (box), flow);
@@ -243,11 +243,11 @@ fk_home_page_new (FkWindow *window)
   gtk_box_append (GTK_BOX (box), row);
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  heading = fk_ui_label (FK_T ("Outings", "外勤場次"), "title-2");
+  heading = fk_ui_label (_("Outings"), "title-2");
   gtk_accessible_update_property (GTK_ACCESSIBLE (heading), GTK_ACCESSIBLE_PROPERTY_LEVEL, 2, -1);
   gtk_widget_set_hexpand (heading, TRUE);
   gtk_box_append (GTK_BOX (row), heading);
-  button = fk_ui_button (FK_T ("New outing", "新增外勤場次"), "suggested-action");
+  button = fk_ui_button (_("New outing"), "suggested-action");
   g_signal_connect (button, "clicked", G_CALLBACK (new_outing_clicked_cb), self);
   gtk_box_append (GTK_BOX (row), button);
   gtk_box_append (GTK_BOX (box), row);
@@ -269,8 +269,7 @@ fk_home_page_set_online (FkHomePage *self,
                          gboolean    online)
 {
   gtk_label_set_text (GTK_LABEL (self->online),
-                      online ? FK_T ("● Online", "● 有網路") : FK_T ("○ Offline: cases wait on this device",
-                                                                     "○ 離線：案件暫存在本裝置"));
+                      online ? _("● Online") : _("○ Offline: cases wait on this device"));
   if (online)
     gtk_widget_remove_css_class (self->online, "fk-offline");
   else
@@ -293,8 +292,8 @@ fk_home_page_refresh (FkHomePage *self)
   if (store == NULL || !fk_store_is_unlocked (store))
     return;
 
-  set_count (self->count_draft, count_status (store, FK_CASE_DRAFT), FK_T ("Drafts", "草稿"));
-  set_count (self->count_checked, count_status (store, FK_CASE_CHECKED), FK_T ("Waiting for second check", "待複核"));
+  set_count (self->count_draft, count_status (store, FK_CASE_DRAFT), _("Drafts"));
+  set_count (self->count_checked, count_status (store, FK_CASE_CHECKED), _("Waiting for second check"));
   outbox = fk_store_outbox (store, FALSE, NULL);
   for (guint i = 0; outbox && i < outbox->len; i++)
     {
@@ -305,8 +304,8 @@ fk_home_page_refresh (FkHomePage *self)
       else if (g_strcmp0 (item->state, "acked") != 0)
         waiting++;
     }
-  set_count (self->count_waiting, waiting, FK_T ("Waiting to upload", "待上傳"));
-  set_count (self->count_quarantined, quarantined, FK_T ("Quarantined", "隔離待處理"));
+  set_count (self->count_waiting, waiting, _("Waiting to upload"));
+  set_count (self->count_quarantined, quarantined, _("Quarantined"));
 
   /* Written by fk_store_mark_synced after any successful sync or bundle
    * export, from the window or the command line (µs since the epoch). */
@@ -315,13 +314,12 @@ fk_home_page_refresh (FkHomePage *self)
     {
       g_autofree char *when = fk_ui_format_time (g_ascii_strtoll (last, NULL, 10));
 
-      sync_text = g_strdup_printf (FK_T ("Last successful sync: %s", "上次同步成功：%s"), when);
+      sync_text = g_strdup_printf (_("Last successful sync: %s"), when);
     }
   else
     sync_text = g_strdup (fk_store_is_enrolled (store)
-                          ? FK_T ("Not synced yet.", "尚未同步。")
-                          : FK_T ("Not connected to the office yet (Preferences → Office).",
-                                  "尚未連線到戶所（偏好設定 → 戶所連線）。"));
+                          ? _("Not synced yet.")
+                          : _("Not connected to the office yet (Preferences → Office)."));
   gtk_label_set_text (GTK_LABEL (self->last_sync), sync_text);
 
   fk_window_limits (self->window, &warning);
@@ -350,7 +348,7 @@ fk_home_page_refresh (FkHomePage *self)
             if (group == NULL)
               {
                 g_autofree char *title = past
-                  ? g_strdup_printf (FK_T ("Earlier: %s", "過去：%s"), fk_outing_kind_label (o->kind))
+                  ? g_strdup_printf (_("Earlier: %s"), fk_outing_kind_label (o->kind))
                   : g_strdup (fk_outing_kind_label (o->kind));
 
                 group = adw_preferences_group_new ();
@@ -359,8 +357,8 @@ fk_home_page_refresh (FkHomePage *self)
               }
             date = fk_ui_format_date (o->date);
             place = o->place && *o->place ? g_strconcat (" · ", o->place, NULL) : g_strdup ("");
-            subtitle = g_strdup_printf (FK_T ("%s%s · %s%s · %u cases", "%s%s · %s%s · %u 件"),
-                                        date, g_strcmp0 (o->date, today) == 0 ? FK_T (" (today)", "（今天）") : "",
+            subtitle = g_strdup_printf (_("%s%s · %s%s · %u cases"),
+                                        date, g_strcmp0 (o->date, today) == 0 ? _(" (today)") : "",
                                         o->id, place,
                                         o->n_cases);
             row = adw_action_row_new ();
@@ -376,6 +374,5 @@ fk_home_page_refresh (FkHomePage *self)
       }
   if (!any)
     gtk_box_append (GTK_BOX (self->outings_box),
-                    fk_ui_label (FK_T ("No outings yet. Plan one with “New outing”.",
-                                       "尚無外勤場次。請按「新增外勤場次」建立。"), "dim-label"));
+                    fk_ui_label (_("No outings yet. Plan one with “New outing”."), "dim-label"));
 }

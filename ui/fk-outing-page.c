@@ -111,7 +111,7 @@ update_count (FkOutingPage *self)
 {
   guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
   guint all = g_list_model_get_n_items (G_LIST_MODEL (self->cases));
-  g_autofree char *text = g_strdup_printf (FK_T ("%u of %u cases", "顯示 %u / 共 %u 件"), shown, all);
+  g_autofree char *text = g_strdup_printf (_("%u of %u cases"), shown, all);
 
   gtk_label_set_text (GTK_LABEL (self->count), text);
 }
@@ -359,7 +359,7 @@ fk_outing_page_new (FkWindow   *window,
     gtk_widget_set_hexpand (self->summary, TRUE);
     gtk_box_append (GTK_BOX (row), self->summary);
   }
-  self->new_case = fk_ui_button (FK_T ("New case", "新增案件"), "suggested-action");
+  self->new_case = fk_ui_button (_("New case"), "suggested-action");
   g_signal_connect (self->new_case, "clicked", G_CALLBACK (new_case_clicked_cb), self);
   gtk_box_append (GTK_BOX (row), self->new_case);
   gtk_box_append (GTK_BOX (top), row);
@@ -373,7 +373,7 @@ fk_outing_page_new (FkWindow   *window,
   gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (self->services), 3);
   gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (self->services), 8);
   gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (self->services), 8);
-  fk_ui_name (self->services, FK_T ("Services", "業務"));
+  fk_ui_name (self->services, _("Services"));
   services = store ? fk_catalog_services (fk_store_catalog (store)) : NULL;
   for (guint i = 0; services && i < services->len; i++)
     {
@@ -396,16 +396,16 @@ fk_outing_page_new (FkWindow   *window,
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   self->search = gtk_search_entry_new ();
   gtk_widget_set_hexpand (self->search, TRUE);
-  g_object_set (self->search, "placeholder-text", FK_T ("Name, ID number or receipt", "姓名、身分證號或收件編號"), NULL);
-  fk_ui_name (self->search, FK_T ("Search by name or ID number", "以姓名或身分證號搜尋"));
+  g_object_set (self->search, "placeholder-text", _("Name, ID number or receipt"), NULL);
+  fk_ui_name (self->search, _("Search by name or ID number"));
   g_signal_connect (self->search, "search-changed", G_CALLBACK (search_changed_cb), self);
   gtk_box_append (GTK_BOX (row), self->search);
-  gtk_string_list_append (statuses, FK_T ("All", "全部"));
+  gtk_string_list_append (statuses, _("All"));
   for (int s = FK_CASE_DRAFT; s <= FK_CASE_CLOSED; s++)
     gtk_string_list_append (statuses, fk_case_status_label ((FkCaseStatus) s));
   self->status_filter = gtk_drop_down_new (G_LIST_MODEL (statuses), NULL);
-  fk_ui_name (self->status_filter, FK_T ("Filter by status", "依狀態篩選"));
-  gtk_widget_set_tooltip_text (self->status_filter, FK_T ("Filter by status", "依狀態篩選"));
+  fk_ui_name (self->status_filter, _("Filter by status"));
+  gtk_widget_set_tooltip_text (self->status_filter, _("Filter by status"));
   g_signal_connect (self->status_filter, "notify::selected", G_CALLBACK (status_changed_cb), self);
   gtk_box_append (GTK_BOX (row), self->status_filter);
   gtk_box_append (GTK_BOX (top), row);
@@ -424,7 +424,7 @@ fk_outing_page_new (FkWindow   *window,
   self->list = gtk_list_view_new (GTK_SELECTION_MODEL (gtk_single_selection_new (G_LIST_MODEL (self->filtered))), factory);
   gtk_list_view_set_single_click_activate (GTK_LIST_VIEW (self->list), TRUE);
   gtk_widget_add_css_class (self->list, "rich-list");
-  fk_ui_name (self->list, FK_T ("Cases", "案件"));
+  fk_ui_name (self->list, _("Cases"));
   g_signal_connect (self->list, "activate", G_CALLBACK (row_activated_cb), self);
   scroll = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), self->list);
@@ -444,6 +444,7 @@ fk_outing_page_refresh (FkOutingPage *self)
   g_autoptr(GPtrArray) items = NULL;
   g_autofree char *why = NULL;
   gboolean allowed;
+  FkDrivePage *drive;
 
   if (store == NULL || !fk_store_is_unlocked (store))
     return;
@@ -459,6 +460,10 @@ fk_outing_page_refresh (FkOutingPage *self)
   gtk_label_set_text (GTK_LABEL (self->warning), why ? why : "");
   gtk_widget_set_visible (self->warning, why != NULL);
   apply_search (self, gtk_editable_get_text (GTK_EDITABLE (self->search)), FALSE);
+  /* A drive open on this page takes the students imported since. */
+  drive = fk_drive_page_find (GTK_WIDGET (self));
+  if (drive)
+    fk_drive_page_refresh (drive);
 }
 
 const char *

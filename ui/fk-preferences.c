@@ -55,20 +55,18 @@ show_office (GtkWidget *prefs,
   if (store && fk_store_office (store, &info))
     {
       g_autofree char *fp = fk_fingerprint (info.sign_pk, sizeof info.sign_pk);
-      g_autofree char *sub = g_strdup_printf (FK_T ("%s · office %s · device %u · key %s",
-                                                    "%s · 戶所 %s · 裝置 %u · 金鑰 %s"),
+      g_autofree char *sub = g_strdup_printf (_("%s · office %s · device %u · key %s"),
                                               info.url, info.office_code, info.device_number, fp);
 
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), FK_T ("Enrolled", "已註冊"));
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Enrolled"));
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), sub);
       fk_office_info_clear (&info);
     }
   else
     {
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), FK_T ("Not enrolled", "尚未註冊"));
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Not enrolled"));
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
-                                   FK_T ("Sealed cases wait on this device until it is enrolled.",
-                                         "註冊前，已封存的案件會暫存在本裝置。"));
+                                   _("Sealed cases wait on this device until it is enrolled."));
     }
 }
 
@@ -96,7 +94,7 @@ enrol_done_cb (GObject      *source,
       return;
     }
   adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (prefs),
-                                    adw_toast_new (FK_T ("Enrolled with the office", "已向戶所完成註冊")));
+                                    adw_toast_new (_("Enrolled with the office")));
   show_office (prefs, window);
   fk_window_refresh (window);
 }
@@ -116,8 +114,7 @@ enrol_clicked_cb (GtkButton *button,
       !*gtk_editable_get_text (GTK_EDITABLE (fp)))
     {
       adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (prefs),
-                                        adw_toast_new (FK_T ("Type the address, the invite code and the fingerprint.",
-                                                             "請輸入網址、邀請碼與指紋。")));
+                                        adw_toast_new (_("Type the address, the invite code and the fingerprint.")));
       return;
     }
   job = g_new0 (EnrolJob, 1);
@@ -155,7 +152,7 @@ reopen_cb (gpointer user_data)
   gtk_window_destroy (GTK_WINDOW (prefs));
   fresh = fk_preferences_show (window);
   adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (fresh),
-                                    adw_toast_new (FK_T ("FieldKit now speaks English.", "已切換為繁體中文。")));
+                                    adw_toast_new (_("FieldKit now speaks English.")));
   return G_SOURCE_REMOVE;
 }
 
@@ -233,7 +230,7 @@ fk_preferences_show (FkWindow *window)
 
   gtk_window_set_transient_for (GTK_WINDOW (prefs), GTK_WINDOW (window));
   gtk_window_set_modal (GTK_WINDOW (prefs), TRUE);
-  gtk_window_set_title (GTK_WINDOW (prefs), FK_T ("Preferences", "偏好設定"));
+  gtk_window_set_title (GTK_WINDOW (prefs), _("Preferences"));
   adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (prefs), FALSE);
   g_object_set_data (G_OBJECT (prefs), "fk-window", window);
   {
@@ -252,17 +249,17 @@ fk_preferences_show (FkWindow *window)
 
   /* General. */
   page = adw_preferences_page_new ();
-  adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), FK_T ("General", "一般"));
+  adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), _("General"));
   adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (page), "preferences-system-symbolic");
   group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), FK_T ("Privacy", "隱私"));
-  row = spin_row (FK_T ("Lock after idle minutes", "閒置幾分鐘後鎖定"),
-                  FK_T ("The key is wiped and personal data hidden.", "清除金鑰並隱藏個人資料。"), 1, 60, &spin);
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Privacy"));
+  row = spin_row (_("Lock after idle minutes"),
+                  _("The key is wiped and personal data hidden."), 1, 60, &spin);
   g_settings_bind (settings, "idle-lock-minutes", gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (spin)), "value",
                    G_SETTINGS_BIND_DEFAULT);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
-  row = spin_row (FK_T ("Keep personal data after upload (days)", "上傳後保留個人資料（天）"),
-                  FK_T ("0 removes it as soon as the office has the case.", "0 表示戶所收到後立即刪除。"), 0, 365, &spin);
+  row = spin_row (_("Keep personal data after upload (days)"),
+                  _("0 removes it as soon as the office has the case."), 0, 365, &spin);
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin),
                              retention ? g_ascii_strtod (retention, NULL) : g_settings_get_uint (settings, "retention-days"));
   g_settings_bind (settings, "retention-days", gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (spin)), "value",
@@ -272,25 +269,24 @@ fk_preferences_show (FkWindow *window)
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
 
   group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), FK_T ("Display", "顯示"));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Display"));
   row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), FK_T ("Large text", "大字體"));
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), FK_T ("For applicants who read back and sign on this screen.",
-                                                           "方便申請人在螢幕上確認內容與簽名。"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Large text"));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _("For applicants who read back and sign on this screen."));
   sw = gtk_switch_new ();
   gtk_widget_set_valign (sw, GTK_ALIGN_CENTER);
-  fk_ui_name (sw, FK_T ("Large text", "大字體"));
+  fk_ui_name (sw, _("Large text"));
   g_settings_bind (settings, "large-text", sw, "active", G_SETTINGS_BIND_DEFAULT);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), sw);
   adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), sw);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
 
-  gtk_string_list_append (langs, FK_T ("Follow the system", "跟隨系統"));
+  gtk_string_list_append (langs, _("Follow the system"));
   gtk_string_list_append (langs, "繁體中文");
   gtk_string_list_append (langs, "English");
   row = adw_combo_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), FK_T ("Language", "語言"));
-  fk_ui_name (row, FK_T ("Language", "語言"));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Language"));
+  fk_ui_name (row, _("Language"));
   adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (langs));
   for (guint i = 0; i < G_N_ELEMENTS (languages); i++)
     if (g_str_equal (lang, languages[i]))
@@ -302,34 +298,33 @@ fk_preferences_show (FkWindow *window)
 
   /* Office. */
   page = adw_preferences_page_new ();
-  adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), FK_T ("Office", "戶所連線"));
+  adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), _("Office"));
   adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (page), "network-server-symbolic");
   group = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), FK_T ("Office connection", "戶所連線"));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Office connection"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
-                                         FK_T ("Enrol with the invite from the office administrator: address, one-time "
-                                               "code and the office key's fingerprint.",
-                                               "請輸入戶所管理員提供的邀請單：網址、一次性邀請碼與戶所金鑰指紋。"));
+                                         _("Enrol with the invite from the office administrator: address, one-time "
+                                               "code and the office key's fingerprint."));
   row = adw_action_row_new ();
   g_object_set_data (G_OBJECT (prefs), "office-row", row);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
-  url = entry_row (FK_T ("Office address", "戶所網址"));
+  url = entry_row (_("Office address"));
   {
     g_autofree char *saved = g_settings_get_string (settings, "office-url");
 
     gtk_editable_set_text (GTK_EDITABLE (url), saved);
   }
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), url);
-  code = entry_row (FK_T ("Invite code", "邀請碼"));
+  code = entry_row (_("Invite code"));
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), code);
-  fp = entry_row (FK_T ("Office key fingerprint", "戶所金鑰指紋"));
+  fp = entry_row (_("Office key fingerprint"));
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), fp);
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_set_halign (row, GTK_ALIGN_END);
   gtk_widget_set_margin_top (row, 12);
   spinner = gtk_spinner_new ();
-  fk_ui_name (spinner, FK_T ("Connecting", "連線中"));
-  button = fk_ui_button (FK_T ("Enrol", "註冊"), "suggested-action");
+  fk_ui_name (spinner, _("Connecting"));
+  button = fk_ui_button (_("Enrol"), "suggested-action");
   g_signal_connect (button, "clicked", G_CALLBACK (enrol_clicked_cb), prefs);
   gtk_box_append (GTK_BOX (row), spinner);
   gtk_box_append (GTK_BOX (row), button);

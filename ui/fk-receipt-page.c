@@ -81,10 +81,10 @@ pdf_done_cb (GObject      *source,
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        fk_window_error (self->window, FK_T ("The PDF was not saved", "PDF 未儲存"), error);
+        fk_window_error (self->window, _("The PDF was not saved"), error);
       return;
     }
-  fk_window_toast (self->window, FK_T ("PDF saved", "PDF 已儲存"));
+  fk_window_toast (self->window, _("PDF saved"));
 }
 
 static void
@@ -103,7 +103,7 @@ chooser_response_cb (GtkNativeDialog *dialog,
 
       if (copy == NULL)
         {
-          fk_window_error (self->window, FK_T ("The PDF was not saved", "PDF 未儲存"), error);
+          fk_window_error (self->window, _("The PDF was not saved"), error);
           g_clear_object (&self->chooser);
           return;
         }
@@ -122,8 +122,8 @@ pdf_clicked_cb (GtkButton     *button,
                 FkReceiptPage *self)
 {
   GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new (FK_T ("Save the receipt as PDF", "將收件確認存成 PDF"), GTK_WINDOW (self->window),
-                                 GTK_FILE_CHOOSER_ACTION_SAVE, FK_T ("_Save", "儲存(_S)"), FK_T ("_Cancel", "取消(_C)"));
+    gtk_file_chooser_native_new (_("Save the receipt as PDF"), GTK_WINDOW (self->window),
+                                 GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
   g_autofree char *name = g_strdup_printf ("%s.pdf", self->receipt_no ? self->receipt_no : "receipt");
 
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
@@ -162,7 +162,7 @@ print_clicked_cb (GtkButton     *button,
   g_signal_connect (op, "draw-page", G_CALLBACK (draw_page_cb), self);
   if (gtk_print_operation_run (op, GTK_PRINT_OPERATION_ACTION_PRINT_DIALOG, GTK_WINDOW (self->window), &error) ==
       GTK_PRINT_OPERATION_RESULT_ERROR && gtk_widget_get_root (GTK_WIDGET (self)) != NULL)
-    fk_window_error (self->window, FK_T ("Printing failed", "列印失敗"), error);
+    fk_window_error (self->window, _("Printing failed"), error);
 }
 
 static void
@@ -257,14 +257,13 @@ fk_receipt_page_new (FkWindow *window,
   if (kase == NULL || kase->receipt_no == NULL)
     {
       gtk_box_append (GTK_BOX (box), fk_ui_label (error ? error->message
-                                                  : FK_T ("This case has no receipt yet: it is not sealed.",
-                                                          "此案件尚未封存，還沒有收件編號。"), "fk-reason"));
+                                                  : _("This case has no receipt yet: it is not sealed."), "fk-reason"));
       goto done;
     }
   self->outing_id = g_strdup (kase->outing_id);
   self->receipt_no = g_strdup (kase->receipt_no);
 
-  caption = fk_ui_label (FK_T ("Receipt number", "收件編號"), "heading");
+  caption = fk_ui_label (_("Receipt number"), "heading");
   gtk_label_set_xalign (GTK_LABEL (caption), 0.5f);
   gtk_box_append (GTK_BOX (box), caption);
   number = gtk_label_new (kase->receipt_no);
@@ -272,7 +271,7 @@ fk_receipt_page_new (FkWindow *window,
   gtk_label_set_wrap_mode (GTK_LABEL (number), PANGO_WRAP_CHAR);
   gtk_widget_add_css_class (number, "fk-receipt-number");
   {
-    g_autofree char *spoken = g_strdup_printf (FK_T ("Receipt number %s", "收件編號 %s"), kase->receipt_no);
+    g_autofree char *spoken = g_strdup_printf (_("Receipt number %s"), kase->receipt_no);
 
     fk_ui_name (number, spoken);
   }
@@ -287,18 +286,18 @@ fk_receipt_page_new (FkWindow *window,
 
     date = g_strdup_printf ("%s %s", shown, time);
   }
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (FK_T ("Service", "申辦業務"),
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (_("Service"),
                                                                     svc ? fk_service_name (svc) : kase->service));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (FK_T ("Received", "收件時間"), date));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (FK_T ("Time limit", "處理時限"),
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (_("Received"), date));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (_("Time limit"),
                                                                     svc ? fk_service_time_limit (svc) : "—"));
-  fee = svc && svc->fee > 0 ? g_strdup_printf (FK_T ("NT$%d", "新臺幣 %d 元"), svc->fee) : g_strdup (FK_T ("none", "免費"));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (FK_T ("Fee", "規費"), fee));
+  fee = svc && svc->fee > 0 ? g_strdup_printf (_("NT$%d"), svc->fee) : g_strdup (_("none"));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), fact_row (_("Fee"), fee));
   gtk_box_append (GTK_BOX (box), grp);
 
   self->data = fk_receipt_data_new (store, case_id, NULL);
   grp = adw_preferences_group_new ();
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (grp), FK_T ("What happens next", "後續流程"));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (grp), _("What happens next"));
   if (self->data && self->data->next_zh)
     {
       GStrv lines = fk_lang_is_zh () ? self->data->next_zh : self->data->next_en;
@@ -308,17 +307,15 @@ fk_receipt_page_new (FkWindow *window,
     }
   else
     adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp),
-                               fk_ui_label (FK_T ("The case goes to the office at the next sync. The office processes it "
+                               fk_ui_label (_("The case goes to the office at the next sync. The office processes it "
                                                   "within the time limit and tells the applicant when it is done. "
-                                                  "Quote the receipt number when asking about it.",
-                                                  "本案將於下次同步時送交戶所，戶所於處理時限內辦理並通知申請人。"
-                                                  "查詢時請提供收件編號。"), NULL));
+                                                  "Quote the receipt number when asking about it."), NULL));
   gtk_box_append (GTK_BOX (box), grp);
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   gtk_widget_set_halign (row, GTK_ALIGN_CENTER);
-  self->pdf_button = fk_ui_button (FK_T ("Save PDF", "儲存 PDF"), NULL);
-  self->print_button = fk_ui_button (FK_T ("Print", "列印"), "suggested-action");
+  self->pdf_button = fk_ui_button (_("Save PDF"), NULL);
+  self->print_button = fk_ui_button (_("Print"), "suggested-action");
   gtk_box_append (GTK_BOX (row), self->pdf_button);
   gtk_box_append (GTK_BOX (row), self->print_button);
   gtk_box_append (GTK_BOX (box), row);
@@ -333,7 +330,7 @@ fk_receipt_page_new (FkWindow *window,
       gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->drawing), draw_receipt, self, NULL);
       gtk_widget_set_size_request (self->drawing, 300, -1);
       gtk_widget_set_halign (self->drawing, GTK_ALIGN_FILL);
-      fk_ui_name (self->drawing, FK_T ("The receipt as printed, with its QR code", "列印的收件確認（含 QR 碼）"));
+      fk_ui_name (self->drawing, _("The receipt as printed, with its QR code"));
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->drawing), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
                                       kase->receipt_no, -1);
       gtk_box_append (GTK_BOX (box), self->drawing);

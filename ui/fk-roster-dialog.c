@@ -93,9 +93,9 @@ row_title (const FkRosterRow *row)
 {
   g_autoptr(GString) s = g_string_new (NULL);
 
-  g_string_printf (s, FK_T ("Line %u", "第 %u 行"), row->line);
+  g_string_printf (s, _("Line %u"), row->line);
   if (*row->school_class || *row->seat)
-    g_string_append_printf (s, FK_T (" · class %s seat %s", " · %s 班 %s 號"),
+    g_string_append_printf (s, _(" · class %s seat %s"),
                             *row->school_class ? row->school_class : "—", *row->seat ? row->seat : "—");
   g_string_append_printf (s, " · %s", *row->name ? row->name : "—");
   if (*row->national_id)
@@ -175,7 +175,7 @@ bind_row_cb (GtkSignalListItemFactory *factory,
     return;
   good = row->problems->len == 0;
   t = row_title (row);
-  p = good ? g_strdup (FK_T ("Ready to import", "可匯入")) : row_problems (row);
+  p = good ? g_strdup (_("Ready to import")) : row_problems (row);
   spoken = g_strdup_printf ("%s: %s", t, p);
   gtk_image_set_from_icon_name (GTK_IMAGE (icon), good ? "object-select-symbolic" : "dialog-warning-symbolic");
   gtk_label_set_text (GTK_LABEL (title), t);
@@ -216,18 +216,18 @@ import_done_cb (GObject      *source,
       if (!g_cancellable_is_cancelled (self->cancellable))
         {
           set_busy (self, FALSE);
-          fk_window_error (self->window, FK_T ("The roster was not imported", "名冊未匯入"), error);
+          fk_window_error (self->window, _("The roster was not imported"), error);
         }
       return;
     }
   taken = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (self), "fk-taken"));
   refused = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (self), "fk-refused"));
   if (refused > 0)
-    text = g_strdup_printf (refused == 1 ? FK_T ("%u students imported; %u row left out", "已匯入 %u 位學生；%u 列未匯入")
-                                         : FK_T ("%u students imported; %u rows left out", "已匯入 %u 位學生；%u 列未匯入"),
+    text = g_strdup_printf (refused == 1 ? _("%u students imported; %u row left out")
+                                         : _("%u students imported; %u rows left out"),
                             taken, refused);
   else
-    text = g_strdup_printf (FK_T ("%u students imported", "已匯入 %u 位學生"), taken);
+    text = g_strdup_printf (_("%u students imported"), taken);
   fk_window_toast (self->window, text);
   fk_window_refresh (self->window);
   gtk_window_destroy (GTK_WINDOW (self));
@@ -275,8 +275,7 @@ import_clicked_cb (GtkButton      *button,
     return;
   if (fk_window_is_busy (self->window))
     {
-      fk_window_toast (self->window, FK_T ("FieldKit is still busy with the last step; try again in a moment.",
-                                           "上一個步驟尚未完成，請稍候再試。"));
+      fk_window_toast (self->window, _("FieldKit is still busy with the last step; try again in a moment."));
       return;
     }
   job = g_new0 (RosterJob, 1);
@@ -303,29 +302,27 @@ show_preview (FkRosterDialog       *self,
   g_autofree char *button = NULL;
   guint n = fk_roster_n_rows (self->roster);
 
-  g_string_printf (facts, FK_T ("%s: %s, %s-separated.", "%s：%s，以%s分隔。"), self->file_name,
+  g_string_printf (facts, _("%s: %s, %s-separated."), self->file_name,
                    fk_roster_encoding_label (self->roster), fk_roster_separator_label (self->roster));
   if (ignored[0] != NULL)
     {
-      g_autofree char *list = g_strjoinv (FK_T (", ", "、"), (char **) ignored);
+      g_autofree char *list = g_strjoinv (_(", "), (char **) ignored);
 
       g_string_append_c (facts, ' ');
-      g_string_append_printf (facts, FK_T ("Columns not used: %s.", "未使用的欄位：%s。"), list);
+      g_string_append_printf (facts, _("Columns not used: %s."), list);
     }
   if (!fk_roster_has_birth_dates (self->roster))
     {
       g_string_append_c (facts, ' ');
-      g_string_append (facts, FK_T ("The file has no birth-date column: ages were not checked.",
-                                    "檔案沒有出生日期欄：未檢查年齡。"));
+      g_string_append (facts, _("The file has no birth-date column: ages were not checked."));
     }
   gtk_label_set_text (GTK_LABEL (self->facts), facts->str);
 
   self->n_good = report->taken;
-  counts = g_strdup_printf (FK_T ("%u rows: %u ready, %u with problems (left out). Nothing is saved until you import.",
-                                  "共 %u 列：%u 列可匯入，%u 列有問題（不匯入）。按下匯入前不會儲存任何資料。"),
+  counts = g_strdup_printf (_("%u rows: %u ready, %u with problems (left out). Nothing is saved until you import."),
                             report->rows, report->taken, report->refused);
   gtk_label_set_text (GTK_LABEL (self->counts), counts);
-  button = g_strdup_printf (FK_T ("Import %u good rows", "匯入 %u 列正確資料"), report->taken);
+  button = g_strdup_printf (_("Import %u good rows"), report->taken);
   gtk_button_set_label (GTK_BUTTON (self->import_button), button);
   fk_ui_name (self->import_button, button);
 
@@ -369,7 +366,7 @@ preview_done_cb (GObject      *source,
     }
   if (!ok)
     {
-      fk_window_error (self->window, FK_T ("The roster cannot be imported", "無法匯入名冊"), error);
+      fk_window_error (self->window, _("The roster cannot be imported"), error);
       gtk_window_destroy (GTK_WINDOW (self));
       g_free (call);
       return;
@@ -396,7 +393,7 @@ parse_done_cb (GObject      *source,
     }
   if (roster == NULL)
     {
-      fk_window_error (self->window, FK_T ("This file cannot be read as a roster", "無法讀取此名冊檔案"), error);
+      fk_window_error (self->window, _("This file cannot be read as a roster"), error);
       gtk_window_destroy (GTK_WINDOW (self));
       return;
     }
@@ -404,9 +401,8 @@ parse_done_cb (GObject      *source,
   if (fk_window_is_busy (self->window))
     {
       g_set_error_literal (&error, FK_STORE_ERROR, FK_STORE_ERROR_BUSY,
-                           FK_T ("FieldKit is still busy with the last step; try again in a moment.",
-                                 "上一個步驟尚未完成，請稍候再試。"));
-      fk_window_error (self->window, FK_T ("The roster cannot be imported", "無法匯入名冊"), error);
+                           _("FieldKit is still busy with the last step; try again in a moment."));
+      fk_window_error (self->window, _("The roster cannot be imported"), error);
       gtk_window_destroy (GTK_WINDOW (self));
       return;
     }
@@ -554,7 +550,7 @@ build (FkRosterDialog *self)
   GtkWidget *cancel;
   GtkListItemFactory *factory;
 
-  gtk_window_set_title (GTK_WINDOW (self), FK_T ("Import class roster", "匯入班級名冊"));
+  gtk_window_set_title (GTK_WINDOW (self), _("Import class roster"));
   gtk_widget_add_css_class (GTK_WIDGET (self), "fieldkit");
   gtk_window_set_modal (GTK_WINDOW (self), TRUE);
   gtk_window_set_transient_for (GTK_WINDOW (self), GTK_WINDOW (self->window));
@@ -567,7 +563,7 @@ build (FkRosterDialog *self)
   }
 
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (header),
-                                   adw_window_title_new (FK_T ("Import class roster", "匯入班級名冊"), NULL));
+                                   adw_window_title_new (_("Import class roster"), NULL));
   gtk_box_append (GTK_BOX (box), header);
 
   gtk_widget_set_margin_top (top, 12);
@@ -585,7 +581,7 @@ build (FkRosterDialog *self)
   g_signal_connect (factory, "bind", G_CALLBACK (bind_row_cb), self);
   self->list = gtk_list_view_new (NULL, factory);
   gtk_widget_add_css_class (self->list, "rich-list");
-  fk_ui_name (self->list, FK_T ("Rows of the roster", "名冊各列"));
+  fk_ui_name (self->list, _("Rows of the roster"));
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), self->list);
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
   gtk_widget_set_vexpand (scroll, TRUE);
@@ -597,14 +593,14 @@ build (FkRosterDialog *self)
   gtk_widget_set_margin_end (bottom, 12);
   self->spinner = gtk_spinner_new ();
   gtk_widget_set_visible (self->spinner, FALSE);
-  fk_ui_name (self->spinner, FK_T ("Working", "處理中"));
+  fk_ui_name (self->spinner, _("Working"));
   gtk_box_append (GTK_BOX (bottom), self->spinner);
-  cancel = fk_ui_button (FK_T ("Cancel", "取消"), NULL);
+  cancel = fk_ui_button (_("Cancel"), NULL);
   g_signal_connect (cancel, "clicked", G_CALLBACK (cancel_clicked_cb), self);
   gtk_widget_set_hexpand (cancel, TRUE);
   gtk_widget_set_halign (cancel, GTK_ALIGN_START);
   gtk_box_append (GTK_BOX (bottom), cancel);
-  self->import_button = fk_ui_button (FK_T ("Import", "匯入"), "suggested-action");
+  self->import_button = fk_ui_button (_("Import"), "suggested-action");
   g_signal_connect (self->import_button, "clicked", G_CALLBACK (import_clicked_cb), self);
   gtk_box_append (GTK_BOX (bottom), self->import_button);
   gtk_box_append (GTK_BOX (box), bottom);
@@ -634,18 +630,18 @@ fk_roster_dialog_run (FkWindow   *window,
   self->watch_source = g_timeout_add_seconds (1, watch_cb, self);
   build (self);
 
-  gtk_file_filter_set_name (rosters, FK_T ("Class rosters (CSV, TSV, text)", "班級名冊（CSV、TSV、文字檔）"));
+  gtk_file_filter_set_name (rosters, _("Class rosters (CSV, TSV, text)"));
   gtk_file_filter_add_suffix (rosters, "csv");
   gtk_file_filter_add_suffix (rosters, "tsv");
   gtk_file_filter_add_suffix (rosters, "txt");
   gtk_file_filter_add_mime_type (rosters, "text/csv");
   gtk_file_filter_add_mime_type (rosters, "text/tab-separated-values");
   gtk_file_filter_add_mime_type (rosters, "text/plain");
-  gtk_file_filter_set_name (all, FK_T ("All files", "所有檔案"));
+  gtk_file_filter_set_name (all, _("All files"));
   gtk_file_filter_add_pattern (all, "*");
-  chooser = gtk_file_chooser_native_new (FK_T ("Choose the class roster", "選擇班級名冊"), GTK_WINDOW (window),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN, FK_T ("_Open", "開啟(_O)"),
-                                         FK_T ("_Cancel", "取消(_C)"));
+  chooser = gtk_file_chooser_native_new (_("Choose the class roster"), GTK_WINDOW (window),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"),
+                                         _("_Cancel"));
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), rosters);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);

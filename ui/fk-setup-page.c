@@ -171,24 +171,23 @@ validate_form (FkSetupPage *self,
   const char *why;
 
   why = (*id && !valid_id (id)) || (show && !*id)
-          ? FK_T ("Use 1–32 lower-case letters, digits, '.', '_' or '-' (for example chen.mei).",
-                  "請用 1 到 32 個小寫英文字母、數字、「.」「_」或「-」（例如 chen.mei）。")
+          ? _("Use 1–32 lower-case letters, digits, '.', '_' or '-' (for example chen.mei).")
           : NULL;
   show_reason (self->op_id_reason, why);
   ok &= *id && valid_id (id);
 
   why = show && strspn (name, " ") == strlen (name)
-          ? FK_T ("Give the name shown on the staff card.", "請填寫職員證上的姓名。") : NULL;
+          ? _("Give the name shown on the staff card.") : NULL;
   show_reason (self->op_name_reason, why);
   ok &= strspn (name, " ") != strlen (name);
 
   why = NULL;
   if ((*p1 || show) && g_utf8_strlen (p1, -1) < 8)
-    why = FK_T ("The passphrase needs at least 8 characters.", "密碼至少需要 8 個字元。");
+    why = _("The passphrase needs at least 8 characters.");
   else if (*p2 && strcmp (p1, p2) != 0)
-    why = FK_T ("The two passphrases differ.", "兩次輸入的密碼不一樣。");
+    why = _("The two passphrases differ.");
   else if (show && !*p2)
-    why = FK_T ("Type the passphrase a second time.", "請再輸入一次密碼。");
+    why = _("Type the passphrase a second time.");
   show_reason (self->pass_reason, why);
   ok &= g_utf8_strlen (p1, -1) >= 8 && strcmp (p1, p2) == 0;
   return ok;
@@ -230,7 +229,7 @@ init_done_cb (GObject      *source,
   g_clear_pointer (&self->passphrase, fk_secret_free);
   self->passphrase = fk_ui_secret_new (job->passphrase);
   gtk_label_set_text (GTK_LABEL (self->recovery_label), job->recovery_key);
-  text = g_strdup_printf (FK_T ("Recovery key: %s", "復原金鑰：%s"), job->recovery_key);
+  text = g_strdup_printf (_("Recovery key: %s"), job->recovery_key);
   fk_ui_name (self->recovery_label, text);
   gtk_editable_set_text (GTK_EDITABLE (self->pass1), "");
   gtk_editable_set_text (GTK_EDITABLE (self->pass2), "");
@@ -276,7 +275,7 @@ recovery_next_cb (GtkButton   *button,
 {
   /* The key is shown once: it leaves the screen for good now. */
   gtk_label_set_text (GTK_LABEL (self->recovery_label), "");
-  fk_ui_name (self->recovery_label, FK_T ("Recovery key (hidden)", "復原金鑰（已隱藏）"));
+  fk_ui_name (self->recovery_label, _("Recovery key (hidden)"));
   gtk_stack_set_visible_child_name (self->steps, "enrol");
   gtk_widget_grab_focus (self->url);
 }
@@ -308,7 +307,7 @@ enrol_done_cb (GObject      *source,
     }
   g_settings_set_string (fk_window_settings (self->window), "office-url",
                          gtk_editable_get_text (GTK_EDITABLE (self->url)));
-  fk_window_toast (self->window, FK_T ("Enrolled with the office", "已向戶所完成註冊"));
+  fk_window_toast (self->window, _("Enrolled with the office"));
   finish (self);
 }
 
@@ -323,8 +322,7 @@ enrol_clicked_cb (GtkButton   *button,
 
   if (!*url || !*code || !*fp)
     {
-      show_reason (self->enrol_error, FK_T ("Type the office address, the invite code and the fingerprint from the invite.",
-                                            "請輸入邀請單上的戶所網址、邀請碼與指紋。"));
+      show_reason (self->enrol_error, _("Type the office address, the invite code and the fingerprint from the invite."));
       return;
     }
   job = g_new0 (EnrolJob, 1);
@@ -351,22 +349,20 @@ skip_clicked_cb (GtkButton   *button,
 static GtkWidget *
 build_operator_step (FkSetupPage *self)
 {
-  GtkWidget *step = step_box (FK_T ("Set up this device", "設定這台裝置"),
-                              FK_T ("FieldKit keeps every personal detail encrypted on this device. "
+  GtkWidget *step = step_box (_("Set up this device"),
+                              _("FieldKit keeps every personal detail encrypted on this device. "
                                     "Create the first operator: the one who signs in on this device and may "
-                                    "add the others.",
-                                    "戶政外勤工具會把所有個人資料加密保存在這台裝置上。"
-                                    "請建立第一位操作人員：由他登入這台裝置，並可新增其他人員。"));
+                                    "add the others."));
   GtkWidget *box = box_of (step), *col, *row, *expander, *inner, *lbl;
 
-  self->op_id = fk_ui_entry (FK_T ("Operator id", "操作人員代號"), &col, &self->op_id_reason);
+  self->op_id = fk_ui_entry (_("Operator id"), &col, &self->op_id_reason);
   gtk_entry_set_placeholder_text (GTK_ENTRY (self->op_id), "chen.mei");
   gtk_entry_set_input_purpose (GTK_ENTRY (self->op_id), GTK_INPUT_PURPOSE_FREE_FORM);
   gtk_box_append (GTK_BOX (box), col);
-  self->op_name = fk_ui_entry (FK_T ("Name", "姓名"), &col, &self->op_name_reason);
+  self->op_name = fk_ui_entry (_("Name"), &col, &self->op_name_reason);
   gtk_entry_set_input_purpose (GTK_ENTRY (self->op_name), GTK_INPUT_PURPOSE_NAME);
   gtk_box_append (GTK_BOX (box), col);
-  self->pass1 = fk_ui_entry (FK_T ("Passphrase", "密碼"), &col, NULL);
+  self->pass1 = fk_ui_entry (_("Passphrase"), &col, NULL);
   gtk_entry_set_visibility (GTK_ENTRY (self->pass1), FALSE);
   gtk_entry_set_input_purpose (GTK_ENTRY (self->pass1), GTK_INPUT_PURPOSE_PASSWORD);
   gtk_box_append (GTK_BOX (box), col);
@@ -376,28 +372,28 @@ build_operator_step (FkSetupPage *self)
   gtk_level_bar_set_mode (GTK_LEVEL_BAR (self->strength), GTK_LEVEL_BAR_MODE_DISCRETE);
   gtk_widget_set_hexpand (self->strength, TRUE);
   gtk_widget_set_valign (self->strength, GTK_ALIGN_CENTER);
-  fk_ui_name (self->strength, FK_T ("Passphrase strength", "密碼強度"));
+  fk_ui_name (self->strength, _("Passphrase strength"));
   self->strength_label = gtk_label_new ("");
   gtk_box_append (GTK_BOX (row), self->strength);
   gtk_box_append (GTK_BOX (row), self->strength_label);
   gtk_box_append (GTK_BOX (box), row);
 
-  self->pass2 = fk_ui_entry (FK_T ("Passphrase again", "再輸入一次密碼"), &col, &self->pass_reason);
+  self->pass2 = fk_ui_entry (_("Passphrase again"), &col, &self->pass_reason);
   gtk_entry_set_visibility (GTK_ENTRY (self->pass2), FALSE);
   gtk_entry_set_input_purpose (GTK_ENTRY (self->pass2), GTK_INPUT_PURPOSE_PASSWORD);
   gtk_box_append (GTK_BOX (box), col);
 
-  expander = gtk_expander_new (FK_T ("Office code and device number", "戶所代碼與裝置編號"));
-  fk_ui_name (expander, FK_T ("Office code and device number", "戶所代碼與裝置編號"));
+  expander = gtk_expander_new (_("Office code and device number"));
+  fk_ui_name (expander, _("Office code and device number"));
   inner = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
   gtk_widget_set_margin_top (inner, 8);
-  self->office_code = fk_ui_entry (FK_T ("Office code (enrolment replaces it)", "戶所代碼（註冊時由戶所設定）"), &col, NULL);
+  self->office_code = fk_ui_entry (_("Office code (enrolment replaces it)"), &col, NULL);
   gtk_editable_set_text (GTK_EDITABLE (self->office_code), "FK");
   gtk_box_append (GTK_BOX (inner), col);
-  lbl = fk_ui_label (FK_T ("Device number", "裝置編號"), "heading");
+  lbl = fk_ui_label (_("Device number"), "heading");
   gtk_box_append (GTK_BOX (inner), lbl);
   self->device_number = gtk_spin_button_new_with_range (1, 99, 1);
-  fk_ui_name (self->device_number, FK_T ("Device number", "裝置編號"));
+  fk_ui_name (self->device_number, _("Device number"));
   gtk_box_append (GTK_BOX (inner), self->device_number);
   gtk_expander_set_child (GTK_EXPANDER (expander), inner);
   gtk_box_append (GTK_BOX (box), expander);
@@ -408,9 +404,9 @@ build_operator_step (FkSetupPage *self)
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_set_halign (row, GTK_ALIGN_END);
   self->create_spinner = gtk_spinner_new ();
-  fk_ui_name (self->create_spinner, FK_T ("Setting up", "設定中"));
+  fk_ui_name (self->create_spinner, _("Setting up"));
   gtk_widget_set_visible (self->create_spinner, FALSE);
-  self->create_button = fk_ui_button (FK_T ("Create operator", "建立操作人員"), "suggested-action");
+  self->create_button = fk_ui_button (_("Create operator"), "suggested-action");
   g_signal_connect (self->create_button, "clicked", G_CALLBACK (create_clicked_cb), self);
   gtk_box_append (GTK_BOX (row), self->create_spinner);
   gtk_box_append (GTK_BOX (row), self->create_button);
@@ -427,12 +423,10 @@ build_operator_step (FkSetupPage *self)
 static GtkWidget *
 build_recovery_step (FkSetupPage *self)
 {
-  GtkWidget *step = step_box (FK_T ("Write down the recovery key", "抄下復原金鑰"),
-                              FK_T ("If every passphrase is forgotten, this key is the only way into the data on "
+  GtkWidget *step = step_box (_("Write down the recovery key"),
+                              _("If every passphrase is forgotten, this key is the only way into the data on "
                                     "this device. Write it on paper and keep it in the office safe. "
-                                    "It is shown only now.",
-                                    "若所有密碼都忘記了，這把金鑰是開啟本裝置資料的唯一方法。"
-                                    "請抄在紙上並存放在戶所保險櫃。它只會顯示這一次。"));
+                                    "It is shown only now."));
   GtkWidget *box = box_of (step), *row;
 
   self->recovery_label = gtk_label_new ("");
@@ -443,14 +437,14 @@ build_recovery_step (FkSetupPage *self)
   gtk_widget_add_css_class (self->recovery_label, "card");
   gtk_box_append (GTK_BOX (box), self->recovery_label);
 
-  self->written_check = gtk_check_button_new_with_label (FK_T ("I have written it down", "我已經抄下來了"));
-  fk_ui_name (self->written_check, FK_T ("I have written it down", "我已經抄下來了"));
+  self->written_check = gtk_check_button_new_with_label (_("I have written it down"));
+  fk_ui_name (self->written_check, _("I have written it down"));
   g_signal_connect (self->written_check, "toggled", G_CALLBACK (written_toggled_cb), self);
   gtk_box_append (GTK_BOX (box), self->written_check);
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_set_halign (row, GTK_ALIGN_END);
-  self->recovery_next = fk_ui_button (FK_T ("Continue", "繼續"), "suggested-action");
+  self->recovery_next = fk_ui_button (_("Continue"), "suggested-action");
   gtk_widget_set_sensitive (self->recovery_next, FALSE);
   g_signal_connect (self->recovery_next, "clicked", G_CALLBACK (recovery_next_cb), self);
   gtk_box_append (GTK_BOX (row), self->recovery_next);
@@ -461,20 +455,18 @@ build_recovery_step (FkSetupPage *self)
 static GtkWidget *
 build_enrol_step (FkSetupPage *self)
 {
-  GtkWidget *step = step_box (FK_T ("Connect to the office", "連線到戶所"),
-                              FK_T ("The office administrator gives an invite: the office address, a one-time code "
-                                    "and the office key's fingerprint. You can also do this later in Preferences.",
-                                    "戶所管理員會提供邀請單：戶所網址、一次性邀請碼與戶所金鑰指紋。"
-                                    "也可以稍後在偏好設定中完成。"));
+  GtkWidget *step = step_box (_("Connect to the office"),
+                              _("The office administrator gives an invite: the office address, a one-time code "
+                                    "and the office key's fingerprint. You can also do this later in Preferences."));
   GtkWidget *box = box_of (step), *col, *row;
 
-  self->url = fk_ui_entry (FK_T ("Office address", "戶所網址"), &col, NULL);
+  self->url = fk_ui_entry (_("Office address"), &col, NULL);
   gtk_entry_set_input_purpose (GTK_ENTRY (self->url), GTK_INPUT_PURPOSE_URL);
   gtk_entry_set_placeholder_text (GTK_ENTRY (self->url), "https://office.example:8443");
   gtk_box_append (GTK_BOX (box), col);
-  self->code = fk_ui_entry (FK_T ("Invite code", "邀請碼"), &col, NULL);
+  self->code = fk_ui_entry (_("Invite code"), &col, NULL);
   gtk_box_append (GTK_BOX (box), col);
-  self->fingerprint = fk_ui_entry (FK_T ("Office key fingerprint", "戶所金鑰指紋"), &col, NULL);
+  self->fingerprint = fk_ui_entry (_("Office key fingerprint"), &col, NULL);
   gtk_box_append (GTK_BOX (box), col);
   self->enrol_error = fk_ui_label ("", "fk-reason");
   gtk_widget_set_visible (self->enrol_error, FALSE);
@@ -483,11 +475,11 @@ build_enrol_step (FkSetupPage *self)
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_set_halign (row, GTK_ALIGN_END);
   self->enrol_spinner = gtk_spinner_new ();
-  fk_ui_name (self->enrol_spinner, FK_T ("Connecting", "連線中"));
+  fk_ui_name (self->enrol_spinner, _("Connecting"));
   gtk_widget_set_visible (self->enrol_spinner, FALSE);
-  self->skip_button = fk_ui_button (FK_T ("Later", "稍後再說"), NULL);
+  self->skip_button = fk_ui_button (_("Later"), NULL);
   g_signal_connect (self->skip_button, "clicked", G_CALLBACK (skip_clicked_cb), self);
-  self->enrol_button = fk_ui_button (FK_T ("Enrol", "註冊"), "suggested-action");
+  self->enrol_button = fk_ui_button (_("Enrol"), "suggested-action");
   g_signal_connect (self->enrol_button, "clicked", G_CALLBACK (enrol_clicked_cb), self);
   gtk_box_append (GTK_BOX (row), self->enrol_spinner);
   gtk_box_append (GTK_BOX (row), self->skip_button);
@@ -531,8 +523,8 @@ fk_setup_page_new (FkWindow *window)
 
   self->window = window;
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (header),
-                                   adw_window_title_new (FK_T ("FieldKit", "戶政外勤工具"),
-                                                         FK_T ("First run", "首次使用")));
+                                   adw_window_title_new (_("FieldKit"),
+                                                         _("First run")));
   gtk_box_append (GTK_BOX (self), header);
   self->steps = GTK_STACK (gtk_stack_new ());
   gtk_stack_set_transition_type (self->steps, GTK_STACK_TRANSITION_TYPE_SLIDE_LEFT);

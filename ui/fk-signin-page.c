@@ -86,11 +86,10 @@ wait_tick_cb (gpointer user_data)
     {
       self->wait_source = 0;
       gtk_widget_set_sensitive (self->button, TRUE);
-      set_message (self, FK_T ("You may try again now.", "現在可以再試一次。"));
+      set_message (self, _("You may try again now."));
       return G_SOURCE_REMOVE;
     }
-  text = g_strdup_printf (FK_T ("Too many wrong passphrases. Wait %u s before the next try.",
-                                "密碼錯誤次數過多。請等候 %u 秒再試。"), self->wait_left);
+  text = g_strdup_printf (_("Too many wrong passphrases. Wait %u s before the next try."), self->wait_left);
   set_message (self, text);
   self->wait_left--;
   return G_SOURCE_CONTINUE;
@@ -168,13 +167,13 @@ signin_clicked_cb (GtkWidget    *widget,
     return;
   if (*pass == '\0')
     {
-      set_message (self, FK_T ("Type your passphrase.", "請輸入密碼。"));
+      set_message (self, _("Type your passphrase."));
       return;
     }
   job = g_new0 (UnlockJob, 1);
   job->operator_id = g_strdup (op);
   job->passphrase = g_strdup (pass);
-  set_message (self, FK_T ("Checking the passphrase…", "正在檢查密碼…"));
+  set_message (self, _("Checking the passphrase…"));
   gtk_widget_set_sensitive (self->button, FALSE);
   gtk_widget_set_sensitive (self->passphrase, FALSE);
   gtk_widget_set_visible (self->spinner, TRUE);
@@ -237,42 +236,41 @@ fk_signin_page_new (FkWindow *window)
 
   self->window = window;
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (header),
-                                   adw_window_title_new (FK_T ("FieldKit", "戶政外勤工具"), FK_T ("Locked", "已鎖定")));
+                                   adw_window_title_new (_("FieldKit"), _("Locked")));
   gtk_box_append (GTK_BOX (self), header);
 
   adw_status_page_set_icon_name (ADW_STATUS_PAGE (status), "system-lock-screen-symbolic");
-  adw_status_page_set_title (ADW_STATUS_PAGE (status), FK_T ("Sign in", "登入"));
+  adw_status_page_set_title (ADW_STATUS_PAGE (status), _("Sign in"));
   adw_status_page_set_description (ADW_STATUS_PAGE (status),
-                                   FK_T ("Personal data stays encrypted until you sign in.",
-                                         "登入前，所有個人資料都保持加密。"));
+                                   _("Personal data stays encrypted until you sign in."));
   adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 420);
 
   self->notice = fk_ui_label ("", "fk-banner-warning");
   gtk_widget_set_visible (self->notice, FALSE);
   gtk_box_append (GTK_BOX (box), self->notice);
 
-  lbl = fk_ui_label (FK_T ("Operator", "操作人員"), "heading");
+  lbl = fk_ui_label (_("Operator"), "heading");
   gtk_box_append (GTK_BOX (box), lbl);
   self->operator_ids = gtk_string_list_new (NULL);
   self->operators = gtk_drop_down_new (G_LIST_MODEL (g_object_ref (self->operator_ids)), NULL);
-  fk_ui_name (self->operators, FK_T ("Operator", "操作人員"));
+  fk_ui_name (self->operators, _("Operator"));
   g_signal_connect (self->operators, "notify::selected", G_CALLBACK (operator_changed_cb), self);
   gtk_box_append (GTK_BOX (box), self->operators);
 
-  lbl = fk_ui_label (FK_T ("Passphrase", "密碼"), "heading");
+  lbl = fk_ui_label (_("Passphrase"), "heading");
   gtk_box_append (GTK_BOX (box), lbl);
   /* A plain entry: GTK 4.8's GtkPasswordEntry can crash when destroyed
    * while focused (its caps-lock watch outlives it). */
   self->passphrase = gtk_entry_new ();
   gtk_entry_set_visibility (GTK_ENTRY (self->passphrase), FALSE);
   gtk_entry_set_input_purpose (GTK_ENTRY (self->passphrase), GTK_INPUT_PURPOSE_PASSWORD);
-  fk_ui_name (self->passphrase, FK_T ("Passphrase", "密碼"));
+  fk_ui_name (self->passphrase, _("Passphrase"));
   g_signal_connect (self->passphrase, "activate", G_CALLBACK (signin_clicked_cb), self);
   gtk_box_append (GTK_BOX (box), self->passphrase);
 
   self->message = fk_ui_label ("", "fk-reason");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->message), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  FK_T ("Sign-in message", "登入訊息"), -1);
+                                  _("Sign-in message"), -1);
   gtk_widget_set_visible (self->message, FALSE);
   gtk_box_append (GTK_BOX (box), self->message);
   fk_ui_describe (self->passphrase, self->message);
@@ -280,9 +278,9 @@ fk_signin_page_new (FkWindow *window)
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_set_halign (row, GTK_ALIGN_END);
   self->spinner = gtk_spinner_new ();
-  fk_ui_name (self->spinner, FK_T ("Checking the passphrase", "正在檢查密碼"));
+  fk_ui_name (self->spinner, _("Checking the passphrase"));
   gtk_widget_set_visible (self->spinner, FALSE);
-  self->button = fk_ui_button (FK_T ("Sign in", "登入"), "suggested-action");
+  self->button = fk_ui_button (_("Sign in"), "suggested-action");
   g_signal_connect (self->button, "clicked", G_CALLBACK (signin_clicked_cb), self);
   gtk_box_append (GTK_BOX (row), self->spinner);
   gtk_box_append (GTK_BOX (row), self->button);

@@ -47,15 +47,15 @@ static const char *
 client_state_label (const char *state)
 {
   if (g_strcmp0 (state, "waiting") == 0)
-    return FK_T ("waiting to upload", "等待上傳");
+    return _("waiting to upload");
   if (g_strcmp0 (state, "acked") == 0)
-    return FK_T ("at the office", "戶所已收到");
+    return _("at the office");
   if (g_strcmp0 (state, "quarantined") == 0)
-    return FK_T ("quarantined", "隔離待處理");
+    return _("quarantined");
   if (g_strcmp0 (state, "sent") == 0)
-    return FK_T ("sent", "已送出");
+    return _("sent");
   if (g_strcmp0 (state, "already at the office") == 0)
-    return FK_T ("already at the office", "戶所早已收到");
+    return _("already at the office");
   return state ? state : "—";
 }
 
@@ -63,13 +63,13 @@ static const char *
 server_state_label (const char *state)
 {
   if (state == NULL)
-    return FK_T ("no answer yet", "尚無回覆");
+    return _("no answer yet");
   if (g_str_equal (state, "stored"))
-    return FK_T ("received", "已收件");
+    return _("received");
   if (g_str_equal (state, "approved"))
-    return FK_T ("accepted", "已受理");
+    return _("accepted");
   if (g_str_equal (state, "returned"))
-    return FK_T ("returned for correction", "退回補正");
+    return _("returned for correction");
   return state;
 }
 
@@ -129,7 +129,7 @@ progress_idle_cb (gpointer user_data)
 
   if (u->total > 0 && gtk_widget_get_root (GTK_WIDGET (u->page)))
     {
-      g_autofree char *text = g_strdup_printf (FK_T ("Uploading %s: %zu of %zu KB", "上傳 %s：%zu / %zu KB"),
+      g_autofree char *text = g_strdup_printf (_("Uploading %s: %zu of %zu KB"),
                                                u->packet_id, u->done / 1024, u->total / 1024);
 
       gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (u->page->progress), (double) u->done / (double) u->total);
@@ -187,13 +187,12 @@ sync_done_cb (GObject      *source,
   if (ok)
     {
       fk_window_note_sync (self->window);
-      summary = g_strdup_printf (FK_T ("Sync done: %u uploaded, %u waiting, %u quarantined, %u answers from the office.",
-                                       "同步完成：上傳 %u 件，等待 %u 件，隔離 %u 件，戶所回覆 %u 則。"),
+      summary = g_strdup_printf (_("Sync done: %u uploaded, %u waiting, %u quarantined, %u answers from the office."),
                                  report.uploaded, report.waiting, report.quarantined, report.answers);
-      fk_window_toast (self->window, FK_T ("Sync done", "同步完成"));
+      fk_window_toast (self->window, _("Sync done"));
     }
   else
-    summary = g_strdup_printf (FK_T ("Sync did not finish: %s", "同步未完成：%s"), error->message);
+    summary = g_strdup_printf (_("Sync did not finish: %s"), error->message);
   gtk_label_set_text (GTK_LABEL (self->status), summary);
   gtk_progress_bar_set_text (GTK_PROGRESS_BAR (self->progress), NULL);
 
@@ -209,7 +208,7 @@ sync_done_cb (GObject      *source,
       group_add (self->report_box, info_row (c->receipt_no ? c->receipt_no : c->packet_id, sub));
     }
   if (report.revoked)
-    fk_window_error (self->window, FK_T ("This device was revoked", "本裝置已被撤銷"), NULL);
+    fk_window_error (self->window, _("This device was revoked"), NULL);
   fk_sync_report_clear (&report);
   fk_sync_page_refresh (self);
 }
@@ -228,7 +227,7 @@ sync_clicked_cb (GtkButton  *button,
   run->page = g_object_ref (self);
   self->running = TRUE;
   gtk_widget_set_sensitive (self->sync_button, FALSE);
-  gtk_label_set_text (GTK_LABEL (self->status), FK_T ("Syncing…", "同步中…"));
+  gtk_label_set_text (GTK_LABEL (self->status), _("Syncing…"));
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
   gtk_progress_bar_pulse (GTK_PROGRESS_BAR (self->progress));
   fk_sync_run_async (fk_window_data_dir (self->window), fk_store_operator (store), pass,
@@ -245,9 +244,9 @@ retry_clicked_cb (GtkButton  *button,
   if (store == NULL)
     return;
   if (!fk_store_outbox_retry (store, g_object_get_data (G_OBJECT (button), "fk-packet"), &error))
-    fk_window_error (self->window, FK_T ("Cannot retry", "無法重試"), error);
+    fk_window_error (self->window, _("Cannot retry"), error);
   else
-    fk_window_toast (self->window, FK_T ("Will be sent again at the next sync", "下次同步時會重新送出"));
+    fk_window_toast (self->window, _("Will be sent again at the next sync"));
   fk_sync_page_refresh (self);
 }
 
@@ -265,7 +264,7 @@ correct_clicked_cb (GtkButton  *button,
   new_id = fk_store_case_correct (store, old_id, &error);
   if (new_id == 0)
     {
-      fk_window_error (self->window, FK_T ("Cannot correct this case", "無法補正此案件"), error);
+      fk_window_error (self->window, _("Cannot correct this case"), error);
       return;
     }
   fk_window_show_case (self->window, new_id);
@@ -325,34 +324,33 @@ fk_sync_page_new (FkWindow *window)
   self->enrol_hint = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
   gtk_widget_add_css_class (self->enrol_hint, "fk-banner-warning");
   gtk_box_append (GTK_BOX (self->enrol_hint),
-                  fk_ui_label (FK_T ("This device is not connected to the office yet. Enrol it with the invite "
-                                     "from the office administrator.",
-                                     "本裝置尚未連線到戶所。請用戶所管理員提供的邀請單完成註冊。"), NULL));
-  btn = fk_ui_button (FK_T ("Connect to the office…", "連線到戶所…"), NULL);
+                  fk_ui_label (_("This device is not connected to the office yet. Enrol it with the invite "
+                                     "from the office administrator."), NULL));
+  btn = fk_ui_button (_("Connect to the office…"), NULL);
   gtk_widget_set_halign (btn, GTK_ALIGN_START);
   g_signal_connect (btn, "clicked", G_CALLBACK (enrol_clicked_cb), self);
   gtk_box_append (GTK_BOX (self->enrol_hint), btn);
   gtk_box_append (GTK_BOX (box), self->enrol_hint);
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  self->status = fk_ui_label (FK_T ("Sealed cases go to the office when you sync.", "同步時，已封存的案件會送交戶所。"), NULL);
+  self->status = fk_ui_label (_("Sealed cases go to the office when you sync."), NULL);
   gtk_widget_set_hexpand (self->status, TRUE);
   gtk_box_append (GTK_BOX (row), self->status);
-  self->sync_button = fk_ui_button (FK_T ("Sync now", "立即同步"), "suggested-action");
+  self->sync_button = fk_ui_button (_("Sync now"), "suggested-action");
   g_signal_connect (self->sync_button, "clicked", G_CALLBACK (sync_clicked_cb), self);
   gtk_box_append (GTK_BOX (row), self->sync_button);
   gtk_box_append (GTK_BOX (box), row);
   self->progress = gtk_progress_bar_new ();
   gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (self->progress), TRUE);
-  fk_ui_name (self->progress, FK_T ("Sync progress", "同步進度"));
+  fk_ui_name (self->progress, _("Sync progress"));
   gtk_box_append (GTK_BOX (box), self->progress);
 
-  self->report_box = new_group (box, FK_T ("This sync", "本次同步"));
+  self->report_box = new_group (box, _("This sync"));
   clear_group (self->report_box);
   gtk_widget_set_visible (self->report_box, FALSE);
-  self->quarantine = new_group (box, FK_T ("Quarantined", "隔離待處理"));
-  self->returned = new_group (box, FK_T ("Returned by the office", "戶所退回補正"));
-  self->packets = new_group (box, FK_T ("Every packet", "所有封包"));
+  self->quarantine = new_group (box, _("Quarantined"));
+  self->returned = new_group (box, _("Returned by the office"));
+  self->packets = new_group (box, _("Every packet"));
 
   adw_clamp_set_child (ADW_CLAMP (clamp), box);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), clamp);
@@ -383,16 +381,16 @@ fk_sync_page_refresh (FkSyncPage *self)
   for (guint i = 0; outbox && i < outbox->len; i++)
     {
       FkOutboxItem *item = outbox->pdata[i];
-      g_autofree char *sub = g_strdup_printf (FK_T ("device: %s · office: %s", "本機：%s · 戶所：%s"),
+      g_autofree char *sub = g_strdup_printf (_("device: %s · office: %s"),
                                               client_state_label (item->state), server_state_label (item->server_status));
       const char *title = item->receipt_no ? item->receipt_no : item->packet_id;
 
       group_add (self->packets, info_row (title, sub));
       if (g_strcmp0 (item->state, "quarantined") == 0)
         {
-          GtkWidget *row = info_row (title, item->last_error ? item->last_error : FK_T ("refused", "被拒"));
-          GtkWidget *retry = fk_ui_button (FK_T ("Retry", "重試"), NULL);
-          g_autofree char *spoken = g_strdup_printf (FK_T ("Retry %s", "重試 %s"), title);
+          GtkWidget *row = info_row (title, item->last_error ? item->last_error : _("refused"));
+          GtkWidget *retry = fk_ui_button (_("Retry"), NULL);
+          g_autofree char *spoken = g_strdup_printf (_("Retry %s"), title);
 
           fk_ui_name (retry, spoken);
           gtk_widget_set_valign (retry, GTK_ALIGN_CENTER);
@@ -404,7 +402,7 @@ fk_sync_page_refresh (FkSyncPage *self)
         }
     }
   if (outbox == NULL || outbox->len == 0)
-    group_add (self->packets, info_row (FK_T ("Nothing sealed yet", "尚無已封存案件"), NULL));
+    group_add (self->packets, info_row (_("Nothing sealed yet"), NULL));
   gtk_widget_set_visible (self->quarantine, n_quarantined > 0);
 
   clear_group (self->returned);
@@ -413,9 +411,9 @@ fk_sync_page_refresh (FkSyncPage *self)
     {
       FkCase *c = returned->pdata[i];
       g_autofree char *reason = fk_store_case_return_reason (store, c->id, NULL);
-      GtkWidget *row = info_row (c->receipt_no ? c->receipt_no : "—", reason ? reason : FK_T ("no reason given", "未說明原因"));
-      GtkWidget *fix = fk_ui_button (FK_T ("Correct", "補正"), NULL);
-      g_autofree char *spoken = g_strdup_printf (FK_T ("Correct %s", "補正 %s"), c->receipt_no ? c->receipt_no : "");
+      GtkWidget *row = info_row (c->receipt_no ? c->receipt_no : "—", reason ? reason : _("no reason given"));
+      GtkWidget *fix = fk_ui_button (_("Correct"), NULL);
+      g_autofree char *spoken = g_strdup_printf (_("Correct %s"), c->receipt_no ? c->receipt_no : "");
 
       fk_ui_name (fix, spoken);
       gtk_widget_set_valign (fix, GTK_ALIGN_CENTER);

@@ -149,11 +149,11 @@ fk_ui_strength_label (int score)
 {
   switch (score)
     {
-    case 0: return FK_T ("Too short: use at least 8 characters", "太短：至少 8 個字元");
-    case 1: return FK_T ("Weak: a short sentence is stronger", "弱：用一句短句會更安全");
-    case 2: return FK_T ("Fair", "普通");
-    case 3: return FK_T ("Good", "良好");
-    default: return FK_T ("Strong", "強");
+    case 0: return _("Too short: use at least 8 characters");
+    case 1: return _("Weak: a short sentence is stronger");
+    case 2: return _("Fair");
+    case 3: return _("Good");
+    default: return _("Strong");
     }
 }
 

@@ -77,6 +77,8 @@ field_free (gpointer data)
   g_free (field->label_zh);
   g_free (field->label_en);
   g_strfreev (field->choices);
+  g_strfreev (field->choice_labels_zh);
+  g_strfreev (field->choice_labels_en);
   g_free (field);
 }
 
@@ -358,15 +360,19 @@ field_type_is_identifying (FkFieldType type)
          type == FK_FIELD_ADDRESS;
 }
 
+/* "choices": ["lost", …] or [{"value": "lost", "label": {"zh_TW": "遺失",
+ * "en": "Lost"}}, …]; a bare string is its own label in both languages. */
 static gboolean
 read_choices (JsonObject  *object,
               const char  *where,
-              GStrv       *out,
+              FkField     *field,
               GError     **error)
 {
   JsonArray *array = array_member (object, "choices");
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GStrvBuilder) values = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) zh = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) en = g_strv_builder_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint n;
 
   n = array != NULL ? json_array_get_length (array) : 0;
@@ -377,21 +383,42 @@ read_choices (JsonObject  *object,
   for (guint i = 0; i < n; i++)
     {
       JsonNode *node = json_array_get_element (array, i);
-      const char *choice;
+      g_autofree char *choice = NULL;
+      g_autofree char *label_zh = NULL;
+      g_autofree char *label_en = NULL;
 
-      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING ||
-          *(choice = json_node_get_string (node)) == '\0')
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        {
+          g_autofree char *where_choice = g_strdup_printf (_("%s, choice #%u"), where, i + 1);
+          JsonObject *item = json_node_get_object (node);
+
+          if (!require_string (item, "value", where_choice, &choice, error) ||
+              !read_labels (item, "label", where_choice, &label_zh, &label_en, error))
+            return FALSE;
+        }
+      else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING &&
+               *json_node_get_string (node) != '\0')
+        {
+          choice = g_strdup (json_node_get_string (node));
+          label_zh = g_strdup (choice);
+          label_en = g_strdup (choice);
+        }
+      else
         return catalog_error (error, where,
-                              _("choice #%u is not a non-empty string"),
+                              _("choice #%u is neither a non-empty string nor {\"value\": …, \"label\": …}"),
                               i + 1);
-      if (!g_hash_table_add (seen, (gpointer) choice))
+      if (!g_hash_table_add (seen, g_strdup (choice)))
         return catalog_error (error, where,
                               _("choice \"%s\" is listed twice"),
                               choice);
-      g_strv_builder_add (builder, choice);
+      g_strv_builder_add (values, choice);
+      g_strv_builder_add (zh, label_zh);
+      g_strv_builder_add (en, label_en);
     }
 
-  *out = g_strv_builder_end (builder);
+  field->choices = g_strv_builder_end (values);
+  field->choice_labels_zh = g_strv_builder_end (zh);
+  field->choice_labels_en = g_strv_builder_end (en);
   return TRUE;
 }
 
@@ -445,7 +472,7 @@ parse_field (JsonObject  *object,
 
   if (field->type == FK_FIELD_CHOICE)
     {
-      if (!read_choices (object, where, &field->choices, error))
+      if (!read_choices (object, where, field, error))
         return NULL;
     }
   else if (json_object_has_member (object, "choices"))
@@ -935,6 +962,18 @@ fk_service_field (const FkService *service,
         return field;
     }
   return NULL;
+}
+
+const char *
+fk_field_choice_label (const FkField *field,
+                       const char    *value)
+{
+  g_return_val_if_fail (field != NULL, NULL);
+
+  for (guint i = 0; value != NULL && field->choices != NULL && field->choices[i] != NULL; i++)
+    if (g_str_equal (field->choices[i], value))
+      return fk_lang_pick (field->choice_labels_en[i], field->choice_labels_zh[i]);
+  return value;
 }
 
 const FkChecklistItem *

@@ -43,7 +43,9 @@ typedef struct {
   FkFieldType  type;
   gboolean     required;
   gboolean     personal;  /* identifies a person: stored encrypted, never in open data */
-  GStrv        choices;   /* FK_FIELD_CHOICE only; NULL otherwise */
+  GStrv        choices;   /* FK_FIELD_CHOICE only; NULL otherwise: the stored values */
+  GStrv        choice_labels_zh; /* same length as choices: what the clerk reads */
+  GStrv        choice_labels_en;
 } FkField;
 
 typedef struct {
@@ -91,6 +93,10 @@ GPtrArray             *fk_catalog_services         (const FkCatalog  *catalog);
 const char            *fk_service_name             (const FkService  *service);
 const char            *fk_service_time_limit       (const FkService  *service);
 const char            *fk_field_label              (const FkField    *field);
+/* The label of choice value in the current language (value itself when the
+ * value is not one of the field's choices). */
+const char            *fk_field_choice_label       (const FkField    *field,
+                                                    const char       *value);
 const char            *fk_checklist_item_label     (const FkChecklistItem *item);
 
 /* NULL when the service has no such extra field / checklist item. */

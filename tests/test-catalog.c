@@ -224,6 +224,13 @@ test_shipped_facts (void)
   field = fk_service_field (replace, "reason");
   g_assert_cmpint (field->type, ==, FK_FIELD_CHOICE);
   g_assert_true (g_strv_contains ((const char * const *) field->choices, "lost"));
+  /* Every shipped choice has a label in both languages: the clerk never
+   * reads a stored value such as "record_change". */
+  g_assert_cmpuint (g_strv_length (field->choice_labels_zh), ==, g_strv_length (field->choices));
+  g_assert_cmpuint (g_strv_length (field->choice_labels_en), ==, g_strv_length (field->choices));
+  fk_lang_set ("en");
+  g_assert_cmpstr (fk_field_choice_label (field, "damaged"), ==, "Damaged");
+  g_assert_cmpstr (fk_field_choice_label (field, "not_a_choice"), ==, "not_a_choice");
 
   g_assert_cmpstr (fk_service_name (first), ==, "First national ID card");
   fk_lang_set ("zh_TW");
@@ -233,6 +240,7 @@ test_shipped_facts (void)
   g_assert_cmpstr (fk_service_name (certificate), ==, "自然人憑證申請");
   g_assert_cmpstr (fk_service_name (handover), ==, "證件交付");
   g_assert_cmpstr (fk_field_label (field), ==, "換補領原因");
+  g_assert_cmpstr (fk_field_choice_label (field, "damaged"), ==, "毀損");
   fk_lang_set ("en");
 }
 
@@ -361,6 +369,14 @@ test_malformed (void)
     { "choice without choices", ", \"choices\": [\"x\", \"y\"]", "",
       "field \"kind\"", "non-empty \"choices\"" },
     { "duplicate choice", "[\"x\", \"y\"]", "[\"x\", \"x\"]",
+      "field \"kind\"", "choice \"x\" is listed twice" },
+    { "choice object without label", "[\"x\", \"y\"]", "[{\"value\": \"x\"}, \"y\"]",
+      "choice #1", "\"label\" is missing" },
+    { "choice object without value", "[\"x\", \"y\"]", "[{\"label\": {\"zh_TW\": \"甲\", \"en\": \"A\"}}, \"y\"]",
+      "choice #1", "value" },
+    { "choice neither string nor object", "[\"x\", \"y\"]", "[\"x\", 3]",
+      "field \"kind\"", "choice #2 is neither" },
+    { "duplicate choice object", "[\"x\", \"y\"]", "[\"x\", {\"value\": \"x\", \"label\": {\"zh_TW\": \"甲\", \"en\": \"A\"}}]",
       "field \"kind\"", "choice \"x\" is listed twice" },
     { "choices on text", "\"type\": \"text\", \"required\": false, \"personal\": false}",
       "\"type\": \"text\", \"required\": false, \"personal\": false, \"choices\": [\"a\"]}",

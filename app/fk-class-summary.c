@@ -5,6 +5,7 @@
  * PDF (text cells, the table, pages), writing files.
  */
 #include "app/fk-class-summary.h"
+#include "app/fk-pdf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,21 +294,6 @@ fk_class_summary_to_csv (const FkClassSummary *summary)
   return g_string_free_to_bytes (out);
 }
 
-static gboolean
-file_error (const char  *path,
-            int          err,
-            GError     **error)
-{
-  int code = err == ENOSPC || err == EDQUOT ? FK_STORE_ERROR_FULL
-             : err == EROFS || err == EACCES || err == EPERM ? FK_STORE_ERROR_READ_ONLY
-             : FK_STORE_ERROR_FAILED;
-
-  g_set_error (error, FK_STORE_ERROR, code,
-               _("Could not write the class summary to %s: %s."),
-               path, g_strerror (err));
-  return FALSE;
-}
-
 gboolean
 fk_class_summary_write_csv (const FkClassSummary *summary,
                             const char           *path,
@@ -343,7 +329,7 @@ fk_class_summary_write_csv (const FkClassSummary *summary,
           case G_FILE_ERROR_ISDIR: err = EISDIR; break;
           default: err = EIO; break;
           }
-      return file_error (path, err, error);
+      return fk_pdf_file_error (_("the class summary"), path, err, error);
     }
   return TRUE;
 }
@@ -500,67 +486,27 @@ draw_footer (cairo_t *cr,
   text_at (cr, MARGIN, PAGE_H - MARGIN - 12, TABLE_W, text, 8, FALSE, TRUE);
 }
 
-typedef struct {
-  int fd;
-  int err;
-} Sink;
-
-static cairo_status_t
-sink_write (void                *closure,
-            const unsigned char *data,
-            unsigned int         length)
-{
-  Sink *sink = closure;
-
-  while (length > 0 && sink->err == 0)
-    {
-      ssize_t n = write (sink->fd, data, length);
-
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          sink->err = errno;
-          break;
-        }
-      data += n;
-      length -= (unsigned int) n;
-    }
-  return sink->err == 0 ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
-}
-
 gboolean
 fk_class_summary_write_pdf (const FkClassSummary *summary,
                             const char           *path,
                             GError              **error)
 {
-  g_autofree char *dir = NULL;
-  g_autofree char *base = NULL;
-  g_autofree char *tmp = NULL;
   g_autofree char *title = NULL;
-  cairo_surface_t *surface;
+  FkPdfFile *file;
   cairo_status_t status;
   cairo_t *cr;
-  Sink sink = { -1, 0 };
   double table_top, first_rows_f, other_rows_f;
   guint first_rows, other_rows, pages, n = 0;
 
   g_return_val_if_fail (summary != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  dir = g_path_get_dirname (path);
-  base = g_path_get_basename (path);
-  tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  sink.fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
-  if (sink.fd < 0)
-    return file_error (path, errno, error);
-
-  surface = cairo_pdf_surface_create_for_stream (sink_write, &sink, PAGE_W, PAGE_H);
   /* No names in the metadata: only the outing. */
   title = g_strdup_printf ("班級彙整 Class summary %s", summary->outing_id);
-  cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, title);
-  cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "FieldKit " FK_VERSION);
-  cr = cairo_create (surface);
+  file = fk_pdf_file_open (path, PAGE_W, PAGE_H, title, _("the class summary"), 0600, error);
+  if (file == NULL)
+    return FALSE;
+  cr = cairo_create (fk_pdf_file_surface (file));
 
   /* How many rows fit: the first page has the heading above the table
    * (measured by drawing it once where nobody sees it). */
@@ -600,32 +546,7 @@ fk_class_summary_write_pdf (const FkClassSummary *summary,
 
   status = cairo_status (cr);
   cairo_destroy (cr);
-  cairo_surface_finish (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-
-  if (sink.err == 0 && status != CAIRO_STATUS_SUCCESS)
-    {
-      close (sink.fd);
-      g_unlink (tmp);
-      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
-                   _("Could not draw the class summary: %s."),
-                   cairo_status_to_string (status));
-      return FALSE;
-    }
-  if (sink.err == 0 && fsync (sink.fd) != 0)
-    sink.err = errno;
-  if (close (sink.fd) != 0 && sink.err == 0)
-    sink.err = errno;
-  if (sink.err == 0 && g_rename (tmp, path) != 0)
-    sink.err = errno;
-  if (sink.err != 0)
-    {
-      g_unlink (tmp);
-      return file_error (path, sink.err, error);
-    }
-  return TRUE;
+  return fk_pdf_file_close (file, status, error);
 }
 
 gboolean

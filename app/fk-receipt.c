@@ -18,6 +18,7 @@
 #include <qrencode.h>
 
 #include "app/fk-date.h"
+#include "app/fk-pdf.h"
 #include "crypto/fk-i18n.h"
 
 #define RECEIPT_FONT "Noto Sans CJK TC"
@@ -814,66 +815,16 @@ fk_receipt_measure (const FkReceiptData *data,
 
 /* ---- the PDF file -------------------------------------------------------------------- */
 
-typedef struct {
-  int fd;
-  int err;   /* the first errno of a failed write, 0 while all is well */
-} Sink;
-
-static cairo_status_t
-sink_write (void                *closure,
-            const unsigned char *bytes,
-            unsigned int         length)
-{
-  Sink *sink = closure;
-
-  while (length > 0 && sink->err == 0)
-    {
-      ssize_t n = write (sink->fd, bytes, length);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          sink->err = errno;
-          break;
-        }
-      bytes += n;
-      length -= (unsigned int) n;
-    }
-  return sink->err ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
-}
-
-static gboolean
-file_error (const char  *path,
-            int          err,
-            GError     **error)
-{
-  int code = FK_STORE_ERROR_FAILED;
-
-  if (err == ENOSPC || err == EDQUOT)
-    code = FK_STORE_ERROR_FULL;
-  else if (err == EACCES || err == EPERM || err == EROFS)
-    code = FK_STORE_ERROR_READ_ONLY;
-  g_set_error (error, FK_STORE_ERROR, code,
-               _("Could not write the receipt to %s: %s."),
-               path, g_strerror (err));
-  return FALSE;
-}
-
 gboolean
 fk_receipt_data_write_pdf (const FkReceiptData *data,
                            FkReceiptFormat      format,
                            const char          *path,
                            GError             **error)
 {
-  g_autofree char *dir = NULL;
-  g_autofree char *base = NULL;
-  g_autofree char *tmp = NULL;
   g_autofree char *title = NULL;
-  cairo_surface_t *surface;
+  FkPdfFile *file;
   cairo_status_t status;
   cairo_t *cr;
-  Sink sink = { -1, 0 };
   double width, height;
 
   g_return_val_if_fail (data != NULL, FALSE);
@@ -893,49 +844,17 @@ fk_receipt_data_write_pdf (const FkReceiptData *data,
       height = fk_receipt_measure (data, format, width);
     }
 
-  dir = g_path_get_dirname (path);
-  base = g_path_get_basename (path);
-  tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  sink.fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0644);
-  if (sink.fd < 0)
-    return file_error (path, errno, error);
-
-  surface = cairo_pdf_surface_create_for_stream (sink_write, &sink, width, height);
   /* Only the receipt number goes into the metadata: no personal data. */
   title = g_strdup_printf ("收件確認 Receipt %s", data->receipt_no);
-  cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, title);
-  cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "FieldKit " FK_VERSION);
-  cr = cairo_create (surface);
+  file = fk_pdf_file_open (path, width, height, title, _("the receipt"), 0644, error);
+  if (file == NULL)
+    return FALSE;
+  cr = cairo_create (fk_pdf_file_surface (file));
   fk_receipt_render (cr, data, format, width);
   cairo_show_page (cr);
   status = cairo_status (cr);
   cairo_destroy (cr);
-  cairo_surface_finish (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-
-  if (sink.err == 0 && status != CAIRO_STATUS_SUCCESS)
-    {
-      close (sink.fd);
-      g_unlink (tmp);
-      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
-                   _("Could not draw the receipt: %s."),
-                   cairo_status_to_string (status));
-      return FALSE;
-    }
-  if (sink.err == 0 && fsync (sink.fd) != 0)
-    sink.err = errno;
-  if (close (sink.fd) != 0 && sink.err == 0)
-    sink.err = errno;
-  if (sink.err == 0 && g_rename (tmp, path) != 0)
-    sink.err = errno;
-  if (sink.err != 0)
-    {
-      g_unlink (tmp);
-      return file_error (path, sink.err, error);
-    }
-  return TRUE;
+  return fk_pdf_file_close (file, status, error);
 }
 
 gboolean

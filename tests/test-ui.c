@@ -281,6 +281,89 @@ test_window_fits_360 (void)
   remove_folder (dir);
 }
 
+/* A job refused because another holds the store must not mark the store
+ * free: the window stays busy until the running job has finished. */
+typedef struct {
+  GMutex   lock;
+  GCond    cond;
+  gboolean started;
+  gboolean release;
+} Gate;
+
+static gboolean
+gated_job (FkStore  *store,
+           gpointer  data,
+           GError  **error)
+{
+  Gate *gate = data;
+
+  g_mutex_lock (&gate->lock);
+  gate->started = TRUE;
+  g_cond_broadcast (&gate->cond);
+  while (!gate->release)
+    g_cond_wait (&gate->cond, &gate->lock);
+  g_mutex_unlock (&gate->lock);
+  return TRUE;
+}
+
+static void
+job_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  GError **out = user_data;
+  GError *error = NULL;
+
+  if (!fk_window_run_job_finish (FK_WINDOW (source), result, &error) && error == NULL)
+    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "no error set");
+  if (error == NULL)
+    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "done");  /* marks "finished, ok" */
+  *out = error;
+}
+
+static void
+test_window_busy_refusal (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  FkWindow *win = signed_in_window (dir, settings);
+  Gate gate = { 0 };
+  GError *first = NULL;
+  GError *second = NULL;
+
+  g_mutex_init (&gate.lock);
+  g_cond_init (&gate.cond);
+  fk_window_run_job (win, gated_job, &gate, NULL, NULL, job_done_cb, &first);
+  g_mutex_lock (&gate.lock);
+  while (!gate.started)
+    g_cond_wait (&gate.cond, &gate.lock);
+  g_mutex_unlock (&gate.lock);
+  g_assert_true (fk_window_is_busy (win));
+
+  fk_window_run_job (win, gated_job, &gate, NULL, NULL, job_done_cb, &second);
+  while (second == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (second, FK_STORE_ERROR, FK_STORE_ERROR_BUSY);
+  g_assert_true (fk_window_is_busy (win));   /* the first job still holds the store */
+
+  g_mutex_lock (&gate.lock);
+  gate.release = TRUE;
+  g_cond_broadcast (&gate.cond);
+  g_mutex_unlock (&gate.lock);
+  while (first == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (first, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_assert_false (fk_window_is_busy (win));
+
+  g_clear_error (&first);
+  g_clear_error (&second);
+  g_mutex_clear (&gate.lock);
+  g_cond_clear (&gate.cond);
+  gtk_window_destroy (GTK_WINDOW (win));
+  spin ();
+  remove_folder (dir);
+}
+
 /* Locking closes Preferences and every dialog (also one over Preferences)
  * and leaves the window itself open, locked. */
 static void
@@ -467,6 +550,7 @@ main (int   argc,
   g_test_add_func ("/ui/window/fits-360", test_window_fits_360);
   g_test_add_func ("/ui/window/lock-closes-dialogs", test_window_lock_closes_dialogs);
   g_test_add_func ("/ui/window/language", test_window_language);
+  g_test_add_func ("/ui/window/busy-refusal", test_window_busy_refusal);
   g_test_add_func ("/ui/home/last-sync", test_home_last_sync);
   g_test_add_func ("/ui/outing/search-typing", test_outing_search_typing);
   return g_test_run ();

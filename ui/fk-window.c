@@ -912,6 +912,9 @@ fk_window_run_job (FkWindow            *self,
   g_task_set_task_data (task, job, job_free);
   if (self->busy || self->store == NULL)
     {
+      /* A refused job never held the store: finishing it must not mark the
+       * store free while the job that holds it is still running. */
+      job->store = NULL;
       g_task_return_new_error (task, FK_STORE_ERROR, FK_STORE_ERROR_BUSY, "%s",
                                FK_T ("FieldKit is still busy with the last step; try again in a moment.",
                                      "上一個步驟尚未完成，請稍候再試。"));

@@ -155,6 +155,9 @@ typedef struct {
   const char *phone_norm;
 } Person;
 
+/* A clerk's free-text note (the catalog's "notes" field, personal). */
+#define NOTES_TEXT "行動不便，請從後門進入；女兒林美惠陪同"
+
 static const Person people[] = {
   { "諸葛青雲", 'L', 1, 3141593, "民國26年8月14日", "1937-08-14",
     "臺中市北屯區崇德路三段九九九巷八十八號", "0923-456-781", "0923456781" },
@@ -217,6 +220,7 @@ values_init (Values *v)
     }
   add_text (v->needles, "operator name", "Chen Mei-ling");
   add_text (v->needles, "outing place", "崇德路三段的長照據點");
+  add_text (v->needles, "case notes", NOTES_TEXT);
   add_needle (v->needles, "photo marker", photo_marker, 64);
 }
 
@@ -319,6 +323,7 @@ test_nothing_in_the_clear (void)
       g_hash_table_insert (fields, (gpointer) "applicant_role", (gpointer) "self");
       g_hash_table_insert (fields, (gpointer) "new_address", (gpointer) p->address);
       g_hash_table_insert (fields, (gpointer) "phone", (gpointer) p->phone_typed);
+      g_hash_table_insert (fields, (gpointer) "notes", (gpointer) NOTES_TEXT);
       in.outing_id = outing;
       in.service = "household_change";
       in.person_id = lower;
@@ -353,6 +358,7 @@ test_nothing_in_the_clear (void)
       g_assert_cmpstr (c->birth_date, ==, people[i].birth_iso);
       g_assert_cmpstr (g_hash_table_lookup (c->fields, "new_address"), ==, people[i].address);
       g_assert_cmpstr (g_hash_table_lookup (c->fields, "phone"), ==, people[i].phone_norm);
+      g_assert_cmpstr (g_hash_table_lookup (c->fields, "notes"), ==, NOTES_TEXT);
       g_assert_cmpuint (found->len, ==, 1);
       g_assert_cmpint (g_array_index (found, gint64, 0), ==, c->id);
       for (guint k = 0; k < c->attachments->len; k++)

@@ -510,6 +510,82 @@ test_outing_search_typing (void)
   remove_folder (dir);
 }
 
+/* ---- the school drive in the window ----------------------------------------------- */
+
+static gint64
+add_student (FkStore    *store,
+             const char *outing,
+             const char *person_id,
+             const char *name,
+             const char *seat)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) fields = g_hash_table_new (g_str_hash, g_str_equal);
+  FkCaseInput in = { .outing_id = outing, .service = "id_card_first", .person_id = person_id,
+                     .name = name, .birth_date = "2012-05-03", .fields = fields };
+  gint64 id;
+
+  g_hash_table_insert (fields, (gpointer) "school_class", (gpointer) "801");
+  g_hash_table_insert (fields, (gpointer) "seat_number", (gpointer) seat);
+  id = fk_store_case_new (store, &in, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (id, >, 0);
+  return id;
+}
+
+/* A drive opened before its roster takes the students imported while it
+ * is open (the roster dialog refreshes the window); Back leaves the drive
+ * for the outing's case list, not for home. */
+static void
+test_drive_import_and_back (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  g_autoptr(GError) error = NULL;
+  FkWindow *win = signed_in_window (dir, settings);
+  g_autofree char *outing = NULL;
+  GtkWidget *page, *drive;
+
+  outing = fk_store_outing_new (fk_window_store (win), "school_drive", "Class 801", "2026-11-26", "JHS", &error);
+  g_assert_no_error (error);
+  fk_window_show_outing (win, outing);
+  spin ();
+  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  g_assert_nonnull (page);
+  fk_drive_page_open (win, page, outing);
+  spin ();
+  drive = GTK_WIDGET (fk_drive_page_find (page));
+  g_assert_nonnull (drive);
+  g_assert_nonnull (find_label (drive, "No students yet"));
+  g_assert_null (find_label (drive, "王小明"));
+
+  add_student (fk_window_store (win), outing, "A123456789", "王小明", "1");
+  add_student (fk_window_store (win), outing, "B220000019", "林美玲", "2");
+  fk_window_refresh (win);
+  spin ();
+  g_assert_true (GTK_WIDGET (fk_drive_page_find (page)) == drive);
+  g_assert_nonnull (find_label (drive, "0 / 2 done"));
+
+  /* One more while the drive runs: it joins in its seat. */
+  add_student (fk_window_store (win), outing, "A100000001", "陳大文", "3");
+  fk_window_refresh (win);
+  spin ();
+  g_assert_nonnull (find_label (drive, "0 / 3 done"));
+
+  fk_window_go_back (win);
+  spin ();
+  g_assert_null (fk_drive_page_find (page));
+  g_assert_true (find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE) == page);
+  g_assert_true (gtk_widget_get_mapped (page));
+  fk_window_go_back (win);
+  spin ();
+  g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE));
+
+  gtk_window_destroy (GTK_WINDOW (win));
+  spin ();
+  remove_folder (dir);
+}
+
 static void
 test_app_activate (GApplication *app)
 {
@@ -553,5 +629,6 @@ main (int   argc,
   g_test_add_func ("/ui/window/busy-refusal", test_window_busy_refusal);
   g_test_add_func ("/ui/home/last-sync", test_home_last_sync);
   g_test_add_func ("/ui/outing/search-typing", test_outing_search_typing);
+  g_test_add_func ("/ui/drive/import-and-back", test_drive_import_and_back);
   return g_test_run ();
 }

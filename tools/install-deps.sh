@@ -8,8 +8,9 @@ PACKAGES="
   libglib2.0-dev libglib2.0-bin libsodium-dev libsqlite3-dev sqlite3
   libjson-glib-dev libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev
   libgtk-4-dev libadwaita-1-dev libqrencode-dev libcairo2-dev libpango1.0-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   fonts-noto-cjk poppler-utils zbar-tools
-  xvfb xauth dbus dbus-x11 at-spi2-core python3 python3-dogtail python3-nacl imagemagick xdotool
+  xvfb xauth dbus dbus-x11 at-spi2-core python3 python3-dogtail python3-nacl imagemagick xdotool strace
   desktop-file-utils appstream gettext faketime util-linux openssl curl
 "
 

@@ -14,6 +14,7 @@
 #include "app/fk-date.h"
 #include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
+#include "ui/fk-camera.h"
 #include "ui/fk-signature-pad.h"
 #include "ui/fk-ui-util.h"
 
@@ -61,6 +62,7 @@ struct _FkCaseEditor
   GtkWidget       *approve_button;
   GtkWidget       *finalize_button;
   GtkNativeDialog *chooser;
+  GtkWidget       *camera;        /* FkCameraDialog while open (weak) */
 };
 
 G_DEFINE_FINAL_TYPE (FkCaseEditor, fk_case_editor, GTK_TYPE_BOX)
@@ -779,6 +781,32 @@ store_attachment (FkCaseEditor *self,
   fk_window_toast (self->window, FK_T ("Saved", "已儲存"));
 }
 
+/* A photo from a file or from the camera: the same path for both. */
+static void
+use_photo (FkCaseEditor *self,
+           GBytes       *bytes)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *type = NULL;
+  g_autofree char *mime = NULL;
+  gsize len = g_bytes_get_size (bytes);
+
+  texture = gdk_texture_new_from_bytes (bytes, &error);
+  if (texture == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->photo_label),
+                          FK_T ("That file is not a picture FieldKit can read (use JPEG or PNG).",
+                                "無法讀取這個圖檔（請使用 JPEG 或 PNG）。"));
+      return;
+    }
+  gtk_picture_set_paintable (GTK_PICTURE (self->photo_picture), GDK_PAINTABLE (texture));
+  gtk_widget_set_visible (self->photo_picture, TRUE);
+  type = g_content_type_guess (NULL, g_bytes_get_data (bytes, NULL), MIN (len, 4096), NULL);
+  mime = g_content_type_get_mime_type (type);
+  store_attachment (self, "photo", mime ? mime : "image/jpeg", bytes, self->photo_label);
+}
+
 static void
 photo_loaded_cb (GObject      *source,
                  GAsyncResult *result,
@@ -787,9 +815,7 @@ photo_loaded_cb (GObject      *source,
   g_autoptr(FkCaseEditor) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
   g_autofree char *contents = NULL;
-  g_autofree char *mime = NULL;
   gsize len = 0;
 
   if (!g_file_load_contents_finish (G_FILE (source), result, &contents, &len, NULL, &error))
@@ -801,22 +827,7 @@ photo_loaded_cb (GObject      *source,
   if (gtk_widget_get_root (GTK_WIDGET (self)) == NULL)
     return;
   bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
-  texture = gdk_texture_new_from_bytes (bytes, &error);
-  if (texture == NULL)
-    {
-      gtk_label_set_text (GTK_LABEL (self->photo_label),
-                          FK_T ("That file is not a picture FieldKit can read (use JPEG or PNG).",
-                                "無法讀取這個圖檔（請使用 JPEG 或 PNG）。"));
-      return;
-    }
-  gtk_picture_set_paintable (GTK_PICTURE (self->photo_picture), GDK_PAINTABLE (texture));
-  gtk_widget_set_visible (self->photo_picture, TRUE);
-  mime = g_content_type_guess (NULL, g_bytes_get_data (bytes, NULL), MIN (len, 4096), NULL);
-  {
-    g_autofree char *m = g_content_type_get_mime_type (mime);
-
-    store_attachment (self, "photo", m ? m : "image/jpeg", bytes, self->photo_label);
-  }
+  use_photo (self, bytes);
 }
 
 static void
@@ -852,6 +863,31 @@ photo_clicked_cb (GtkButton    *button,
   g_clear_object (&self->chooser);
   self->chooser = GTK_NATIVE_DIALOG (chooser);
   gtk_native_dialog_show (self->chooser);
+}
+
+static void
+camera_captured_cb (FkCameraDialog *dialog,
+                    GBytes         *png,
+                    FkCaseEditor   *self)
+{
+  if (gtk_widget_get_root (GTK_WIDGET (self)) == NULL)
+    return;
+  use_photo (self, png);
+}
+
+static void
+camera_clicked_cb (GtkButton    *button,
+                   FkCaseEditor *self)
+{
+  FkCameraDialog *dialog;
+
+  if (self->camera)
+    return;
+  dialog = fk_camera_dialog_new (GTK_WINDOW (self->window), FK_T ("Photo of the applicant", "申請人照片"));
+  g_signal_connect_object (dialog, "captured", G_CALLBACK (camera_captured_cb), self, 0);
+  self->camera = GTK_WIDGET (dialog);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->camera);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -1039,10 +1075,20 @@ build (FkCaseEditor *self,
 
   grp = group (box, FK_T ("Photo", "照片"), NULL);
   row = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  btn = fk_ui_button (FK_T ("Choose photo…", "選擇照片…"), NULL);
-  gtk_widget_set_halign (btn, GTK_ALIGN_START);
-  g_signal_connect (btn, "clicked", G_CALLBACK (photo_clicked_cb), self);
-  gtk_box_append (GTK_BOX (row), btn);
+  {
+    /* One above the other: side by side they would not fit a 360 px phone. */
+    GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+
+    btn = fk_ui_button (FK_T ("Choose photo…", "選擇照片…"), NULL);
+    g_signal_connect (btn, "clicked", G_CALLBACK (photo_clicked_cb), self);
+    gtk_box_append (GTK_BOX (buttons), btn);
+    btn = fk_ui_button (FK_T ("Take photo with camera…", "用相機拍照…"), NULL);
+    g_signal_connect (btn, "clicked", G_CALLBACK (camera_clicked_cb), self);
+    fk_camera_setup_button (btn);
+    gtk_box_append (GTK_BOX (buttons), btn);
+    gtk_widget_set_halign (buttons, GTK_ALIGN_START);
+    gtk_box_append (GTK_BOX (row), buttons);
+  }
   self->photo_picture = gtk_picture_new ();
   gtk_widget_set_size_request (self->photo_picture, 160, 200);
   gtk_widget_set_halign (self->photo_picture, GTK_ALIGN_START);
@@ -1180,6 +1226,15 @@ fk_case_editor_dispose (GObject *object)
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
+  /* The camera goes with the page (lock, back): its pipeline stops. */
+  if (self->camera)
+    {
+      GtkWidget *camera = self->camera;
+
+      g_object_remove_weak_pointer (G_OBJECT (camera), (gpointer *) &self->camera);
+      self->camera = NULL;
+      gtk_window_destroy (GTK_WINDOW (camera));
+    }
   G_OBJECT_CLASS (fk_case_editor_parent_class)->dispose (object);
 }
 

@@ -6,6 +6,7 @@
  *   Alt+P / Alt+A / Alt+L   present / absent / come back later
  *   Alt+D                   every document on the checklist seen
  *   Alt+O                   photo from a file (cropped to 35 × 45 mm)
+ *   Alt+C                   photo from the camera (the same crop; fk-camera.c)
  *   Enter, Ctrl+Return      seal and next (implies present and documents seen)
  *   Alt+N / Alt+B           next / previous student
  *   Alt+S                   the class list: pick-ups and the class summary
@@ -33,6 +34,7 @@
 #include "app/fk-date.h"
 #include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
+#include "ui/fk-camera.h"
 #include "ui/fk-id-photo.h"
 #include "ui/fk-ui-util.h"
 
@@ -105,6 +107,8 @@ struct _FkDrivePage
 
   GtkNativeDialog *chooser;
   char            *photo_folder;
+  GtkWidget       *camera;          /* FkCameraDialog while open (weak) */
+  gboolean         camera_ok;       /* a camera was found when the page was built */
 
   GtkWidget       *progress;
   GtkWidget       *stack;
@@ -127,6 +131,7 @@ struct _FkDrivePage
   GtkWidget       *docs_button;
   GtkWidget       *photo_view;
   GtkWidget       *photo_button;
+  GtkWidget       *camera_button;
   GtkWidget       *photo_label;
   GtkWidget       *zoom_in;
   GtkWidget       *zoom_out;
@@ -390,9 +395,12 @@ student_fill (Student      *s,
   s->all_ticked = c->ticked != NULL && c->ticked[0] != NULL;
 }
 
+/* Reads the outing's students; with only_new, students already on the
+ * page keep what the page knows of them (it may be ahead of the store). */
 static void
 load_students (FkDrivePage *self,
-               FkStore     *store)
+               FkStore     *store,
+               gboolean     only_new)
 {
   g_autoptr(GPtrArray) cases = fk_store_cases (store, self->outing_id, NULL, NULL);
   g_autoptr(GHashTable) superseded = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
@@ -413,6 +421,8 @@ load_students (FkDrivePage *self,
           g_hash_table_contains (superseded, &c->id))
         continue;
       s = find_student (self, c->id, NULL);
+      if (s != NULL && only_new)
+        continue;
       if (s == NULL)
         {
           s = g_new0 (Student, 1);
@@ -1158,6 +1168,54 @@ choose_photo (FkDrivePage *self)
   gtk_native_dialog_show (self->chooser);
 }
 
+static void
+camera_captured_cb (FkCameraDialog *dialog,
+                    GBytes         *png,
+                    FkDrivePage    *self)
+{
+  gint64 *idp = g_object_get_data (G_OBJECT (dialog), "fk-case-id");
+  Student *s;
+
+  if (self->gone || idp == NULL)
+    return;
+  s = find_student (self, *idp, NULL);
+  if (s == NULL || is_done (s))
+    return;
+  /* The same path as a file: decoded, cropped to 35 × 45 mm with its
+   * warnings, written as an encrypted attachment. */
+  start_photo_task (self, s, png);
+}
+
+static void
+take_camera_photo (FkDrivePage *self)
+{
+  Student *s = current_student (self);
+  FkCameraDialog *dialog;
+  g_autofree char *title = NULL;
+
+  if (s == NULL || is_done (s) || s->sealing || self->chooser || self->camera || !self->camera_ok)
+    return;
+  title = g_strdup_printf (FK_T ("Photo of %s (seat %s)", "%s（%s 號）的照片"), s->name ? s->name : "—", seat_text (s));
+  dialog = fk_camera_dialog_new (GTK_WINDOW (self->window), title);
+  g_object_set_data_full (G_OBJECT (dialog), "fk-case-id", g_memdup2 (&s->case_id, sizeof s->case_id), g_free);
+  g_signal_connect_object (dialog, "captured", G_CALLBACK (camera_captured_cb), self, 0);
+  self->camera = GTK_WIDGET (dialog);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->camera);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+close_camera (FkDrivePage *self)
+{
+  GtkWidget *camera = self->camera;
+
+  if (camera == NULL)
+    return;
+  g_object_remove_weak_pointer (G_OBJECT (camera), (gpointer *) &self->camera);
+  self->camera = NULL;
+  gtk_window_destroy (GTK_WINDOW (camera));
+}
+
 static gboolean
 crop_timeout_cb (gpointer user_data)
 {
@@ -1538,6 +1596,7 @@ update_student_view (FkDrivePage *self)
   g_object_set_data (G_OBJECT (self->photo_view), "fk-case", GSIZE_TO_POINTER ((gsize) s->case_id));
   gtk_widget_set_sensitive (self->photo_view, editable && s->photo != NULL);
   gtk_widget_set_sensitive (self->photo_button, editable);
+  gtk_widget_set_sensitive (self->camera_button, editable && self->camera_ok);
   gtk_widget_set_sensitive (self->zoom_in, editable && s->photo != NULL);
   gtk_widget_set_sensitive (self->zoom_out, editable && s->photo != NULL);
   gtk_widget_remove_css_class (self->photo_label, "fk-reason");
@@ -1551,9 +1610,10 @@ update_student_view (FkDrivePage *self)
     gtk_label_set_text (GTK_LABEL (self->photo_label), FK_T ("Photo saved with the case.", "照片已與案件一併保存。"));
   else
     gtk_label_set_text (GTK_LABEL (self->photo_label),
-                        FK_T ("No photo yet. Alt+O picks the file; it is cropped to 35 × 45 mm. "
-                              "Drag to move, scroll to zoom: the head fills the oval, the chin in the blue band.",
-                              "尚無照片。按 Alt+O 選擇檔案，自動裁切為 35 × 45 公釐。"
+                        FK_T ("No photo yet. Alt+C takes one with the camera, Alt+O picks a file; it is cropped "
+                              "to 35 × 45 mm. Drag to move, scroll to zoom: the head fills the oval, the chin in "
+                              "the blue band.",
+                              "尚無照片。按 Alt+C 用相機拍照，或按 Alt+O 選擇檔案，自動裁切為 35 × 45 公釐。"
                               "拖曳移動、捲動縮放：頭部填滿橢圓，下巴落在藍色區間。"));
   fk_ui_name (self->photo_view, s->has_photo
                                 ? FK_T ("ID photo crop with the head-size guide: drag or arrow keys to move, scroll or +/- to zoom",
@@ -1845,6 +1905,8 @@ shortcut_cb (GtkWidget *widget,
     tick_all (self);
   else if (g_str_equal (what, "photo"))
     choose_photo (self);
+  else if (g_str_equal (what, "camera"))
+    take_camera_photo (self);
   else if (g_str_equal (what, "next"))
     go_next (self);
   else if (g_str_equal (what, "previous"))
@@ -2263,6 +2325,12 @@ build_student (FkDrivePage *self)
   fk_ui_name (self->photo_button, FK_T ("Photo from file…", "從檔案選照片…"));
   g_signal_connect (self->photo_button, "clicked", G_CALLBACK (photo_clicked_cb), self);
   gtk_box_append (GTK_BOX (col), self->photo_button);
+  self->camera_button = key_button (wrap_button (FK_T ("Camera… (Alt+C)", "相機拍照…（Alt+C）"),
+                                                 FK_T ("Photo from the camera…", "用相機拍照…"), NULL),
+                                    "Alt+C");
+  g_signal_connect_swapped (self->camera_button, "clicked", G_CALLBACK (take_camera_photo), self);
+  self->camera_ok = fk_camera_setup_button (self->camera_button);
+  gtk_box_append (GTK_BOX (col), self->camera_button);
   {
     GtkWidget *zoom = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
 
@@ -2410,6 +2478,7 @@ fk_drive_page_unroot (GtkWidget *widget)
    * waits while the store is still open, then forget. */
   flush_pending (self);
   forget (self);
+  close_camera (self);
   self->gone = TRUE;
   GTK_WIDGET_CLASS (fk_drive_page_parent_class)->unroot (widget);
 }
@@ -2427,6 +2496,7 @@ fk_drive_page_dispose (GObject *object)
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
+  close_camera (self);
   forget (self);
   G_OBJECT_CLASS (fk_drive_page_parent_class)->dispose (object);
 }
@@ -2484,7 +2554,7 @@ fk_drive_page_new (FkWindow   *window,
   static const struct { const char *accel, *what; } keys[] = {
     { "Return", "seal" }, { "KP_Enter", "seal" }, { "<Control>Return", "seal" },
     { "<Alt>p", "present" }, { "<Alt>a", "absent" }, { "<Alt>l", "later" },
-    { "<Alt>d", "docs" }, { "<Alt>o", "photo" }, { "<Alt>n", "next" }, { "<Alt>b", "previous" },
+    { "<Alt>d", "docs" }, { "<Alt>o", "photo" }, { "<Alt>c", "camera" }, { "<Alt>n", "next" }, { "<Alt>b", "previous" },
     { "<Alt>s", "list" },
   };
 
@@ -2505,7 +2575,7 @@ fk_drive_page_new (FkWindow   *window,
         }
     }
   if (store && fk_store_is_unlocked (store))
-    load_students (self, store);
+    load_students (self, store, FALSE);
 
   /* The line that is always there: where the class stands. */
   top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
@@ -2573,6 +2643,47 @@ const char *
 fk_drive_page_outing_id (FkDrivePage *self)
 {
   return self->outing_id;
+}
+
+void
+fk_drive_page_refresh (FkDrivePage *self)
+{
+  FkStore *store = fk_window_store (self->window);
+  Student *current = current_student (self);
+  guint before = self->students->len;
+
+  if (self->gone || store == NULL || !fk_store_is_unlocked (store))
+    return;
+  /* Students imported while the drive is open join it in their seat. */
+  load_students (self, store, TRUE);
+  if (self->students->len == before)
+    return;
+  if (current)
+    {
+      for (guint i = 0; i < self->students->len; i++)
+        if (self->students->pdata[i] == current)
+          self->current = i;
+    }
+  update_progress (self);
+  if (before == 0)
+    {
+      /* The drive was opened before the roster: start it now. */
+      if (self->second_check && self->checker_pass == NULL && !self->without_checker)
+        gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "checker");
+      else
+        checker_done (self);
+    }
+  else if (page_active (self, "end"))
+    show_end (self);
+}
+
+FkDrivePage *
+fk_drive_page_find (GtkWidget *host)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (host); c; c = gtk_widget_get_next_sibling (c))
+    if (FK_IS_DRIVE_PAGE (c))
+      return FK_DRIVE_PAGE (c);
+  return NULL;
 }
 
 /* ---- in the outing page ------------------------------------------------------------ */

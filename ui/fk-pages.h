@@ -83,6 +83,11 @@ void        fk_drive_page_open       (FkWindow    *window,
                                       GtkWidget   *host,
                                       const char  *outing_id);
 void        fk_drive_page_close      (FkDrivePage *self);
+/* Students added to the outing since (a roster imported while the drive is
+ * open) join the drive; what the page already knows stays. */
+void        fk_drive_page_refresh    (FkDrivePage *self);
+/* The drive page shown inside host (an outing page), or NULL. */
+FkDrivePage *fk_drive_page_find      (GtkWidget   *host);
 /* "Import roster…" and "Start the drive", for a school_drive outing page. */
 GtkWidget  *fk_drive_entry_buttons   (FkWindow    *window,
                                       GtkWidget   *host,

@@ -1130,8 +1130,17 @@ fk_window_go_back (FkWindow *self)
     }
   else if (g_strcmp0 (name, "outing") == 0)
     {
-      remove_content_page (self, &self->outing);
-      fk_window_show_home (self);
+      /* In a school drive, Back leaves the drive for the outing's case
+       * list (what the drive's own close button does), not for home. */
+      FkDrivePage *drive = self->outing ? fk_drive_page_find (self->outing) : NULL;
+
+      if (drive)
+        fk_drive_page_close (drive);
+      else
+        {
+          remove_content_page (self, &self->outing);
+          fk_window_show_home (self);
+        }
     }
   else if (is_folded (self))
     adw_leaflet_set_visible_child (self->leaflet, self->sidebar_box);

@@ -885,6 +885,19 @@ migrate_v3 (FkStore  *self,
   return TRUE;
 }
 
+/* Version 4: the packet moves out of its outbox row into a table of its
+ * own, only ever inserted and read.  SQLite writes a whole row again on
+ * every UPDATE, and the outbox row changes several times per upload
+ * (progress, attempts, the ack): with a 200 KiB packet inside, each of
+ * those wrote the packet to the WAL again. */
+static const char outbox_v4[] =
+  "CREATE TABLE outbox_packets ("
+  "  packet_id TEXT PRIMARY KEY REFERENCES outbox (packet_id),"
+  "  packet BLOB NOT NULL);"
+  "INSERT INTO outbox_packets (packet_id, packet)"
+  "  SELECT packet_id, packet FROM outbox WHERE packet IS NOT NULL;"
+  "ALTER TABLE outbox DROP COLUMN packet;";
+
 static gboolean migrate_steps (FkStore *self, int version, GError **error);
 
 static gboolean
@@ -948,6 +961,11 @@ migrate_steps (FkStore  *self,
       return FALSE;
     }
   if (version < 3 && !migrate_v3 (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  if (version < 4 && !exec (self, outbox_v4, error))
     {
       rollback (self);
       return FALSE;
@@ -3826,15 +3844,23 @@ build_packet (FkStore      *self,
     if (!set_setting (self, "device_seq", seq_text, error))
       return FALSE;
   }
-  st = prepare (self, "UPDATE outbox SET packet = ?, packet_hash = ?, size = ?, device_seq = ? WHERE packet_id = ?", error);
+  st = cached (self, "UPDATE outbox SET packet_hash = ?, size = ?, device_seq = ? WHERE packet_id = ?", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_blob (st, 1, g_bytes_get_data (packet, NULL), (int) g_bytes_get_size (packet), SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 2, hash, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (st, 3, (gint64) g_bytes_get_size (packet));
-  sqlite3_bind_int64 (st, 4, seq);
-  sqlite3_bind_text (st, 5, packet_id, -1, SQLITE_TRANSIENT);
-  ok = step_done (self, st, error);
+  sqlite3_bind_text (st, 1, hash, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 2, (gint64) g_bytes_get_size (packet));
+  sqlite3_bind_int64 (st, 3, seq);
+  sqlite3_bind_text (st, 4, packet_id, -1, SQLITE_TRANSIENT);
+  ok = step_cached (self, st, error);
+  if (ok)
+    {
+      st = cached (self, "INSERT INTO outbox_packets (packet_id, packet) VALUES (?, ?)", error);
+      if (st == NULL)
+        return FALSE;
+      sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_blob64 (st, 2, g_bytes_get_data (packet, NULL), g_bytes_get_size (packet), SQLITE_STATIC);
+      ok = step_cached (self, st, error);
+    }
   if (ok)
     {
       g_autofree char *detail = g_strdup_printf ("{\"case\":\"%s\",\"device_seq\":%" G_GINT64_FORMAT ",\"hash\":\"%s\"}",
@@ -3891,7 +3917,7 @@ fk_store_enrolled (FkStore             *self,
   if (!audit (self, "device.enrol", info->device_id, detail, error))
     goto fail;
 
-  st = prepare (self, "SELECT packet_id, case_id FROM outbox WHERE packet IS NULL ORDER BY case_id", error);
+  st = prepare (self, "SELECT packet_id, case_id FROM outbox WHERE packet_hash IS NULL ORDER BY case_id", error);
   if (st == NULL)
     goto fail;
   while (sqlite3_step (st) == SQLITE_ROW)
@@ -3985,7 +4011,7 @@ fk_store_outbox_packet (FkStore     *self,
                         const char  *packet_id,
                         GError     **error)
 {
-  sqlite3_stmt *st = prepare (self, "SELECT packet FROM outbox WHERE packet_id = ?", error);
+  sqlite3_stmt *st = cached (self, "SELECT packet FROM outbox_packets WHERE packet_id = ?", error);
   GBytes *out = NULL;
 
   if (st == NULL)
@@ -3997,7 +4023,7 @@ fk_store_outbox_packet (FkStore     *self,
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
                  FK_T ("Packet %s is not ready: the device is not enrolled with an office yet.",
                        "封包 %s 尚未產生：本裝置尚未向戶所註冊。"), packet_id);
-  sqlite3_finalize (st);
+  done_cached (st);
   return out;
 }
 
@@ -4009,7 +4035,7 @@ outbox_update (FkStore     *self,
                gint64       number,
                GError     **error)
 {
-  sqlite3_stmt *st = prepare (self, sql, error);
+  sqlite3_stmt *st = cached (self, sql, error);
 
   if (st == NULL)
     return FALSE;
@@ -4019,7 +4045,7 @@ outbox_update (FkStore     *self,
   else
     sqlite3_bind_null (st, 2);
   sqlite3_bind_int64 (st, 3, number);
-  return step_done (self, st, error);
+  return step_cached (self, st, error);
 }
 
 gboolean
@@ -4106,16 +4132,16 @@ advance_case (FkStore     *self,
   g_autoptr(FkCase) kase = g_new0 (FkCase, 1);
   g_autofree char *detail = NULL;
   g_autofree char *digest = NULL;
-  sqlite3_stmt *st = prepare (self, "UPDATE cases SET status = ?, updated_at = ? WHERE id = ?", error);
+  sqlite3_stmt *st = cached (self, "UPDATE cases SET status = ?, updated_at = ? WHERE id = ?", error);
 
   if (st == NULL)
     return FALSE;
   sqlite3_bind_text (st, 1, status, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (st, 2, g_get_real_time ());
   sqlite3_bind_int64 (st, 3, case_id);
-  if (!step_done (self, st, error))
+  if (!step_cached (self, st, error))
     return FALSE;
-  st = prepare (self, "SELECT uuid, service, version, person FROM cases WHERE id = ?", error);
+  st = cached (self, "SELECT uuid, service, version, person FROM cases WHERE id = ?", error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, case_id);
@@ -4129,7 +4155,7 @@ advance_case (FkStore     *self,
       detail = case_detail (kase, sqlite3_column_type (st, 3) == SQLITE_NULL ? NULL : sqlite3_column_blob (st, 3),
                             (gsize) sqlite3_column_bytes (st, 3));
     }
-  sqlite3_finalize (st);
+  done_cached (st);
   (void) digest;
   if (detail == NULL)
     return sql_error (self, SQLITE_NOTFOUND, error);
@@ -4141,18 +4167,18 @@ purge_case (FkStore  *self,
             gint64    case_id,
             GError  **error)
 {
-  sqlite3_stmt *st = prepare (self, "UPDATE cases SET person = NULL, blind = NULL WHERE id = ?", error);
+  sqlite3_stmt *st = cached (self, "UPDATE cases SET person = NULL, blind = NULL WHERE id = ?", error);
 
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, case_id);
-  if (!step_done (self, st, error))
+  if (!step_cached (self, st, error))
     return FALSE;
-  st = prepare (self, "UPDATE attachments SET key = NULL, data = NULL WHERE case_id = ?", error);
+  st = cached (self, "UPDATE attachments SET key = NULL, data = NULL WHERE case_id = ?", error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, case_id);
-  if (!step_done (self, st, error))
+  if (!step_cached (self, st, error))
     return FALSE;
   return advance_case (self, case_id, "uploaded", "case.purge", error);
 }
@@ -4169,26 +4195,26 @@ fk_store_outbox_acked (FkStore     *self,
 
   if (!require_unlocked (self, error) || !begin (self, error))
     return FALSE;
-  st = prepare (self, "SELECT case_id FROM outbox WHERE packet_id = ?", error);
+  st = cached (self, "SELECT case_id FROM outbox WHERE packet_id = ?", error);
   if (st == NULL)
     goto fail;
   sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (st) == SQLITE_ROW)
     case_id = sqlite3_column_int64 (st, 0);
-  sqlite3_finalize (st);
+  done_cached (st);
   if (case_id == 0)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND, "packet %s", packet_id);
       goto fail;
     }
-  st = prepare (self, "UPDATE outbox SET state = 'acked', ack = ?2, acked_at = ?3, server_status = 'stored',"
-                      " last_error = NULL, sent_offset = size WHERE packet_id = ?1", error);
+  st = cached (self, "UPDATE outbox SET state = 'acked', ack = ?2, acked_at = ?3, server_status = 'stored',"
+                     " last_error = NULL, sent_offset = size WHERE packet_id = ?1", error);
   if (st == NULL)
     goto fail;
   sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (st, 2, ack_text, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (st, 3, g_get_real_time ());
-  if (!step_done (self, st, error) ||
+  if (!step_cached (self, st, error) ||
       !advance_case (self, case_id, "uploaded", "case.uploaded", error))
     goto fail;
   /* Retention 0 (the default): the office holds the case now, so the device

@@ -39,7 +39,7 @@ typedef enum {
 
 GQuark fk_store_error_quark (void);
 
-#define FK_SCHEMA_VERSION 3
+#define FK_SCHEMA_VERSION 4
 
 typedef struct _FkStore FkStore;
 

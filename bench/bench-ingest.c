@@ -2,8 +2,8 @@
  * once (docs/PERFORMANCE.md, "Office ingest").
  *
  * An office runs in this process on 127.0.0.1 (fk_office_server_start, the
- * `serve` code, with its default pool of 4 threads unless --threads says
- * otherwise).  --devices threads each play one enrolled device: its own
+ * `serve` code, with its default of a thread per connection unless
+ * --threads asks for a pool).  --devices threads each play one enrolled device: its own
  * Ed25519 identity, its own packets built in advance with fk_packet_build
  * (a small case, no attachment), one keep-alive connection, and every PUT
  * signed as sync/fk-sync.c signs it (§3.3: time, nonce, Ed25519 over the
@@ -41,7 +41,7 @@
 static gint opt_devices = 8;
 static gint opt_packets = 500;
 static gint opt_rounds = 3;
-static gint opt_threads = 4;
+static gint opt_threads = 0;
 static gchar *opt_dir = NULL;
 static gboolean opt_keep = FALSE;
 static gchar *opt_only = NULL;
@@ -50,7 +50,7 @@ static const GOptionEntry options[] = {
   { "devices", 'd', 0, G_OPTION_ARG_INT, &opt_devices, "Concurrent devices, one thread and one connection each (default 8)", "N" },
   { "packets", 'n', 0, G_OPTION_ARG_INT, &opt_packets, "Packets per device per round (default 500)", "N" },
   { "rounds", 'r', 0, G_OPTION_ARG_INT, &opt_rounds, "Rounds; medians are quoted (default 3)", "N" },
-  { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads, "Server thread pool, office and bare alike (default 4, as `serve`)", "N" },
+  { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads, "Server thread pool, office and bare alike (default 0: a thread per connection, as `serve`)", "N" },
   { "dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_dir, "Where to make the bench-ingest-* folder (default: next to this program)", "DIR" },
   { "keep", 0, 0, G_OPTION_ARG_NONE, &opt_keep, "Keep the folder afterwards", NULL },
   { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Run one side only, for profiling: office or bare", "SIDE" },
@@ -448,7 +448,7 @@ main (int    argc,
       fprintf (stderr, "%s\n", error->message);
       return 2;
     }
-  if (opt_devices < 1 || opt_packets < 1 || opt_rounds < 1 || opt_threads < 1 ||
+  if (opt_devices < 1 || opt_packets < 1 || opt_rounds < 1 || opt_threads < 0 ||
       (opt_only && g_strcmp0 (opt_only, "office") != 0 && g_strcmp0 (opt_only, "bare") != 0))
     {
       fprintf (stderr, "bad options\n");
@@ -463,8 +463,13 @@ main (int    argc,
 
   dir = bench_make_dir (opt_dir, argv[0], "bench-ingest");
   template_dir = g_build_filename (dir, "office-template", NULL);
-  printf ("bench-ingest: %d devices × %d packets per round, %d rounds, server pool %d threads, in %s\n",
-          opt_devices, opt_packets, opt_rounds, opt_threads, dir);
+  {
+    g_autofree char *pool = opt_threads > 0 ? g_strdup_printf ("pool of %d threads", opt_threads)
+                                            : g_strdup ("a thread per connection");
+
+    printf ("bench-ingest: %d devices × %d packets per round, %d rounds, server %s, in %s\n",
+            opt_devices, opt_packets, opt_rounds, pool, dir);
+  }
 
   /* Setup (not timed): an office with every device enrolled, and every
    * round's packets built. */

@@ -102,7 +102,9 @@ discard_server_start (guint16 port,
   addr.sin_family = AF_INET;
   addr.sin_port = htons (port);
   addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  s->daemon = MHD_start_daemon (MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, port,
+  /* threads 0: a thread per connection, as the office serves by default */
+  s->daemon = MHD_start_daemon (MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                                (threads == 0 ? MHD_USE_THREAD_PER_CONNECTION : 0), port,
                                 NULL, NULL, discard_access_cb, s,
                                 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
   if (s->daemon == NULL)

@@ -499,7 +499,7 @@ cmd_serve (const Args *args)
   const char *colon = strrchr (listen, ':');
   FkOfficeServerOptions options = { 0 };
   FkOfficeServer *server;
-  guint64 port = 0, threads = 4;
+  guint64 port = 0, threads = 0;   /* 0: a thread per connection */
   sigset_t set;
   int sig = 0;
 
@@ -822,14 +822,11 @@ cmd_case (const Args *args)
   g_autoptr(FkOfficeStore) store = NULL;
   g_autoptr(FkOfficeKeys) keys = NULL;
   g_autoptr(FkOfficePacket) row = NULL;
-  g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(FkPacket) packet = NULL;
   g_autoptr(GPtrArray) attachments = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *path = NULL;
-  g_autofree char *name = NULL;
   char *case_json = NULL;
   JsonObject *doc, *kase, *person, *outing, *fields;
   JsonArray *list;
@@ -849,11 +846,8 @@ cmd_case (const Args *args)
     }
   if ((keys = unlock (args, store, &error)) == NULL)
     return fail (error);
-  name = g_strconcat (row->packet_id, ".fkp", NULL);
-  path = g_build_filename (fk_office_store_data_dir (store), "packets", name, NULL);
-  if ((mapped = g_mapped_file_new (path, FALSE, &error)) == NULL)
+  if ((bytes = fk_office_store_packet_bytes (store, row->packet_id, &error)) == NULL)
     return fail (error);
-  bytes = g_mapped_file_get_bytes (mapped);
   if ((packet = fk_packet_parse (bytes, &error)) == NULL ||
       !fk_packet_open (packet, keys->box, &case_json, &attachments, &error))
     return fail (error);
@@ -1232,18 +1226,14 @@ open_packet_case (FkOfficeStore        *store,
                   const FkOfficePacket *row,
                   GError              **error)
 {
-  g_autofree char *name = g_strconcat (row->packet_id, ".fkp", NULL);
-  g_autofree char *path = g_build_filename (fk_office_store_data_dir (store), "packets", name, NULL);
-  g_autoptr(GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) bytes = fk_office_store_packet_bytes (store, row->packet_id, error);
   g_autoptr(FkPacket) packet = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   char *case_json = NULL;
   JsonObject *doc = NULL;
 
-  if (mapped == NULL)
+  if (bytes == NULL)
     return NULL;
-  bytes = g_mapped_file_get_bytes (mapped);
   if ((packet = fk_packet_parse (bytes, error)) == NULL ||
       !fk_packet_open (packet, keys->box, &case_json, NULL, error))
     return NULL;

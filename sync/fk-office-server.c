@@ -19,15 +19,18 @@
  * connection breaks, are cut off again, so the partial file only ever holds
  * authenticated chunks and its length is the resume offset.  One upload per
  * packet id at a time (a second gets 503 busy).  A packet id already stored
- * is compared byte for byte with the stored file as the chunk streams: the
- * same bytes end in the same ack, other bytes in 409 conflict.
+ * is compared byte for byte with the stored packet as the chunk streams:
+ * the same bytes end in the same ack, other bytes in 409 conflict.
  *
- * Storage and throughput.  Each stored packet costs: the file written to a
- * temporary name, fsync, renameat2(RENAME_NOREPLACE) into packets/, then
- * fk_office_store_insert_packet, which group-commits: the rows of all
- * requests waiting at that moment share one fsync of the packets directory
- * and one SQLite transaction (WAL, synchronous=FULL), and each request is
- * answered only once its own row is durable.
+ * Storage and throughput.  A packet of at most FK_OFFICE_INLINE_PACKET_BYTES
+ * (every packet that arrives whole in one in-memory chunk) goes into the
+ * database with its row; a larger one is written to a temporary name,
+ * fsync'd and moved with renameat2(RENAME_NOREPLACE) into packets/.  Then
+ * fk_office_store_insert_packet group-commits: the rows of all requests
+ * waiting at that moment share one SQLite transaction (WAL,
+ * synchronous=FULL, one flush) and, when any of them is a file, one fsync
+ * of the packets directory; each request is answered only once its own
+ * row (and bytes) are durable.
  *
  * Faults (tests only, `serve --faults SPEC`).  SPEC is a comma list run as a
  * script over packet PUTs in order: each item applies to the next N packet
@@ -162,7 +165,7 @@ typedef struct {
   char                  *partial_path;
   int                    fd;
   gboolean               fd_created;
-  int                    stored_fd;
+  GBytes                *stored;          /* BODY_COMPARE: the stored packet */
   gboolean               mismatch;
   Fault                  fault;
 } Req;
@@ -442,14 +445,18 @@ duplicate_or_conflict (const FkOfficePacket  *stored,
   return NULL;
 }
 
-char *
-fk_office_ingest_packet (FkOfficeStore  *store,
-                         FkOfficeKeys   *keys,
-                         GBytes         *bytes,
-                         const char     *url_packet_id,
-                         const char     *request_device_id,
-                         gboolean       *duplicate,
-                         GError        **error)
+/* `known_hash`, when not NULL, is H(bytes) already computed (the request
+ * body hash of an upload that came whole in one PUT); it saves hashing the
+ * packet a second time. */
+static char *
+ingest_packet (FkOfficeStore  *store,
+               FkOfficeKeys   *keys,
+               GBytes         *bytes,
+               const guint8   *known_hash,
+               const char     *url_packet_id,
+               const char     *request_device_id,
+               gboolean       *duplicate,
+               GError        **error)
 {
   g_autoptr(FkPacket) p = NULL;
   g_autoptr(FkOfficePacket) stored = NULL;
@@ -459,6 +466,7 @@ fk_office_ingest_packet (FkOfficeStore  *store,
   g_autofree char *ack = NULL;
   FkOfficePacket row = { 0 };
   gint64 received_at = now_s ();
+  gboolean inline_bytes;
 
   *duplicate = FALSE;
   p = fk_packet_parse (bytes, &local);
@@ -482,13 +490,13 @@ fk_office_ingest_packet (FkOfficeStore  *store,
                     "此封包並非由上傳的裝置所製作。"));
       return NULL;
     }
-  hash_hex = fk_packet_hash_hex (bytes);
+  hash_hex = known_hash ? fk_hex_encode (known_hash, 32) : fk_packet_hash_hex (bytes);
   stored = stored_packet (store, p->packet_id);
   if (stored != NULL)
     return duplicate_or_conflict (stored, hash_hex, duplicate, error);
 
-  device = fk_office_store_get_device (store, p->device_id, NULL);
-  if (device == NULL || !is_hex (p->device_id, 32))
+  device = is_hex (p->device_id, 32) ? fk_office_store_lookup_device (store, p->device_id, NULL) : NULL;
+  if (device == NULL)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_UNKNOWN_DEVICE,
                    FK_T ("The packet comes from a device that is not enrolled here (%s).",
@@ -508,7 +516,10 @@ fk_office_ingest_packet (FkOfficeStore  *store,
               local->message);
       return NULL;
     }
-  if (!write_packet_file (store, p->packet_id, bytes, hash_hex, error))
+  /* A small packet goes into the database with its row: the group's one
+   * WAL flush makes it durable.  A larger one becomes a file of its own. */
+  inline_bytes = g_bytes_get_size (bytes) <= FK_OFFICE_INLINE_PACKET_BYTES;
+  if (!inline_bytes && !write_packet_file (store, p->packet_id, bytes, hash_hex, error))
     return NULL;
 
   ack = make_ack (keys, p, hash_hex, received_at);
@@ -524,7 +535,7 @@ fk_office_ingest_packet (FkOfficeStore  *store,
   row.received_at = received_at;
   row.ack = ack;
   row.manifest = p->manifest_text;
-  if (!fk_office_store_insert_packet (store, &row, &local))
+  if (!fk_office_store_insert_packet (store, &row, inline_bytes ? bytes : NULL, &local))
     {
       if (g_error_matches (local, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS))
         {
@@ -538,6 +549,18 @@ fk_office_ingest_packet (FkOfficeStore  *store,
       return NULL;
     }
   return g_steal_pointer (&ack);
+}
+
+char *
+fk_office_ingest_packet (FkOfficeStore  *store,
+                         FkOfficeKeys   *keys,
+                         GBytes         *bytes,
+                         const char     *url_packet_id,
+                         const char     *request_device_id,
+                         gboolean       *duplicate,
+                         GError        **error)
+{
+  return ingest_packet (store, keys, bytes, NULL, url_packet_id, request_device_id, duplicate, error);
 }
 
 /* ---- device audit logs (§3.6) ------------------------------------------------------ */
@@ -1051,8 +1074,7 @@ static void
 req_free (Req *r)
 {
   partial_rollback (r);
-  if (r->stored_fd >= 0)
-    close (r->stored_fd);
+  g_clear_pointer (&r->stored, g_bytes_unref);
   release_busy (r);
   g_free (r->raw_uri);
   g_free (r->method);
@@ -1079,7 +1101,6 @@ uri_log_cb (void                  *cls,
   r->raw_uri = g_strdup (uri);
   r->started = g_get_monotonic_time ();
   r->fd = -1;
-  r->stored_fd = -1;
   r->content_length = G_MAXUINT64;
   g_atomic_int_inc (&self->in_flight);
   return r;
@@ -1134,7 +1155,7 @@ auth_headers (Req *r)
   gint64 t, now = now_s ();
 
   if (!is_hex (device_id, 32) ||
-      (r->device = fk_office_store_get_device (r->server->store, device_id, NULL)) == NULL)
+      (r->device = fk_office_store_lookup_device (r->server->store, device_id, NULL)) == NULL)
     {
       respond_error (r, 401, "unknown_device",
                      FK_T ("This device is not enrolled at this office.", "此裝置未在本戶所註冊。"));
@@ -1518,8 +1539,8 @@ handle_packet_put (Req *r)
         return respond_gerror (r, error);
       bytes = g_mapped_file_get_bytes (mapped);
     }
-  ack = fk_office_ingest_packet (r->server->store, r->server->keys, bytes, r->packet_id,
-                                 r->device->device_id, &duplicate, &error);
+  ack = ingest_packet (r->server->store, r->server->keys, bytes, r->offset == 0 ? h : NULL, r->packet_id,
+                       r->device->device_id, &duplicate, &error);
   g_unlink (r->partial_path);
   if (ack == NULL)
     {
@@ -1591,10 +1612,9 @@ begin_packet_put (Req *r)
   stored = stored_packet (self->store, r->packet_id);
   if (stored != NULL)
     {
-      g_autofree char *path = packet_path (self->store, r->packet_id);
-
       if (g_strcmp0 (stored->device_id, r->device->device_id) != 0 || (gint64) r->total != stored->size ||
-          (r->stored_fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+          (r->stored = fk_office_store_packet_bytes (self->store, r->packet_id, NULL)) == NULL ||
+          g_bytes_get_size (r->stored) != r->total)
         return respond_error (r, 409, "conflict",
                               FK_T ("A different packet with this id is already stored at the office; it was not replaced.",
                                     "戶所已存有相同編號但內容不同的封包，未予覆蓋。"));
@@ -1659,19 +1679,11 @@ compare_stored (Req          *r,
                 const char   *data,
                 gsize         size)
 {
-  guint8 buf[65536];
-  gsize done = 0;
+  gsize stored_len;
+  const guint8 *stored = g_bytes_get_data (r->stored, &stored_len);
+  guint64 at = r->offset + r->received;
 
-  while (done < size)
-    {
-      gsize want = MIN (sizeof buf, size - done);
-      ssize_t n = pread (r->stored_fd, buf, want, (off_t) (r->offset + r->received + done));
-
-      if (n != (ssize_t) want || memcmp (buf, data + done, want) != 0)
-        return FALSE;
-      done += want;
-    }
-  return TRUE;
+  return at + size <= stored_len && memcmp (stored + at, data, size) == 0;
 }
 
 static enum MHD_Result
@@ -1901,7 +1913,10 @@ fk_office_server_start (FkOfficeStore                *store,
     }
 
   opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_SOCK_ADDR, 0, &addr };
-  opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_THREAD_POOL_SIZE, options->threads ? options->threads : 4, NULL };
+  if (options->threads > 0)
+    opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_THREAD_POOL_SIZE, options->threads, NULL };
+  else
+    flags |= MHD_USE_THREAD_PER_CONNECTION;
   opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_LIMIT, 512, NULL };
   opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128, NULL };
   opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL };

@@ -1,7 +1,9 @@
 /* fk-office-server.h — the office's HTTP side of docs/PROTOCOL.md §3, and
  * the verify-and-store path it shares with `bundle import` (§4.3, §5).
  *
- * The server runs libmicrohttpd with its own thread pool; start and stop
+ * The server runs libmicrohttpd with a thread per connection (a request
+ * waiting for its group commit blocks only its own connection), or a pool
+ * when options.threads asks for one; start and stop
  * are used both by `fieldkit-office serve` and by tests/test-office.c.
  */
 #pragma once
@@ -26,7 +28,7 @@ typedef struct {
   guint16     port;           /* 0: an ephemeral port (see fk_office_server_port) */
   const char *tls_cert_pem;   /* both or neither: HTTPS */
   const char *tls_key_pem;
-  guint       threads;        /* thread pool size, 0: 4 */
+  guint       threads;        /* a pool of this many threads; 0: a thread per connection */
   /* Test-only fault injection, see fk-office-server.c "faults":
    * "status=503:2,status=429:1:retry=2,status=500:1,drop=N,hang=S:1,lose-ack:1" */
   const char *faults;

@@ -13,10 +13,13 @@
  * serialises them on one connection).  Times are Unix seconds, UTC, except
  * audit entry times, which are microseconds as on the device.
  *
- * Packet files themselves are not in the store: they live in
- * DATA_DIR/packets/<packet_id>.fkp (fk-office-server.c writes them, fsync'd,
- * and renames them into place; fk_office_store_insert_packet fsyncs the
- * folder before the row that makes them "stored" is committed).
+ * Packet bytes.  A packet that arrived whole in one request (at most
+ * FK_OFFICE_INLINE_PACKET_BYTES) is kept in the database, in the same
+ * transaction as its row.  A larger one lives in
+ * DATA_DIR/packets/<packet_id>.fkp (fk-office-server.c writes it, fsync'd,
+ * and renames it into place; fk_office_store_insert_packet fsyncs the
+ * folder before the row that makes it "stored" is committed).  Read either
+ * kind with fk_office_store_packet_bytes.
  */
 #pragma once
 
@@ -51,6 +54,9 @@ typedef enum {
 GQuark fk_office_error_quark (void);
 
 #define FK_OFFICE_MAX_DEVICES 99
+
+/* Packets up to this size are kept inside office.db rather than as files. */
+#define FK_OFFICE_INLINE_PACKET_BYTES (1024 * 1024)
 
 typedef struct _FkOfficeStore FkOfficeStore;
 
@@ -205,6 +211,11 @@ gboolean        fk_office_store_revoke_device (FkOfficeStore *store,
                                                const char    *device_id,
                                                gint64         now,
                                                GError       **error);
+/* By device id only, without counting its packets (n_packets is 0): the
+ * lookup of every authenticated request. */
+FkOfficeDevice *fk_office_store_lookup_device (FkOfficeStore *store,
+                                               const char    *device_id,
+                                               GError       **error);
 /* Records that the device was heard from (at most once a minute hits disk). */
 void            fk_office_store_touch_device  (FkOfficeStore *store,
                                                const char    *device_id,
@@ -216,16 +227,24 @@ void            fk_office_store_touch_device  (FkOfficeStore *store,
 FkOfficePacket *fk_office_store_get_packet    (FkOfficeStore *store,
                                                const char    *key,
                                                GError       **error);
-/* Inserts the row.  The caller has written the packet file, fsync'd it and
- * renamed it into DATA_DIR/packets; before the row is committed the store
- * fsyncs that folder, so the file's name is durable before any row refers
- * to it.  Rows from concurrent callers are group-committed: one folder
- * fsync and one transaction for all rows waiting at that moment, and each
- * call returns once its own row is on disk.  FK_OFFICE_ERROR_EXISTS when
- * the id is already stored. */
+/* Inserts the row.  With `bytes`, the packet itself goes into the database
+ * in the same transaction (at most FK_OFFICE_INLINE_PACKET_BYTES).  With
+ * NULL, the caller has written the packet file, fsync'd it and renamed it
+ * into DATA_DIR/packets; before the row is committed the store fsyncs that
+ * folder, so the file's name is durable before any row refers to it.  Rows
+ * from concurrent callers are group-committed: at most one folder fsync and
+ * one transaction (one WAL fsync) for all rows waiting at that moment, and
+ * each call returns once its own row is on disk.  FK_OFFICE_ERROR_EXISTS
+ * when the id is already stored. */
 gboolean        fk_office_store_insert_packet (FkOfficeStore        *store,
                                                const FkOfficePacket *packet,
+                                               GBytes               *bytes,
                                                GError              **error);
+/* A stored packet's file bytes, from the database or from its file;
+ * FK_OFFICE_ERROR_NOT_FOUND when neither holds it. */
+GBytes         *fk_office_store_packet_bytes  (FkOfficeStore *store,
+                                               const char    *packet_id,
+                                               GError       **error);
 GPtrArray      *fk_office_store_list_packets  (FkOfficeStore *store,
                                                const char    *device_id,
                                                const char    *outing_kind,

@@ -2,8 +2,9 @@
  * docs/PROTOCOL.md.
  *
  * Layout: types, HTTP (libcurl, signed requests, capped answers), errors,
- * enrolment, upload of one packet, the audit log, the office's answers, the
- * whole run, the async wrapper, bundles. */
+ * enrolment, uploads in parallel (shared state, batched acks), upload of one
+ * packet, the audit log, the office's answers, the whole run, the async
+ * wrapper, bundles. */
 #include "sync/fk-sync.h"
 
 #include <string.h>
@@ -24,10 +25,13 @@ G_DEFINE_QUARK (fk-sync-error-quark, fk_sync_error)
 
 /* ---- types -------------------------------------------------------------------- */
 
+typedef struct _Run Run;
+
 typedef struct {
   CURL         *curl;
   char         *base;          /* URL without trailing slash */
   FkStore      *store;
+  Run          *run;           /* the upload workers' shared state, or NULL */
   FkIdentity   *device;        /* borrowed; NULL for enrolment */
   char         *device_id;
   gint64        clock_offset;  /* office time − our time, seconds */
@@ -553,6 +557,138 @@ sleep_cancellable (gint64        us,
   return TRUE;
 }
 
+/* ---- uploads in parallel --------------------------------------------------------- */
+
+/* Several packets go up at once, each worker with its own libcurl handle
+ * and so its own keep-alive connection: while the office verifies and
+ * flushes one packet, the next ones are already on the wire, and the
+ * office's group commit shares one flush among the packets waiting.  The
+ * store is one SQLite connection: every store call of a worker is made
+ * under store_lock.  Acks are recorded in batches: a worker that finds
+ * acks waiting records them all in one transaction (fk_store_begin_batch),
+ * its own among them, so one commit serves several packets. */
+struct _Run {
+  FkStore            *store;
+  const FkOfficeInfo *office;
+  GPtrArray          *items;       /* FkOutboxItem*, borrowed */
+  GPtrArray          *cases;       /* FkSyncCase* for each item, borrowed from the report */
+  FkSyncReport       *report;
+  FkSyncProgressFunc  progress;
+  gpointer            user_data;
+
+  GMutex              lock;        /* guards what follows, and the report */
+  guint               next;        /* next item to take */
+  gboolean            stop;        /* a fatal result: take no more items */
+  GError             *error;       /* the first fatal error */
+  gint64              clock_offset;
+  gboolean            revoked;
+
+  GMutex              store_lock;  /* every store call of a worker */
+  GMutex              ack_lock;    /* guards acks */
+  GPtrArray          *acks;        /* PendingAck* not yet recorded */
+};
+
+typedef struct {
+  const char *packet_id;
+  const char *text;
+  gboolean    done;
+  gboolean    ok;
+  GError     *error;
+} PendingAck;
+
+static void
+store_lock (Http *h)
+{
+  if (h->run)
+    g_mutex_lock (&h->run->store_lock);
+}
+
+static void
+store_unlock (Http *h)
+{
+  if (h->run)
+    g_mutex_unlock (&h->run->store_lock);
+}
+
+static void
+report_progress (Http               *h,
+                 FkSyncProgressFunc  progress,
+                 const char         *packet_id,
+                 gsize               done,
+                 gsize               total,
+                 gpointer            user_data)
+{
+  if (progress == NULL)
+    return;
+  /* One call at a time, as when there was one upload. */
+  if (h->run)
+    g_mutex_lock (&h->run->lock);
+  progress (packet_id, done, total, user_data);
+  if (h->run)
+    g_mutex_unlock (&h->run->lock);
+}
+
+/* Records a verified ack, batched with any others waiting (see Run). */
+static gboolean
+record_ack (Http        *h,
+            const char  *packet_id,
+            const char  *text,
+            GError     **error)
+{
+  Run *run = h->run;
+  PendingAck me = { .packet_id = packet_id, .text = text };
+  g_autoptr(GPtrArray) group = NULL;
+
+  if (run == NULL)
+    return fk_store_outbox_acked (h->store, packet_id, text, error);
+  g_mutex_lock (&run->ack_lock);
+  g_ptr_array_add (run->acks, &me);
+  g_mutex_unlock (&run->ack_lock);
+
+  /* Whoever holds the store next records every ack queued by then; ours
+   * is either among them or was recorded by the previous holder. */
+  g_mutex_lock (&run->store_lock);
+  g_mutex_lock (&run->ack_lock);
+  group = run->acks;
+  run->acks = g_ptr_array_new ();
+  g_mutex_unlock (&run->ack_lock);
+  if (group->len > 0)
+    {
+      g_autoptr(GError) shared = NULL;
+
+      if (fk_store_begin_batch (run->store, &shared))
+        {
+          for (guint i = 0; i < group->len; i++)
+            {
+              PendingAck *a = group->pdata[i];
+
+              a->ok = fk_store_outbox_acked (run->store, a->packet_id, a->text, &a->error);
+            }
+          fk_store_end_batch (run->store, TRUE, &shared);
+        }
+      for (guint i = 0; i < group->len; i++)
+        {
+          PendingAck *a = group->pdata[i];
+
+          if (shared != NULL)
+            {
+              a->ok = FALSE;
+              if (a->error == NULL)
+                a->error = g_error_copy (shared);
+            }
+          a->done = TRUE;
+        }
+    }
+  g_mutex_unlock (&run->store_lock);
+  g_assert (me.done);
+  if (!me.ok)
+    {
+      g_propagate_error (error, me.error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- one packet ---------------------------------------------------------------- */
 
 typedef enum {
@@ -585,7 +721,7 @@ accept_ack (Http               *h,
                                  "戶所的收件確認與本封包內容不符。"));
       return FALSE;
     }
-  return fk_store_outbox_acked (h->store, item->packet_id, text, error);
+  return record_ack (h, item->packet_id, text, error);
 }
 
 static UploadResult
@@ -708,8 +844,7 @@ upload_once (Http                *h,
       g_autofree char *put_path = g_strdup_printf ("%s?offset=%" G_GINT64_FORMAT "&total=%" G_GSIZE_FORMAT,
                                                    path, offset, total);
 
-      if (progress)
-        progress (item->packet_id, (gsize) offset, total, user_data);
+      report_progress (h, progress, item->packet_id, (gsize) offset, total, user_data);
       if (!http_do (h, "PUT", put_path, data + offset, part, "application/octet-stream", &a, &local))
         {
           if (g_error_matches (local, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK))
@@ -720,14 +855,17 @@ upload_once (Http                *h,
           g_propagate_error (error, g_steal_pointer (&local));
           return UP_FATAL;
         }
+      if (h->run)
+        g_mutex_lock (&h->run->lock);
       report->bytes_sent += part;
+      if (h->run)
+        g_mutex_unlock (&h->run->lock);
       if (a.status == 200)
         {
           gboolean ok = accept_ack (h, office, item, (const char *) a.body->data, a.body->len, error);
 
           answer_clear (&a);
-          if (progress)
-            progress (item->packet_id, total, total, user_data);
+          report_progress (h, progress, item->packet_id, total, total, user_data);
           return ok ? UP_DONE : UP_FATAL;
         }
       if (a.status == 202)
@@ -736,7 +874,9 @@ upload_once (Http                *h,
 
           offset = st ? json_object_get_int_member_with_default (st, "offset", offset + (gint64) part) : offset + (gint64) part;
           answer_clear (&a);
+          store_lock (h);
           fk_store_outbox_progress (h->store, item->packet_id, offset, NULL);
+          store_unlock (h);
           continue;
         }
       if (a.status == 409)
@@ -778,9 +918,12 @@ upload_packet (Http                *h,
                FkSyncCase          *rc,
                GError             **error)
 {
-  g_autoptr(GBytes) packet = fk_store_outbox_packet (h->store, item->packet_id, error);
+  g_autoptr(GBytes) packet = NULL;
   g_autofree char *message = NULL;
 
+  store_lock (h);
+  packet = fk_store_outbox_packet (h->store, item->packet_id, error);
+  store_unlock (h);
   if (packet == NULL)
     return UP_FATAL;
   for (guint attempt = 0; ; attempt++)
@@ -789,7 +932,21 @@ upload_packet (Http                *h,
       UploadResult r;
 
       g_clear_pointer (&message, g_free);
+      if (h->run)
+        {
+          /* A clock offset learned by one worker serves them all. */
+          g_mutex_lock (&h->run->lock);
+          if (h->run->clock_offset != 0)
+            h->clock_offset = h->run->clock_offset;
+          g_mutex_unlock (&h->run->lock);
+        }
       r = upload_once (h, office, item, packet, progress, user_data, report, &retry_after, &message, error);
+      if (h->run && h->clock_offset != 0)
+        {
+          g_mutex_lock (&h->run->lock);
+          h->run->clock_offset = h->clock_offset;
+          g_mutex_unlock (&h->run->lock);
+        }
       if (r == UP_DONE)
         {
           rc->client_status = g_strdup (FK_T ("sent", "已送出"));
@@ -799,7 +956,9 @@ upload_packet (Http                *h,
         }
       if (r == UP_QUARANTINE)
         {
+          store_lock (h);
           fk_store_outbox_failed (h->store, item->packet_id, TRUE, message, 0, NULL);
+          store_unlock (h);
           rc->client_status = g_strdup (FK_T ("quarantined", "待處理"));
           rc->message = g_steal_pointer (&message);
           return r;
@@ -819,7 +978,9 @@ upload_packet (Http                *h,
         {
           gint64 next = g_get_real_time () + fk_sync_backoff_us (attempt);
 
+          store_lock (h);
           fk_store_outbox_failed (h->store, item->packet_id, FALSE, message, next, NULL);
+          store_unlock (h);
           rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
           rc->message = g_steal_pointer (&message);
           return UP_RETRY;
@@ -1038,6 +1199,136 @@ fetch_answers (Http                *h,
 
 /* ---- the whole run ------------------------------------------------------------- */
 
+/* How many packets go up at once (FIELDKIT_SYNC_PARALLEL, 1 … 16). */
+static guint
+parallel_uploads (void)
+{
+  return (guint) CLAMP (env_long ("FIELDKIT_SYNC_PARALLEL", 4), 1, 16);
+}
+
+/* One worker: its own Http (made by upload_all, so curl_global_init runs
+ * on one thread), taking the next item until none is left or the run stops. */
+static gpointer
+upload_worker (gpointer data)
+{
+  Http *hp = data;
+  Run *run = hp->run;
+  g_autoptr(GError) error = NULL;
+
+  for (;;)
+    {
+      FkOutboxItem *item = NULL;
+      FkSyncCase *rc = NULL;
+      UploadResult r;
+
+      g_mutex_lock (&run->lock);
+      while (!run->stop && run->next < run->items->len && item == NULL)
+        {
+          guint i = run->next++;
+
+          if (run->cases->pdata[i] != NULL)
+            {
+              item = run->items->pdata[i];
+              rc = run->cases->pdata[i];
+            }
+        }
+      g_mutex_unlock (&run->lock);
+      if (item == NULL)
+        break;
+
+      r = upload_packet (hp, run->office, item, run->progress, run->user_data, run->report, rc, &error);
+      g_mutex_lock (&run->lock);
+      if (rc->client_status == NULL)
+        rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+      if (r == UP_DONE)
+        run->report->uploaded++;
+      else if (r == UP_QUARANTINE)
+        run->report->quarantined++;
+      else if (r == UP_RETRY)
+        run->report->waiting++;
+      else
+        {
+          run->report->waiting++;
+          run->stop = TRUE;
+          if (run->error == NULL && error != NULL)
+            run->error = g_steal_pointer (&error);
+        }
+      run->revoked |= hp->revoked;
+      g_clear_error (&error);
+      g_mutex_unlock (&run->lock);
+    }
+  return NULL;
+}
+
+/* Uploads the items whose case in `cases` is not NULL; returns FALSE on a
+ * fatal result (revoked, cancelled, a protocol error). */
+static gboolean
+upload_all (Http               *h,
+            const FkOfficeInfo *office,
+            GPtrArray          *items,
+            GPtrArray          *cases,
+            FkSyncProgressFunc  progress,
+            gpointer            user_data,
+            FkSyncReport       *report,
+            GError            **error)
+{
+  Run run = {
+    .store = h->store, .office = office, .items = items, .cases = cases, .report = report,
+    .progress = progress, .user_data = user_data, .clock_offset = h->clock_offset,
+  };
+  guint n = parallel_uploads ();
+  guint todo = 0;
+  g_autofree Http *workers = NULL;
+  g_autoptr(GPtrArray) threads = g_ptr_array_new ();
+  gboolean ok;
+
+  for (guint i = 0; i < cases->len; i++)
+    todo += cases->pdata[i] != NULL;
+  n = MIN (n, todo);
+  g_mutex_init (&run.lock);
+  g_mutex_init (&run.store_lock);
+  g_mutex_init (&run.ack_lock);
+  run.acks = g_ptr_array_new ();
+  workers = g_new0 (Http, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      Http *w = &workers[i];
+
+      if (!http_init (w, h->store, h->base, h->cancellable, &run.error))
+        {
+          run.stop = TRUE;
+          n = i;
+          break;
+        }
+      w->run = &run;
+      w->device = h->device;
+      w->device_id = g_strdup (h->device_id);
+      w->office_pk = h->office_pk;
+      w->tls_pin = g_strdup (h->tls_pin);
+      w->clock_offset = h->clock_offset;
+    }
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (threads, g_thread_new ("fk-sync-upload", upload_worker, &workers[i]));
+  for (guint i = 0; i < threads->len; i++)
+    g_thread_join (threads->pdata[i]);
+  for (guint i = 0; i < n; i++)
+    http_clear (&workers[i]);
+
+  h->revoked |= run.revoked;
+  h->clock_offset = run.clock_offset;
+  ok = !run.stop;
+  if (run.error != NULL)
+    g_propagate_error (error, run.error);
+  else if (!ok && error != NULL && *error == NULL)
+    g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
+                         FK_T ("The office refused the upload.", "戶所拒絕了上傳。"));
+  g_ptr_array_unref (run.acks);
+  g_mutex_clear (&run.lock);
+  g_mutex_clear (&run.store_lock);
+  g_mutex_clear (&run.ack_lock);
+  return ok;
+}
+
 gboolean
 fk_sync_run (FkStore             *store,
              FkSyncProgressFunc   progress,
@@ -1073,45 +1364,44 @@ fk_sync_run (FkStore             *store,
   items = fk_store_outbox (store, FALSE, error);
   if (items == NULL)
     ok = FALSE;
-  for (guint i = 0; ok && i < items->len; i++)
+  else
     {
-      FkOutboxItem *item = items->pdata[i];
-      FkSyncCase *rc = report_case (report, item);
-      UploadResult r;
+      /* A line per case, in outbox order; the ones to upload go to the
+       * workers, which fill their lines in. */
+      g_autoptr(GPtrArray) upload = g_ptr_array_new ();
 
-      if (g_strcmp0 (item->state, "quarantined") == 0)
+      for (guint i = 0; i < items->len; i++)
         {
-          rc->client_status = g_strdup (FK_T ("quarantined", "待處理"));
-          rc->message = g_strdup (item->last_error);
-          report->quarantined++;
-          continue;
-        }
-      if (item->packet_hash == NULL)
-        {
-          rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
-          report->waiting++;
-          continue;
-        }
-      r = upload_packet (&h, &office, item, progress, user_data, report, rc, error);
-      if (r == UP_DONE)
-        report->uploaded++;
-      else if (r == UP_QUARANTINE)
-        report->quarantined++;
-      else if (r == UP_RETRY)
-        report->waiting++;
-      else
-        {
-          report->waiting++;
-          ok = FALSE;
-        }
-    }
-  /* Cases not tried because the run stopped early still get a line. */
-  for (guint i = report->cases->len; items && i < items->len; i++)
-    {
-      FkSyncCase *rc = report_case (report, items->pdata[i]);
+          FkOutboxItem *item = items->pdata[i];
+          FkSyncCase *rc = report_case (report, item);
 
-      rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
-      report->waiting++;
+          if (g_strcmp0 (item->state, "quarantined") == 0)
+            {
+              rc->client_status = g_strdup (FK_T ("quarantined", "待處理"));
+              rc->message = g_strdup (item->last_error);
+              report->quarantined++;
+              rc = NULL;
+            }
+          else if (item->packet_hash == NULL)
+            {
+              rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+              report->waiting++;
+              rc = NULL;
+            }
+          g_ptr_array_add (upload, rc);
+        }
+      ok = upload_all (&h, &office, items, upload, progress, user_data, report, error);
+      /* Cases not tried because the run stopped early still say so. */
+      for (guint i = 0; i < upload->len; i++)
+        {
+          FkSyncCase *rc = upload->pdata[i];
+
+          if (rc != NULL && rc->client_status == NULL)
+            {
+              rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+              report->waiting++;
+            }
+        }
     }
   if (ok)
     ok = send_audit (&h, &office, error) && fetch_answers (&h, &office, report, error);

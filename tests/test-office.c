@@ -486,6 +486,15 @@ stored_path (Fixture    *f,
   return g_build_filename (f->dir, "packets", name, NULL);
 }
 
+/* What the office holds for a packet id (its database or its file), as
+ * the office's own commands read it; NULL when nothing. */
+static GBytes *
+stored_bytes (Fixture    *f,
+              const char *packet_id)
+{
+  return fk_office_store_packet_bytes (f->store, packet_id, NULL);
+}
+
 /* ---- tests: office and enrolment ------------------------------------------------------ */
 
 static void
@@ -590,11 +599,9 @@ test_packet_once (Fixture       *f,
   g_autoptr(Resp) r3 = NULL;
   g_autoptr(JsonObject) ack = NULL;
   g_autoptr(JsonObject) state = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *hash = fk_packet_hash_hex (packet);
+    g_autofree char *hash = fk_packet_hash_hex (packet);
   g_autofree char *path = stored_path (f, id);
-  g_autofree char *contents = NULL;
-  gsize len;
+  g_autoptr(GBytes) held = NULL;
 
   g_assert_cmpint (r1->status, ==, 200);
   ack = open_envelope (f, resp_text (r1), "ack");
@@ -610,12 +617,14 @@ test_packet_once (Fixture       *f,
   g_assert_cmpint (r2->status, ==, 200);
   g_assert_cmpstr (resp_text (r2), ==, resp_text (r1));
 
-  /* Other bytes under the same id: conflict, stored file untouched. */
+  /* Other bytes under the same id: conflict, stored packet untouched.  A
+   * packet this small is kept in the database, not as a file. */
   r3 = put_whole (f, d, id, other);
   assert_error (r3, 409, "conflict");
-  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
-  g_assert_no_error (error);
-  g_assert_cmpmem (contents, len, g_bytes_get_data (packet, NULL), g_bytes_get_size (packet));
+  held = stored_bytes (f, id);
+  g_assert_nonnull (held);
+  g_assert_true (g_bytes_equal (held, packet));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
   g_assert_cmpint (fk_office_store_count_packets (f->store), ==, 1);
 
   state = get_state (f, d, id);
@@ -676,6 +685,15 @@ test_packet_chunks (Fixture       *f,
   g_assert_cmpint (again->status, ==, 200);
   g_assert_cmpstr (resp_text (again), ==, resp_text (r3));
   {
+    /* A packet larger than FK_OFFICE_INLINE_PACKET_BYTES is a file. */
+    g_autofree char *path = stored_path (f, id);
+    g_autoptr(GBytes) held = stored_bytes (f, id);
+
+    g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+    g_assert_nonnull (held);
+    g_assert_true (g_bytes_equal (held, packet));
+  }
+  {
     g_autofree char *partial_dir = g_build_filename (f->dir, "partial", d->device_id, NULL);
 
     g_assert_cmpuint (count_files (partial_dir), ==, 0);
@@ -691,10 +709,13 @@ assert_refused (Fixture    *f,
 {
   g_autoptr(Resp) r = put_whole (f, d, id, bad);
   g_autofree char *path = stored_path (f, id);
+  g_autoptr(GBytes) held = NULL;
   g_autoptr(JsonObject) st = NULL;
 
   assert_error (r, 400, code);
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  held = stored_bytes (f, id);
+  g_assert_null (held);
   st = get_state (f, d, id);
   g_assert_cmpstr (json_object_get_string_member (st, "state"), ==, "none");
 }
@@ -737,7 +758,12 @@ test_packet_tampered (Fixture       *f,
   /* The real packet still goes in afterwards. */
   ok = put_whole (f, d, id, packet);
   g_assert_cmpint (ok->status, ==, 200);
-  g_assert_cmpuint (count_files (packets_dir), ==, 1);
+  {
+    g_autoptr(GBytes) held = stored_bytes (f, id);
+
+    g_assert_nonnull (held);
+    g_assert_true (g_bytes_equal (held, packet));
+  }
 }
 
 static void

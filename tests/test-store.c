@@ -1360,6 +1360,23 @@ test_open_newer (Fixture *f, gconstpointer data)
   sqlite3_close (db);
 }
 
+/* Puts the outbox back the way format 3 had it (each packet inside its
+ * outbox row, no outbox_packets table) and marks the file format 3. */
+static void
+downgrade_to_v3 (const char *path)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  fk_test_exec (db, "PRAGMA foreign_keys = OFF; BEGIN;"
+                    "ALTER TABLE outbox ADD COLUMN packet BLOB;"
+                    "UPDATE outbox SET packet = (SELECT p.packet FROM outbox_packets p"
+                    "  WHERE p.packet_id = outbox.packet_id);"
+                    "DROP TABLE outbox_packets;"
+                    "PRAGMA user_version = 3; COMMIT");
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+}
+
 /* Puts cases back the way format 2 had it (receipt_no a column UNIQUE, no
  * partial index) and marks the file format 2, with the schema's other
  * indexes and triggers made again as they were. */
@@ -1370,6 +1387,7 @@ downgrade_to_v2 (const char *path)
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
 
+  downgrade_to_v3 (path);
   g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
   fk_test_exec (db, "PRAGMA foreign_keys = OFF; BEGIN");
   g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT sql FROM sqlite_schema WHERE tbl_name = 'cases'"
@@ -1398,6 +1416,82 @@ downgrade_to_v2 (const char *path)
   fk_test_exec (db, "PRAGMA user_version = 2; COMMIT");
   g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM pragma_index_list ('cases') WHERE origin = 'u'"), ==, 2);
   g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+}
+
+/* Format 4 keeps each sealed packet in outbox_packets instead of its outbox
+ * row: a file of format 3 with packets built (an enrolled device) is
+ * brought up to date on opening, every packet's bytes the same, and the
+ * outbox row no longer carries them. */
+static void
+test_open_migrates_v3 (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(GPtrArray) bytes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autofree char *path = db_path (f);
+  g_autofree char *cases_before = NULL;
+  g_autofree char *cases_after = NULL;
+  FkOfficeInfo office = { 0 };
+  guint8 box_sk[32];
+  sqlite3 *db;
+
+  sealed_case (f);
+  office.url = g_strdup ("http://127.0.0.1:1");
+  randombytes_buf (office.sign_pk, sizeof office.sign_pk);
+  crypto_box_keypair (office.box_pk, box_sk);
+  office.key_id = g_strdup ("0011223344556677");
+  office.device_id = g_strdup ("00112233445566778899aabbccddeeff");
+  office.office_code = g_strdup ("TCN");
+  office.device_number = 3;
+  g_assert_true (fk_store_enrolled (f->store, &office, &error));
+  g_assert_no_error (error);
+  fk_office_info_clear (&office);
+  sealed_case (f);
+
+  before = fk_store_outbox (f->store, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (before->len, ==, 2);
+  for (guint i = 0; i < before->len; i++)
+    {
+      FkOutboxItem *it = before->pdata[i];
+      GBytes *b = fk_store_outbox_packet (f->store, it->packet_id, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_bytes_get_size (b), ==, it->size);
+      g_ptr_array_add (bytes, b);
+    }
+  cases_before = snapshot (f->store);
+  g_clear_pointer (&f->store, fk_store_close);
+
+  downgrade_to_v3 (path);
+  f->store = fk_test_store_open_as (f->dir, "ann", FK_TEST_PASS_ANN);
+  db = fk_store_db (f->store);
+  g_assert_cmpint (fk_test_int (db, "PRAGMA user_version"), ==, FK_SCHEMA_VERSION);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM pragma_table_info ('outbox') WHERE name = 'packet'"), ==, 0);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM outbox_packets"), ==, 2);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM pragma_foreign_key_check"), ==, 0);
+  cases_after = snapshot (f->store);
+  g_assert_cmpstr (cases_before, ==, cases_after);
+
+  after = fk_store_outbox (f->store, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (after->len, ==, before->len);
+  for (guint i = 0; i < after->len; i++)
+    {
+      FkOutboxItem *a = after->pdata[i], *b = before->pdata[i];
+      g_autoptr(GBytes) packet = fk_store_outbox_packet (f->store, a->packet_id, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (a->packet_id, ==, b->packet_id);
+      g_assert_cmpstr (a->packet_hash, ==, b->packet_hash);
+      g_assert_true (g_bytes_equal (packet, bytes->pdata[i]));
+    }
+
+  /* The outbox still works: an ack moves the row on without its packet. */
+  g_assert_true (fk_store_outbox_acked (f->store, ((FkOutboxItem *) after->pdata[0])->packet_id, "{}", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM outbox WHERE state = 'acked'"), ==, 1);
 }
 
 /* Format 3 makes the receipt number's unique index partial: a file of
@@ -1795,6 +1889,7 @@ main (int argc, char **argv)
   ADD ("/app/store/open/hardening", test_open_hardening);
   ADD ("/app/store/open/newer", test_open_newer);
   ADD ("/app/store/open/migrates-v2", test_open_migrates_v2);
+  ADD ("/app/store/open/migrates-v3", test_open_migrates_v3);
   g_test_add_func ("/app/store/open/not-a-database", test_open_not_a_database);
   ADD ("/app/store/fault/disk-full", test_fault_disk_full);
   g_test_add_func ("/app/store/fault/disk-full-every-step", test_fault_disk_full_every_step);

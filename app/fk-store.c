@@ -79,14 +79,14 @@ fk_case_status_label (FkCaseStatus status)
 {
   switch (status)
     {
-    case FK_CASE_DRAFT: return FK_T ("draft", "草稿");
-    case FK_CASE_CHECKED: return FK_T ("self-checked", "已自我檢核");
-    case FK_CASE_APPROVED: return FK_T ("second-checked", "已複核");
-    case FK_CASE_SEALED: return FK_T ("sealed", "已封存");
-    case FK_CASE_UPLOADED: return FK_T ("uploaded", "已上傳");
-    case FK_CASE_ACCEPTED: return FK_T ("accepted by the office", "戶所已受理");
-    case FK_CASE_RETURNED: return FK_T ("returned for correction", "退回補正");
-    case FK_CASE_CLOSED: return FK_T ("closed", "已結案");
+    case FK_CASE_DRAFT: return _("draft");
+    case FK_CASE_CHECKED: return _("self-checked");
+    case FK_CASE_APPROVED: return _("second-checked");
+    case FK_CASE_SEALED: return _("sealed");
+    case FK_CASE_UPLOADED: return _("uploaded");
+    case FK_CASE_ACCEPTED: return _("accepted by the office");
+    case FK_CASE_RETURNED: return _("returned for correction");
+    case FK_CASE_CLOSED: return _("closed");
     default: return "?";
     }
 }
@@ -114,15 +114,15 @@ const char *
 fk_outing_kind_label (const char *kind)
 {
   if (g_strcmp0 (kind, "home_visit") == 0)
-    return FK_T ("home visit", "到府服務");
+    return _("home visit");
   if (g_strcmp0 (kind, "school_drive") == 0)
-    return FK_T ("school ID-card drive", "國中生身分證到校服務");
+    return _("school ID-card drive");
   if (g_strcmp0 (kind, "certificate_booth") == 0)
-    return FK_T ("certificate booth", "自然人憑證駐點服務");
+    return _("certificate booth");
   if (g_strcmp0 (kind, "bulk_enrolment") == 0)
-    return FK_T ("bulk certificate enrolment", "自然人憑證集體受理");
+    return _("bulk certificate enrolment");
   if (g_strcmp0 (kind, "card_handover") == 0)
-    return FK_T ("card hand-over", "證件交付");
+    return _("card hand-over");
   return kind;
 }
 
@@ -216,49 +216,43 @@ sql_error (FkStore  *self,
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_BUSY,
-                   FK_T ("Another FieldKit program is using the data folder %s and did not finish in time. "
-                         "Close the other window or command and try again.",
-                         "另一個 FieldKit 程式正在使用資料夾 %s，等候逾時。請關閉另一個視窗或指令後再試一次。"),
+                   _("Another FieldKit program is using the data folder %s and did not finish in time. "
+                         "Close the other window or command and try again."),
                    self->data_dir);
       break;
     case SQLITE_FULL:
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FULL,
-                   FK_T ("The disk holding %s is full; nothing was saved. Free some space and try again — "
-                         "the work already saved is safe.",
-                         "%s 所在的磁碟已滿，這次沒有儲存任何資料。請清出空間後再試一次；先前已儲存的資料都安全。"),
+                   _("The disk holding %s is full; nothing was saved. Free some space and try again — "
+                         "the work already saved is safe."),
                    self->data_dir);
       break;
     case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_READ_ONLY,
-                   FK_T ("The data folder %s cannot be written (read-only or no permission); nothing was saved. "
-                         "Use a writable folder (--data-dir) or ask the administrator.",
-                         "資料夾 %s 無法寫入（唯讀或沒有權限），這次沒有儲存任何資料。請改用可寫入的資料夾（--data-dir）或洽系統管理員。"),
+                   _("The data folder %s cannot be written (read-only or no permission); nothing was saved. "
+                         "Use a writable folder (--data-dir) or ask the administrator."),
                    self->data_dir);
       break;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_CORRUPT,
-                   FK_T ("The database file %s is damaged (%s). Do not delete it; report it to the office, "
-                         "which can recover it from the last sync.",
-                         "資料庫檔案 %s 已損壞（%s）。請勿刪除，並通報戶所，可由最近一次同步的資料復原。"),
+                   _("The database file %s is damaged (%s). Do not delete it; report it to the office, "
+                         "which can recover it from the last sync."),
                    self->db_path, detail);
       break;
     case SQLITE_IOERR:
       if (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC)
         {
           g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FULL,
-                       FK_T ("Writing to %s failed (%s); nothing was saved. Check the disk and free space, then try again.",
-                             "寫入 %s 失敗（%s），這次沒有儲存任何資料。請檢查磁碟與剩餘空間後再試一次。"),
+                       _("Writing to %s failed (%s); nothing was saved. Check the disk and free space, then try again."),
                        self->data_dir, detail);
           break;
         }
       G_GNUC_FALLTHROUGH;
     default:
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
-                   FK_T ("The case store failed: %s (code %d). Nothing was changed.",
-                         "案件資料庫發生錯誤：%s（代碼 %d），沒有變更任何資料。"),
+                   _("The case store failed: %s (code %d). Nothing was changed."),
                    detail, rc);
       break;
     }
@@ -292,7 +286,7 @@ step_error (FkStore  *self,
   if ((ext & 0xff) == SQLITE_CONSTRAINT)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("The store refused the change: %s", "資料庫拒絕此變更：%s"),
+                   _("The store refused the change: %s"),
                    sqlite3_errmsg (self->db));
       return FALSE;
     }
@@ -402,9 +396,8 @@ batch_lost (FkStore  *self,
             GError  **error)
 {
   g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
-               FK_T ("The batch in %s was cancelled by an earlier failure; nothing in it was saved. "
-                     "Fix the cause and run the whole batch again.",
-                     "%s 的批次作業因先前的錯誤而取消，批次中的資料都沒有儲存。請排除原因後重新執行整個批次。"),
+               _("The batch in %s was cancelled by an earlier failure; nothing in it was saved. "
+                     "Fix the cause and run the whole batch again."),
                self->data_dir);
   return FALSE;
 }
@@ -573,8 +566,7 @@ require_unlocked (FkStore  *self,
   if (self->vault == NULL)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_LOCKED,
-                           FK_T ("FieldKit is locked. Sign in with your passphrase first.",
-                                 "FieldKit 已鎖定，請先以密碼登入。"));
+                           _("FieldKit is locked. Sign in with your passphrase first."));
       return FALSE;
     }
   return TRUE;
@@ -874,9 +866,8 @@ migrate_v3 (FkStore  *self,
   if (rc == SQLITE_ROW)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_CORRUPT,
-                   FK_T ("The database file %s could not be brought up to date: its cases do not match their "
-                         "outings and attachments. It was not changed; report it to the office.",
-                         "資料庫檔案 %s 無法更新格式：案件與其外出梯次或附件不一致。檔案沒有被變更，請通報戶所。"),
+                   _("The database file %s could not be brought up to date: its cases do not match their "
+                         "outings and attachments. It was not changed; report it to the office."),
                    self->db_path);
       return FALSE;
     }
@@ -918,9 +909,8 @@ migrate (FkStore  *self,
   if (version > FK_SCHEMA_VERSION)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NEWER,
-                   FK_T ("The data in %s was written by a newer FieldKit (format %d; this program knows up to %d). "
-                         "It was not changed. Install the newer FieldKit to open it.",
-                         "%s 的資料由較新版的 FieldKit 寫入（格式 %d，本程式只認得到 %d）。資料沒有被變更，請安裝新版 FieldKit 再開啟。"),
+                   _("The data in %s was written by a newer FieldKit (format %d; this program knows up to %d). "
+                         "It was not changed. Install the newer FieldKit to open it."),
                    self->data_dir, version, FK_SCHEMA_VERSION);
       return FALSE;
     }
@@ -1040,8 +1030,7 @@ fk_store_open (const char  *data_dir,
 
       g_set_error (error, FK_STORE_ERROR,
                    saved == EROFS || saved == EACCES ? FK_STORE_ERROR_READ_ONLY : FK_STORE_ERROR_FAILED,
-                   FK_T ("The data folder %s cannot be created: %s. Use a writable folder (--data-dir).",
-                         "無法建立資料夾 %s：%s。請改用可寫入的資料夾（--data-dir）。"),
+                   _("The data folder %s cannot be created: %s. Use a writable folder (--data-dir)."),
                    data_dir, g_strerror (saved));
       return NULL;
     }
@@ -1237,8 +1226,7 @@ fk_store_end_batch (FkStore   *self,
       unhold_vault (self);
       if (commit_changes)
         g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                             FK_T ("Part of the batch was cancelled, so none of it was saved.",
-                                   "批次作業中有部分被取消，因此整個批次都沒有儲存。"));
+                             _("Part of the batch was cancelled, so none of it was saved."));
       return !commit_changes;
     }
   return commit (self, error);
@@ -1262,8 +1250,7 @@ valid_operator_id (const char  *id,
         return TRUE;
     }
   g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-               FK_T ("The operator id \"%s\" is not usable: use 1–32 lower-case letters, digits, '.', '_' or '-' (for example \"chen.mei\").",
-                     "操作人員代號「%s」不可用：請用 1 到 32 個小寫英文字母、數字、「.」「_」或「-」（例如 chen.mei）。"),
+               _("The operator id \"%s\" is not usable: use 1–32 lower-case letters, digits, '.', '_' or '-' (for example \"chen.mei\")."),
                id ? id : "");
   return FALSE;
 }
@@ -1275,8 +1262,7 @@ valid_passphrase (const char  *passphrase,
   if (passphrase == NULL || g_utf8_strlen (passphrase, -1) < 8)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The passphrase is too short: use at least 8 characters; a short sentence is easiest to remember.",
-                                 "密碼太短：請至少使用 8 個字元，用一句短句最容易記。"));
+                           _("The passphrase is too short: use at least 8 characters; a short sentence is easiest to remember."));
       return FALSE;
     }
   return TRUE;
@@ -1340,7 +1326,7 @@ load_identity (FkStore  *self,
   if (sealed == NULL)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_DAMAGED,
-                           FK_T ("The device key is missing from the store.", "資料庫中找不到裝置金鑰。"));
+                           _("The device key is missing from the store."));
       return FALSE;
     }
   sk = fk_vault_open_record (self->vault, "meta", "device", "sign_sk", 1,
@@ -1371,8 +1357,7 @@ fk_store_init_device (FkStore     *self,
   if (self->initialized)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_EXISTS,
-                   FK_T ("%s is already set up as a FieldKit device. Use another --data-dir for a new one.",
-                         "%s 已經設定為 FieldKit 裝置。若要新的裝置，請指定另一個 --data-dir。"),
+                   _("%s is already set up as a FieldKit device. Use another --data-dir for a new one."),
                    self->data_dir);
       return FALSE;
     }
@@ -1381,20 +1366,19 @@ fk_store_init_device (FkStore     *self,
   if (operator_name == NULL || strspn (operator_name, " \t\r\n") == strlen (operator_name))
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The operator's name is empty: give the name shown on their staff card.",
-                                 "操作人員姓名是空的：請填寫職員證上的姓名。"));
+                           _("The operator's name is empty: give the name shown on their staff card."));
       return FALSE;
     }
   if (office_code == NULL || strlen (office_code) < 1 || strlen (office_code) > 12)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The office code must be 1–12 characters.", "戶所代碼須為 1 到 12 個字元。"));
+                           _("The office code must be 1–12 characters."));
       return FALSE;
     }
   if (device_number < 1 || device_number > 99)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The device number must be between 1 and 99.", "裝置編號須介於 1 到 99。"));
+                           _("The device number must be between 1 and 99."));
       return FALSE;
     }
 
@@ -1463,8 +1447,7 @@ require_initialized (FkStore  *self,
   if (!self->initialized)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_INITIALIZED,
-                   FK_T ("%s is not set up yet. Run \"fieldkit-cli init --operator ID --name NAME\" first.",
-                         "%s 尚未設定。請先執行「fieldkit-cli init --operator 代號 --name 姓名」。"),
+                   _("%s is not set up yet. Run \"fieldkit-cli init --operator ID --name NAME\" first."),
                    self->data_dir);
       return FALSE;
     }
@@ -1541,8 +1524,7 @@ load_slot (FkStore     *self,
     }
   else if (rc == SQLITE_DONE)
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                 FK_T ("There is no operator \"%s\" on this device. \"fieldkit-cli operator add\" adds one.",
-                       "本裝置沒有操作人員「%s」。可用「fieldkit-cli operator add」新增。"),
+                 _("There is no operator \"%s\" on this device. \"fieldkit-cli operator add\" adds one."),
                  operator_id ? operator_id : "recovery");
   else
     sql_error (self, sqlite3_extended_errcode (self->db), error);
@@ -1606,8 +1588,7 @@ open_slot (FkStore     *self,
   if (self->batch_depth > 0)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                           FK_T ("A passphrase cannot be checked while a batch is being saved; finish the batch first.",
-                                 "批次作業儲存中，無法驗證密碼；請先完成批次作業。"));
+                           _("A passphrase cannot be checked while a batch is being saved; finish the batch first."));
       return NULL;
     }
   if (!require_initialized (self, error) || !load_slot (self, operator_id, row, error))
@@ -1619,8 +1600,7 @@ open_slot (FkStore     *self,
       guint seconds = (guint) ((wait + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
 
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_WAIT,
-                   FK_T ("Too many wrong passphrases in a row (%" G_GINT64_FORMAT "). Wait %u s before trying again.",
-                         "連續輸入錯誤密碼 %" G_GINT64_FORMAT " 次，請等候 %u 秒後再試。"),
+                   _("Too many wrong passphrases in a row (%" PRId64 "). Wait %u s before trying again."),
                    row->failures, seconds);
       return NULL;
     }
@@ -1632,9 +1612,8 @@ open_slot (FkStore     *self,
         {
           record_attempt (self, row->row, FALSE);
           g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_WRONG_PASSPHRASE,
-                       FK_T ("The passphrase is not correct for \"%s\" (wrong %" G_GINT64_FORMAT " time(s) in a row; "
-                             "from the third, each try waits longer). Nothing was changed.",
-                             "「%s」的密碼不正確（已連續錯誤 %" G_GINT64_FORMAT " 次；第三次起每次都需等候更久）。沒有變更任何資料。"),
+                       _("The passphrase is not correct for \"%s\" (wrong %" PRId64 " time(s) in a row; "
+                             "from the third, each try waits longer). Nothing was changed."),
                        operator_id ? operator_id : "recovery", row->failures + 1);
         }
       else
@@ -1769,15 +1748,13 @@ fk_store_operator_add (FkStore     *self,
   if (self->role != FK_ROLE_SUPERVISOR)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                           FK_T ("Only a supervisor can add operators. Ask your supervisor to sign in.",
-                                 "只有督導可以新增操作人員，請由督導登入。"));
+                           _("Only a supervisor can add operators. Ask your supervisor to sign in."));
       return FALSE;
     }
   if (name == NULL || *name == '\0')
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The operator's name is empty: give the name shown on their staff card.",
-                                 "操作人員姓名是空的：請填寫職員證上的姓名。"));
+                           _("The operator's name is empty: give the name shown on their staff card."));
       return FALSE;
     }
   {
@@ -1786,7 +1763,7 @@ fk_store_operator_add (FkStore     *self,
     if (load_slot (self, operator_id, &existing, NULL))
       {
         g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_EXISTS,
-                     FK_T ("There is already an operator \"%s\".", "已有操作人員「%s」。"), operator_id);
+                     _("There is already an operator \"%s\"."), operator_id);
         return FALSE;
       }
   }
@@ -1895,15 +1872,14 @@ fk_store_outing_new (FkStore     *self,
       g_autofree char *known = g_strjoinv (", ", (char **) fk_outing_kinds);
 
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                   FK_T ("Unknown outing kind \"%s\". Use one of: %s.", "不明的外勤場次類型「%s」。請使用：%s。"),
+                   _("Unknown outing kind \"%s\". Use one of: %s."),
                    kind ? kind : "", known);
       return NULL;
     }
   if (title == NULL || *title == '\0')
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The outing needs a title (for example \"Class 801, Beiqu Junior High\").",
-                                 "外勤場次需要名稱（例如「北區國中 801 班」）。"));
+                           _("The outing needs a title (for example \"Class 801, Beiqu Junior High\")."));
       return NULL;
     }
   {
@@ -1971,7 +1947,7 @@ outing_from_row (FkStore      *self,
   if (self->vault)
     {
       if (!open_sealed_text (self, st, 3, "outings", o->id, "title", 1, &o->title, NULL))
-        o->title = g_strdup (FK_T ("(damaged)", "（已損壞）"));
+        o->title = g_strdup (_("(damaged)"));
       open_sealed_text (self, st, 4, "outings", o->id, "place", 1, &o->place, NULL);
     }
   return o;
@@ -1986,8 +1962,7 @@ outing_not_found (const char  *outing_ref,
                   GError     **error)
 {
   g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-               FK_T ("There is no outing \"%s\". \"fieldkit-cli outing list\" shows them.",
-                     "沒有外勤場次「%s」。可用「fieldkit-cli outing list」查看。"),
+               _("There is no outing \"%s\". \"fieldkit-cli outing list\" shows them."),
                outing_ref ? outing_ref : "");
 }
 
@@ -2332,9 +2307,8 @@ case_from_row (FkStore      *self,
 
       if (plain == NULL ||
           !person_from_json (kase, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain), &local))
-        kase->damaged = g_strdup_printf (FK_T ("The personal data of case %" G_GINT64_FORMAT " is damaged or was altered and cannot be opened; "
-                                               "the other cases are not affected. Report it to the office.",
-                                               "案件 %" G_GINT64_FORMAT " 的個人資料已損壞或遭竄改，無法開啟；其他案件不受影響。請通報戶所。"),
+        kase->damaged = g_strdup_printf (_("The personal data of case %" PRId64 " is damaged or was altered and cannot be opened; "
+                                               "the other cases are not affected. Report it to the office."),
                                          kase->id);
     }
   return kase;
@@ -2357,8 +2331,7 @@ load_case (FkStore  *self,
     kase = case_from_row (self, st);
   else if (rc == SQLITE_DONE)
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                 FK_T ("There is no case %" G_GINT64_FORMAT ". \"fieldkit-cli case list\" shows them.",
-                       "沒有案件 %" G_GINT64_FORMAT "。可用「fieldkit-cli case list」查看。"),
+                 _("There is no case %" PRId64 ". \"fieldkit-cli case list\" shows them."),
                  case_id);
   else
     sql_error (self, sqlite3_extended_errcode (self->db), error);
@@ -2411,8 +2384,7 @@ fk_store_case_resolve (FkStore     *self,
     }
   if (!found)
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                 FK_T ("There is no case \"%s\": give the case number from \"case list\" or a receipt number.",
-                       "沒有案件「%s」：請輸入「case list」中的案件編號或收件編號。"),
+                 _("There is no case \"%s\": give the case number from \"case list\" or a receipt number."),
                  ref ? ref : "");
   return found;
 }
@@ -2478,7 +2450,7 @@ fk_store_find (FkStore     *self,
   if (*norm == '\0')
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("Give the ID number to look for.", "請輸入要查詢的身分證號。"));
+                           _("Give the ID number to look for."));
       return NULL;
     }
   fk_vault_blind_index (self->vault, norm, blind);
@@ -2518,7 +2490,7 @@ lookup_service (FkStore     *self,
       for (guint i = 0; i < all->len; i++)
         g_string_append_printf (known, "%s%s", i ? ", " : "", ((FkService *) all->pdata[i])->id);
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                   FK_T ("Unknown service \"%s\". Use one of: %s.", "不明的業務「%s」。請使用：%s。"),
+                   _("Unknown service \"%s\". Use one of: %s."),
                    service_id ? service_id : "", known->str);
     }
   return svc;
@@ -2577,11 +2549,10 @@ normalize_value (const FkService  *svc,
 
       if (*trimmed == '\0')
         g_set_error_literal (&local, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                             FK_T ("The name is empty: type the name as it appears on the household register.",
-                                   "姓名是空的：請依戶籍資料填寫姓名。"));
+                             _("The name is empty: type the name as it appears on the household register."));
       else if (g_utf8_strlen (trimmed, -1) > 100 || !g_utf8_validate (trimmed, -1, NULL))
         g_set_error_literal (&local, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                             FK_T ("The name is longer than 100 characters.", "姓名超過 100 個字。"));
+                             _("The name is longer than 100 characters."));
       else
         {
           *out = g_steal_pointer (&trimmed);
@@ -2599,7 +2570,7 @@ normalize_value (const FkService  *svc,
           local_today (&today);
           if (g_date_compare (&d, &today) > 0)
             g_set_error_literal (&local, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                                 FK_T ("The birth date is in the future.", "出生日期晚於今天。"));
+                                 _("The birth date is in the future."));
           else
             {
               *out = fk_date_to_iso (&d);
@@ -2618,8 +2589,7 @@ normalize_value (const FkService  *svc,
           for (guint i = 0; i < svc->fields->len; i++)
             g_string_append_printf (known, ", %s", ((FkField *) svc->fields->pdata[i])->key);
           g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                       FK_T ("The service \"%s\" has no field \"%s\". Its fields are: %s.",
-                             "業務「%s」沒有欄位「%s」。可用欄位：%s。"),
+                       _("The service \"%s\" has no field \"%s\". Its fields are: %s."),
                        svc->id, key, known->str);
           return FALSE;
         }
@@ -2681,20 +2651,20 @@ case_problems (FkStore         *self,
       return out;
     }
   if (kase->birth_date == NULL)
-    g_ptr_array_add (out, g_strdup (FK_T ("birth date is missing", "缺少出生日期")));
+    g_ptr_array_add (out, g_strdup (_("birth date is missing")));
   for (guint i = 0; i < svc->fields->len; i++)
     {
       const FkField *f = svc->fields->pdata[i];
 
       if (f->required && g_hash_table_lookup (kase->fields, f->key) == NULL)
-        g_ptr_array_add (out, g_strdup_printf (FK_T ("%s is missing", "缺少%s"), label (f->label_zh, f->label_en)));
+        g_ptr_array_add (out, g_strdup_printf (_("%s is missing"), label (f->label_zh, f->label_en)));
     }
   for (guint i = 0; i < svc->checklist->len; i++)
     {
       const FkChecklistItem *item = svc->checklist->pdata[i];
 
       if (item->required && !is_ticked (kase, item->id))
-        g_ptr_array_add (out, g_strdup_printf (FK_T ("document not seen: %s", "尚未檢視文件：%s"),
+        g_ptr_array_add (out, g_strdup_printf (_("document not seen: %s"),
                                                label (item->label_zh, item->label_en)));
     }
   if (kase->birth_date && (svc->age_min >= 0 || svc->age_max >= 0))
@@ -2702,12 +2672,11 @@ case_problems (FkStore         *self,
       int age = age_today (kase->birth_date);
 
       if ((svc->age_min >= 0 && age < svc->age_min) || (svc->age_max >= 0 && age > svc->age_max))
-        g_ptr_array_add (out, g_strdup_printf (FK_T ("age %d is outside what %s allows (%d–%d)",
-                                                     "年齡 %d 歲不符合%s的資格（%d–%d 歲）"),
+        g_ptr_array_add (out, g_strdup_printf (_("age %d is outside what %s allows (%d–%d)"),
                                                age, fk_service_name (svc), svc->age_min, svc->age_max));
     }
   if (svc->signature_required && !has_attachment (kase, "signature"))
-    g_ptr_array_add (out, g_strdup (FK_T ("the receiver has not signed yet", "領件人尚未簽名")));
+    g_ptr_array_add (out, g_strdup (_("the receiver has not signed yet")));
   /* A value the office sent ahead ("expected_…", e.g. the card number on a
    * hand-over list) must match what the clerk records. */
   for (guint i = 0; i < svc->fields->len; i++)
@@ -2718,8 +2687,7 @@ case_problems (FkStore         *self,
       const char *value = g_hash_table_lookup (kase->fields, f->key);
 
       if (expected && value && g_ascii_strcasecmp (expected, value) != 0)
-        g_ptr_array_add (out, g_strdup_printf (FK_T ("%s is not the one on the office's list: check the card",
-                                                     "%s與戶所清冊不符：請核對證件"),
+        g_ptr_array_add (out, g_strdup_printf (_("%s is not the one on the office's list: check the card"),
                                                label (f->label_zh, f->label_en)));
     }
   if (g_strcmp0 (svc->id, "card_handover") == 0 && g_hash_table_lookup (kase->fields, "card_number"))
@@ -2727,8 +2695,7 @@ case_problems (FkStore         *self,
       gint64 other = handed_over_in (self, g_hash_table_lookup (kase->fields, "card_number"));
 
       if (other > 0 && other != kase->id)
-        g_ptr_array_add (out, g_strdup_printf (FK_T ("this card was already handed over (case %" G_GINT64_FORMAT ")",
-                                                     "此證件已交付過（案件 %" G_GINT64_FORMAT "）"), other));
+        g_ptr_array_add (out, g_strdup_printf (_("this card was already handed over (case %" PRId64 ")"), other));
     }
   return out;
 }
@@ -2834,8 +2801,7 @@ add_attachment (FkStore     *self,
   if (g_bytes_get_size (data) > 20 * 1024 * 1024)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The file is larger than 20 MiB; use a smaller photo or scan.",
-                                 "檔案超過 20 MiB，請改用較小的照片或掃描檔。"));
+                           _("The file is larger than 20 MiB; use a smaller photo or scan."));
       return FALSE;
     }
   cipher = fk_stream_encrypt_bytes (key, data, error);
@@ -2923,7 +2889,7 @@ fk_store_case_new (FkStore            *self,
             {
               wipe_string (norm);
               g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("\"%s\" is given with its own option, not as a --field.", "「%s」請用專屬選項輸入，不要用 --field。"),
+                           _("\"%s\" is given with its own option, not as a --field."),
                            (const char *) k);
               return 0;
             }
@@ -2960,9 +2926,8 @@ load_mutable (FkStore     *self,
   if (kase->status >= FK_CASE_SEALED)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("Case %" G_GINT64_FORMAT " is %s and can no longer be changed. "
-                         "If it is wrong, the office returns it and you correct it as a new version.",
-                         "案件 %" G_GINT64_FORMAT " 已%s，不能再修改。若有錯誤，請由戶所退回補正，以新版本更正。"),
+                   _("Case %" PRId64 " is %s and can no longer be changed. "
+                         "If it is wrong, the office returns it and you correct it as a new version."),
                    kase->id, fk_case_status_label (kase->status));
       return NULL;
     }
@@ -3004,7 +2969,7 @@ fk_store_case_set_field (FkStore     *self,
       if (g_strcmp0 (key, "name") == 0 || g_strcmp0 (key, "person_id") == 0)
         {
           g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                       FK_T ("\"%s\" cannot be emptied.", "「%s」不可清空。"), key);
+                       _("\"%s\" cannot be emptied."), key);
           return FALSE;
         }
       if (g_strcmp0 (key, "birth_date") == 0)
@@ -3056,7 +3021,7 @@ fk_store_case_attach (FkStore     *self,
   if (g_strcmp0 (kind, "photo") != 0 && g_strcmp0 (kind, "signature") != 0)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                   FK_T ("Unknown attachment kind \"%s\": use photo or signature.", "不明的附件種類「%s」：請用 photo 或 signature。"),
+                   _("Unknown attachment kind \"%s\": use photo or signature."),
                    kind ? kind : "");
       return FALSE;
     }
@@ -3116,8 +3081,7 @@ fk_store_case_tick (FkStore            *self,
           for (guint j = 0; j < svc->checklist->len; j++)
             g_string_append_printf (known, "%s%s", j ? ", " : "", ((FkChecklistItem *) svc->checklist->pdata[j])->id);
           g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                       FK_T ("\"%s\" is not on the checklist of %s. Its items are: %s.",
-                             "「%s」不在%s的一次告知單上。項目有：%s。"),
+                       _("\"%s\" is not on the checklist of %s. Its items are: %s."),
                        items[i], fk_service_name (svc), known->str);
           return FALSE;
         }
@@ -3174,7 +3138,7 @@ fk_store_case_check (FkStore  *self,
   if (kase->status != FK_CASE_DRAFT)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("Case %" G_GINT64_FORMAT " is already %s.", "案件 %" G_GINT64_FORMAT " 已經是%s。"),
+                   _("Case %" PRId64 " is already %s."),
                    kase->id, fk_case_status_label (kase->status));
       return FALSE;
     }
@@ -3186,8 +3150,7 @@ fk_store_case_check (FkStore  *self,
       for (guint i = 0; i < problems->len; i++)
         g_string_append_printf (s, "\n  - %s", (const char *) problems->pdata[i]);
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("Case %" G_GINT64_FORMAT " is not complete yet:%s",
-                         "案件 %" G_GINT64_FORMAT " 尚未完整：%s"),
+                   _("Case %" PRId64 " is not complete yet:%s"),
                    kase->id, s->str);
       return FALSE;
     }
@@ -3218,19 +3181,16 @@ approve_by (FkStore     *self,
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
                    kase->status == FK_CASE_DRAFT
-                   ? FK_T ("Case %" G_GINT64_FORMAT " has not passed its self-check yet: run \"case check\" first.",
-                           "案件 %" G_GINT64_FORMAT " 尚未完成自我檢核：請先執行「case check」。")
-                   : FK_T ("Case %" G_GINT64_FORMAT " has already had its second check.",
-                           "案件 %" G_GINT64_FORMAT " 已經複核過了。"),
+                   ? _("Case %" PRId64 " has not passed its self-check yet: run \"case check\" first.")
+                   : _("Case %" PRId64 " has already had its second check."),
                    kase->id);
       return FALSE;
     }
   if (g_strcmp0 (kase->checked_by, approver) == 0)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("The second check must be done by someone other than %s, who did the self-check. "
-                         "Ask a colleague or supervisor to sign in for it.",
-                         "複核必須由自我檢核者（%s）以外的人員執行。請同事或督導登入複核。"),
+                   _("The second check must be done by someone other than %s, who did the self-check. "
+                         "Ask a colleague or supervisor to sign in for it."),
                    kase->checked_by);
       return FALSE;
     }
@@ -3334,16 +3294,14 @@ fk_store_case_finalize (FkStore  *self,
   if (kase->status == FK_CASE_DRAFT)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("Case %" G_GINT64_FORMAT " has not passed its self-check yet: run \"case check\" first.",
-                         "案件 %" G_GINT64_FORMAT " 尚未完成自我檢核：請先執行「case check」。"),
+                   _("Case %" PRId64 " has not passed its self-check yet: run \"case check\" first."),
                    kase->id);
       return FALSE;
     }
   if (kase->status == FK_CASE_CHECKED && svc->second_check)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("%s needs a second check by another operator before it is sealed (\"case approve\").",
-                         "%s需經另一位人員複核（「case approve」）後才能封存。"),
+                   _("%s needs a second check by another operator before it is sealed (\"case approve\")."),
                    fk_service_name (svc));
       return FALSE;
     }
@@ -3406,14 +3364,13 @@ fk_store_attachment_get (FkStore  *self,
         {
           g_clear_error (error);
           g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_DAMAGED,
-                       FK_T ("Attachment %" G_GINT64_FORMAT " is damaged or was altered and cannot be opened.",
-                             "附件 %" G_GINT64_FORMAT " 已損壞或遭竄改，無法開啟。"),
+                       _("Attachment %" PRId64 " is damaged or was altered and cannot be opened."),
                        attachment_id);
         }
     }
   else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                 FK_T ("There is no attachment %" G_GINT64_FORMAT ".", "沒有附件 %" G_GINT64_FORMAT "。"), attachment_id);
+                 _("There is no attachment %" PRId64 "."), attachment_id);
   else
     sql_error (self, sqlite3_extended_errcode (self->db), error);
   sqlite3_finalize (st);
@@ -3464,8 +3421,7 @@ fk_store_verify_records (FkStore  *self,
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) fk_damage_free);
   g_autoptr(GHashTable) audited = NULL;
   g_autoptr(GHashTable) attached = NULL;
-  const char *damaged = FK_T ("its encrypted data does not verify: damaged or altered",
-                              "加密資料驗證失敗：已損壞或遭竄改");
+  const char *damaged = _("its encrypted data does not verify: damaged or altered");
   sqlite3_stmt *st;
 
   if (!require_unlocked (self, error))
@@ -3483,7 +3439,7 @@ fk_store_verify_records (FkStore  *self,
       g_autofree char *name = NULL;
 
       if (!open_sealed_text (self, st, 1, "operators", id, "name", 1, &name, NULL))
-        add_damage (out, g_strdup_printf (FK_T ("operator %s", "操作人員 %s"), id), damaged);
+        add_damage (out, g_strdup_printf (_("operator %s"), id), damaged);
       wipe_string (g_steal_pointer (&name));
     }
   sqlite3_finalize (st);
@@ -3499,7 +3455,7 @@ fk_store_verify_records (FkStore  *self,
 
       if (!open_sealed_text (self, st, 1, "outings", id, "title", 1, &a, NULL) ||
           !open_sealed_text (self, st, 2, "outings", id, "place", 1, &b, NULL))
-        add_damage (out, g_strdup_printf (FK_T ("outing %s", "外勤場次 %s"), id), damaged);
+        add_damage (out, g_strdup_printf (_("outing %s"), id), damaged);
     }
   sqlite3_finalize (st);
 
@@ -3522,16 +3478,15 @@ fk_store_verify_records (FkStore  *self,
                                         sqlite3_column_blob (st, 3), sqlite3_column_bytes (st, 3), NULL);
           if (plain == NULL)
             {
-              add_damage (out, g_strdup_printf (FK_T ("case %" G_GINT64_FORMAT, "案件 %" G_GINT64_FORMAT), id), damaged);
+              add_damage (out, g_strdup_printf (_("case %" PRId64), id), damaged);
               continue;
             }
           digest = blob_digest_hex (sqlite3_column_blob (st, 3), (gsize) sqlite3_column_bytes (st, 3));
         }
       expect = g_strdup_printf ("\"version\":%" G_GUINT64_FORMAT ",\"blob\":\"%s\"", version, digest ? digest : "");
       if (detail == NULL || strstr (detail, expect) == NULL)
-        add_damage (out, g_strdup_printf (FK_T ("case %" G_GINT64_FORMAT, "案件 %" G_GINT64_FORMAT), id),
-                    FK_T ("it is not the version the audit log last recorded (an older copy was put back, or it was changed outside FieldKit)",
-                          "與稽核紀錄最後記載的版本不符（被換回舊資料，或在 FieldKit 之外被修改）"));
+        add_damage (out, g_strdup_printf (_("case %" PRId64), id),
+                    _("it is not the version the audit log last recorded (an older copy was put back, or it was changed outside FieldKit)"));
     }
   sqlite3_finalize (st);
 
@@ -3554,7 +3509,7 @@ fk_store_verify_records (FkStore  *self,
       gint64 id = sqlite3_column_int64 (st, 0);
       const char *detail = g_hash_table_lookup (attached, (const char *) sqlite3_column_text (st, 1));
       g_autoptr(GBytes) data = fk_store_attachment_get (self, id, NULL);
-      g_autofree char *where = g_strdup_printf (FK_T ("attachment %" G_GINT64_FORMAT, "附件 %" G_GINT64_FORMAT), id);
+      g_autofree char *where = g_strdup_printf (_("attachment %" PRId64), id);
       g_autofree char *expect_case = g_strdup_printf ("{\"case\":%" G_GINT64_FORMAT ",", (gint64) sqlite3_column_int64 (st, 2));
       g_autofree char *expect_size = data ? g_strdup_printf (",\"size\":%" G_GSIZE_FORMAT "}", g_bytes_get_size (data)) : NULL;
 
@@ -3562,8 +3517,7 @@ fk_store_verify_records (FkStore  *self,
         add_damage (out, g_steal_pointer (&where), damaged);
       else if (detail == NULL || !g_str_has_prefix (detail, expect_case) || !g_str_has_suffix (detail, expect_size))
         add_damage (out, g_steal_pointer (&where),
-                    FK_T ("it is not the attachment the audit log recorded for this case (moved from another case, or changed outside FieldKit)",
-                          "與稽核紀錄記載的案件附件不符（從其他案件移來，或在 FieldKit 之外被修改）"));
+                    _("it is not the attachment the audit log recorded for this case (moved from another case, or changed outside FieldKit)"));
     }
   sqlite3_finalize (st);
   return g_steal_pointer (&out);
@@ -4021,8 +3975,7 @@ fk_store_outbox_packet (FkStore     *self,
     out = g_bytes_new (sqlite3_column_blob (st, 0), sqlite3_column_bytes (st, 0));
   else
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                 FK_T ("Packet %s is not ready: the device is not enrolled with an office yet.",
-                       "封包 %s 尚未產生：本裝置尚未向戶所註冊。"), packet_id);
+                 _("Packet %s is not ready: the device is not enrolled with an office yet."), packet_id);
   done_cached (st);
   return out;
 }
@@ -4108,7 +4061,7 @@ fk_store_outbox_retry (FkStore     *self,
   if (sqlite3_changes (self->db) != 1)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                   FK_T ("Packet %s is not in quarantine.", "封包 %s 不在待處理清單中。"), packet_id);
+                   _("Packet %s is not in quarantine."), packet_id);
       goto fail;
     }
   if (!audit (self, "packet.retry", packet_id, "{}", error) || !commit (self, error))
@@ -4255,8 +4208,7 @@ fk_store_apply_review (FkStore     *self,
   if (case_id == 0)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
-                   FK_T ("The office answered about a case this device does not have (%s).",
-                         "戶所回覆了本裝置沒有的案件（%s）。"), case_uuid);
+                   _("The office answered about a case this device does not have (%s)."), case_uuid);
       return FALSE;
     }
   /* Answers can arrive twice (a lost cursor); applying one again is a no-op. */
@@ -4332,16 +4284,14 @@ fk_store_case_correct (FkStore  *self,
   if (old->status != FK_CASE_RETURNED)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("Case %" G_GINT64_FORMAT " was not returned by the office; only a returned case is corrected as a new version.",
-                         "案件 %" G_GINT64_FORMAT " 並未被戶所退回；只有退回補正的案件才能建立更正版本。"),
+                   _("Case %" PRId64 " was not returned by the office; only a returned case is corrected as a new version."),
                    old->id);
       return 0;
     }
   if (old->person_id == NULL)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("The personal data of case %" G_GINT64_FORMAT " was removed after upload; create the corrected case with \"case new\" and the person's documents.",
-                         "案件 %" G_GINT64_FORMAT " 的個人資料已於上傳後刪除；請依民眾證件以「case new」重新建立更正案件。"),
+                   _("The personal data of case %" PRId64 " was removed after upload; create the corrected case with \"case new\" and the person's documents."),
                    old->id);
       return 0;
     }
@@ -4471,7 +4421,7 @@ fk_store_wipe (FkStore  *self,
       if (g_remove (path) != 0 && errno != ENOENT)
         {
           g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
-                       FK_T ("Could not remove %s: %s", "無法刪除 %s：%s"), path, g_strerror (errno));
+                       _("Could not remove %s: %s"), path, g_strerror (errno));
           return FALSE;
         }
     }
@@ -4531,15 +4481,13 @@ check_safety_limits (FkStore  *self,
     return TRUE;
   if (s.waiting > s.waiting_limit)
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                 FK_T ("%u sealed cases are waiting to go to the office (the limit is %u). Sync or export a bundle before "
-                       "making new cases, or ask a supervisor to override the limit.",
-                       "已有 %u 件封存案件等待送回戶所（上限 %u 件）。請先同步或匯出資料檔再建立新案件，或請督導暫時解除限制。"),
+                 _("%u sealed cases are waiting to go to the office (the limit is %u). Sync or export a bundle before "
+                       "making new cases, or ask a supervisor to override the limit."),
                  s.waiting, s.waiting_limit);
   else
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                 FK_T ("Sealed cases have waited more than %u days without a sync. Sync or export a bundle before making "
-                       "new cases, or ask a supervisor to override the limit.",
-                       "封存案件已超過 %u 天未同步。請先同步或匯出資料檔再建立新案件，或請督導暫時解除限制。"),
+                 _("Sealed cases have waited more than %u days without a sync. Sync or export a bundle before making "
+                       "new cases, or ask a supervisor to override the limit."),
                  s.days_limit);
   return FALSE;
 }
@@ -4557,13 +4505,13 @@ fk_store_override_limits (FkStore  *self,
   if (self->role != FK_ROLE_SUPERVISOR)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                           FK_T ("Only a supervisor can override the safety limits.", "只有督導可以暫時解除安全限制。"));
+                           _("Only a supervisor can override the safety limits."));
       return FALSE;
     }
   if (hours < 1 || hours > 72)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("An override lasts 1 to 72 hours.", "暫時解除的時間須為 1 到 72 小時。"));
+                           _("An override lasts 1 to 72 hours."));
       return FALSE;
     }
   until = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () + (gint64) hours * 3600 * G_USEC_PER_SEC);
@@ -4686,8 +4634,7 @@ mark_handed_over (FkStore       *self,
   if (other > 0 && other != kase->id)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   FK_T ("This card was already handed over (case %" G_GINT64_FORMAT "); a card is handed over once only.",
-                         "此證件已交付過（案件 %" G_GINT64_FORMAT "）；每張證件只能交付一次。"), other);
+                   _("This card was already handed over (case %" PRId64 "); a card is handed over once only."), other);
       return FALSE;
     }
   key = handover_key (self, card);
@@ -4722,11 +4669,11 @@ fk_store_apply_handover (FkStore     *self,
       (items = json_object_get_array_member (root, "items")) == NULL)
     {
       g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           FK_T ("The hand-over list is malformed.", "證件交付清冊格式錯誤。"));
+                           _("The hand-over list is malformed."));
       return -1;
     }
   outing = json_object_has_member (root, "outing") ? json_object_get_object_member (root, "outing") : NULL;
-  title = g_strdup_printf (FK_T ("Card hand-over: %s", "證件交付：%s"),
+  title = g_strdup_printf (_("Card hand-over: %s"),
                            outing ? json_object_get_string_member_with_default (outing, "title", "") : "");
   if (!fk_store_begin_batch (self, error))
     return -1;

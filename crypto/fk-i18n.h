@@ -42,6 +42,3 @@ const char *fk_lang_pick   (const char *en,
 #define N_(s) (s)
 
 G_END_DECLS
-
-/* Transitional, removed once every source is converted to _(). */
-#define FK_T(en, zh) (fk_lang_is_zh () ? (zh) : (en))

@@ -73,7 +73,7 @@ args_parse (Args   *args,
             value = argv[++i];
           else
             {
-              *bad = g_strdup_printf (FK_T ("the option --%s needs a value", "選項 --%s 需要一個值"), name);
+              *bad = g_strdup_printf (_("the option --%s needs a value"), name);
               return FALSE;
             }
           g_hash_table_insert (args->options, g_strdup (name), (gpointer) value);
@@ -110,7 +110,7 @@ check_options (const Args         *args,
   while (g_hash_table_iter_next (&it, &key, NULL))
     if (!g_strv_contains (global_options, key) && !(allowed && g_strv_contains (allowed, key)))
       {
-        *bad = g_strdup_printf (FK_T ("unknown option --%s", "不明的選項 --%s"), (const char *) key);
+        *bad = g_strdup_printf (_("unknown option --%s"), (const char *) key);
         return FALSE;
       }
   return TRUE;
@@ -205,7 +205,7 @@ error_code (const GError *error)
 static int
 fail (const GError *error)
 {
-  g_printerr ("%s: %s\n", FK_T ("error", "錯誤"), error->message);
+  g_printerr ("%s: %s\n", _("error"), error->message);
   if (json_mode)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -243,9 +243,8 @@ usage (const char *format,
   va_start (ap, format);
   msg = g_strdup_vprintf (format, ap);
   va_end (ap);
-  g_printerr ("%s: %s\n%s\n", FK_T ("usage", "用法"), msg,
-              FK_T ("Run \"fieldkit-office help\" for the list of commands.",
-                    "執行「fieldkit-office help」可查看所有指令。"));
+  g_printerr ("%s: %s\n%s\n", _("usage"), msg,
+              _("Run \"fieldkit-office help\" for the list of commands."));
   return EXIT_USAGE;
 }
 
@@ -329,20 +328,19 @@ get_secret (const Args  *args,
   if (!isatty (STDIN_FILENO))
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                   FK_T ("No passphrase given: set %s, use --%s FILE, or run the command in a terminal to be asked.",
-                         "沒有提供密碼：請設定 %s、使用 --%s 檔案，或在終端機中執行以輸入密碼。"),
+                   _("No passphrase given: set %s, use --%s FILE, or run the command in a terminal to be asked."),
                    env_name, file_opt);
       return NULL;
     }
   first = prompt_no_echo (prompt);
   if (first == NULL || !confirm)
     return first;
-  second = prompt_no_echo (FK_T ("Type it again: ", "請再輸入一次："));
+  second = prompt_no_echo (_("Type it again: "));
   if (g_strcmp0 (first, second) != 0)
     {
       wipe_free (first);
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                           FK_T ("The two passphrases differ; nothing was changed.", "兩次輸入的密碼不同，沒有變更任何資料。"));
+                           _("The two passphrases differ; nothing was changed."));
       return NULL;
     }
   return first;
@@ -370,8 +368,7 @@ open_store (const Args  *args,
   if (must_exist && !fk_office_store_is_initialized (store))
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_INITIALIZED,
-                   FK_T ("No office is set up in %s yet. Run \"fieldkit-office init --admin NAME\" first.",
-                         "%s 尚未設定戶所。請先執行「fieldkit-office init --admin 姓名」。"), dir);
+                   _("No office is set up in %s yet. Run \"fieldkit-office init --admin NAME\" first."), dir);
       return NULL;
     }
   return g_steal_pointer (&store);
@@ -383,7 +380,7 @@ unlock (const Args     *args,
         GError        **error)
 {
   g_auto(WipedString) pass = get_secret (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
-                                         FK_T ("Admin passphrase: ", "管理者密碼："), FALSE, error);
+                                         _("Admin passphrase: "), FALSE, error);
 
   if (pass == NULL)
     return NULL;
@@ -409,11 +406,11 @@ cmd_init (const Args *args)
   if (!check_options (args, allowed, &bad))
     return usage ("%s", bad);
   if (admin == NULL || *admin == '\0')
-    return usage ("%s", FK_T ("init needs --admin NAME", "init 需要 --admin 姓名"));
+    return usage ("%s", _("init needs --admin NAME"));
   if ((store = open_store (args, FALSE, &error)) == NULL)
     return fail (error);
   pass = get_secret (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
-                     FK_T ("New admin passphrase: ", "設定管理者密碼："), TRUE, &error);
+                     _("New admin passphrase: "), TRUE, &error);
   if (pass == NULL)
     return fail (error);
   keys = fk_office_store_init (store, code, admin, pass, &recovery, &error);
@@ -421,13 +418,11 @@ cmd_init (const Args *args)
     return fail (error);
   fk_office_store_log (store, admin, "office.init", keys->key_id, "{}", NULL);
 
-  say (FK_T ("Office %s is set up in %s.", "戶所 %s 已設定於 %s。"), code, fk_office_store_data_dir (store));
-  say (FK_T ("Office fingerprint: %s", "戶所指紋：%s"), keys->fingerprint);
-  say (FK_T ("Office key id:      %s", "戶所金鑰代號：%s"), keys->key_id);
-  say ("%s", FK_T ("Recovery key (shown once; write it down and keep it locked away —",
-                   "復原金鑰（只顯示這一次；請抄下並鎖好保管——"));
-  say ("%s", FK_T ("it opens the office keys if every admin passphrase is forgotten):",
-                   "所有管理者密碼都遺忘時可用它開啟戶所金鑰）："));
+  say (_("Office %s is set up in %s."), code, fk_office_store_data_dir (store));
+  say (_("Office fingerprint: %s"), keys->fingerprint);
+  say (_("Office key id:      %s"), keys->key_id);
+  say ("%s", _("Recovery key (shown once; write it down and keep it locked away —"));
+  say ("%s", _("it opens the office keys if every admin passphrase is forgotten):"));
   say ("  %s", recovery);
   json_builder_begin_object (b);
   add_str (b, "office_code", code);
@@ -457,14 +452,14 @@ cmd_admin (const Args *args)
   if ((store = open_store (args, TRUE, &error)) == NULL || (keys = unlock (args, store, &error)) == NULL)
     return fail (error);
   {
-    g_autofree char *prompt = g_strdup_printf (FK_T ("New passphrase for %s: ", "為 %s 設定密碼："), name);
+    g_autofree char *prompt = g_strdup_printf (_("New passphrase for %s: "), name);
 
     pass = get_secret (args, "FIELDKIT_NEW_ADMIN_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
   }
   if (pass == NULL || !fk_office_store_add_admin (store, keys, name, pass, &error))
     return fail (error);
   fk_office_store_log (store, keys->admin, "admin.add", name, "{}", NULL);
-  say (FK_T ("Administrator %s can now unlock the office keys.", "管理者 %s 現在可以開啟戶所金鑰。"), name);
+  say (_("Administrator %s can now unlock the office keys."), name);
   json_builder_begin_object (b);
   add_str (b, "admin", name);
   emit (b);
@@ -506,7 +501,7 @@ cmd_serve (const Args *args)
   if (!check_options (args, allowed, &bad))
     return usage ("%s", bad);
   if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
-    return usage ("%s", FK_T ("--listen takes ADDRESS:PORT, e.g. 127.0.0.1:7390", "--listen 的格式為 位址:埠，例如 127.0.0.1:7390"));
+    return usage ("%s", _("--listen takes ADDRESS:PORT, e.g. 127.0.0.1:7390"));
   if (opt (args, "threads") && !g_ascii_string_to_unsigned (opt (args, "threads"), 10, 1, 64, &threads, NULL))
     return usage ("--threads N");
   address = g_strndup (listen, (gsize) (colon - listen));
@@ -595,7 +590,7 @@ cmd_device_invite (const Args     *args,
   gint64 ttl = 24 * 3600, expires_at;
 
   if (name == NULL || *name == '\0')
-    return usage ("%s", FK_T ("device invite needs --name NAME", "device invite 需要 --name 名稱"));
+    return usage ("%s", _("device invite needs --name NAME"));
   if (ttl_env != NULL)
     ttl = g_ascii_strtoll (ttl_env, NULL, 10);
   if ((keys = unlock (args, store, &error)) == NULL)
@@ -625,12 +620,11 @@ cmd_device_invite (const Args     *args,
     }
   expires = fk_office_iso_time (expires_at);
 
-  say (FK_T ("Invite for %s:", "%s 的邀請："), name);
-  say (FK_T ("  code:        %s   (one use; never sent over the network)", "  邀請碼：    %s   （限用一次；不會經網路傳送）"), grouped->str);
-  say (FK_T ("  fingerprint: %s", "  戶所指紋：  %s"), keys->fingerprint);
-  say (FK_T ("  expires:     %s", "  到期時間：  %s"), expires);
-  say (FK_T ("On the device: fieldkit-cli enroll http://OFFICE:7390 --code %s --fingerprint %s",
-             "在裝置上執行：fieldkit-cli enroll http://戶所位址:7390 --code %s --fingerprint %s"),
+  say (_("Invite for %s:"), name);
+  say (_("  code:        %s   (one use; never sent over the network)"), grouped->str);
+  say (_("  fingerprint: %s"), keys->fingerprint);
+  say (_("  expires:     %s"), expires);
+  say (_("On the device: fieldkit-cli enroll http://OFFICE:7390 --code %s --fingerprint %s"),
        grouped->str, keys->fingerprint);
   json_builder_begin_object (b);
   add_str (b, "name", name);
@@ -675,8 +669,8 @@ cmd_device (const Args *args)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "devices");
       json_builder_begin_array (b);
-      say ("%-3s %-32s %-16s %-20s %-20s %7s %s", "#", FK_T ("device id", "裝置代號"), FK_T ("name", "名稱"),
-           FK_T ("enrolled", "註冊時間"), FK_T ("last seen", "最後連線"), FK_T ("packets", "封包數"), FK_T ("state", "狀態"));
+      say ("%-3s %-32s %-16s %-20s %-20s %7s %s", "#", _("device id"), _("name"),
+           _("enrolled"), _("last seen"), _("packets"), _("state"));
       for (guint i = 0; i < devices->len; i++)
         {
           FkOfficeDevice *d = devices->pdata[i];
@@ -684,11 +678,11 @@ cmd_device (const Args *args)
           g_autofree char *seen = time_text (d->last_seen);
 
           say ("%-3u %-32s %-16s %-20s %-20s %7u %s", d->number, d->device_id, d->name, enrolled, seen,
-               d->n_packets, d->revoked_at ? FK_T ("revoked", "已撤銷") : FK_T ("active", "使用中"));
+               d->n_packets, d->revoked_at ? _("revoked") : _("active"));
           device_json (b, d);
         }
       if (devices->len == 0)
-        say ("%s", FK_T ("No devices are enrolled yet.", "尚無已註冊的裝置。"));
+        say ("%s", _("No devices are enrolled yet."));
       json_builder_end_array (b);
       emit (b);
       return EXIT_OK;
@@ -706,7 +700,7 @@ cmd_device (const Args *args)
           !fk_office_store_revoke_device (store, d->device_id, g_get_real_time () / G_USEC_PER_SEC, &error))
         return fail (error);
       fk_office_store_log (store, keys->admin, "device.revoke", d->device_id, "{}", NULL);
-      say (FK_T ("Device %u (%s) is revoked; it can no longer upload.", "裝置 %u（%s）已撤銷，無法再上傳。"),
+      say (_("Device %u (%s) is revoked; it can no longer upload."),
            d->number, d->name);
       json_builder_begin_object (b);
       add_str (b, "device_id", d->device_id);
@@ -715,7 +709,7 @@ cmd_device (const Args *args)
       emit (b);
       return EXIT_OK;
     }
-  return usage (FK_T ("unknown device command \"%s\"", "不明的 device 指令「%s」"), verb);
+  return usage (_("unknown device command \"%s\""), verb);
 }
 
 /* ---- commands: inbox, case, review ---------------------------------------------------------------------- */
@@ -724,10 +718,10 @@ static const char *
 review_label (const char *review)
 {
   if (g_strcmp0 (review, "approved") == 0)
-    return FK_T ("approved", "已核准");
+    return _("approved");
   if (g_strcmp0 (review, "returned") == 0)
-    return FK_T ("returned", "已退回");
-  return FK_T ("pending", "待審核");
+    return _("returned");
+  return _("pending");
 }
 
 static void
@@ -785,7 +779,7 @@ cmd_inbox (const Args *args)
 
       if (g_strcmp0 (group, this_group) != 0)
         {
-          say (FK_T ("Device %u, %s:", "裝置 %u，%s："), p->device_number, p->outing_kind ? p->outing_kind : "-");
+          say (_("Device %u, %s:"), p->device_number, p->outing_kind ? p->outing_kind : "-");
           g_free (group);
           group = g_steal_pointer (&this_group);
         }
@@ -796,7 +790,7 @@ cmd_inbox (const Args *args)
       json_builder_end_object (b);
     }
   if (packets->len == 0)
-    say ("%s", FK_T ("Nothing has arrived.", "尚未收到任何封包。"));
+    say ("%s", _("Nothing has arrived."));
   json_builder_end_array (b);
   emit (b);
   return EXIT_OK;
@@ -841,7 +835,7 @@ cmd_case (const Args *args)
     {
       if (error == NULL)
         g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
-                     FK_T ("No packet or receipt number %s has arrived.", "沒有收到封包或收件號碼 %s。"), word (args, 2));
+                     _("No packet or receipt number %s has arrived."), word (args, 2));
       return fail (error);
     }
   if ((keys = unlock (args, store, &error)) == NULL)
@@ -865,17 +859,17 @@ cmd_case (const Args *args)
   fields = kase && json_object_has_member (kase, "fields") ? json_object_get_object_member (kase, "fields") : NULL;
   fk_office_store_log (store, keys->admin, "case.show", row->packet_id, "{}", NULL);
 
-  say (FK_T ("Packet %s (device %u, receipt %s), %s", "封包 %s（裝置 %u，收件號碼 %s），%s"),
+  say (_("Packet %s (device %u, receipt %s), %s"),
        row->packet_id, row->device_number, row->receipt_no ? row->receipt_no : "-", review_label (row->review));
-  say_member (kase, FK_T ("case", "案件"), "uuid");
-  say_member (kase, FK_T ("service", "服務"), "service");
-  say_member (outing, FK_T ("outing", "外勤"), "kind");
-  say_member (outing, FK_T ("outing date", "外勤日期"), "date");
-  say_member (outing, FK_T ("outing title", "外勤名稱"), "title");
-  say_member (outing, FK_T ("place", "地點"), "place");
-  say_member (person, FK_T ("ID number", "身分證字號"), "person_id");
-  say_member (person, FK_T ("name", "姓名"), "name");
-  say_member (person, FK_T ("birth date", "出生日期"), "birth_date");
+  say_member (kase, _("case"), "uuid");
+  say_member (kase, _("service"), "service");
+  say_member (outing, _("outing"), "kind");
+  say_member (outing, _("outing date"), "date");
+  say_member (outing, _("outing title"), "title");
+  say_member (outing, _("place"), "place");
+  say_member (person, _("ID number"), "person_id");
+  say_member (person, _("full name"), "name");
+  say_member (person, _("birth date"), "birth_date");
   if (fields)
     {
       g_autoptr(GList) names = json_object_get_members (fields);
@@ -890,11 +884,11 @@ cmd_case (const Args *args)
 
       for (guint i = 0; ticked && i < json_array_get_length (ticked); i++)
         g_string_append_printf (s, "%s%s", i ? ", " : "", json_array_get_string_element (ticked, i));
-      say ("  %-16s %s", FK_T ("documents seen", "已查驗文件"), s->str);
+      say ("  %-16s %s", _("documents seen"), s->str);
     }
-  say_member (kase, FK_T ("created by", "建檔"), "created_by");
-  say_member (kase, FK_T ("approved by", "複核"), "approved_by");
-  say_member (kase, FK_T ("sealed at", "封存時間"), "sealed_at");
+  say_member (kase, _("created by"), "created_by");
+  say_member (kase, _("approved by"), "approved_by");
+  say_member (kase, _("sealed at"), "sealed_at");
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "packet");
@@ -919,11 +913,10 @@ cmd_case (const Args *args)
       ok = g_str_equal (hex, want) &&
            json_object_get_int_member_with_default (a, "size", -1) == (gint64) g_bytes_get_size (data);
       all_ok = all_ok && ok;
-      say (FK_T ("  attachment %u: %s %s, %" G_GSIZE_FORMAT " bytes, %s — %s",
-                 "  附件 %u：%s %s，%" G_GSIZE_FORMAT " 位元組，%s — %s"),
+      say (_("  attachment %u: %s %s, %" "zu" " bytes, %s — %s"),
            i + 1, json_object_get_string_member_with_default (a, "kind", "?"),
            json_object_get_string_member_with_default (a, "mime", "?"), g_bytes_get_size (data), hex,
-           ok ? FK_T ("hash checked", "雜湊相符") : FK_T ("DOES NOT MATCH the list", "與清單不符"));
+           ok ? _("hash checked") : _("DOES NOT MATCH the list"));
       json_builder_begin_object (b);
       add_str (b, "kind", json_object_get_string_member_with_default (a, "kind", NULL));
       add_str (b, "mime", json_object_get_string_member_with_default (a, "mime", NULL));
@@ -963,7 +956,7 @@ cmd_review (const Args *args)
     {
       if (error == NULL)
         g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
-                     FK_T ("No packet or receipt number %s has arrived.", "沒有收到封包或收件號碼 %s。"), word (args, 1));
+                     _("No packet or receipt number %s has arrived."), word (args, 1));
       return fail (error);
     }
   if ((keys = unlock (args, store, &error)) == NULL ||
@@ -972,10 +965,8 @@ cmd_review (const Args *args)
     return fail (error);
   detail = g_strdup_printf ("{\"decision\":\"%s\"}", approve ? "approved" : "returned");
   fk_office_store_log (store, keys->admin, "review", row->packet_id, detail, NULL);
-  say (approve ? FK_T ("Packet %s (receipt %s) is approved; device %u will be told at its next sync.",
-                       "封包 %s（收件號碼 %s）已核准；裝置 %u 下次同步時會收到通知。")
-               : FK_T ("Packet %s (receipt %s) is returned for correction; device %u will be told at its next sync.",
-                       "封包 %s（收件號碼 %s）已退回補正；裝置 %u 下次同步時會收到通知。"),
+  say (approve ? _("Packet %s (receipt %s) is approved; device %u will be told at its next sync.")
+               : _("Packet %s (receipt %s) is returned for correction; device %u will be told at its next sync."),
        row->packet_id, row->receipt_no ? row->receipt_no : "-", row->device_number);
   json_builder_begin_object (b);
   add_str (b, "packet_id", row->packet_id);
@@ -1076,7 +1067,7 @@ cmd_bundle (const Args *args)
   if (len < 8 || memcmp (data, "FKB1", 4) != 0)
     {
       g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                   FK_T ("%s is not a FieldKit bundle.", "%s 不是 FieldKit 批次檔。"), word (args, 2));
+                   _("%s is not a FieldKit bundle."), word (args, 2));
       return fail (error);
     }
   if ((keys = unlock (args, store, &error)) == NULL)
@@ -1098,8 +1089,7 @@ cmd_bundle (const Args *args)
       if (len - pos < 8 || (plen = get_u64 (data + pos)) > len - pos - 8 || plen > FK_OFFICE_MAX_PACKET_BYTES)
         {
           g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                       FK_T ("The bundle is cut short or damaged at packet %u of %u.",
-                             "批次檔在第 %u 個封包（共 %u 個）處截斷或損壞。"), i + 1, n);
+                       _("The bundle is cut short or damaged at packet %u of %u."), i + 1, n);
           json_builder_end_array (b);
           return fail (error);
         }
@@ -1119,7 +1109,7 @@ cmd_bundle (const Args *args)
       if (ack == NULL)
         {
           refused++;
-          say (FK_T ("packet %u (%s): refused: %s", "封包 %u（%s）：拒收：%s"), i + 1,
+          say (_("packet %u (%s): refused: %s"), i + 1,
                peek ? peek->packet_id : "?", local->message);
           add_str (b, "result", "refused");
           add_str (b, "code", error_code (local));
@@ -1131,8 +1121,8 @@ cmd_bundle (const Args *args)
             duplicates++;
           else
             stored++;
-          say (duplicate ? FK_T ("packet %u (%s): already here, acknowledged", "封包 %u（%s）：先前已收到，確認")
-                         : FK_T ("packet %u (%s): stored", "封包 %u（%s）：已收件"),
+          say (duplicate ? _("packet %u (%s): already here, acknowledged")
+                         : _("packet %u (%s): stored"),
                i + 1, peek->packet_id);
           add_str (b, "result", duplicate ? "duplicate" : "stored");
         }
@@ -1160,14 +1150,13 @@ cmd_bundle (const Args *args)
             ack = fk_office_ingest_audit (store, keys, device, body, (gsize) alen, &local);
           else if (!audit_is_empty (body, (gsize) alen))
             g_set_error_literal (&local, FK_OFFICE_ERROR, FK_OFFICE_ERROR_BAD_AUDIT,
-                                 FK_T ("no device enrolled here signed these audit entries",
-                                       "這些稽核紀錄不是本戶所已註冊裝置所簽署"));
+                                 _("no device enrolled here signed these audit entries"));
           if (ack != NULL)
-            say ("%s", FK_T ("audit log: checked and stored", "稽核紀錄：已驗證並保存"));
+            say ("%s", _("audit log: checked and stored"));
           else if (local != NULL)
             {
               audit_ok = FALSE;
-              say (FK_T ("audit log: refused: %s", "稽核紀錄：拒收：%s"), local->message);
+              say (_("audit log: refused: %s"), local->message);
             }
           add_bool (b, "audit_ok", ack != NULL || local == NULL);
           if (local)
@@ -1179,7 +1168,7 @@ cmd_bundle (const Args *args)
   add_int (b, "refused", refused);
   detail = g_strdup_printf ("{\"stored\":%u,\"duplicates\":%u,\"refused\":%u}", stored, duplicates, refused);
   fk_office_store_log (store, keys->admin, "bundle.import", device_id ? device_id : "-", detail, NULL);
-  say (FK_T ("%u stored, %u already here, %u refused.", "收件 %u 件，先前已收 %u 件，拒收 %u 件。"),
+  say (_("%u stored, %u already here, %u refused."),
        stored, duplicates, refused);
   emit (b);
   return refused == 0 && audit_ok ? EXIT_OK : EXIT_REFUSED;
@@ -1203,11 +1192,9 @@ cmd_audit (const Args *args)
       !fk_office_audit_verify (store, device->device_id, &n, &first_bad, &reason, &error))
     return fail (error);
   if (first_bad == 0)
-    say (FK_T ("Device %u: %u audit entries, the chain and every signature check out.",
-               "裝置 %u：%u 筆稽核紀錄，鏈結與所有簽章均正確。"), device->number, n);
+    say (_("Device %u: %u audit entries, the chain and every signature check out."), device->number, n);
   else
-    say (FK_T ("Device %u: %u audit entries; entry %" G_GINT64_FORMAT " is the first bad one: %s.",
-               "裝置 %u：%u 筆稽核紀錄；第 %" G_GINT64_FORMAT " 筆起有問題：%s。"),
+    say (_("Device %u: %u audit entries; entry %" PRId64 " is the first bad one: %s."),
          device->number, n, first_bad, reason);
   json_builder_begin_object (b);
   add_str (b, "device_id", device->device_id);
@@ -1305,9 +1292,8 @@ cmd_handover (const Args *args)
           refused++;
           add_str (b, "result", "refused");
           add_str (b, "message", local ? local->message
-                                       : FK_T ("no application with this receipt number has arrived, or no card number",
-                                               "沒有此收件編號的申請，或缺少證件號碼"));
-          say (FK_T ("line %u: %s refused", "第 %u 行：%s 未列入"), i + 1, receipt);
+                                       : _("no application with this receipt number has arrived, or no card number"));
+          say (_("line %u: %s refused"), i + 1, receipt);
           json_builder_end_object (b);
           continue;
         }
@@ -1382,8 +1368,7 @@ cmd_handover (const Args *args)
                                          0600, &error))
             return fail (error);
         }
-      say (FK_T ("Device %u: %u card(s) listed for hand-over; the device receives them at its next sync.",
-                 "裝置 %u：已列入 %u 張待交付證件，裝置下次同步時接收。"),
+      say (_("Device %u: %u card(s) listed for hand-over; the device receives them at its next sync."),
            device->number, json_array_get_length (value));
       fk_office_store_log (store, keys->admin, "handover.publish", device->device_id, "{}", NULL);
     }
@@ -1428,8 +1413,7 @@ cmd_catalog (const Args *args)
         if (previous && fk_catalog_version (previous) >= fk_catalog_version (catalog))
           {
             g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                         FK_T ("The catalog's version (%d) must be higher than the published one (%d).",
-                               "業務目錄的版本（%d）必須高於已發布的版本（%d）。"),
+                         _("The catalog's version (%d) must be higher than the published one (%d)."),
                          fk_catalog_version (catalog), fk_catalog_version (previous));
             return fail (error);
           }
@@ -1440,8 +1424,7 @@ cmd_catalog (const Args *args)
     return fail (error);
   detail = g_strdup_printf ("{\"version\":%d}", fk_catalog_version (catalog));
   fk_office_store_log (store, keys->admin, "catalog.publish", "catalog", detail, NULL);
-  say (FK_T ("Catalog version %d published; devices apply it at their next sync.",
-             "已發布業務目錄第 %d 版；各裝置將於下次同步時套用。"), fk_catalog_version (catalog));
+  say (_("Catalog version %d published; devices apply it at their next sync."), fk_catalog_version (catalog));
   json_builder_begin_object (b);
   add_int (b, "version", fk_catalog_version (catalog));
   emit (b);
@@ -1453,8 +1436,7 @@ cmd_catalog (const Args *args)
 static int
 cmd_help (const Args *args)
 {
-  puts (FK_T (
-    "fieldkit-office [--data-dir DIR] [--json] [--passphrase-file F] COMMAND\n"
+  puts (_("fieldkit-office [--data-dir DIR] [--json] [--passphrase-file F] COMMAND\n"
     "The admin passphrase comes from FIELDKIT_ADMIN_PASSPHRASE, --passphrase-file, or a prompt; never the command line.\n"
     "  init --admin NAME [--office-code CODE]\n"
     "  admin add --name NAME             (new passphrase: FIELDKIT_NEW_ADMIN_PASSPHRASE)\n"
@@ -1466,20 +1448,7 @@ cmd_help (const Args *args)
     "  bundle import FILE\n"
     "  audit verify DEVICE\n"
     "  catalog publish FILE             reference data (services, fees) for every device\n"
-    "  handover publish FILE [--export DIR]   cards to hand over (receipt_no,card_number per line)",
-    "fieldkit-office [--data-dir 資料夾] [--json] [--passphrase-file 檔案] 指令\n"
-    "管理者密碼來源：環境變數 FIELDKIT_ADMIN_PASSPHRASE、--passphrase-file 或提示輸入；絕不放在命令列上。\n"
-    "  init --admin 姓名 [--office-code 代碼]\n"
-    "  admin add --name 姓名              （新密碼：FIELDKIT_NEW_ADMIN_PASSPHRASE）\n"
-    "  serve [--listen 位址:埠] [--tls-cert 檔 --tls-key 檔] [--port-file 檔] [--threads N] [--quiet]\n"
-    "  device invite --name 名稱 | device list | device revoke 代號|編號\n"
-    "  inbox [--device 裝置] [--outing 外勤類別]\n"
-    "  case show 封包|收件號碼\n"
-    "  review 封包 --approve | --return 理由\n"
-    "  bundle import 檔案\n"
-    "  audit verify 裝置\n"
-    "  catalog publish 檔案             發布業務目錄（業務、規費）給所有裝置\n"
-    "  handover publish 檔案 [--export 資料夾]   待交付證件清冊（每行：收件編號,證件號碼）"));
+    "  handover publish FILE [--export DIR]   cards to hand over (receipt_no,card_number per line)"));
   return EXIT_OK;
 }
 
@@ -1538,7 +1507,7 @@ main (int    argc,
         break;
       }
   if (rc == -1)
-    rc = usage (FK_T ("unknown command \"%s\"", "不明的指令「%s」"), name);
+    rc = usage (_("unknown command \"%s\""), name);
 
 out:
   g_clear_pointer (&args.words, g_ptr_array_unref);

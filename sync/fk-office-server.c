@@ -379,15 +379,14 @@ write_packet_file (FkOfficeStore  *store,
         }
       if (g_strcmp0 (existing_hash, hash_hex) != 0)
         return refuse (error, FK_OFFICE_ERROR_CONFLICT,
-                       FK_T ("Another packet with this id is already at the office; it was not replaced.",
-                             "戶所已有相同編號的其他封包，未予覆蓋。"));
+                       _("Another packet with this id is already at the office; it was not replaced."));
     }
   return TRUE;
 
 io_fail:
   saved = errno;
   g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-               FK_T ("The packet could not be written to %s: %s.", "封包無法寫入 %s：%s。"),
+               _("The packet could not be written to %s: %s."),
                dir, g_strerror (saved));
   return FALSE;
 }
@@ -440,8 +439,7 @@ duplicate_or_conflict (const FkOfficePacket  *stored,
       return g_strdup (stored->ack);
     }
   refuse (error, FK_OFFICE_ERROR_CONFLICT,
-          FK_T ("A different packet with this id is already stored at the office; it was not replaced.",
-                "戶所已存有相同編號但內容不同的封包，未予覆蓋。"));
+          _("A different packet with this id is already stored at the office; it was not replaced."));
   return NULL;
 }
 
@@ -479,15 +477,13 @@ ingest_packet (FkOfficeStore  *store,
       (url_packet_id != NULL && g_strcmp0 (p->packet_id, url_packet_id) != 0))
     {
       refuse (error, FK_OFFICE_ERROR_BAD_MANIFEST,
-              FK_T ("The packet id in the manifest does not match the upload.",
-                    "封包清單中的編號與上傳的編號不符。"));
+              _("The packet id in the manifest does not match the upload."));
       return NULL;
     }
   if (request_device_id != NULL && g_strcmp0 (p->device_id, request_device_id) != 0)
     {
       refuse (error, FK_OFFICE_ERROR_BAD_MANIFEST,
-              FK_T ("The packet was made by another device than the one sending it.",
-                    "此封包並非由上傳的裝置所製作。"));
+              _("The packet was made by another device than the one sending it."));
       return NULL;
     }
   hash_hex = known_hash ? fk_hex_encode (known_hash, 32) : fk_packet_hash_hex (bytes);
@@ -499,14 +495,13 @@ ingest_packet (FkOfficeStore  *store,
   if (device == NULL)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_UNKNOWN_DEVICE,
-                   FK_T ("The packet comes from a device that is not enrolled here (%s).",
-                         "此封包來自未在本戶所註冊的裝置（%s）。"), p->device_id);
+                   _("The packet comes from a device that is not enrolled here (%s)."), p->device_id);
       return NULL;
     }
   if (device->revoked_at != 0)
     {
       refuse (error, FK_OFFICE_ERROR_REVOKED,
-              FK_T ("The packet comes from a revoked device.", "此封包來自已撤銷的裝置。"));
+              _("The packet comes from a revoked device."));
       return NULL;
     }
   if (!fk_packet_verify (p, device->sign_pk, keys->key_id, &local))
@@ -586,16 +581,15 @@ audit_entry_problem (const FkOfficeAuditEntry *e,
   guint8 h[32];
 
   if (e->seq != expect_seq)
-    return g_strdup_printf (FK_T ("entry %" G_GINT64_FORMAT " was expected, entry %" G_GINT64_FORMAT " came",
-                                  "應為第 %" G_GINT64_FORMAT " 筆，收到第 %" G_GINT64_FORMAT " 筆"),
+    return g_strdup_printf (_("entry %" PRId64 " was expected, entry %" PRId64 " came"),
                             expect_seq, e->seq);
   if (!fk_equal (e->prev, prev, 32))
-    return g_strdup (FK_T ("it does not link to the entry before it", "與前一筆紀錄的鏈結不符"));
+    return g_strdup (_("it does not link to the entry before it"));
   fk_office_audit_entry_hash (e, h);
   if (!fk_equal (h, e->hash, 32))
-    return g_strdup (FK_T ("its content does not match its hash", "內容與雜湊值不符"));
+    return g_strdup (_("its content does not match its hash"));
   if (e->has_sig && !fk_signature_verify (device_pk, e->hash, 32, e->sig))
-    return g_strdup (FK_T ("its signature is not the device's", "簽章不是該裝置的簽章"));
+    return g_strdup (_("its signature is not the device's"));
   return NULL;
 }
 
@@ -603,9 +597,8 @@ audit_entry_problem (const FkOfficeAuditEntry *e,
 static char *
 audit_unsigned_tail (gint64 from)
 {
-  return g_strdup_printf (FK_T ("entries from %" G_GINT64_FORMAT " on are unsigned and no signed entry follows them "
-                                "(the device signs the last entry of each transaction)",
-                                "第 %" G_GINT64_FORMAT " 筆起的紀錄都沒有簽章，其後也沒有已簽章的紀錄（裝置會為每次交易的最後一筆簽章）"),
+  return g_strdup_printf (_("entries from %" PRId64 " on are unsigned and no signed entry follows them "
+                                "(the device signs the last entry of each transaction)"),
                           from);
 }
 
@@ -668,7 +661,7 @@ fk_office_ingest_audit (FkOfficeStore         *store,
       (list_node = json_object_get_member (doc, "entries")) == NULL || !JSON_NODE_HOLDS_ARRAY (list_node))
     {
       refuse (error, FK_OFFICE_ERROR_INVALID,
-              FK_T ("The audit upload is not {\"v\":1,\"entries\":[…]}.", "稽核紀錄上傳格式錯誤。"));
+              _("The audit upload is not {\"v\":1,\"entries\":[…]}."));
       return NULL;
     }
   list = json_node_get_array (list_node);
@@ -684,7 +677,7 @@ fk_office_ingest_audit (FkOfficeStore         *store,
       if (e == NULL)
         {
           g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_BAD_AUDIT,
-                       FK_T ("Audit entry number %u of the upload is malformed.", "上傳的第 %u 筆稽核紀錄格式錯誤。"),
+                       _("Audit entry number %u of the upload is malformed."),
                        i + 1);
           return NULL;
         }
@@ -694,15 +687,14 @@ fk_office_ingest_audit (FkOfficeStore         *store,
            * the very entry we hold. */
           if (fk_office_store_audit_hash_at (store, device->device_id, e->seq, old) && fk_equal (old, e->hash, 32))
             continue;
-          problem = g_strdup (FK_T ("it differs from the entry the office already holds",
-                                    "與戶所已保存的紀錄不同"));
+          problem = g_strdup (_("it differs from the entry the office already holds"));
         }
       else
         problem = audit_entry_problem (e, through + 1, prev, device->sign_pk);
       if (problem != NULL)
         {
           g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_BAD_AUDIT,
-                       FK_T ("Audit entry %" G_GINT64_FORMAT " is refused: %s.", "第 %" G_GINT64_FORMAT " 筆稽核紀錄被拒絕：%s。"),
+                       _("Audit entry %" PRId64 " is refused: %s."),
                        e->seq, problem);
           return NULL;
         }
@@ -719,7 +711,7 @@ fk_office_ingest_audit (FkOfficeStore         *store,
       g_autofree char *problem = audit_unsigned_tail (unsigned_from);
 
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_BAD_AUDIT,
-                   FK_T ("Audit entry %" G_GINT64_FORMAT " is refused: %s.", "第 %" G_GINT64_FORMAT " 筆稽核紀錄被拒絕：%s。"),
+                   _("Audit entry %" PRId64 " is refused: %s."),
                    unsigned_from, problem);
       return NULL;
     }
@@ -1158,7 +1150,7 @@ auth_headers (Req *r)
       (r->device = fk_office_store_lookup_device (r->server->store, device_id, NULL)) == NULL)
     {
       respond_error (r, 401, "unknown_device",
-                     FK_T ("This device is not enrolled at this office.", "此裝置未在本戶所註冊。"));
+                     _("This device is not enrolled at this office."));
       return FALSE;
     }
   if (r->device->revoked_at != 0)
@@ -1175,7 +1167,7 @@ auth_headers (Req *r)
       json_builder_set_member_name (b, "error");
       json_builder_begin_object (b);
       add_str (b, "code", "device_revoked");
-      add_str (b, "message", FK_T ("This device was revoked by the office.", "此裝置已被戶所撤銷。"));
+      add_str (b, "message", _("This device was revoked by the office."));
       add_str (b, "revocation", env);
       json_builder_end_object (b);
       json_builder_end_object (b);
@@ -1187,14 +1179,13 @@ auth_headers (Req *r)
       !is_hex (nonce, 32) || sig == NULL)
     {
       respond_error (r, 401, "bad_signature",
-                     FK_T ("The request is not signed as the protocol requires.", "此請求未依協定簽章。"));
+                     _("The request is not signed as the protocol requires."));
       return FALSE;
     }
   if (t > now + FK_OFFICE_CLOCK_SKEW_S || t < now - FK_OFFICE_CLOCK_SKEW_S)
     {
       respond_error_full (r, 401, "clock_skew",
-                          FK_T ("The device clock differs from the office clock by more than 5 minutes.",
-                                "裝置時鐘與戶所時鐘相差超過 5 分鐘。"),
+                          _("The device clock differs from the office clock by more than 5 minutes."),
                           "server_time", now);
       return FALSE;
     }
@@ -1218,13 +1209,13 @@ auth_finish (Req          *r,
   if (!fk_signature_verify (r->device->sign_pk, (const guint8 *) m, strlen (m), r->sig))
     {
       respond_error (r, 401, "bad_signature",
-                     FK_T ("The request signature is not this device's.", "請求簽章不是此裝置的簽章。"));
+                     _("The request signature is not this device's."));
       return FALSE;
     }
   if (!nonce_fresh (r->server, r->device->device_id, r->nonce))
     {
       respond_error (r, 401, "replay",
-                     FK_T ("This request was already received once; it was ignored.", "此請求先前已收過，已忽略。"));
+                     _("This request was already received once; it was ignored."));
       return FALSE;
     }
   fk_office_store_touch_device (r->server->store, r->device->device_id, now_s ());
@@ -1265,7 +1256,7 @@ handle_enroll (Req *r)
   if (doc == NULL || !member_int (doc, "v", &v) || v != 1 || !is_hex (invite_id, 16) ||
       name == NULL || strlen (name) > 200 || pk == NULL || proof == NULL)
     return respond_error (r, 400, "malformed",
-                          FK_T ("The enrolment request is malformed.", "註冊請求格式錯誤。"));
+                          _("The enrolment request is malformed."));
   device = fk_office_store_enroll (r->server->store, invite_id, g_bytes_get_data (proof, NULL),
                                    g_bytes_get_data (pk, NULL), name, now, &error);
   if (device == NULL)
@@ -1301,7 +1292,7 @@ handle_changes (Req *r)
   gint64 since = 0, next;
 
   if (since_text != NULL && !g_ascii_string_to_signed (since_text, 10, 0, G_MAXINT64, &since, NULL))
-    return respond_error (r, 400, "malformed", FK_T ("since must be a number.", "since 必須是數字。"));
+    return respond_error (r, 400, "malformed", _("since must be a number."));
   changes = fk_office_store_changes (r->server->store, r->device->device_id, since, CHANGES_LIMIT, &error);
   if (changes == NULL)
     return respond_gerror (r, error);
@@ -1398,7 +1389,7 @@ handle_packet_get (Req *r)
       g_autoptr(JsonParser) parser = json_parser_new ();
 
       if (g_strcmp0 (stored->device_id, r->device->device_id) != 0)
-        return respond_error (r, 404, "not_found", FK_T ("No such packet.", "沒有這個封包。"));
+        return respond_error (r, 404, "not_found", _("No such packet."));
       add_str (b, "state", "stored");
       add_str (b, "packet_hash", stored->packet_hash);
       json_builder_set_member_name (b, "ack");
@@ -1472,7 +1463,7 @@ handle_packet_put (Req *r)
     {
       const char *code = r->fault.status == 500 ? "internal" : "busy";
       g_autofree char *text = g_strdup_printf ("{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code,
-                                               FK_T ("The office is busy; try again shortly.", "戶所忙碌中，請稍後再試。"));
+                                               _("The office is busy; try again shortly."));
 
       return respond_text (r, r->fault.status, text,
                            (r->fault.status == 429 || r->fault.status == 503) ? r->fault.retry : 0);
@@ -1497,8 +1488,7 @@ handle_packet_put (Req *r)
 
       if (r->mismatch)
         return respond_error (r, 409, "conflict",
-                              FK_T ("A different packet with this id is already stored at the office; it was not replaced.",
-                                    "戶所已存有相同編號但內容不同的封包，未予覆蓋。"));
+                              _("A different packet with this id is already stored at the office; it was not replaced."));
       if (end < r->total)
         return respond_partial (r, end);
       stored = stored_packet (r->server->store, r->packet_id);
@@ -1512,7 +1502,7 @@ handle_packet_put (Req *r)
       if (!spill (r) || fdatasync (r->fd) != 0)
         {
           partial_rollback (r);
-          return respond_error (r, 500, "internal", FK_T ("The chunk could not be saved.", "無法儲存此區段。"));
+          return respond_error (r, 500, "internal", _("The chunk could not be saved."));
         }
       close (r->fd);
       r->fd = -1;
@@ -1530,7 +1520,7 @@ handle_packet_put (Req *r)
       if (!spill (r))
         {
           partial_rollback (r);
-          return respond_error (r, 500, "internal", FK_T ("The chunk could not be saved.", "無法儲存此區段。"));
+          return respond_error (r, 500, "internal", _("The chunk could not be saved."));
         }
       close (r->fd);
       r->fd = -1;
@@ -1567,7 +1557,7 @@ static enum MHD_Result
 too_large (Req *r)
 {
   return respond_error (r, 413, "too_large",
-                        FK_T ("The upload is larger than the office accepts.", "上傳的資料超過戶所接受的大小。"));
+                        _("The upload is larger than the office accepts."));
 }
 
 static enum MHD_Result
@@ -1580,15 +1570,14 @@ begin_packet_put (Req *r)
 
   if (!query_u64 (r, "offset", &r->offset) || !query_u64 (r, "total", &r->total) || r->total == 0)
     return respond_error (r, 400, "malformed",
-                          FK_T ("The upload needs ?offset=N&total=T.", "上傳需要 ?offset=N&total=T。"));
+                          _("The upload needs ?offset=N&total=T."));
   if (r->total > FK_OFFICE_MAX_PACKET_BYTES ||
       (r->content_length != G_MAXUINT64 && r->content_length > FK_OFFICE_MAX_CHUNK_BYTES))
     return too_large (r);
   if (r->offset >= r->total ||
       (r->content_length != G_MAXUINT64 && r->offset + r->content_length > r->total))
     return respond_error (r, 400, "malformed",
-                          FK_T ("The chunk does not fit inside the packet's total length.",
-                                "此區段超出封包的總長度。"));
+                          _("The chunk does not fit inside the packet's total length."));
 
   g_mutex_lock (&self->lock);
   busy = g_hash_table_contains (self->busy, r->packet_id);
@@ -1597,8 +1586,7 @@ begin_packet_put (Req *r)
   g_mutex_unlock (&self->lock);
   if (busy)
     return respond_error (r, 503, "busy",
-                          FK_T ("This packet is being uploaded on another connection; try again shortly.",
-                                "此封包正由另一個連線上傳中，請稍後再試。"));
+                          _("This packet is being uploaded on another connection; try again shortly."));
   r->busy_held = TRUE;
   crypto_generichash_init (&r->hash, NULL, 0, 32);
 
@@ -1616,8 +1604,7 @@ begin_packet_put (Req *r)
           (r->stored = fk_office_store_packet_bytes (self->store, r->packet_id, NULL)) == NULL ||
           g_bytes_get_size (r->stored) != r->total)
         return respond_error (r, 409, "conflict",
-                              FK_T ("A different packet with this id is already stored at the office; it was not replaced.",
-                                    "戶所已存有相同編號但內容不同的封包，未予覆蓋。"));
+                              _("A different packet with this id is already stored at the office; it was not replaced."));
       r->mode = BODY_COMPARE;
       return MHD_YES;
     }
@@ -1627,8 +1614,7 @@ begin_packet_put (Req *r)
   held = file_size (r->partial_path);
   if (r->offset != held)
     return respond_error_full (r, 409, "offset_mismatch",
-                               FK_T ("The office holds a different number of bytes of this packet; resume from offset.",
-                                     "戶所保存的此封包位元組數不同，請從 offset 繼續上傳。"),
+                               _("The office holds a different number of bytes of this packet; resume from offset."),
                                "offset", (gint64) held);
   r->mode = BODY_RECEIVE;
   r->body = g_byte_array_new ();
@@ -1660,7 +1646,7 @@ req_begin (Req *r)
       r->packet_id = g_strdup (r->path + strlen ("/v1/packets/"));
     }
   else
-    return respond_error (r, 404, "not_found", FK_T ("No such endpoint.", "沒有這個端點。"));
+    return respond_error (r, 404, "not_found", _("No such endpoint."));
 
   if (r->route != ROUTE_PACKET_PUT && r->content_length != G_MAXUINT64 &&
       r->content_length > FK_OFFICE_MAX_JSON_BYTES)
@@ -1727,7 +1713,7 @@ req_data (Req        *r,
       else if (!spill (r) || !write_all (r->fd, (const guint8 *) data, size))
         {
           partial_rollback (r);
-          return respond_error (r, 500, "internal", FK_T ("The chunk could not be saved.", "無法儲存此區段。"));
+          return respond_error (r, 500, "internal", _("The chunk could not be saved."));
         }
       r->received += size;
       return MHD_YES;
@@ -1760,7 +1746,7 @@ req_finish (Req *r)
     case ROUTE_PACKET_GET:
       return handle_packet_get (r);
     default:
-      return respond_error (r, 404, "not_found", FK_T ("No such endpoint.", "沒有這個端點。"));
+      return respond_error (r, 404, "not_found", _("No such endpoint."));
     }
 }
 
@@ -1892,7 +1878,7 @@ fk_office_server_start (FkOfficeStore                *store,
       if (self->tls_pin == NULL)
         {
           g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                               FK_T ("The TLS certificate could not be read (PEM expected).", "無法讀取 TLS 憑證（須為 PEM 格式）。"));
+                               _("The TLS certificate could not be read (PEM expected)."));
           goto fail;
         }
     }
@@ -1908,7 +1894,7 @@ fk_office_server_start (FkOfficeStore                *store,
   if (inet_pton (AF_INET, g_str_equal (address, "localhost") ? "127.0.0.1" : address, &addr.sin_addr) != 1)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                   FK_T ("\"%s\" is not an IPv4 address to listen on.", "「%s」不是可監聽的 IPv4 位址。"), address);
+                   _("\"%s\" is not an IPv4 address to listen on."), address);
       goto fail;
     }
 
@@ -1929,8 +1915,7 @@ fk_office_server_start (FkOfficeStore                *store,
           MHD_is_feature_supported (MHD_FEATURE_TLS) != MHD_YES)
         {
           g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                               FK_T ("HTTPS needs both --tls-cert and --tls-key (and libmicrohttpd with TLS).",
-                                     "HTTPS 需要同時提供 --tls-cert 與 --tls-key（且 libmicrohttpd 須支援 TLS）。"));
+                               _("HTTPS needs both --tls-cert and --tls-key (and libmicrohttpd with TLS)."));
           goto fail;
         }
       flags |= MHD_USE_TLS;
@@ -1944,8 +1929,7 @@ fk_office_server_start (FkOfficeStore                *store,
   if (self->daemon == NULL)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                   FK_T ("The office server could not listen on %s:%u (in use, or not allowed).",
-                         "戶所伺服器無法監聽 %s:%u（已被使用或權限不足）。"),
+                   _("The office server could not listen on %s:%u (in use, or not allowed)."),
                    address, options->port);
       goto fail;
     }

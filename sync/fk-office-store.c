@@ -135,8 +135,7 @@ sql_fail (FkOfficeStore  *self,
           GError        **error)
 {
   g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-               FK_T ("The office database %s failed: %s. Nothing was changed.",
-                     "戶所資料庫 %s 發生錯誤：%s，沒有變更任何資料。"),
+               _("The office database %s failed: %s. Nothing was changed."),
                self->db_path, sqlite3_errmsg (self->db));
   return FALSE;
 }
@@ -346,8 +345,7 @@ not_initialized (FkOfficeStore  *self,
                  GError        **error)
 {
   g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_INITIALIZED,
-               FK_T ("No office is set up in %s yet. Run \"fieldkit-office init --admin NAME\" first.",
-                     "%s 尚未設定戶所。請先執行「fieldkit-office init --admin 姓名」。"),
+               _("No office is set up in %s yet. Run \"fieldkit-office init --admin NAME\" first."),
                self->data_dir);
 }
 
@@ -412,8 +410,7 @@ migrate (FkOfficeStore  *self,
   if (atoi (version) > SCHEMA_VERSION)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                   FK_T ("%s was written by a newer fieldkit-office; use that version.",
-                         "%s 是由較新版本的 fieldkit-office 寫入，請使用該版本。"),
+                   _("%s was written by a newer fieldkit-office; use that version."),
                    self->db_path);
       return FALSE;
     }
@@ -440,7 +437,7 @@ fk_office_store_open (const char  *data_dir,
       int saved = errno;
 
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                   FK_T ("The data folder %s cannot be created: %s.", "無法建立資料夾 %s：%s。"),
+                   _("The data folder %s cannot be created: %s."),
                    data_dir, g_strerror (saved));
       return NULL;
     }
@@ -579,8 +576,7 @@ fk_office_store_init (FkOfficeStore  *self,
   if (is_initialized_locked (self))
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS,
-                   FK_T ("An office is already set up in %s; nothing was changed.",
-                         "%s 已設定過戶所，沒有變更任何資料。"), self->data_dir);
+                   _("An office is already set up in %s; nothing was changed."), self->data_dir);
       return NULL;
     }
   if ((vault = fk_vault_new (error)) == NULL ||
@@ -711,8 +707,7 @@ fk_office_store_unlock (FkOfficeStore  *self,
       return NULL;
     }
   g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_WRONG_PASSPHRASE,
-                       FK_T ("The passphrase does not open the office keys.",
-                             "此密碼無法開啟戶所金鑰。"));
+                       _("The passphrase does not open the office keys."));
   return NULL;
 }
 
@@ -836,7 +831,7 @@ get_device_locked (FkOfficeStore  *self,
     }
   if (d == NULL)
     g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_UNKNOWN_DEVICE,
-                 FK_T ("No device %s is enrolled at this office.", "本戶所沒有已註冊的裝置 %s。"), key);
+                 _("No device %s is enrolled at this office."), key);
   return d;
 }
 
@@ -883,22 +878,19 @@ fk_office_store_enroll (FkOfficeStore  *self,
   if (!found)
     {
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVITE_INVALID,
-                           FK_T ("This invite code is not known to the office. Check the code with the administrator.",
-                                 "戶所沒有這個邀請碼，請與管理者核對。"));
+                           _("This invite code is not known to the office. Check the code with the administrator."));
       goto fail;
     }
   if (used_at != 0)
     {
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVITE_USED,
-                           FK_T ("This invite code was already used. Ask the administrator for a new one.",
-                                 "此邀請碼已使用過，請向管理者索取新的邀請碼。"));
+                           _("This invite code was already used. Ask the administrator for a new one."));
       goto fail;
     }
   if (now >= expires_at)
     {
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVITE_EXPIRED,
-                           FK_T ("This invite code has expired. Ask the administrator for a new one.",
-                                 "此邀請碼已過期，請向管理者索取新的邀請碼。"));
+                           _("This invite code has expired. Ask the administrator for a new one."));
       goto fail;
     }
   crypto_generichash (expect, 32, sign_pk, 32, key, 32);
@@ -906,15 +898,14 @@ fk_office_store_enroll (FkOfficeStore  *self,
   if (!fk_equal (expect, proof, 32))
     {
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVITE_INVALID,
-                           FK_T ("The invite code does not match. Check the code with the administrator.",
-                                 "邀請碼不符，請與管理者核對。"));
+                           _("The invite code does not match. Check the code with the administrator."));
       goto fail;
     }
   existing = get_device_locked (self, device_id, NULL);
   if (existing != NULL)
     {
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS,
-                           FK_T ("This device is already enrolled at this office.", "此裝置已在本戶所註冊。"));
+                           _("This device is already enrolled at this office."));
       goto fail;
     }
   st = prepare (self, "SELECT coalesce (max (number), 0) + 1 FROM devices", error);
@@ -926,7 +917,7 @@ fk_office_store_enroll (FkOfficeStore  *self,
   if (number < 1 || number > FK_OFFICE_MAX_DEVICES)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FULL,
-                   FK_T ("All %d device numbers of this office are taken.", "本戶所的 %d 個裝置編號已全部使用。"),
+                   _("All %d device numbers of this office are taken."),
                    FK_OFFICE_MAX_DEVICES);
       goto fail;
     }
@@ -1049,7 +1040,7 @@ fk_office_store_lookup_device (FkOfficeStore  *self,
     }
   if (d == NULL)
     g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_UNKNOWN_DEVICE,
-                 FK_T ("No device %s is enrolled at this office.", "本戶所沒有已註冊的裝置 %s。"), device_id);
+                 _("No device %s is enrolled at this office."), device_id);
   return d;
 }
 
@@ -1166,7 +1157,7 @@ fk_office_store_packet_bytes (FkOfficeStore  *self,
   if (mapped == NULL)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
-                   FK_T ("Packet %s is not stored at this office.", "本戶所沒有存放封包 %s。"), packet_id);
+                   _("Packet %s is not stored at this office."), packet_id);
       return NULL;
     }
   return g_mapped_file_get_bytes (mapped);
@@ -1190,7 +1181,7 @@ sync_packets_dir (FkOfficeStore  *self,
       if (fd >= 0)
         close (fd);
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                   FK_T ("The folder %s could not be synced to disk: %s.", "資料夾 %s 無法寫入磁碟：%s。"),
+                   _("The folder %s could not be synced to disk: %s."),
                    dir, g_strerror (saved));
       return FALSE;
     }
@@ -1448,7 +1439,7 @@ fk_office_store_review (FkOfficeStore  *self,
     {
       if (error && *error == NULL)
         g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
-                     FK_T ("No packet %s has arrived.", "沒有收到封包 %s。"), packet_id);
+                     _("No packet %s has arrived."), packet_id);
       return FALSE;
     }
   if (!begin (self, error))
@@ -1609,8 +1600,7 @@ fk_office_store_audit_append (FkOfficeStore  *self,
   if (head != expect_head)
     {
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_BAD_AUDIT,
-                           FK_T ("Another upload of this device's audit log arrived at the same time; try again.",
-                                 "此裝置的稽核紀錄同時有另一次上傳，請再試一次。"));
+                           _("Another upload of this device's audit log arrived at the same time; try again."));
       goto fail;
     }
   for (guint i = 0; i < entries->len; i++)

@@ -243,22 +243,20 @@ http_do (Http          *h,
   if (rc == CURLE_ABORTED_BY_CALLBACK)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_CANCELLED,
-                           FK_T ("Sync was cancelled.", "已取消同步。"));
+                           _("Sync was cancelled."));
       return FALSE;
     }
   if (a->overflow)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
-                           FK_T ("The office sent an answer larger than 2 MiB; it was refused.",
-                                 "戶所回傳的資料超過 2 MiB，已拒收。"));
+                           _("The office sent an answer larger than 2 MiB; it was refused."));
       return FALSE;
     }
   if (rc != CURLE_OK)
     {
       g_set_error (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK,
-                   FK_T ("The office at %s could not be reached (%s). The cases stay safely on this device; "
-                         "sync again when the network is back.",
-                         "無法連線到戶所 %s（%s）。案件仍安全保存在本裝置上，網路恢復後請再同步。"),
+                   _("The office at %s could not be reached (%s). The cases stay safely on this device; "
+                         "sync again when the network is back."),
                    h->base, errbuf[0] ? errbuf : curl_easy_strerror (rc));
       return FALSE;
     }
@@ -358,29 +356,26 @@ fk_sync_enroll (FkStore     *store,
   if (device == NULL)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
-                           FK_T ("Sign in before enrolling the device.", "請先登入再註冊裝置。"));
+                           _("Sign in before enrolling the device."));
       return FALSE;
     }
   if (code == NULL)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
-                           FK_T ("The invite code must be 20 letters and digits (as printed by the office, dashes optional).",
-                                 "邀請碼須為 20 個英文字母與數字（依戶所列印的內容，連字號可省略）。"));
+                           _("The invite code must be 20 letters and digits (as printed by the office, dashes optional)."));
       return FALSE;
     }
   if (strlen (want) != 32)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_FINGERPRINT,
-                           FK_T ("The office fingerprint must be 32 hexadecimal characters (8 groups of 4).",
-                                 "戶所指紋須為 32 個十六進位字元（8 組，每組 4 個）。"));
+                           _("The office fingerprint must be 32 hexadecimal characters (8 groups of 4)."));
       return FALSE;
     }
   if (!g_str_has_prefix (url, "https://") &&
       !g_str_has_prefix (url, "http://127.0.0.1") && !g_str_has_prefix (url, "http://localhost"))
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
-                           FK_T ("The office address must start with https:// (plain http is allowed only on 127.0.0.1).",
-                                 "戶所網址須以 https:// 開頭（僅 127.0.0.1 可使用 http）。"));
+                           _("The office address must start with https:// (plain http is allowed only on 127.0.0.1)."));
       return FALSE;
     }
   if (!http_init (&h, store, url, NULL, error))
@@ -394,7 +389,7 @@ fk_sync_enroll (FkStore     *store,
   if (a.status != 200 || office == NULL || !office_keys (office, info.sign_pk, info.box_pk))
     {
       g_set_error (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
-                   FK_T ("%s did not answer like a FieldKit office (HTTP %ld).", "%s 的回應不像 FieldKit 戶所伺服器（HTTP %ld）。"),
+                   _("%s did not answer like a FieldKit office (HTTP %ld)."),
                    url, a.status);
       answer_clear (&a);
       goto out;
@@ -405,9 +400,8 @@ fk_sync_enroll (FkStore     *store,
   if (g_strcmp0 (have_norm, want) != 0)
     {
       g_set_error (error, FK_SYNC_ERROR, FK_SYNC_ERROR_FINGERPRINT,
-                   FK_T ("The office at %s has fingerprint %s, not the one you were given. Stop: this may not be your office. "
-                         "Nothing was sent. Check the fingerprint with the administrator.",
-                         "%s 的戶所指紋是 %s，與您取得的不同。請停止：這可能不是您的戶所。沒有傳送任何資料，請向系統管理員確認指紋。"),
+                   _("The office at %s has fingerprint %s, not the one you were given. Stop: this may not be your office. "
+                         "Nothing was sent. Check the fingerprint with the administrator."),
                    url, have);
       goto out;
     }
@@ -419,7 +413,7 @@ fk_sync_enroll (FkStore     *store,
       if (pin == NULL || !g_str_has_prefix (pin, "sha256//"))
         {
           g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
-                               FK_T ("The office did not say which TLS key to pin.", "戶所未提供要鎖定的 TLS 金鑰。"));
+                               _("The office did not say which TLS key to pin."));
           goto out;
         }
       h.tls_pin = g_strdup (pin);
@@ -452,8 +446,7 @@ fk_sync_enroll (FkStore     *store,
       g_autoptr(JsonObject) err = answer_error (&a, &ecode, &msg);
 
       g_set_error (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
-                   FK_T ("The office refused the enrolment: %s (%s). Ask the administrator for a new invite.",
-                         "戶所拒絕註冊：%s（%s）。請向系統管理員索取新的邀請碼。"),
+                   _("The office refused the enrolment: %s (%s). Ask the administrator for a new invite."),
                    *msg ? msg : "?", *ecode ? ecode : "HTTP");
       answer_clear (&a);
       goto out;
@@ -466,8 +459,7 @@ fk_sync_enroll (FkStore     *store,
       g_strcmp0 (json_object_get_string_member_with_default (result, "tls_pin", ""), h.tls_pin) != 0)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_FINGERPRINT,
-                           FK_T ("The office's signed answer names another TLS key than the connection used. Stop: someone may be in between.",
-                                 "戶所簽章的回應所列的 TLS 金鑰與連線使用的不同。請停止：連線可能遭到攔截。"));
+                           _("The office's signed answer names another TLS key than the connection used. Stop: someone may be in between."));
       goto out;
     }
   info.url = g_strdup (h.base);
@@ -484,7 +476,7 @@ fk_sync_enroll (FkStore     *store,
         g_strcmp0 (json_object_get_string_member_with_default (result, "type", ""), "enrolled") != 0)
       {
         g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
-                             FK_T ("The office's enrolment answer does not match this device.", "戶所的註冊回應與本裝置不符。"));
+                             _("The office's enrolment answer does not match this device."));
         goto out;
       }
   }
@@ -717,8 +709,7 @@ accept_ack (Http               *h,
       g_strcmp0 (json_object_get_string_member_with_default (ack, "packet_hash", ""), item->packet_hash) != 0)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
-                           FK_T ("The office's acknowledgement is for other bytes than this packet.",
-                                 "戶所的收件確認與本封包內容不符。"));
+                           _("The office's acknowledgement is for other bytes than this packet."));
       return FALSE;
     }
   return record_ack (h, item->packet_id, text, error);
@@ -732,7 +723,7 @@ classify (Http          *h,
   const char *code, *msg;
   g_autoptr(JsonObject) err = answer_error (a, &code, &msg);
 
-  *message = g_strdup_printf (FK_T ("The office answered HTTP %ld %s: %s", "戶所回應 HTTP %ld %s：%s"),
+  *message = g_strdup_printf (_("The office answered HTTP %ld %s: %s"),
                               a->status, code, *msg ? msg : "");
   if (a->status == 401 && g_strcmp0 (code, "clock_skew") == 0 && err != NULL)
     {
@@ -810,9 +801,8 @@ upload_once (Http                *h,
 
           if (g_strcmp0 (json_object_get_string_member_with_default (st, "packet_hash", ""), item->packet_hash) != 0)
             {
-              *message = g_strdup (FK_T ("The office already holds other bytes under this packet's id. Nothing was overwritten; "
-                                         "report it to the office.",
-                                         "戶所已有相同編號但內容不同的封包，未覆寫任何資料；請通報戶所。"));
+              *message = g_strdup (_("The office already holds other bytes under this packet's id. Nothing was overwritten; "
+                                         "report it to the office."));
               answer_clear (&a);
               return UP_QUARANTINE;
             }
@@ -949,7 +939,7 @@ upload_packet (Http                *h,
         }
       if (r == UP_DONE)
         {
-          rc->client_status = g_strdup (FK_T ("sent", "已送出"));
+          rc->client_status = g_strdup (_("sent"));
           g_free (rc->server_status);
           rc->server_status = g_strdup ("stored");
           return r;
@@ -959,7 +949,7 @@ upload_packet (Http                *h,
           store_lock (h);
           fk_store_outbox_failed (h->store, item->packet_id, TRUE, message, 0, NULL);
           store_unlock (h);
-          rc->client_status = g_strdup (FK_T ("quarantined", "待處理"));
+          rc->client_status = g_strdup (_("quarantined"));
           rc->message = g_steal_pointer (&message);
           return r;
         }
@@ -969,7 +959,7 @@ upload_packet (Http                *h,
             g_set_error_literal (error, FK_SYNC_ERROR,
                                  strstr (message, "device_revoked") ? FK_SYNC_ERROR_REVOKED : FK_SYNC_ERROR_REFUSED,
                                  message);
-          rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+          rc->client_status = g_strdup (_("waiting"));
           rc->message = g_steal_pointer (&message);
           return r;
         }
@@ -981,7 +971,7 @@ upload_packet (Http                *h,
           store_lock (h);
           fk_store_outbox_failed (h->store, item->packet_id, FALSE, message, next, NULL);
           store_unlock (h);
-          rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+          rc->client_status = g_strdup (_("waiting"));
           rc->message = g_steal_pointer (&message);
           return UP_RETRY;
         }
@@ -989,7 +979,7 @@ upload_packet (Http                *h,
                                                : (h->clock_offset != 0 && attempt == 0 ? 0 : fk_sync_backoff_us (attempt)),
                               h->cancellable))
         {
-          g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_CANCELLED, FK_T ("Sync was cancelled.", "已取消同步。"));
+          g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_CANCELLED, _("Sync was cancelled."));
           return UP_FATAL;
         }
     }
@@ -1042,7 +1032,7 @@ send_audit (Http                *h,
       if (g_ascii_strtoll (through, NULL, 10) <= after)
         {
           g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
-                               FK_T ("The office did not take the audit log forward.", "戶所未接收後續的稽核紀錄。"));
+                               _("The office did not take the audit log forward."));
           return FALSE;
         }
     }
@@ -1064,7 +1054,7 @@ apply_handover (FkStore     *store,
   if (sealed == NULL || device == NULL)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
-                           FK_T ("The hand-over list is malformed.", "證件交付清冊格式錯誤。"));
+                           _("The hand-over list is malformed."));
       return -1;
     }
   plain = fk_identity_box_open (device, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed), error);
@@ -1094,8 +1084,7 @@ fk_handover_import (FkStore     *store,
   if (!fk_store_office (store, &office))
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NOT_ENROLLED,
-                           FK_T ("Enrol the device first: only a list signed by your office is accepted.",
-                                 "請先註冊裝置：只接受本戶所簽章的清冊。"));
+                           _("Enrol the device first: only a list signed by your office is accepted."));
       return -1;
     }
   if (!g_file_get_contents (path, &text, &len, error) ||
@@ -1109,7 +1098,7 @@ fk_handover_import (FkStore     *store,
   if (g_strcmp0 (json_object_get_string_member_with_default (body, "type", ""), "handover") != 0 || !mine)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
-                           FK_T ("This file is not a hand-over list for this device.", "此檔案不是給本裝置的證件交付清冊。"));
+                           _("This file is not a hand-over list for this device."));
       return -1;
     }
   return apply_handover (store, json_object_get_string_member_with_default (body, "sealed", NULL), outing_id, error);
@@ -1146,8 +1135,7 @@ fetch_answers (Http                *h,
   if (g_strcmp0 (json_object_get_string_member_with_default (body, "device_id", ""), office->device_id) != 0)
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_PROTOCOL,
-                           FK_T ("The office's answers are addressed to another device; they were ignored.",
-                                 "戶所的回覆是給其他裝置的，已忽略。"));
+                           _("The office's answers are addressed to another device; they were ignored."));
       return FALSE;
     }
   changes = json_object_has_member (body, "changes") ? json_object_get_array_member (body, "changes") : NULL;
@@ -1239,7 +1227,7 @@ upload_worker (gpointer data)
       r = upload_packet (hp, run->office, item, run->progress, run->user_data, run->report, rc, &error);
       g_mutex_lock (&run->lock);
       if (rc->client_status == NULL)
-        rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+        rc->client_status = g_strdup (_("waiting"));
       if (r == UP_DONE)
         run->report->uploaded++;
       else if (r == UP_QUARANTINE)
@@ -1321,7 +1309,7 @@ upload_all (Http               *h,
     g_propagate_error (error, run.error);
   else if (!ok && error != NULL && *error == NULL)
     g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
-                         FK_T ("The office refused the upload.", "戶所拒絕了上傳。"));
+                         _("The office refused the upload."));
   g_ptr_array_unref (run.acks);
   g_mutex_clear (&run.lock);
   g_mutex_clear (&run.store_lock);
@@ -1347,8 +1335,7 @@ fk_sync_run (FkStore             *store,
   if (!fk_store_office (store, &office))
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NOT_ENROLLED,
-                           FK_T ("This device is not enrolled with an office yet: run \"fieldkit-cli enroll URL --code CODE --fingerprint FP\".",
-                                 "本裝置尚未向戶所註冊：請執行「fieldkit-cli enroll 網址 --code 邀請碼 --fingerprint 指紋」。"));
+                           _("This device is not enrolled with an office yet: run \"fieldkit-cli enroll URL --code CODE --fingerprint FP\"."));
       return FALSE;
     }
   if (!http_init (&h, store, office.url, cancellable, error))
@@ -1377,14 +1364,14 @@ fk_sync_run (FkStore             *store,
 
           if (g_strcmp0 (item->state, "quarantined") == 0)
             {
-              rc->client_status = g_strdup (FK_T ("quarantined", "待處理"));
+              rc->client_status = g_strdup (_("quarantined"));
               rc->message = g_strdup (item->last_error);
               report->quarantined++;
               rc = NULL;
             }
           else if (item->packet_hash == NULL)
             {
-              rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+              rc->client_status = g_strdup (_("waiting"));
               report->waiting++;
               rc = NULL;
             }
@@ -1398,7 +1385,7 @@ fk_sync_run (FkStore             *store,
 
           if (rc != NULL && rc->client_status == NULL)
             {
-              rc->client_status = g_strdup (FK_T ("waiting", "等待中"));
+              rc->client_status = g_strdup (_("waiting"));
               report->waiting++;
             }
         }
@@ -1436,9 +1423,8 @@ fk_sync_run (FkStore             *store,
       report->revoked = TRUE;
       g_clear_error (error);
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REVOKED,
-                           FK_T ("The office has revoked this device. Its data has been wiped; "
-                                 "return the device to the office.",
-                                 "戶所已撤銷本裝置的授權，裝置上的資料已清除；請將裝置交回戶所。"));
+                           _("The office has revoked this device. Its data has been wiped; "
+                                 "return the device to the office."));
       fk_store_wipe (store, NULL);
       ok = FALSE;
     }
@@ -1562,8 +1548,7 @@ fk_bundle_export (FkStore     *store,
   if (!fk_store_is_enrolled (store))
     {
       g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NOT_ENROLLED,
-                           FK_T ("Enrol the device first: packets are sealed for the office's key.",
-                                 "請先註冊裝置：封包須以戶所金鑰封裝。"));
+                           _("Enrol the device first: packets are sealed for the office's key."));
       return FALSE;
     }
   for (guint i = 0; i < items->len; i++)

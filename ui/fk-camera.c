@@ -119,8 +119,7 @@ ensure_gst (GError **error)
     }
   if (!ok)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                 FK_T ("The camera cannot be used: GStreamer did not start (%s). Use a photo from a file.",
-                       "無法使用相機：GStreamer 無法啟動（%s）。請改用檔案中的照片。"), message);
+                 _("The camera cannot be used: GStreamer did not start (%s). Use a photo from a file."), message);
   return ok;
 }
 
@@ -168,9 +167,8 @@ fk_camera_available (char **why)
   if (device == NULL)
     {
       if (why)
-        *why = g_strdup (FK_T ("No camera was found on this device. Plug one in and open this page again, "
-                               "or use a photo from a file.",
-                               "本裝置找不到相機。請接上相機後重新開啟此頁，或改用檔案中的照片。"));
+        *why = g_strdup (_("No camera was found on this device. Plug one in and open this page again, "
+                               "or use a photo from a file."));
       return FALSE;
     }
   return TRUE;
@@ -276,8 +274,7 @@ frame_cb (gpointer user_data)
   if (self->frames++ == 0)
     {
       g_clear_handle_id (&self->no_frame_source, g_source_remove);
-      set_status (self, FK_T ("Frame the face inside the picture, then press Take photo (Enter).",
-                              "請讓臉部位於畫面中，再按「拍照」（Enter）。"), FALSE);
+      set_status (self, _("Frame the face inside the picture, then press Take photo (Enter)."), FALSE);
       gtk_widget_set_sensitive (self->take, TRUE);
       gtk_widget_grab_focus (self->take);
     }
@@ -318,16 +315,14 @@ bus_cb (GstBus     *bus,
 
         gst_message_parse_error (message, &error, &debug);
         self->bus_watch = 0;
-        fail (self, FK_T ("The camera stopped working. Check that it is plugged in and not used by another "
-                          "program, then try again — or use a photo from a file.",
-                          "相機無法運作。請確認相機已接好且未被其他程式使用，再試一次，或改用檔案中的照片。"),
+        fail (self, _("The camera stopped working. Check that it is plugged in and not used by another "
+                          "program, then try again — or use a photo from a file."),
               error ? error->message : NULL);
         return G_SOURCE_REMOVE;
       }
     case GST_MESSAGE_EOS:
       self->bus_watch = 0;
-      fail (self, FK_T ("The camera stopped sending pictures. Try again, or use a photo from a file.",
-                        "相機停止傳送畫面。請再試一次，或改用檔案中的照片。"), NULL);
+      fail (self, _("The camera stopped sending pictures. Try again, or use a photo from a file."), NULL);
       return G_SOURCE_REMOVE;
     default:
       return G_SOURCE_CONTINUE;
@@ -341,9 +336,8 @@ no_frame_cb (gpointer user_data)
 
   self->no_frame_source = 0;
   if (self->frames == 0)
-    set_status (self, FK_T ("The camera sends no picture yet. Check that it is not covered or used by another "
-                            "program, or use a photo from a file.",
-                            "相機尚未傳來畫面。請確認鏡頭未被遮住、也未被其他程式使用，或改用檔案中的照片。"),
+    set_status (self, _("The camera sends no picture yet. Check that it is not covered or used by another "
+                            "program, or use a photo from a file."),
                 TRUE);
   return G_SOURCE_REMOVE;
 }
@@ -394,9 +388,8 @@ build_pipeline (FkCameraDialog *self)
       device = find_device ();
       if (device == NULL)
         {
-          fail (self, FK_T ("No camera was found on this device. Plug one in and try again, "
-                            "or use a photo from a file.",
-                            "本裝置找不到相機。請接上相機後再試一次，或改用檔案中的照片。"), NULL);
+          fail (self, _("No camera was found on this device. Plug one in and try again, "
+                            "or use a photo from a file."), NULL);
           return NULL;
         }
       /* The device's own element (v4l2src with its device set). */
@@ -408,11 +401,9 @@ build_pipeline (FkCameraDialog *self)
   sink = make ("appsink", missing);
   if (missing->len > 0)
     {
-      g_autofree char *text = g_strdup_printf (FK_T ("The camera cannot be used: part of GStreamer is missing (%s). "
+      g_autofree char *text = g_strdup_printf (_("The camera cannot be used: part of GStreamer is missing (%s). "
                                                      "Ask for the gstreamer1.0-plugins-base and -good packages, "
-                                                     "or use a photo from a file.",
-                                                     "無法使用相機：缺少 GStreamer 元件（%s）。請安裝 "
-                                                     "gstreamer1.0-plugins-base 與 -good 套件，或改用檔案中的照片。"),
+                                                     "or use a photo from a file."),
                                                missing->str);
 
       g_clear_pointer (&source, gst_object_unref);
@@ -436,8 +427,7 @@ build_pipeline (FkCameraDialog *self)
                : gst_element_link_many (source, convert, sink, NULL)))
     {
       gst_object_unref (pipeline);
-      fail (self, FK_T ("The camera cannot be used: its pictures could not be read. Use a photo from a file.",
-                        "無法使用相機：無法讀取相機畫面。請改用檔案中的照片。"), "link failed");
+      fail (self, _("The camera cannot be used: its pictures could not be read. Use a photo from a file."), "link failed");
       return NULL;
     }
   return gst_object_ref_sink (pipeline);
@@ -465,9 +455,8 @@ start (FkCameraDialog *self)
 
       if (msg)
         gst_message_parse_error (msg, &error, NULL);
-      fail (self, FK_T ("The camera could not be started. Check that it is plugged in and not used by another "
-                        "program, then try again — or use a photo from a file.",
-                        "無法啟動相機。請確認相機已接好且未被其他程式使用，再試一次，或改用檔案中的照片。"),
+      fail (self, _("The camera could not be started. Check that it is plugged in and not used by another "
+                        "program, then try again — or use a photo from a file."),
             error ? error->message : NULL);
     }
 }
@@ -637,7 +626,7 @@ fk_camera_dialog_init (FkCameraDialog *self)
   gtk_window_set_destroy_with_parent (GTK_WINDOW (self), TRUE);
   gtk_window_set_default_size (GTK_WINDOW (self), 720, 640);
 
-  self->title = adw_window_title_new (FK_T ("Camera", "相機"), NULL);
+  self->title = adw_window_title_new (_("Camera"), NULL);
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), self->title);
   gtk_box_append (GTK_BOX (box), header);
 
@@ -652,29 +641,28 @@ fk_camera_dialog_init (FkCameraDialog *self)
   gtk_picture_set_content_fit (GTK_PICTURE (self->picture), GTK_CONTENT_FIT_CONTAIN);
   gtk_widget_set_size_request (self->picture, 320, 240);
   gtk_widget_set_vexpand (self->picture, TRUE);
-  fk_ui_name (self->picture, FK_T ("Camera preview", "相機預覽畫面"));
+  fk_ui_name (self->picture, _("Camera preview"));
   gtk_frame_set_child (GTK_FRAME (frame), self->picture);
   gtk_widget_set_vexpand (frame, TRUE);
   gtk_box_append (GTK_BOX (body), frame);
 
-  self->status = fk_ui_label (FK_T ("Starting the camera…", "正在啟動相機…"), NULL);
+  self->status = fk_ui_label (_("Starting the camera…"), NULL);
   gtk_label_set_xalign (GTK_LABEL (self->status), 0.5);
   gtk_label_set_justify (GTK_LABEL (self->status), GTK_JUSTIFY_CENTER);
   gtk_box_append (GTK_BOX (body), self->status);
   fk_ui_describe (self->picture, self->status);
 
   gtk_box_set_homogeneous (GTK_BOX (buttons), TRUE);
-  self->cancel = fk_ui_button (FK_T ("Cancel", "取消"), NULL);
+  self->cancel = fk_ui_button (_("Cancel"), NULL);
   gtk_widget_set_size_request (self->cancel, 120, 48);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->cancel), GTK_ACCESSIBLE_PROPERTY_KEY_SHORTCUTS, "Escape", -1);
   g_signal_connect (self->cancel, "clicked", G_CALLBACK (cancel_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->cancel);
-  self->take = fk_ui_button (FK_T ("Take photo", "拍照"), "suggested-action");
+  self->take = fk_ui_button (_("Take photo"), "suggested-action");
   gtk_widget_set_size_request (self->take, 120, 48);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->take), GTK_ACCESSIBLE_PROPERTY_KEY_SHORTCUTS,
                                   "Return space", -1);
-  gtk_widget_set_tooltip_text (self->take, FK_T ("Take the picture on screen (Enter or space)",
-                                                 "拍下畫面中的影像（Enter 或空白鍵）"));
+  gtk_widget_set_tooltip_text (self->take, _("Take the picture on screen (Enter or space)"));
   gtk_widget_set_sensitive (self->take, FALSE);
   g_signal_connect (self->take, "clicked", G_CALLBACK (take_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->take);
@@ -693,7 +681,7 @@ fk_camera_dialog_new (GtkWindow  *parent,
 {
   FkCameraDialog *self = g_object_new (FK_TYPE_CAMERA_DIALOG, NULL);
 
-  gtk_window_set_title (GTK_WINDOW (self), title ? title : FK_T ("Camera", "相機"));
+  gtk_window_set_title (GTK_WINDOW (self), title ? title : _("Camera"));
   if (title)
     adw_window_title_set_title (ADW_WINDOW_TITLE (self->title), title);
   if (parent)

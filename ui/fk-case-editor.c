@@ -214,7 +214,7 @@ validate_field (FkCaseEditor  *self,
       if (ok)
         norm = g_strdup (stripped);
       else if (g_utf8_strlen (stripped, -1) > 100)
-        note = g_strdup (FK_T ("The name is longer than 100 characters.", "姓名超過 100 個字。"));
+        note = g_strdup (_("The name is longer than 100 characters."));
     }
   else if (g_str_equal (fv->key, "birth_date"))
     {
@@ -278,11 +278,10 @@ set_status (FkCaseEditor *self,
 
   self->status = status;
   if (self->case_id > 0)
-    text = g_strdup_printf (FK_T ("Case %" G_GINT64_FORMAT " · %s", "案件 %" G_GINT64_FORMAT " · %s"),
+    text = g_strdup_printf (_("Case %" PRId64 " · %s"),
                             self->case_id, fk_case_status_label (status));
   else
-    text = g_strdup (FK_T ("New case: saved as soon as the ID number and the name are valid",
-                           "新案件：身分證號與姓名正確後即自動儲存"));
+    text = g_strdup (_("New case: saved as soon as the ID number and the name are valid"));
   gtk_label_set_text (GTK_LABEL (self->status_label), text);
   update_actions (self);
 }
@@ -435,7 +434,7 @@ save_now (FkCaseEditor *self,
         set_status (self, FK_CASE_DRAFT);
     }
   if (saved && !quiet)
-    fk_window_toast (self->window, FK_T ("Saved", "已儲存"));
+    fk_window_toast (self->window, _("Saved"));
   return saved;
 }
 
@@ -511,7 +510,7 @@ check_toggled_cb (GtkCheckButton *check,
     if (store && fk_store_case_tick (store, self->case_id, items, FALSE, &error))
       {
         set_status (self, FK_CASE_DRAFT);
-        fk_window_toast (self->window, FK_T ("Saved", "已儲存"));
+        fk_window_toast (self->window, _("Saved"));
       }
     else if (error)
       fk_window_toast (self->window, error->message);
@@ -534,7 +533,7 @@ tick_all_clicked_cb (GtkButton    *button,
           return;
         }
       set_status (self, FK_CASE_DRAFT);
-      fk_window_toast (self->window, FK_T ("Saved", "已儲存"));
+      fk_window_toast (self->window, _("Saved"));
     }
   self->loading = TRUE;
   for (guint i = 0; i < self->checks->len; i++)
@@ -569,16 +568,16 @@ check_clicked_cb (GtkButton    *button,
         {
           const char *reason = gtk_label_get_text (GTK_LABEL (fv->reason));
           const char *label = fv->field ? fk_field_label (fv->field)
-                              : g_str_equal (fv->key, "person_id") ? FK_T ("ID number", "身分證統一編號")
-                              : g_str_equal (fv->key, "name") ? FK_T ("Name", "姓名") : FK_T ("Birth date", "出生日期");
+                              : g_str_equal (fv->key, "person_id") ? _("ID number")
+                              : g_str_equal (fv->key, "name") ? _("Name") : _("Birth date");
 
           g_ptr_array_add (problems, g_strdup_printf ("%s: %s", label,
-                                                      *reason ? reason : FK_T ("is missing", "未填寫")));
+                                                      *reason ? reason : _("is missing")));
         }
     }
   if (self->case_id == 0)
     {
-      show_problems (self, problems, FK_T ("What is missing", "尚缺項目"));
+      show_problems (self, problems, _("What is missing"));
       return;
     }
   from_store = fk_store_case_problems (store, self->case_id, &error);
@@ -586,17 +585,17 @@ check_clicked_cb (GtkButton    *button,
     g_ptr_array_add (problems, g_strdup (from_store->pdata[i]));
   if (problems->len > 0)
     {
-      show_problems (self, problems, FK_T ("What is missing", "尚缺項目"));
+      show_problems (self, problems, _("What is missing"));
       return;
     }
   if (!fk_store_case_check (store, self->case_id, &error))
     {
-      fk_window_error (self->window, FK_T ("Self-check refused", "自我檢核未通過"), error);
+      fk_window_error (self->window, _("Self-check refused"), error);
       return;
     }
-  show_problems (self, NULL, FK_T ("Self-check passed: nothing is missing.", "自我檢核通過：沒有缺漏。"));
+  show_problems (self, NULL, _("Self-check passed: nothing is missing."));
   set_status (self, FK_CASE_CHECKED);
-  fk_window_toast (self->window, FK_T ("Self-check passed", "自我檢核通過"));
+  fk_window_toast (self->window, _("Self-check passed"));
 }
 
 static void
@@ -610,13 +609,13 @@ approve_done_cb (GObject      *source,
   if (!fk_window_run_job_finish (FK_WINDOW (source), result, &error))
     {
       if (gtk_widget_get_root (GTK_WIDGET (self)))
-        fk_window_error (self->window, FK_T ("Second check not done", "複核未完成"), error);
+        fk_window_error (self->window, _("Second check not done"), error);
       return;
     }
   if (gtk_widget_get_root (GTK_WIDGET (self)) == NULL)
     return;
   set_status (self, FK_CASE_APPROVED);
-  fk_window_toast (self->window, FK_T ("Second check done", "複核完成"));
+  fk_window_toast (self->window, _("Second check done"));
 }
 
 static void
@@ -660,17 +659,16 @@ approve_clicked_cb (GtkButton    *button,
       gtk_string_list_append (ids, op->id);
       gtk_string_list_append (names, shown);
     }
-  dialog = adw_message_dialog_new (GTK_WINDOW (self->window), FK_T ("Second check", "複核"),
-                                   FK_T ("A second operator re-checks the case and confirms with their own passphrase. "
-                                         "Your session stays open.",
-                                         "由另一位操作人員複核本案，並以其本人密碼確認。您的登入狀態不受影響。"));
+  dialog = adw_message_dialog_new (GTK_WINDOW (self->window), _("Second check"),
+                                   _("A second operator re-checks the case and confirms with their own passphrase. "
+                                         "Your session stays open."));
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  lbl = fk_ui_label (FK_T ("Second operator", "複核人員"), "heading");
+  lbl = fk_ui_label (_("Second operator"), "heading");
   gtk_box_append (GTK_BOX (box), lbl);
   ops = gtk_drop_down_new (G_LIST_MODEL (names), NULL);
-  fk_ui_name (ops, FK_T ("Second operator", "複核人員"));
+  fk_ui_name (ops, _("Second operator"));
   gtk_box_append (GTK_BOX (box), ops);
-  lbl = fk_ui_label (FK_T ("Their passphrase", "複核人員密碼"), "heading");
+  lbl = fk_ui_label (_("Their passphrase"), "heading");
   gtk_box_append (GTK_BOX (box), lbl);
   /* A plain entry: GTK 4.8's GtkPasswordEntry can crash when its dialog
    * is destroyed while it has the focus (its caps-lock watch outlives it). */
@@ -678,16 +676,15 @@ approve_clicked_cb (GtkButton    *button,
   gtk_entry_set_visibility (GTK_ENTRY (pass), FALSE);
   gtk_entry_set_input_purpose (GTK_ENTRY (pass), GTK_INPUT_PURPOSE_PASSWORD);
   gtk_entry_set_activates_default (GTK_ENTRY (pass), TRUE);
-  fk_ui_name (pass, FK_T ("Second operator's passphrase", "複核人員密碼"));
+  fk_ui_name (pass, _("Second operator's passphrase"));
   gtk_box_append (GTK_BOX (box), pass);
   if (g_list_model_get_n_items (G_LIST_MODEL (ids)) == 0)
-    gtk_box_append (GTK_BOX (box), fk_ui_label (FK_T ("No other operator on this device. Add one with fieldkit-cli operator add.",
-                                                      "本裝置沒有其他操作人員。請以 fieldkit-cli operator add 新增。"),
+    gtk_box_append (GTK_BOX (box), fk_ui_label (_("No other operator on this device. Add one with fieldkit-cli operator add."),
                                                 "fk-reason"));
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", FK_T ("Cancel", "取消"),
-                                    "approve", FK_T ("Approve", "複核通過"), NULL);
+                                    "cancel", _("Cancel"),
+                                    "approve", _("Approve"), NULL);
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "approve", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "approve");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
@@ -712,10 +709,10 @@ finalize_response_cb (AdwMessageDialog *dialog,
     return;
   if (!fk_store_case_finalize (store, self->case_id, &receipt, &error))
     {
-      fk_window_error (self->window, FK_T ("The case was not sealed", "案件未封存"), error);
+      fk_window_error (self->window, _("The case was not sealed"), error);
       return;
     }
-  fk_window_toast (self->window, FK_T ("Sealed", "已封存"));
+  fk_window_toast (self->window, _("Sealed"));
   fk_window_show_receipt (self->window, self->case_id);
 }
 
@@ -726,13 +723,12 @@ finalize_clicked_cb (GtkButton    *button,
   GtkWidget *dialog;
 
   save_now (self, TRUE);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self->window), FK_T ("Seal this case?", "封存此案件？"),
-                                   FK_T ("A sealed case cannot be changed on this device and gets its receipt number. "
-                                         "Corrections go through the office.",
-                                         "封存後本裝置不能再修改，並會產生收件編號。如需更正須經戶所退回補正。"));
+  dialog = adw_message_dialog_new (GTK_WINDOW (self->window), _("Seal this case?"),
+                                   _("A sealed case cannot be changed on this device and gets its receipt number. "
+                                         "Corrections go through the office."));
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", FK_T ("Cancel", "取消"),
-                                    "seal", FK_T ("Seal and give receipt", "封存並開立收件"), NULL);
+                                    "cancel", _("Cancel"),
+                                    "seal", _("Seal and give receipt"), NULL);
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "seal", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "seal");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
@@ -764,8 +760,7 @@ store_attachment (FkCaseEditor *self,
           g_clear_pointer (&self->pending_signature, g_bytes_unref);
           self->pending_signature = g_bytes_ref (data);
         }
-      text = g_strdup_printf (FK_T ("Kept with the case when it is first saved (%zu KB).",
-                                    "案件第一次儲存時一併保存（%zu KB）。"), g_bytes_get_size (data) / 1024 + 1);
+      text = g_strdup_printf (_("Kept with the case when it is first saved (%zu KB)."), g_bytes_get_size (data) / 1024 + 1);
       gtk_label_set_text (GTK_LABEL (label), text);
       save_now (self, FALSE);
       return;
@@ -775,10 +770,10 @@ store_attachment (FkCaseEditor *self,
       gtk_label_set_text (GTK_LABEL (label), error->message);
       return;
     }
-  text = g_strdup_printf (FK_T ("Saved with the case (%zu KB).", "已與案件一併保存（%zu KB）。"),
+  text = g_strdup_printf (_("Saved with the case (%zu KB)."),
                           g_bytes_get_size (data) / 1024 + 1);
   gtk_label_set_text (GTK_LABEL (label), text);
-  fk_window_toast (self->window, FK_T ("Saved", "已儲存"));
+  fk_window_toast (self->window, _("Saved"));
 }
 
 /* A photo from a file or from the camera: the same path for both. */
@@ -796,8 +791,7 @@ use_photo (FkCaseEditor *self,
   if (texture == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->photo_label),
-                          FK_T ("That file is not a picture FieldKit can read (use JPEG or PNG).",
-                                "無法讀取這個圖檔（請使用 JPEG 或 PNG）。"));
+                          _("That file is not a picture FieldKit can read (use JPEG or PNG)."));
       return;
     }
   gtk_picture_set_paintable (GTK_PICTURE (self->photo_picture), GDK_PAINTABLE (texture));
@@ -851,12 +845,12 @@ photo_clicked_cb (GtkButton    *button,
   GtkFileChooserNative *chooser;
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
 
-  gtk_file_filter_set_name (filter, FK_T ("Pictures", "圖片"));
+  gtk_file_filter_set_name (filter, _("Pictures"));
   gtk_file_filter_add_mime_type (filter, "image/jpeg");
   gtk_file_filter_add_mime_type (filter, "image/png");
-  chooser = gtk_file_chooser_native_new (FK_T ("Choose the photo", "選擇照片"), GTK_WINDOW (self->window),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN, FK_T ("_Use", "使用(_U)"),
-                                         FK_T ("_Cancel", "取消(_C)"));
+  chooser = gtk_file_chooser_native_new (_("Choose the photo"), GTK_WINDOW (self->window),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Use"),
+                                         _("_Cancel"));
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
@@ -883,7 +877,7 @@ camera_clicked_cb (GtkButton    *button,
 
   if (self->camera)
     return;
-  dialog = fk_camera_dialog_new (GTK_WINDOW (self->window), FK_T ("Photo of the applicant", "申請人照片"));
+  dialog = fk_camera_dialog_new (GTK_WINDOW (self->window), _("Photo of the applicant"));
   g_signal_connect_object (dialog, "captured", G_CALLBACK (camera_captured_cb), self, 0);
   self->camera = GTK_WIDGET (dialog);
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->camera);
@@ -908,7 +902,7 @@ signature_save_cb (GtkButton    *button,
   if (png == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->signature_label),
-                          error ? error->message : FK_T ("Sign in the box first.", "請先在框內簽名。"));
+                          error ? error->message : _("Sign in the box first."));
       return;
     }
   store_attachment (self, "signature", "image/png", png, self->signature_label);
@@ -964,7 +958,7 @@ add_field (FkCaseEditor  *self,
 
   fv->key = g_strdup (key);
   fv->field = field;
-  shown = field && !field->required ? g_strdup_printf (FK_T ("%s (optional)", "%s（選填）"), caption) : g_strdup (caption);
+  shown = field && !field->required ? g_strdup_printf (_("%s (optional)"), caption) : g_strdup (caption);
   if (field && field->type == FK_FIELD_CHOICE && field->choices)
     {
       GtkStringList *choices = gtk_string_list_new (NULL);
@@ -972,7 +966,7 @@ add_field (FkCaseEditor  *self,
 
       gtk_string_list_append (choices, "—");
       for (guint i = 0; field->choices[i]; i++)
-        gtk_string_list_append (choices, field->choices[i]);
+        gtk_string_list_append (choices, fk_field_choice_label (field, field->choices[i]));
       col = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
       fv->widget = gtk_drop_down_new (G_LIST_MODEL (choices), NULL);
       fv->reason = fk_ui_label ("", "fk-reason");
@@ -1021,20 +1015,20 @@ build (FkCaseEditor *self,
   self->status_label = fk_ui_label ("", "dim-label");
   gtk_box_append (GTK_BOX (box), self->status_label);
   fee = self->service->fee > 0
-        ? g_strdup_printf (FK_T ("Fee: NT$%d", "規費：新臺幣 %d 元"), self->service->fee)
-        : g_strdup (FK_T ("Fee: none", "規費：免費"));
-  limit = g_strdup_printf (FK_T ("Time limit: %s", "處理時限：%s"), fk_service_time_limit (self->service));
+        ? g_strdup_printf (_("Fee: NT$%d"), self->service->fee)
+        : g_strdup (_("Fee: none"));
+  limit = g_strdup_printf (_("Time limit: %s"), fk_service_time_limit (self->service));
   {
     g_autofree char *both = g_strdup_printf ("%s · %s", fee, limit);
 
     gtk_box_append (GTK_BOX (box), fk_ui_label (both, "heading"));
   }
 
-  grp = group (box, FK_T ("Applicant", "申請人"), NULL);
-  add_field (self, grp, "person_id", NULL, FK_T ("ID number", "身分證統一編號"), "A123456789");
-  add_field (self, grp, "name", NULL, FK_T ("Name", "姓名"), NULL);
-  add_field (self, grp, "birth_date", NULL, FK_T ("Birth date", "出生日期"),
-             FK_T ("1950-03-04 or 39/03/04", "39/03/04 或 民國39年3月4日"));
+  grp = group (box, _("Applicant"), NULL);
+  add_field (self, grp, "person_id", NULL, _("ID number"), "A123456789");
+  add_field (self, grp, "name", NULL, _("Name"), NULL);
+  add_field (self, grp, "birth_date", NULL, _("Birth date"),
+             _("1950-03-04 or 39/03/04"));
 
   if (self->service->fields->len > 0)
     {
@@ -1047,13 +1041,13 @@ build (FkCaseEditor *self,
         }
     }
 
-  grp = group (box, FK_T ("Documents seen (一次告知單)", "應備文件（一次告知單）"),
-               FK_T ("Tick each document as you see it.", "逐項檢視後勾選。"));
+  grp = group (box, _("Documents seen (一次告知單)"),
+               _("Tick each document as you see it."));
   for (guint i = 0; i < self->service->checklist->len; i++)
     {
       const FkChecklistItem *item = self->service->checklist->pdata[i];
       g_autofree char *title = item->required ? g_strdup (fk_checklist_item_label (item))
-                               : g_strdup_printf (FK_T ("%s (when it applies)", "%s（視情況）"), fk_checklist_item_label (item));
+                               : g_strdup_printf (_("%s (when it applies)"), fk_checklist_item_label (item));
       GtkWidget *check = gtk_check_button_new ();
 
       row = adw_action_row_new ();
@@ -1067,22 +1061,22 @@ build (FkCaseEditor *self,
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), row);
     }
 
-  btn = fk_ui_button (FK_T ("Every document seen", "全部文件皆已檢視"), NULL);
+  btn = fk_ui_button (_("Every document seen"), NULL);
   gtk_widget_set_halign (btn, GTK_ALIGN_START);
   gtk_widget_set_margin_top (btn, 6);
   g_signal_connect (btn, "clicked", G_CALLBACK (tick_all_clicked_cb), self);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), btn);
 
-  grp = group (box, FK_T ("Photo", "照片"), NULL);
+  grp = group (box, _("Photo"), NULL);
   row = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   {
     /* One above the other: side by side they would not fit a 360 px phone. */
     GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
 
-    btn = fk_ui_button (FK_T ("Choose photo…", "選擇照片…"), NULL);
+    btn = fk_ui_button (_("Choose photo…"), NULL);
     g_signal_connect (btn, "clicked", G_CALLBACK (photo_clicked_cb), self);
     gtk_box_append (GTK_BOX (buttons), btn);
-    btn = fk_ui_button (FK_T ("Take photo with camera…", "用相機拍照…"), NULL);
+    btn = fk_ui_button (_("Take photo with camera…"), NULL);
     g_signal_connect (btn, "clicked", G_CALLBACK (camera_clicked_cb), self);
     fk_camera_setup_button (btn);
     gtk_box_append (GTK_BOX (buttons), btn);
@@ -1093,27 +1087,25 @@ build (FkCaseEditor *self,
   gtk_widget_set_size_request (self->photo_picture, 160, 200);
   gtk_widget_set_halign (self->photo_picture, GTK_ALIGN_START);
   gtk_widget_set_visible (self->photo_picture, FALSE);
-  fk_ui_name (self->photo_picture, FK_T ("Photo of the applicant", "申請人照片"));
+  fk_ui_name (self->photo_picture, _("Photo of the applicant"));
   gtk_box_append (GTK_BOX (row), self->photo_picture);
   self->photo_label = fk_ui_label ("", "dim-label");
   gtk_box_append (GTK_BOX (row), self->photo_label);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (grp), row);
 
-  grp = group (box, FK_T ("Signature", "簽名"),
-               FK_T ("Let the applicant read the case back, then sign with a finger or pen.",
-                     "請申請人確認內容後，以手指或觸控筆簽名。"));
+  grp = group (box, _("Signature"),
+               _("Let the applicant read the case back, then sign with a finger or pen."));
   row = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   self->signature = fk_signature_pad_new ();
-  fk_ui_name (self->signature, FK_T ("Signature pad: sign with a finger, pen or mouse",
-                                     "簽名板：以手指、觸控筆或滑鼠簽名"));
+  fk_ui_name (self->signature, _("Signature pad: sign with a finger, pen or mouse"));
   gtk_box_append (GTK_BOX (row), self->signature);
   {
     GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
 
-    btn = fk_ui_button (FK_T ("Clear", "清除"), NULL);
+    btn = fk_ui_button (_("Clear"), NULL);
     g_signal_connect (btn, "clicked", G_CALLBACK (signature_clear_cb), self);
     gtk_box_append (GTK_BOX (buttons), btn);
-    btn = fk_ui_button (FK_T ("Keep signature", "保存簽名"), NULL);
+    btn = fk_ui_button (_("Keep signature"), NULL);
     g_signal_connect (btn, "clicked", G_CALLBACK (signature_save_cb), self);
     gtk_box_append (GTK_BOX (buttons), btn);
     gtk_box_append (GTK_BOX (row), buttons);
@@ -1129,7 +1121,7 @@ build (FkCaseEditor *self,
   list = gtk_list_box_new ();
   gtk_widget_add_css_class (list, "boxed-list");
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
-  fk_ui_name (list, FK_T ("What is missing", "尚缺項目"));
+  fk_ui_name (list, _("What is missing"));
   gtk_widget_set_visible (list, FALSE);
   self->problems_box = list;
   gtk_box_append (GTK_BOX (box), list);
@@ -1139,13 +1131,13 @@ build (FkCaseEditor *self,
   gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (row), 3);
   gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (row), 8);
   gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (row), 8);
-  self->check_button = fk_ui_button (FK_T ("Self-check", "自我檢核"), NULL);
+  self->check_button = fk_ui_button (_("Self-check"), NULL);
   g_signal_connect (self->check_button, "clicked", G_CALLBACK (check_clicked_cb), self);
   gtk_flow_box_append (GTK_FLOW_BOX (row), self->check_button);
-  self->approve_button = fk_ui_button (FK_T ("Second check…", "複核…"), NULL);
+  self->approve_button = fk_ui_button (_("Second check…"), NULL);
   g_signal_connect (self->approve_button, "clicked", G_CALLBACK (approve_clicked_cb), self);
   gtk_flow_box_append (GTK_FLOW_BOX (row), self->approve_button);
-  self->finalize_button = fk_ui_button (FK_T ("Seal and give receipt", "封存並開立收件"), "suggested-action");
+  self->finalize_button = fk_ui_button (_("Seal and give receipt"), "suggested-action");
   g_signal_connect (self->finalize_button, "clicked", G_CALLBACK (finalize_clicked_cb), self);
   gtk_flow_box_append (GTK_FLOW_BOX (row), self->finalize_button);
   for (GtkWidget *c = gtk_widget_get_first_child (row); c; c = gtk_widget_get_next_sibling (c))
@@ -1182,7 +1174,7 @@ build (FkCaseEditor *self,
       for (guint i = 0; kase->attachments && i < kase->attachments->len; i++)
         {
           FkAttachmentInfo *a = kase->attachments->pdata[i];
-          g_autofree char *text = g_strdup_printf (FK_T ("Saved with the case (%zu KB).", "已與案件一併保存（%zu KB）。"),
+          g_autofree char *text = g_strdup_printf (_("Saved with the case (%zu KB)."),
                                                    a->size / 1024 + 1);
 
           gtk_label_set_text (GTK_LABEL (g_str_equal (a->kind, "photo") ? self->photo_label : self->signature_label), text);
@@ -1307,7 +1299,7 @@ fk_case_editor_new (FkWindow *window,
       GtkWidget *status = adw_status_page_new ();
 
       adw_status_page_set_icon_name (ADW_STATUS_PAGE (status), "dialog-error-symbolic");
-      adw_status_page_set_title (ADW_STATUS_PAGE (status), FK_T ("This case cannot be opened", "無法開啟此案件"));
+      adw_status_page_set_title (ADW_STATUS_PAGE (status), _("This case cannot be opened"));
       adw_status_page_set_description (ADW_STATUS_PAGE (status),
                                        kase ? kase->damaged : error ? error->message : NULL);
       self = editor_new (window, NULL, "");

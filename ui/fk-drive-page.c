@@ -308,7 +308,7 @@ seat_text (const Student *s)
 static char *
 student_title (const Student *s)
 {
-  return g_strdup_printf (FK_T ("%s · seat %s · %s", "%s 班 %s 號 · %s"),
+  return g_strdup_printf (_("%s · seat %s · %s"),
                           *s->school_class ? s->school_class : "—", seat_text (s), s->name ? s->name : "—");
 }
 
@@ -323,8 +323,7 @@ page_active (FkDrivePage *self,
 static void
 busy_toast (FkDrivePage *self)
 {
-  fk_window_toast (self->window, FK_T ("FieldKit is still busy with the last step; try again in a moment.",
-                                       "上一個步驟尚未完成，請稍候再試。"));
+  fk_window_toast (self->window, _("FieldKit is still busy with the last step; try again in a moment."));
 }
 
 /* ---- loading the class --------------------------------------------------------- */
@@ -643,7 +642,7 @@ seal_done_cb (GObject      *source,
   if (!ok)
     {
       g_autofree char *title = student_title (s);
-      g_autofree char *text = g_strdup_printf (FK_T ("%s needs attention: %s", "%s 需處理：%s"), title, error->message);
+      g_autofree char *text = g_strdup_printf (_("%s needs attention: %s"), title, error->message);
 
       g_clear_pointer (&s->problems, g_ptr_array_unref);
       s->problems = g_ptr_array_new_with_free_func (g_free);
@@ -670,7 +669,7 @@ seal_done_cb (GObject      *source,
       if (job->problems && job->problems->len > 0)
         {
           g_autofree char *title = student_title (s);
-          g_autofree char *text = g_strdup_printf (FK_T ("%s needs attention", "%s 需處理"), title);
+          g_autofree char *text = g_strdup_printf (_("%s needs attention"), title);
 
           g_clear_pointer (&s->problems, g_ptr_array_unref);
           s->problems = g_ptr_array_ref (job->problems);
@@ -681,7 +680,7 @@ seal_done_cb (GObject      *source,
           g_clear_pointer (&s->problems, g_ptr_array_unref);
           if (job->receipt_no)
             {
-              g_autofree char *text = g_strdup_printf (FK_T ("Seat %s sealed · %s", "%s 號已封存 · %s"),
+              g_autofree char *text = g_strdup_printf (_("Seat %s sealed · %s"),
                                                        seat_text (s), job->receipt_no);
 
               g_free (s->receipt_no);
@@ -771,18 +770,16 @@ screen_problems (FkDrivePage *self,
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
 
   if (!s->has_photo && s->pending_photo == NULL)
-    g_ptr_array_add (out, g_strdup (FK_T ("No photo yet: add one with Alt+O.", "尚無照片：按 Alt+O 加入。")));
+    g_ptr_array_add (out, g_strdup (_("No photo yet: add one with Alt+O.")));
   if (*s->phone && !fk_phone_check (s->phone, NULL, NULL))
-    g_ptr_array_add (out, g_strdup (FK_T ("The phone number is not a Taiwanese number.", "聯絡電話格式不正確。")));
+    g_ptr_array_add (out, g_strdup (_("The phone number is not a Taiwanese number.")));
   if (g_utf8_strlen (s->guardian, -1) > 100)
-    g_ptr_array_add (out, g_strdup (FK_T ("The guardian's name is longer than 100 characters.",
-                                          "法定代理人姓名超過 100 個字。")));
+    g_ptr_array_add (out, g_strdup (_("The guardian's name is longer than 100 characters.")));
   /* A photo with a warning is sealed only on a second Enter, once the
    * clerk has seen the warning. */
   if (out->len == 0 && s->photo_warnings && !s->warnings_shown)
     {
-      g_ptr_array_add (out, g_strdup_printf (FK_T ("Photo: %s Press Enter again to use it anyway, or Alt+O for another.",
-                                                   "照片：%s 再按一次 Enter 仍使用此照片，或按 Alt+O 換一張。"),
+      g_ptr_array_add (out, g_strdup_printf (_("Photo: %s Press Enter again to use it anyway, or Alt+O for another."),
                                              s->photo_warnings));
       s->warnings_shown = TRUE;
     }
@@ -969,8 +966,7 @@ photo_note (const FkIdPhotoCheck *check,
             gsize                 bytes)
 {
   g_autofree char *warnings = fk_id_photo_warnings (check);
-  g_autofree char *base = g_strdup_printf (FK_T ("Cropped to 35 × 45 mm, %d × %d px (%zu KB).",
-                                                 "已裁切為 35 × 45 公釐，%d × %d 像素（%zu KB）。"),
+  g_autofree char *base = g_strdup_printf (_("Cropped to 35 × 45 mm, %d × %d px (%zu KB)."),
                                            FK_ID_PHOTO_WIDTH_PX, FK_ID_PHOTO_HEIGHT_PX, bytes / 1024 + 1);
 
   return warnings ? g_strdup_printf ("%s %s", warnings, base) : g_steal_pointer (&base);
@@ -1081,7 +1077,7 @@ start_photo_task (FkDrivePage *self,
   g_task_set_source_tag (task, start_photo_task);
   g_task_set_task_data (task, t, photo_task_free);
   g_task_run_in_thread (task, photo_thread);
-  gtk_label_set_text (GTK_LABEL (self->photo_label), FK_T ("Cropping…", "裁切中…"));
+  gtk_label_set_text (GTK_LABEL (self->photo_label), _("Cropping…"));
   gtk_widget_remove_css_class (self->photo_label, "fk-reason");
 }
 
@@ -1145,15 +1141,15 @@ choose_photo (FkDrivePage *self)
 
   if (s == NULL || is_done (s) || s->sealing || self->chooser)
     return;
-  title = g_strdup_printf (FK_T ("Photo of %s (seat %s)", "%s（%s 號）的照片"), s->name ? s->name : "—", seat_text (s));
-  gtk_file_filter_set_name (filter, FK_T ("Pictures (JPEG, PNG)", "圖片（JPEG、PNG）"));
+  title = g_strdup_printf (_("Photo of %s (seat %s)"), s->name ? s->name : "—", seat_text (s));
+  gtk_file_filter_set_name (filter, _("Pictures (JPEG, PNG)"));
   gtk_file_filter_add_mime_type (filter, "image/jpeg");
   gtk_file_filter_add_mime_type (filter, "image/png");
   gtk_file_filter_add_suffix (filter, "jpg");
   gtk_file_filter_add_suffix (filter, "jpeg");
   gtk_file_filter_add_suffix (filter, "png");
   chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self->window), GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         FK_T ("_Use", "使用(_U)"), FK_T ("_Cancel", "取消(_C)"));
+                                         _("_Use"), _("_Cancel"));
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
   if (self->photo_folder)
     {
@@ -1195,7 +1191,7 @@ take_camera_photo (FkDrivePage *self)
 
   if (s == NULL || is_done (s) || s->sealing || self->chooser || self->camera || !self->camera_ok)
     return;
-  title = g_strdup_printf (FK_T ("Photo of %s (seat %s)", "%s（%s 號）的照片"), s->name ? s->name : "—", seat_text (s));
+  title = g_strdup_printf (_("Photo of %s (seat %s)"), s->name ? s->name : "—", seat_text (s));
   dialog = fk_camera_dialog_new (GTK_WINDOW (self->window), title);
   g_object_set_data_full (G_OBJECT (dialog), "fk-case-id", g_memdup2 (&s->case_id, sizeof s->case_id), g_free);
   g_signal_connect_object (dialog, "captured", G_CALLBACK (camera_captured_cb), self, 0);
@@ -1298,7 +1294,7 @@ entry_changed_cb (GtkEditable *editable,
       s->guardian = g_strstrip (g_strdup (text));
       show_reason (self->guardian, self->guardian_reason,
                    g_utf8_strlen (s->guardian, -1) > 100
-                   ? FK_T ("The name is longer than 100 characters.", "姓名超過 100 個字。") : NULL);
+                   ? _("The name is longer than 100 characters.") : NULL);
     }
   s->fields_dirty = TRUE;
   schedule_save (self);
@@ -1343,12 +1339,10 @@ checker_done (FkDrivePage *self)
   guint first;
 
   if (self->checker_pass)
-    text = g_strdup_printf (FK_T ("Second checker: %s, until you leave the drive or lock.",
-                                  "複核人員：%s（離開到校服務或鎖定時登出）。"),
+    text = g_strdup_printf (_("Second checker: %s, until you leave the drive or lock."),
                             self->checker_name);
   else
-    text = g_strdup (FK_T ("No second checker: cases stop after the self-check and wait for a second check.",
-                           "未設定複核人員：案件自我檢核後待複核，尚不封存。"));
+    text = g_strdup (_("No second checker: cases stop after the self-check and wait for a second check."));
   gtk_label_set_text (GTK_LABEL (self->checker_label), text);
   if (!g_queue_is_empty (&self->seal_queue))
     pump (self);
@@ -1390,7 +1384,7 @@ verify_done_cb (GObject      *source,
   self->checker_id = g_strdup (job->operator_id);
   self->without_checker = FALSE;
   gtk_widget_set_visible (self->checker_message, FALSE);
-  fk_window_toast (self->window, FK_T ("Second checker signed in for this drive", "複核人員已登入本次到校服務"));
+  fk_window_toast (self->window, _("Second checker signed in for this drive"));
   checker_done (self);
 }
 
@@ -1408,7 +1402,7 @@ checker_sign_in (FkDrivePage *self)
   if (*pass == '\0')
     {
       gtk_label_set_text (GTK_LABEL (self->checker_message),
-                          FK_T ("Type the second checker's passphrase.", "請輸入複核人員密碼。"));
+                          _("Type the second checker's passphrase."));
       gtk_widget_set_visible (self->checker_message, TRUE);
       return;
     }
@@ -1493,12 +1487,12 @@ update_progress (FkDrivePage *self)
       else if (g_strcmp0 (st->attendance, FK_ATTENDANCE_LATER) == 0)
         later++;
     }
-  g_string_printf (s, FK_T ("%u / %u done · %u absent", "%u / %u 已完成 · %u 缺席"), done, self->students->len, absent);
+  g_string_printf (s, _("%u / %u done · %u absent"), done, self->students->len, absent);
   if (later)
-    g_string_append_printf (s, FK_T (" · %u later", " · %u 稍後再來"), later);
-  g_string_append_printf (s, FK_T (" · %u needs attention", " · %u 需處理"), attention);
+    g_string_append_printf (s, _(" · %u later"), later);
+  g_string_append_printf (s, _(" · %u needs attention"), attention);
   if (sealing)
-    g_string_append_printf (s, FK_T (" · %u sealing", " · %u 封存中"), sealing);
+    g_string_append_printf (s, _(" · %u sealing"), sealing);
   gtk_label_set_text (GTK_LABEL (self->progress), s->str);
   fk_ui_name (self->progress, s->str);
 }
@@ -1509,21 +1503,21 @@ status_text (FkDrivePage *self,
              char       **owned)
 {
   if (is_done (s))
-    return *owned = g_strdup_printf (FK_T ("Sealed · receipt %s", "已封存 · 收件編號 %s"),
+    return *owned = g_strdup_printf (_("Sealed · receipt %s"),
                                      s->receipt_no ? s->receipt_no : "—");
   if (s->sealing)
-    return FK_T ("Sealing…", "封存中…");
+    return _("Sealing…");
   if (s->problems)
-    return FK_T ("Needs attention", "需處理");
+    return _("Needs attention");
   if (s->status == FK_CASE_CHECKED)
-    return FK_T ("Self-checked: waits for a second check", "已自我檢核：待複核");
+    return _("Self-checked: waits for a second check");
   if (g_strcmp0 (s->attendance, FK_ATTENDANCE_ABSENT) == 0)
-    return FK_T ("Absent", "缺席");
+    return _("Absent");
   if (g_strcmp0 (s->attendance, FK_ATTENDANCE_LATER) == 0)
-    return FK_T ("Comes back later", "稍後再來");
+    return _("Comes back later");
   if (g_strcmp0 (s->attendance, FK_ATTENDANCE_PRESENT) == 0)
-    return FK_T ("Present", "已報到");
-  return FK_T ("Not checked in yet", "尚未報到");
+    return _("Present");
+  return _("Not checked in yet");
 }
 
 static void
@@ -1543,15 +1537,15 @@ update_student_view (FkDrivePage *self)
   editable = !is_done (s) && !s->sealing;
   self->loading = TRUE;
 
-  position = g_strdup_printf (FK_T ("Class %s · seat %s · student %u of %u", "%s 班 · %s 號 · 第 %u / %u 位"),
+  position = g_strdup_printf (_("Class %s · seat %s · student %u of %u"),
                               *s->school_class ? s->school_class : "—", seat_text (s),
                               self->current + 1, self->students->len);
   gtk_label_set_text (GTK_LABEL (self->position), position);
   gtk_label_set_text (GTK_LABEL (self->name), s->name ? s->name : "—");
   if (s->birth_date)
     birth = fk_ui_format_date (s->birth_date);
-  identity = g_strdup_printf (FK_T ("ID %s · born %s", "身分證 %s · 出生 %s"), s->person_id ? s->person_id : "—",
-                              birth ? birth : FK_T ("unknown", "未知"));
+  identity = g_strdup_printf (_("ID %s · born %s"), s->person_id ? s->person_id : "—",
+                              birth ? birth : _("unknown"));
   gtk_label_set_text (GTK_LABEL (self->identity), identity);
   state = status_text (self, s, &owned);
   gtk_label_set_text (GTK_LABEL (self->state), state);
@@ -1574,9 +1568,8 @@ update_student_view (FkDrivePage *self)
   gtk_widget_set_sensitive (self->later, editable);
 
   docs = (s->all_ticked || is_done (s))
-         ? g_strdup (FK_T ("✓ Every document on the checklist seen.", "✓ 應備文件皆已檢視。"))
-         : g_strdup_printf (FK_T ("Check: %u documents (household register, photo, fee…). Enter confirms them all.",
-                                  "檢視：%u 項文件（戶口名簿、照片、規費…）。按 Enter 即確認全部。"),
+         ? g_strdup (_("✓ Every document on the checklist seen."))
+         : g_strdup_printf (_("Check: %u documents (household register, photo, fee…). Enter confirms them all."),
                             self->checklist->len);
   gtk_label_set_text (GTK_LABEL (self->docs_label), docs);
   gtk_widget_set_sensitive (self->docs_button, editable && !s->all_ticked);
@@ -1607,18 +1600,15 @@ update_student_view (FkDrivePage *self)
         gtk_widget_add_css_class (self->photo_label, "fk-reason");
     }
   else if (s->has_photo)
-    gtk_label_set_text (GTK_LABEL (self->photo_label), FK_T ("Photo saved with the case.", "照片已與案件一併保存。"));
+    gtk_label_set_text (GTK_LABEL (self->photo_label), _("Photo saved with the case."));
   else
     gtk_label_set_text (GTK_LABEL (self->photo_label),
-                        FK_T ("No photo yet. Alt+C takes one with the camera, Alt+O picks a file; it is cropped "
+                        _("No photo yet. Alt+C takes one with the camera, Alt+O picks a file; it is cropped "
                               "to 35 × 45 mm. Drag to move, scroll to zoom: the head fills the oval, the chin in "
-                              "the blue band.",
-                              "尚無照片。按 Alt+C 用相機拍照，或按 Alt+O 選擇檔案，自動裁切為 35 × 45 公釐。"
-                              "拖曳移動、捲動縮放：頭部填滿橢圓，下巴落在藍色區間。"));
+                              "the blue band."));
   fk_ui_name (self->photo_view, s->has_photo
-                                ? FK_T ("ID photo crop with the head-size guide: drag or arrow keys to move, scroll or +/- to zoom",
-                                        "證件照裁切與頭部尺寸參考線：拖曳或方向鍵移動，捲動或 +/- 縮放")
-                                : FK_T ("No photo yet", "尚無照片"));
+                                ? _("ID photo crop with the head-size guide: drag or arrow keys to move, scroll or +/- to zoom")
+                                : _("No photo yet"));
 
   gtk_editable_set_text (GTK_EDITABLE (self->guardian), s->guardian ? s->guardian : "");
   gtk_editable_set_text (GTK_EDITABLE (self->phone), s->phone ? s->phone : "");
@@ -1644,13 +1634,13 @@ update_student_view (FkDrivePage *self)
 
   if (is_done (s) || s->sealing)
     {
-      wrap_button_set_text (self->seal_button, FK_T ("Next student (Enter)", "下一位（Enter）"),
-                            FK_T ("Next student", "下一位"));
+      wrap_button_set_text (self->seal_button, _("Next student (Enter)"),
+                            _("Next student"));
     }
   else
     {
-      wrap_button_set_text (self->seal_button, FK_T ("Seal and next (Enter)", "封存並下一位（Enter）"),
-                            FK_T ("Seal and next", "封存並下一位"));
+      wrap_button_set_text (self->seal_button, _("Seal and next (Enter)"),
+                            _("Seal and next"));
     }
   gtk_widget_set_sensitive (self->prev_button, self->current > 0);
   self->loading = FALSE;
@@ -1751,9 +1741,8 @@ show_end (FkDrivePage *self)
   gtk_widget_set_visible (self->pickups, n > 0);
   gtk_widget_set_visible (self->pickups_empty, n == 0);
   gtk_label_set_text (GTK_LABEL (self->end_title),
-                      n > 0 ? FK_T ("Still to serve: absent, later, needs attention, not seen yet",
-                                    "尚待辦理：缺席、稍後再來、需處理、尚未報到")
-                            : FK_T ("Every student is done", "全班已辦理完成"));
+                      n > 0 ? _("Still to serve: absent, later, needs attention, not seen yet")
+                            : _("Every student is done"));
   fk_class_summary_view_refresh (FK_CLASS_SUMMARY_VIEW (self->summary));
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "end");
   update_progress (self);
@@ -2176,25 +2165,23 @@ build_checker (FkDrivePage *self,
   gtk_widget_set_margin_bottom (box, 18);
   gtk_widget_set_margin_start (box, 12);
   gtk_widget_set_margin_end (box, 12);
-  gtk_box_append (GTK_BOX (box), fk_ui_label (FK_T ("Second checker for this drive", "本次到校服務的複核人員"), "title-2"));
+  gtk_box_append (GTK_BOX (box), fk_ui_label (_("Second checker for this drive"), "title-2"));
   gtk_box_append (GTK_BOX (box),
-                  fk_ui_label (FK_T ("A first ID card needs a second check. Sign in a colleague once for the whole class: "
+                  fk_ui_label (_("A first ID card needs a second check. Sign in a colleague once for the whole class: "
                                      "every seal then records them as the second checker. Their passphrase stays in this "
-                                     "page's memory only and is wiped when you leave the drive or the window locks.",
-                                     "初領國民身分證須經複核。請同事為全班登入一次，之後每次封存皆記錄其為複核人員。"
-                                     "其密碼只保存在本頁記憶體中，離開到校服務或視窗鎖定時即清除。"), NULL));
-  gtk_box_append (GTK_BOX (box), fk_ui_label (FK_T ("Second checker", "複核人員"), "heading"));
+                                     "page's memory only and is wiped when you leave the drive or the window locks."), NULL));
+  gtk_box_append (GTK_BOX (box), fk_ui_label (_("Second checker"), "heading"));
   /* The drop-down takes the model. */
   self->checker_ops = gtk_drop_down_new (G_LIST_MODEL (names), NULL);
-  fk_ui_name (self->checker_ops, FK_T ("Second checker", "複核人員"));
+  fk_ui_name (self->checker_ops, _("Second checker"));
   gtk_box_append (GTK_BOX (box), self->checker_ops);
-  gtk_box_append (GTK_BOX (box), fk_ui_label (FK_T ("Their passphrase", "複核人員密碼"), "heading"));
+  gtk_box_append (GTK_BOX (box), fk_ui_label (_("Their passphrase"), "heading"));
   /* A plain entry: GTK 4.8's GtkPasswordEntry can crash when destroyed
    * with the focus (see fk-case-editor.c). */
   self->checker_entry = gtk_entry_new ();
   gtk_entry_set_visibility (GTK_ENTRY (self->checker_entry), FALSE);
   gtk_entry_set_input_purpose (GTK_ENTRY (self->checker_entry), GTK_INPUT_PURPOSE_PASSWORD);
-  fk_ui_name (self->checker_entry, FK_T ("Second checker's passphrase", "複核人員密碼"));
+  fk_ui_name (self->checker_entry, _("Second checker's passphrase"));
   g_signal_connect (self->checker_entry, "activate", G_CALLBACK (checker_activate_cb), self);
   gtk_box_append (GTK_BOX (box), self->checker_entry);
   self->checker_message = fk_ui_label ("", "fk-reason");
@@ -2203,19 +2190,17 @@ build_checker (FkDrivePage *self,
   gtk_box_append (GTK_BOX (box), self->checker_message);
   if (g_list_model_get_n_items (G_LIST_MODEL (self->checker_ids)) == 0)
     gtk_box_append (GTK_BOX (box),
-                    fk_ui_label (FK_T ("No other operator on this device. Add one with fieldkit-cli operator add.",
-                                       "本裝置沒有其他操作人員。請以 fieldkit-cli operator add 新增。"), "fk-reason"));
+                    fk_ui_label (_("No other operator on this device. Add one with fieldkit-cli operator add."), "fk-reason"));
   self->checker_spinner = gtk_spinner_new ();
   gtk_widget_set_visible (self->checker_spinner, FALSE);
-  fk_ui_name (self->checker_spinner, FK_T ("Checking the passphrase", "正在驗證密碼"));
+  fk_ui_name (self->checker_spinner, _("Checking the passphrase"));
   gtk_box_append (GTK_BOX (buttons), self->checker_spinner);
-  self->checker_button = wrap_button (FK_T ("Sign in second checker", "複核人員登入"),
-                                      FK_T ("Sign in second checker", "複核人員登入"), "suggested-action");
+  self->checker_button = wrap_button (_("Sign in second checker"),
+                                      _("Sign in second checker"), "suggested-action");
   g_signal_connect (self->checker_button, "clicked", G_CALLBACK (checker_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->checker_button);
-  skip = wrap_button (FK_T ("Go on without", "不設複核人員"), FK_T ("Go on without", "不設複核人員"), NULL);
-  gtk_widget_set_tooltip_text (skip, FK_T ("Cases stop after the self-check and wait for a second check",
-                                           "案件自我檢核後待複核，尚不封存"));
+  skip = wrap_button (_("Go on without"), _("Go on without"), NULL);
+  gtk_widget_set_tooltip_text (skip, _("Cases stop after the self-check and wait for a second check"));
   g_signal_connect (skip, "clicked", G_CALLBACK (without_checker_cb), self);
   gtk_box_append (GTK_BOX (buttons), skip);
   gtk_box_append (GTK_BOX (box), buttons);
@@ -2261,12 +2246,12 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (left), self->problems);
 
   /* Check-in. */
-  sec = section (left, FK_T ("Check-in", "報到"));
+  sec = section (left, _("Check-in"));
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_add_css_class (row, "linked");
-  self->present = toggle (FK_T ("Present", "到"), "Alt+P");
-  self->absent = toggle (FK_T ("Absent", "缺席"), "Alt+A");
-  self->later = toggle (FK_T ("Come back later", "稍後再來"), "Alt+L");
+  self->present = toggle (_("Present"), "Alt+P");
+  self->absent = toggle (_("Absent"), "Alt+A");
+  self->later = toggle (_("Come back later"), "Alt+L");
   gtk_toggle_button_set_group (GTK_TOGGLE_BUTTON (self->absent), GTK_TOGGLE_BUTTON (self->present));
   gtk_toggle_button_set_group (GTK_TOGGLE_BUTTON (self->later), GTK_TOGGLE_BUTTON (self->present));
   g_signal_connect (self->present, "toggled", G_CALLBACK (present_toggled_cb), self);
@@ -2278,7 +2263,7 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (sec), row);
 
   /* Identity and documents. */
-  sec = section (left, FK_T ("Identity and documents (一次告知單)", "身分與應備文件（一次告知單）"));
+  sec = section (left, _("Identity and documents (一次告知單)"));
   self->docs_label = fk_ui_label ("", NULL);
   gtk_box_append (GTK_BOX (sec), self->docs_label);
   {
@@ -2286,7 +2271,7 @@ build_student (FkDrivePage *self)
      * GtkExpander's title is too small a target). */
     GtkWidget *items = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
     GtkWidget *revealer = gtk_revealer_new ();
-    GtkWidget *show = gtk_toggle_button_new_with_label (FK_T ("Show the checklist", "顯示文件清單"));
+    GtkWidget *show = gtk_toggle_button_new_with_label (_("Show the checklist"));
 
     for (guint i = 0; i < self->checklist->len; i++)
       {
@@ -2298,20 +2283,20 @@ build_student (FkDrivePage *self)
     g_object_bind_property (show, "active", revealer, "reveal-child", G_BINDING_SYNC_CREATE);
     gtk_widget_add_css_class (show, "flat");
     gtk_widget_set_halign (show, GTK_ALIGN_START);
-    fk_ui_name (show, FK_T ("Show the checklist", "顯示文件清單"));
+    fk_ui_name (show, _("Show the checklist"));
     gtk_box_append (GTK_BOX (sec), show);
     gtk_box_append (GTK_BOX (sec), revealer);
   }
-  self->docs_button = key_button (wrap_button (FK_T ("All documents seen (Alt+D)", "文件皆已檢視（Alt+D）"),
-                                               FK_T ("All documents seen", "文件皆已檢視"), NULL),
+  self->docs_button = key_button (wrap_button (_("All documents seen (Alt+D)"),
+                                               _("All documents seen"), NULL),
                                   "Alt+D");
-  fk_ui_name (self->docs_button, FK_T ("All documents seen", "文件皆已檢視"));
+  fk_ui_name (self->docs_button, _("All documents seen"));
   gtk_widget_set_halign (self->docs_button, GTK_ALIGN_START);
   g_signal_connect (self->docs_button, "clicked", G_CALLBACK (docs_clicked_cb), self);
   gtk_box_append (GTK_BOX (sec), self->docs_button);
 
   /* Photo. */
-  sec = section (right, FK_T ("Photo (35 × 45 mm)", "照片（35 × 45 公釐）"));
+  sec = section (right, _("Photo (35 × 45 mm)"));
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   self->photo_view = fk_photo_view_new ();
   gtk_widget_set_valign (self->photo_view, GTK_ALIGN_START);
@@ -2319,14 +2304,14 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (row), self->photo_view);
   col = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
   gtk_widget_set_hexpand (col, TRUE);
-  self->photo_button = key_button (wrap_button (FK_T ("Photo from file… (Alt+O)", "從檔案選照片…（Alt+O）"),
-                                                FK_T ("Photo from file…", "從檔案選照片…"), NULL),
+  self->photo_button = key_button (wrap_button (_("Photo from file… (Alt+O)"),
+                                                _("Photo from file…"), NULL),
                                    "Alt+O");
-  fk_ui_name (self->photo_button, FK_T ("Photo from file…", "從檔案選照片…"));
+  fk_ui_name (self->photo_button, _("Photo from file…"));
   g_signal_connect (self->photo_button, "clicked", G_CALLBACK (photo_clicked_cb), self);
   gtk_box_append (GTK_BOX (col), self->photo_button);
-  self->camera_button = key_button (wrap_button (FK_T ("Camera… (Alt+C)", "相機拍照…（Alt+C）"),
-                                                 FK_T ("Photo from the camera…", "用相機拍照…"), NULL),
+  self->camera_button = key_button (wrap_button (_("Camera… (Alt+C)"),
+                                                 _("Photo from the camera…"), NULL),
                                     "Alt+C");
   g_signal_connect_swapped (self->camera_button, "clicked", G_CALLBACK (take_camera_photo), self);
   self->camera_ok = fk_camera_setup_button (self->camera_button);
@@ -2335,8 +2320,8 @@ build_student (FkDrivePage *self)
     GtkWidget *zoom = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
 
     gtk_widget_add_css_class (zoom, "linked");
-    self->zoom_out = fk_ui_icon_button ("zoom-out-symbolic", FK_T ("Zoom out", "縮小"));
-    self->zoom_in = fk_ui_icon_button ("zoom-in-symbolic", FK_T ("Zoom in", "放大"));
+    self->zoom_out = fk_ui_icon_button ("zoom-out-symbolic", _("Zoom out"));
+    self->zoom_in = fk_ui_icon_button ("zoom-in-symbolic", _("Zoom in"));
     g_signal_connect (self->zoom_out, "clicked", G_CALLBACK (zoom_clicked_cb), self);
     g_signal_connect (self->zoom_in, "clicked", G_CALLBACK (zoom_clicked_cb), self);
     gtk_box_append (GTK_BOX (zoom), self->zoom_out);
@@ -2351,20 +2336,19 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (sec), row);
 
   /* Guardian, phone, fee. */
-  sec = section (box, FK_T ("Guardian and fee", "法定代理人與規費"));
-  self->guardian = fk_ui_entry (FK_T ("Legal representative's name (optional)", "法定代理人姓名（選填）"), &col,
+  sec = section (box, _("Guardian and fee"));
+  self->guardian = fk_ui_entry (_("Legal representative's name (optional)"), &col,
                                 &self->guardian_reason);
   g_signal_connect (self->guardian, "changed", G_CALLBACK (entry_changed_cb), self);
   g_signal_connect_swapped (self->guardian, "activate", G_CALLBACK (seal_and_next), self);
   gtk_box_append (GTK_BOX (sec), col);
-  self->phone = fk_ui_entry (FK_T ("Contact phone (optional)", "聯絡電話（選填）"), &col, &self->phone_reason);
+  self->phone = fk_ui_entry (_("Contact phone (optional)"), &col, &self->phone_reason);
   gtk_entry_set_input_purpose (GTK_ENTRY (self->phone), GTK_INPUT_PURPOSE_PHONE);
   g_signal_connect (self->phone, "changed", G_CALLBACK (entry_changed_cb), self);
   g_signal_connect_swapped (self->phone, "activate", G_CALLBACK (seal_and_next), self);
   gtk_box_append (GTK_BOX (sec), col);
-  fee = self->fee > 0 ? g_strdup_printf (FK_T ("Fee: NT$%d, collected with the documents (Enter confirms it).",
-                                               "規費：新臺幣 %d 元，與文件一併收取（按 Enter 即確認）。"), self->fee)
-                      : g_strdup (FK_T ("Fee: none", "規費：免費"));
+  fee = self->fee > 0 ? g_strdup_printf (_("Fee: NT$%d, collected with the documents (Enter confirms it)."), self->fee)
+                      : g_strdup (_("Fee: none"));
   self->fee_label = fk_ui_label (fee, NULL);
   gtk_box_append (GTK_BOX (sec), self->fee_label);
 
@@ -2381,26 +2365,26 @@ build_student (FkDrivePage *self)
   gtk_widget_set_margin_end (bar, 6);
   gtk_widget_set_margin_top (bar, 4);
   gtk_widget_set_margin_bottom (bar, 6);
-  self->prev_button = key_button (fk_ui_icon_button ("go-previous-symbolic", FK_T ("Previous student (Alt+B)", "上一位（Alt+B）")),
+  self->prev_button = key_button (fk_ui_icon_button ("go-previous-symbolic", _("Previous student (Alt+B)")),
                                   "Alt+B");
-  fk_ui_name (self->prev_button, FK_T ("Previous student", "上一位"));
+  fk_ui_name (self->prev_button, _("Previous student"));
   g_signal_connect (self->prev_button, "clicked", G_CALLBACK (prev_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->prev_button);
-  self->seal_button = key_button (wrap_button (FK_T ("Seal and next (Enter)", "封存並下一位（Enter）"),
-                                               FK_T ("Seal and next", "封存並下一位"), "suggested-action"),
+  self->seal_button = key_button (wrap_button (_("Seal and next (Enter)"),
+                                               _("Seal and next"), "suggested-action"),
                                   "Enter");
   gtk_widget_set_hexpand (self->seal_button, TRUE);
   gtk_widget_set_halign (self->seal_button, GTK_ALIGN_FILL);
   g_signal_connect (self->seal_button, "clicked", G_CALLBACK (seal_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->seal_button);
-  self->next_button = key_button (fk_ui_icon_button ("go-next-symbolic", FK_T ("Next student (Alt+N)", "下一位（Alt+N）")),
+  self->next_button = key_button (fk_ui_icon_button ("go-next-symbolic", _("Next student (Alt+N)")),
                                   "Alt+N");
-  fk_ui_name (self->next_button, FK_T ("Next student without sealing", "下一位（不封存）"));
+  fk_ui_name (self->next_button, _("Next student without sealing"));
   g_signal_connect (self->next_button, "clicked", G_CALLBACK (next_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->next_button);
-  list = key_button (fk_ui_icon_button ("view-list-symbolic", FK_T ("Class list and summary (Alt+S)", "全班名單與彙整（Alt+S）")),
+  list = key_button (fk_ui_icon_button ("view-list-symbolic", _("Class list and summary (Alt+S)")),
                      "Alt+S");
-  fk_ui_name (list, FK_T ("Class list and summary", "全班名單與彙整"));
+  fk_ui_name (list, _("Class list and summary"));
   g_signal_connect (list, "clicked", G_CALLBACK (list_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), list);
   gtk_box_append (GTK_BOX (outer), gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
@@ -2427,21 +2411,20 @@ build_end (FkDrivePage *self)
   self->pickups = gtk_list_box_new ();
   gtk_widget_add_css_class (self->pickups, "boxed-list");
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->pickups), GTK_SELECTION_NONE);
-  fk_ui_name (self->pickups, FK_T ("Students to pick up", "待補辦學生"));
+  fk_ui_name (self->pickups, _("Students to pick up"));
   g_signal_connect (self->pickups, "row-activated", G_CALLBACK (pickup_activated_cb), self);
   gtk_box_append (GTK_BOX (box), self->pickups);
-  self->pickups_empty = fk_ui_label (FK_T ("Nobody is left to serve.", "沒有待辦的學生。"), "dim-label");
+  self->pickups_empty = fk_ui_label (_("Nobody is left to serve."), "dim-label");
   gtk_box_append (GTK_BOX (box), self->pickups_empty);
 
-  self->back_to_student = key_button (wrap_button (FK_T ("Back to the students (Alt+S)", "回到學生畫面（Alt+S）"),
-                                                   FK_T ("Back to the students", "回到學生畫面"), NULL),
+  self->back_to_student = key_button (wrap_button (_("Back to the students (Alt+S)"),
+                                                   _("Back to the students"), NULL),
                                       "Alt+S");
-  fk_ui_name (self->back_to_student, FK_T ("Back to the students", "回到學生畫面"));
+  fk_ui_name (self->back_to_student, _("Back to the students"));
   g_signal_connect (self->back_to_student, "clicked", G_CALLBACK (back_to_student_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->back_to_student);
-  leave = wrap_button (FK_T ("Leave the drive", "結束到校服務"), FK_T ("Leave the drive", "結束到校服務"), NULL);
-  gtk_widget_set_tooltip_text (leave, FK_T ("Back to the outing's case list; the second checker is signed out",
-                                            "回到外勤案件列表；複核人員登出"));
+  leave = wrap_button (_("Leave the drive"), _("Leave the drive"), NULL);
+  gtk_widget_set_tooltip_text (leave, _("Back to the outing's case list; the second checker is signed out"));
   g_signal_connect (leave, "clicked", G_CALLBACK (leave_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), leave);
   gtk_box_append (GTK_BOX (box), buttons);
@@ -2589,14 +2572,13 @@ fk_drive_page_new (FkWindow   *window,
   gtk_widget_add_css_class (self->progress, "heading");
   gtk_widget_set_hexpand (self->progress, TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  FK_T ("Progress of the class", "全班進度"), -1);
+                                  _("Progress of the class"), -1);
   gtk_box_append (GTK_BOX (top), self->progress);
-  change = fk_ui_icon_button ("system-users-symbolic", FK_T ("Second checker", "複核人員"));
+  change = fk_ui_icon_button ("system-users-symbolic", _("Second checker"));
   g_signal_connect (change, "clicked", G_CALLBACK (change_checker_cb), self);
   gtk_widget_set_visible (change, self->second_check);
   gtk_box_append (GTK_BOX (top), change);
-  leave = fk_ui_icon_button ("window-close-symbolic", FK_T ("Leave the drive (back to the case list)",
-                                                            "結束到校服務（回到案件列表）"));
+  leave = fk_ui_icon_button ("window-close-symbolic", _("Leave the drive (back to the case list)"));
   g_signal_connect (leave, "clicked", G_CALLBACK (leave_clicked_cb), self);
   gtk_box_append (GTK_BOX (top), leave);
   gtk_box_append (GTK_BOX (self), top);
@@ -2627,7 +2609,7 @@ fk_drive_page_new (FkWindow   *window,
     {
       show_end (self);
       gtk_label_set_text (GTK_LABEL (self->end_title),
-                          FK_T ("No students yet: import the class roster first.", "尚無學生：請先匯入班級名冊。"));
+                          _("No students yet: import the class roster first."));
     }
   else if (self->second_check)
     {
@@ -2768,8 +2750,8 @@ fk_drive_entry_buttons (FkWindow   *window,
                         const char *outing_id)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-  GtkWidget *import = fk_ui_button (FK_T ("Import roster…", "匯入名冊…"), NULL);
-  GtkWidget *start = fk_ui_button (FK_T ("Start the drive", "開始到校服務"), "suggested-action");
+  GtkWidget *import = fk_ui_button (_("Import roster…"), NULL);
+  GtkWidget *start = fk_ui_button (_("Start the drive"), "suggested-action");
   Entry *e = g_new0 (Entry, 1);
   Entry *e2 = g_new0 (Entry, 1);
 
@@ -2778,10 +2760,8 @@ fk_drive_entry_buttons (FkWindow   *window,
   e->outing_id = g_strdup (outing_id);
   e2->outing_id = g_strdup (outing_id);
   gtk_box_set_homogeneous (GTK_BOX (box), TRUE);
-  gtk_widget_set_tooltip_text (import, FK_T ("Read the class list the school sent (CSV or TSV) and review every row before saving",
-                                             "讀取學校提供的班級名冊（CSV 或 TSV），儲存前逐列檢視"));
-  gtk_widget_set_tooltip_text (start, FK_T ("One screen per student, in class and seat order",
-                                            "依班級、座號順序，每位學生一個畫面"));
+  gtk_widget_set_tooltip_text (import, _("Read the class list the school sent (CSV or TSV) and review every row before saving"));
+  gtk_widget_set_tooltip_text (start, _("One screen per student, in class and seat order"));
   g_signal_connect_data (import, "clicked", G_CALLBACK (import_clicked_cb), e, entry_free, 0);
   g_signal_connect_data (start, "clicked", G_CALLBACK (start_clicked_cb), e2, entry_free, 0);
   gtk_box_append (GTK_BOX (box), import);

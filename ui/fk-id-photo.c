@@ -82,8 +82,7 @@ fk_id_photo_new_from_bytes (GBytes  *bytes,
   if (pixbuf == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           FK_T ("That file is not a picture FieldKit can read (use JPEG or PNG).",
-                                 "無法讀取這個圖檔（請使用 JPEG 或 PNG）。"));
+                           _("That file is not a picture FieldKit can read (use JPEG or PNG)."));
       return NULL;
     }
   return photo_new (pixbuf);
@@ -254,18 +253,15 @@ fk_id_photo_warnings (const FkIdPhotoCheck *check)
   g_autoptr(GString) s = g_string_new (NULL);
 
   if (check->too_small)
-    g_string_append_printf (s, FK_T ("Too small for 300 dpi: the frame holds %d × %d pixels of the picture, "
-                                     "at least %d × %d are needed. Use a larger picture, or zoom out.",
-                                     "解析度不足 300 dpi：框內只有 %d × %d 像素，至少需要 %d × %d。"
-                                     "請改用較大的照片或縮小。"),
+    g_string_append_printf (s, _("Too small for 300 dpi: the frame holds %d × %d pixels of the picture, "
+                                     "at least %d × %d are needed. Use a larger picture, or zoom out."),
                             check->crop_width, check->crop_height, FK_ID_PHOTO_WIDTH_PX, FK_ID_PHOTO_HEIGHT_PX);
   if (check->too_dark)
     g_string_append_printf (s, "%s%s", s->len ? " " : "",
-                            FK_T ("Too dark: take it again with more light on the face.",
-                                  "太暗：請增加臉部光線後重拍。"));
+                            _("Too dark: take it again with more light on the face."));
   if (check->too_bright)
     g_string_append_printf (s, "%s%s", s->len ? " " : "",
-                            FK_T ("Too bright: the face may be washed out.", "太亮：臉部可能過曝。"));
+                            _("Too bright: the face may be washed out."));
   if (s->len == 0)
     return NULL;
   return g_string_free (g_steal_pointer (&s), FALSE);

@@ -1,5 +1,5 @@
 /* fk-pages.h — the pages of the window.  Each is a GtkBox subclass built
- * in code (every string goes through FK_T at run time).  Pages that show
+ * in code (every string goes through _() — gettext — at run time).  Pages that show
  * personal data are created when shown and destroyed when the window locks. */
 #pragma once
 

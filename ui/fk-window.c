@@ -129,17 +129,17 @@ static void
 update_header (FkWindow *self)
 {
   const char *name = gtk_stack_get_visible_child_name (self->content);
-  const char *title = FK_T ("Home", "首頁");
+  const char *title = _("Home");
   gboolean top = name == NULL || g_str_equal (name, "home") || g_str_equal (name, "sync");
 
   if (g_strcmp0 (name, "sync") == 0)
-    title = FK_T ("Sync", "同步");
+    title = _("Sync");
   else if (g_strcmp0 (name, "outing") == 0 && self->outing)
     title = fk_outing_page_title (FK_OUTING_PAGE (self->outing));
   else if (g_strcmp0 (name, "case") == 0 && self->editor)
     title = fk_case_editor_title (FK_CASE_EDITOR (self->editor));
   else if (g_strcmp0 (name, "receipt") == 0)
-    title = FK_T ("Receipt", "收件確認");
+    title = _("Receipt");
   adw_window_title_set_title (self->title, title);
   gtk_widget_set_visible (self->back_button, !top || is_folded (self));
 }
@@ -170,7 +170,7 @@ static void
 update_operator_label (FkWindow *self)
 {
   const char *op = self->store ? fk_store_operator (self->store) : NULL;
-  g_autofree char *text = op ? g_strdup_printf (FK_T ("Signed in: %s", "已登入：%s"), op) : g_strdup ("");
+  g_autofree char *text = op ? g_strdup_printf (_("Signed in: %s"), op) : g_strdup ("");
 
   gtk_label_set_text (GTK_LABEL (self->operator_label), text);
 }
@@ -329,8 +329,7 @@ idle_check_cb (gpointer user_data)
     {
       fk_window_lock (self);
       fk_signin_page_reset (FK_SIGNIN_PAGE (self->signin_page),
-                            FK_T ("Locked after a while without use. Sign in again to go on.",
-                                  "閒置一段時間後已自動鎖定。請重新登入以繼續。"));
+                            _("Locked after a while without use. Sign in again to go on."));
     }
   return G_SOURCE_CONTINUE;
 }
@@ -480,10 +479,10 @@ main_menu (void)
 {
   GMenu *menu = g_menu_new ();
 
-  g_menu_append (menu, FK_T ("Preferences", "偏好設定"), "app.preferences");
-  g_menu_append (menu, FK_T ("Lock", "鎖定"), "win.lock");
-  g_menu_append (menu, FK_T ("About FieldKit", "關於戶政外勤工具"), "app.about");
-  g_menu_append (menu, FK_T ("Quit", "結束"), "app.quit");
+  g_menu_append (menu, _("Preferences"), "app.preferences");
+  g_menu_append (menu, _("Lock"), "win.lock");
+  g_menu_append (menu, _("About FieldKit"), "app.about");
+  g_menu_append (menu, _("Quit"), "app.quit");
   return G_MENU_MODEL (menu);
 }
 
@@ -504,14 +503,14 @@ build_main (FkWindow *self)
   side_header = self->side_header = adw_header_bar_new ();
   adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (side_header), FALSE);
   adw_header_bar_set_title_widget (ADW_HEADER_BAR (side_header),
-                                   adw_window_title_new (FK_T ("FieldKit", "戶政外勤工具"), NULL));
+                                   adw_window_title_new (_("FieldKit"), NULL));
   gtk_box_append (GTK_BOX (self->sidebar_box), side_header);
   self->sidebar = GTK_LIST_BOX (gtk_list_box_new ());
   gtk_widget_add_css_class (GTK_WIDGET (self->sidebar), "navigation-sidebar");
   gtk_widget_set_vexpand (GTK_WIDGET (self->sidebar), TRUE);
-  fk_ui_name (self->sidebar, FK_T ("Sections", "功能"));
-  gtk_list_box_append (self->sidebar, sidebar_row ("go-home-symbolic", FK_T ("Home", "首頁")));
-  gtk_list_box_append (self->sidebar, sidebar_row ("emblem-synchronizing-symbolic", FK_T ("Sync", "同步")));
+  fk_ui_name (self->sidebar, _("Sections"));
+  gtk_list_box_append (self->sidebar, sidebar_row ("go-home-symbolic", _("Home")));
+  gtk_list_box_append (self->sidebar, sidebar_row ("emblem-synchronizing-symbolic", _("Sync")));
   g_signal_connect (self->sidebar, "row-activated", G_CALLBACK (sidebar_row_activated_cb), self);
   gtk_box_append (GTK_BOX (self->sidebar_box), GTK_WIDGET (self->sidebar));
   footer = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
@@ -520,10 +519,10 @@ build_main (FkWindow *self)
   gtk_widget_set_margin_bottom (footer, 12);
   self->operator_label = fk_ui_label ("", "dim-label");
   gtk_box_append (GTK_BOX (footer), self->operator_label);
-  side_prefs = fk_ui_button (FK_T ("Preferences", "偏好設定"), NULL);
+  side_prefs = fk_ui_button (_("Preferences"), NULL);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (side_prefs), "app.preferences");
   gtk_box_append (GTK_BOX (footer), side_prefs);
-  side_lock = fk_ui_button (FK_T ("Lock", "鎖定"), NULL);
+  side_lock = fk_ui_button (_("Lock"), NULL);
   g_signal_connect (side_lock, "clicked", G_CALLBACK (lock_clicked_cb), self);
   gtk_box_append (GTK_BOX (footer), side_lock);
   gtk_box_append (GTK_BOX (self->sidebar_box), footer);
@@ -534,7 +533,7 @@ build_main (FkWindow *self)
   self->content_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   gtk_widget_set_hexpand (self->content_box, TRUE);
   content_header = adw_header_bar_new ();
-  self->back_button = fk_ui_icon_button ("go-previous-symbolic", FK_T ("Back", "返回"));
+  self->back_button = fk_ui_icon_button ("go-previous-symbolic", _("Back"));
   g_signal_connect (self->back_button, "clicked", G_CALLBACK (back_clicked_cb), self);
   adw_header_bar_pack_start (ADW_HEADER_BAR (content_header), self->back_button);
   self->title = ADW_WINDOW_TITLE (adw_window_title_new ("", NULL));
@@ -542,27 +541,27 @@ build_main (FkWindow *self)
   menu = gtk_menu_button_new ();
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (menu), "open-menu-symbolic");
   gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (menu), model);
-  gtk_widget_set_tooltip_text (menu, FK_T ("Main menu", "主選單"));
-  fk_ui_name (menu, FK_T ("Main menu", "主選單"));
+  gtk_widget_set_tooltip_text (menu, _("Main menu"));
+  fk_ui_name (menu, _("Main menu"));
   adw_header_bar_pack_end (ADW_HEADER_BAR (content_header), menu);
   /* The lock button and the "Offline" badge where there is room; on a
    * narrow screen only an offline icon (Lock stays in the menu and on
    * Ctrl+L), so the header never makes the window wider than 360 px. */
   wide = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->offline_label = gtk_label_new (FK_T ("Offline", "離線"));
+  self->offline_label = gtk_label_new (_("Offline"));
   gtk_widget_add_css_class (self->offline_label, "fk-offline");
   gtk_widget_set_valign (self->offline_label, GTK_ALIGN_CENTER);
-  fk_ui_name (self->offline_label, FK_T ("Offline: cases are kept on this device", "離線：案件暫存在本裝置"));
+  fk_ui_name (self->offline_label, _("Offline: cases are kept on this device"));
   gtk_widget_set_visible (self->offline_label, FALSE);
   gtk_box_append (GTK_BOX (wide), self->offline_label);
-  lock = fk_ui_icon_button ("system-lock-screen-symbolic", FK_T ("Lock (Ctrl+L)", "鎖定（Ctrl+L）"));
+  lock = fk_ui_icon_button ("system-lock-screen-symbolic", _("Lock (Ctrl+L)"));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (lock), "win.lock");
   gtk_box_append (GTK_BOX (wide), lock);
   narrow = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   self->offline_icon = gtk_image_new_from_icon_name ("network-offline-symbolic");
   gtk_widget_add_css_class (self->offline_icon, "fk-offline-icon");
-  gtk_widget_set_tooltip_text (self->offline_icon, FK_T ("Offline: cases are kept on this device", "離線：案件暫存在本裝置"));
-  fk_ui_name (self->offline_icon, FK_T ("Offline: cases are kept on this device", "離線：案件暫存在本裝置"));
+  gtk_widget_set_tooltip_text (self->offline_icon, _("Offline: cases are kept on this device"));
+  fk_ui_name (self->offline_icon, _("Offline: cases are kept on this device"));
   gtk_widget_set_visible (self->offline_icon, FALSE);
   gtk_box_append (GTK_BOX (narrow), self->offline_icon);
   squeezer = adw_squeezer_new ();
@@ -580,7 +579,7 @@ build_main (FkWindow *self)
   gtk_stack_add_named (self->root, GTK_WIDGET (self->leaflet), "main");
 }
 
-/* The language changed (Preferences): every string is chosen with FK_T
+/* The language changed (Preferences): every string is looked up with _()
  * when a widget is built, so the window builds itself again and comes back
  * to the same place — the same outing, the same case (saved first; a new
  * case not storable yet keeps what was typed), receipt or sync page.  The
@@ -623,7 +622,7 @@ rebuild_for_language (FkWindow *self)
       gtk_stack_remove (self->root, self->setup_page);
       self->setup_page = NULL;
     }
-  gtk_window_set_title (GTK_WINDOW (self), FK_T ("FieldKit", "戶政外勤工具"));
+  gtk_window_set_title (GTK_WINDOW (self), _("FieldKit"));
   build_main (self);
   self->signin_page = fk_signin_page_new (self);
   gtk_stack_add_named (self->root, self->signin_page, "signin");
@@ -799,7 +798,7 @@ fk_window_new (AdwApplication *app,
     g_signal_connect (self, "map", G_CALLBACK (bench_mapped_cb), NULL);
   self->settings = g_object_ref (settings);
   self->data_dir = g_strdup (data_dir);
-  gtk_window_set_title (GTK_WINDOW (self), FK_T ("FieldKit", "戶政外勤工具"));
+  gtk_window_set_title (GTK_WINDOW (self), _("FieldKit"));
   {
     /* Never larger than the screen: a 360 × 640 tablet gets a window that fits. */
     GListModel *monitors = gdk_display_get_monitors (gdk_display_get_default ());
@@ -830,7 +829,7 @@ fk_window_new (AdwApplication *app,
       GtkWidget *status = adw_status_page_new ();
 
       adw_status_page_set_icon_name (ADW_STATUS_PAGE (status), "dialog-error-symbolic");
-      adw_status_page_set_title (ADW_STATUS_PAGE (status), FK_T ("The data folder cannot be opened", "無法開啟資料夾"));
+      adw_status_page_set_title (ADW_STATUS_PAGE (status), _("The data folder cannot be opened"));
       adw_status_page_set_description (ADW_STATUS_PAGE (status), error->message);
       gtk_stack_add_named (self->root, status, "error");
       gtk_stack_set_visible_child_name (self->root, "error");
@@ -888,7 +887,7 @@ fk_window_error (FkWindow     *self,
 {
   GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, error ? error->message : NULL);
 
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "ok", FK_T ("OK", "確定"));
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "ok", _("OK"));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -916,8 +915,7 @@ fk_window_run_job (FkWindow            *self,
        * store free while the job that holds it is still running. */
       job->store = NULL;
       g_task_return_new_error (task, FK_STORE_ERROR, FK_STORE_ERROR_BUSY, "%s",
-                               FK_T ("FieldKit is still busy with the last step; try again in a moment.",
-                                     "上一個步驟尚未完成，請稍候再試。"));
+                               _("FieldKit is still busy with the last step; try again in a moment."));
       return;
     }
   self->busy = TRUE;
@@ -988,7 +986,7 @@ fk_window_signed_in (FkWindow   *self,
   else if (g_hash_table_size (self->pending_draft) > 0)
     reopen_pending_draft (self);
   forget_pending (self);
-  fk_window_toast (self, FK_T ("Signed in", "已登入"));
+  fk_window_toast (self, _("Signed in"));
 }
 
 void
@@ -1178,18 +1176,14 @@ fk_window_limits (FkWindow  *self,
 
   if (s.blocked)
     {
-      *warning = g_strdup_printf (FK_T ("No new cases: %u sealed cases wait and the last sync was %.0f days ago "
-                                        "(limits: %u cases, %u days). Sync or export a bundle first.",
-                                        "暫停受理新案件：%u 件已封存案件待上傳，距上次同步 %.0f 天"
-                                        "（上限 %u 件、%u 天）。請先同步或匯出隨身碟檔案。"),
+      *warning = g_strdup_printf (_("No new cases: %u sealed cases wait and the last sync was %.0f days ago "
+                                        "(limits: %u cases, %u days). Sync or export a bundle first."),
                                   s.waiting, days, s.waiting_limit, s.days_limit);
       return FALSE;
     }
   if (s.near)
-    *warning = g_strdup_printf (FK_T ("Sync soon: %u sealed cases wait and the last sync was %.0f days ago "
-                                      "(new cases stop at %u cases or %u days).",
-                                      "請盡快同步：%u 件已封存案件待上傳，距上次同步 %.0f 天"
-                                      "（達 %u 件或 %u 天將暫停受理）。"),
+    *warning = g_strdup_printf (_("Sync soon: %u sealed cases wait and the last sync was %.0f days ago "
+                                      "(new cases stop at %u cases or %u days)."),
                                 s.waiting, days, s.waiting_limit, s.days_limit);
   return TRUE;
 }

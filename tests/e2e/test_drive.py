@@ -41,68 +41,23 @@ import zlib
 GOAL_PER_STUDENT = 6
 
 
-def tap_skip_all(reason):
-    print("1..0 # SKIP " + reason)
-    sys.exit(0)
-
-
-if not os.environ.get("DISPLAY"):
-    tap_skip_all("no X display (run under xvfb-run)")
-if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-    tap_skip_all("no D-Bus session (run under dbus-run-session)")
-
-from dogtail.config import config  # noqa: E402
-
-config.checkForA11y = False
-config.searchCutoffCount = 40
-config.searchBackoffDuration = 0.25
-config.defaultDelay = 0.2
-config.logDebugToFile = False
-
-from dogtail import rawinput  # noqa: E402
-from dogtail import tree  # noqa: E402
-from dogtail.predicate import GenericPredicate  # noqa: E402
+import fkui  # noqa: E402  (skips without a display)
 
 FIELDKIT, CLI, SHOT_DIR = sys.argv[1], sys.argv[2], sys.argv[3]
-os.makedirs(SHOT_DIR, exist_ok=True)
 DATA = tempfile.mkdtemp(prefix="fieldkit-drive-")
 FILES = tempfile.mkdtemp(prefix="fieldkit-drive-files-")
 PASS_ANN = "field visit passphrase ann"
 PASS_BOB = "second check passphrase bob"
 
-ENV = dict(os.environ)
-ENV.update({
-    "FIELDKIT_KDF": "test",
-    "GDK_BACKEND": "x11",
-    "GSETTINGS_BACKEND": "memory",
-    "LC_ALL": "C.UTF-8",
-    "LANGUAGE": "en",
-    "NO_AT_BRIDGE": "0",
-    "GTK_A11Y": "atspi",
-    # The camera is GStreamer's test pattern (ui/fk-camera.c).
-    "FIELDKIT_CAMERA": "test",
-})
-ENV.pop("G_DEBUG", None)
-
-results = []
-step_no = 0
-
-
-def ok(cond, desc):
-    results.append((bool(cond), desc))
-    print(("ok" if cond else "not ok") + " %d - %s" % (len(results), desc), flush=True)
-    return cond
-
-
-def shot(name):
-    global step_no
-    step_no += 1
-    path = os.path.join(SHOT_DIR, "drive-%02d-%s.png" % (step_no, name))
-    subprocess.run(["import", "-window", "root", path], check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
+# The camera is GStreamer's test pattern (ui/fk-camera.c).
+S = fkui.Session(FIELDKIT, CLI, SHOT_DIR, DATA, "drive", fkui.program_env(FIELDKIT_CAMERA="test"))
+ok, shot, click, type_text, key, combo = S.ok, S.shot, S.click, S.type_text, S.key, S.combo
+rawinput = fkui.rawinput
+tree = fkui.tree
+results = S.results
 
 # ---- counting the clerk's interactions -------------------------------------
+# Every click and every key press that is not typed data counts, per phase.
 
 counts = {}
 phase = None
@@ -113,72 +68,16 @@ def count(n=1):
         counts[phase] = counts.get(phase, 0) + n
 
 
+S.on_interaction = count
+
+
 def find(parent, name=None, role=None, showing=False, retry=True, contains=None, timeout=10):
-    def pred(n):
-        try:
-            if contains is not None and contains not in (n.name or ""):
-                return False
-            if name is not None and n.name != name:
-                return False
-            if role is not None and n.roleName != role:
-                return False
-            return not showing or n.showing
-        except Exception:
-            return False
-    deadline = time.time() + timeout
-    while True:
-        try:
-            found = parent.findChildren(pred)
-        except Exception:
-            found = []
-        if found or not retry or time.time() > deadline:
-            return found[0] if found else None
-        time.sleep(0.3)
-
-
-def click(node):
-    actions = list(node.actions.keys()) if node.actions else []
-    for name in ("click", "activate", "toggle", "press"):
-        if name in actions:
-            node.doActionNamed(name)
-            break
-    else:
-        # A list row has no AT-SPI action on GTK 4.8; its extents are right
-        # (window coordinates, and with no window manager the window is at
-        # 0,0), so the pointer clicks it.
-        (x, y), (w, h) = node.position, node.size
-        if w <= 0 or h <= 0:
-            raise AssertionError("%s %r has no click action (%s) and no extents" % (node.roleName, node.name, actions))
-        subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "1"], check=False)
-    count()
-    time.sleep(0.4)
-
-
-def type_text(text):
-    """Typed data: not counted."""
-    rawinput.typeText(text)
-    time.sleep(0.2)
-
-
-def key(name):
-    rawinput.pressKey(name)
-    count()
-    time.sleep(0.3)
-
-
-def combo(keys):
-    rawinput.keyCombo(keys)
-    count()
-    time.sleep(0.3)
+    return S.find(parent, name=name, role=role, showing=showing, retry=retry, contains=contains,
+                  timeout=timeout)
 
 
 def cli(*args, passphrase=PASS_ANN, new=None):
-    env = dict(ENV)
-    env["FIELDKIT_PASSPHRASE"] = passphrase
-    if new:
-        env["FIELDKIT_NEW_PASSPHRASE"] = new
-    return subprocess.run([CLI, "--data-dir", DATA] + list(args), env=env,
-                          capture_output=True, text=True)
+    return S.cli(*args, passphrase=passphrase, new=new)
 
 
 # ---- test data -------------------------------------------------------------
@@ -288,16 +187,8 @@ def wait_for(fn, timeout=10):
     return fn()
 
 
-app_proc = subprocess.Popen([FIELDKIT, "--data-dir", DATA], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 try:
-    app = None
-    for _ in range(60):
-        try:
-            app = tree.root.application("fieldkit")
-            break
-        except Exception:
-            time.sleep(0.5)
+    app = S.launch()
     if not ok(app is not None, "the window appears on the accessibility bus"):
         raise SystemExit
     # No window manager: focus follows the pointer, so put it on the window
@@ -452,16 +343,7 @@ try:
     ok(not leaked, "no student's name is left in the window after locking")
     shot("locked")
 finally:
-    app_proc.terminate()
-    try:
-        out, _ = app_proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        app_proc.kill()
-        out, _ = app_proc.communicate()
-    if app_proc.returncode not in (0, -15):
-        ok(False, "the window exits cleanly (status %s)" % app_proc.returncode)
-    for line in (out or b"").decode(errors="replace").splitlines()[-30:]:
-        print("# app: " + line)
+    S.stop()
     shutil.rmtree(DATA, ignore_errors=True)
     shutil.rmtree(FILES, ignore_errors=True)
 
@@ -474,5 +356,4 @@ print("# INTERACTIONS_PER_STUDENT %s (file, camera, file)" % per)
 ok(per and max(per) <= GOAL_PER_STUDENT,
    "a student without problems takes at most %d interactions (%s)" % (GOAL_PER_STUDENT, per))
 
-print("1..%d" % len(results))
-sys.exit(0 if all(r[0] for r in results) else 1)
+S.finish()

@@ -12,129 +12,27 @@ Needs an X display and a D-Bus session (tools/test.sh runs it under
 xvfb-run and dbus-run-session); without a display it skips.
 """
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
-import re
-import signal
 import tempfile
 import time
 
-TESTS = []
-
-
-def tap_skip_all(reason):
-    print("1..0 # SKIP " + reason)
-    sys.exit(0)
-
-
-if not os.environ.get("DISPLAY"):
-    tap_skip_all("no X display (run under xvfb-run)")
-if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-    tap_skip_all("no D-Bus session (run under dbus-run-session)")
-
-from dogtail.config import config  # noqa: E402
-
-# Under GSETTINGS_BACKEND=memory dogtail would abort asking for
-# toolkit-accessibility; GTK 4 exposes its tree anyway.
-config.checkForA11y = False
-config.searchCutoffCount = 40
-config.searchBackoffDuration = 0.25
-config.defaultDelay = 0.2
-config.logDebugToFile = False
-
-from dogtail import rawinput  # noqa: E402
-from dogtail import tree  # noqa: E402
-from dogtail.predicate import GenericPredicate  # noqa: E402
+import fkui  # skips without a display
 
 FIELDKIT, CLI, SHOT_DIR = sys.argv[1], sys.argv[2], sys.argv[3]
-os.makedirs(SHOT_DIR, exist_ok=True)
 DATA = tempfile.mkdtemp(prefix="fieldkit-e2e-")
 TRACE_DIR = tempfile.mkdtemp(prefix="fieldkit-e2e-trace-")
 PASS_ANN = "field visit passphrase ann"
 PASS_BOB = "second check passphrase bob"
 
-ENV = dict(os.environ)
-ENV.update({
-    "FIELDKIT_KDF": "test",
-    "GDK_BACKEND": "x11",
-    "GSETTINGS_BACKEND": "memory",
-    "LC_ALL": "C.UTF-8",
-    "LANGUAGE": "en",
-    "NO_AT_BRIDGE": "0",
-    "GTK_A11Y": "atspi",
-    # The camera is GStreamer's test pattern (ui/fk-camera.c).
-    "FIELDKIT_CAMERA": "test",
-})
-ENV.pop("G_DEBUG", None)
-
-results = []
-step_no = 0
-
-
-def ok(cond, desc):
-    results.append((bool(cond), desc))
-    print(("ok" if cond else "not ok") + " %d - %s" % (len(results), desc), flush=True)
-    return cond
-
-
-def shot(name):
-    global step_no
-    step_no += 1
-    path = os.path.join(SHOT_DIR, "e2e-%02d-%s.png" % (step_no, name))
-    subprocess.run(["import", "-window", "root", path], check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def find(parent, name=None, role=None, showing=False, retry=True, contains=None):
-    if contains is not None:
-        def pred(n):
-            try:
-                return contains in (n.name or "") and (role is None or n.roleName == role) \
-                    and (not showing or n.showing)
-            except Exception:
-                return False
-        deadline = time.time() + 30
-        while True:
-            found = parent.findChildren(pred)
-            if found or not retry or time.time() > deadline:
-                return found[0] if found else None
-            time.sleep(0.3)
-    # A loaded CI machine can take many seconds to build a page: keep asking
-    # for up to 30 s before giving up.
-    deadline = time.time() + (30 if retry else 0)
-    while True:
-        try:
-            node = parent.findChild(GenericPredicate(name=name, roleName=role), retry=False,
-                                    requireResult=False, showingOnly=showing)
-        except Exception:
-            node = None
-        if node is not None or time.time() > deadline:
-            return node
-        time.sleep(0.5)
-
-
-def click(node):
-    if node is None:
-        raise AssertionError("the control to click was not found in the accessibility tree")
-    actions = list(node.actions.keys()) if node.actions else []
-    for name in ("click", "activate", "toggle", "press"):
-        if name in actions:
-            node.doActionNamed(name)
-            break
-    else:
-        raise AssertionError("%s %r has no click action (%s)" % (node.roleName, node.name, actions))
-    time.sleep(0.4)
-
-
-def type_text(text):
-    rawinput.typeText(text)
-    time.sleep(0.2)
-
-
-def key(name):
-    rawinput.pressKey(name)
-    time.sleep(0.2)
+# The camera is GStreamer's test pattern (ui/fk-camera.c).
+S = fkui.Session(FIELDKIT, CLI, SHOT_DIR, DATA, "e2e", fkui.program_env(FIELDKIT_CAMERA="test"))
+ok, shot, find, click, type_text, key = S.ok, S.shot, S.find, S.click, S.type_text, S.key
+rawinput = fkui.rawinput
+results = S.results
 
 
 def files_now():
@@ -219,24 +117,11 @@ def wait_sensitive(node, timeout=30):
 
 
 def cli(*args, passphrase=PASS_ANN, new=None):
-    env = dict(ENV)
-    env["FIELDKIT_PASSPHRASE"] = passphrase
-    if new:
-        env["FIELDKIT_NEW_PASSPHRASE"] = new
-    return subprocess.run([CLI, "--data-dir", DATA] + list(args), env=env,
-                          capture_output=True, text=True)
+    return S.cli(*args, passphrase=passphrase, new=new)
 
 
-app_proc = subprocess.Popen([FIELDKIT, "--data-dir", DATA], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 try:
-    app = None
-    for _ in range(60):
-        try:
-            app = tree.root.application("fieldkit")
-            break
-        except Exception:
-            time.sleep(0.5)
+    app = S.launch()
     if not ok(app is not None, "the window appears on the accessibility bus"):
         raise SystemExit
     # No window manager: focus follows the pointer, so put it on the window.
@@ -320,7 +205,7 @@ try:
 
     # ---- the photo from the camera (GStreamer's test pattern) -----------------
     before = files_now()
-    trace = trace_files(app_proc.pid)
+    trace = trace_files(S.proc.pid)
     camera = find(app, "Take photo with camera…", "push button")
     ok(camera is not None and camera.sensitive, "the case editor offers the camera")
     click(camera)
@@ -393,18 +278,8 @@ try:
     ok(find(app, "New outing", "push button") is not None, "signing in again shows home")
     shot("signed-in-again")
 finally:
-    app_proc.terminate()
-    try:
-        out, _ = app_proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        app_proc.kill()
-        out, _ = app_proc.communicate()
-    if app_proc.returncode not in (0, -15):
-        ok(False, "the window exits cleanly (status %s)" % app_proc.returncode)
-    for line in (out or b"").decode(errors="replace").splitlines()[-30:]:
-        print("# app: " + line)
+    S.stop()
     shutil.rmtree(DATA, ignore_errors=True)
     shutil.rmtree(TRACE_DIR, ignore_errors=True)
 
-print("1..%d" % len(results))
-sys.exit(0 if all(r[0] for r in results) else 1)
+S.finish()

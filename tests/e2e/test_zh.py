@@ -11,71 +11,21 @@ Prints TAP.
 
 Usage: test_zh.py FIELDKIT FIELDKIT_CLI SHOT_DIR
 """
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-if not os.environ.get("DISPLAY") or not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-    print("1..0 # SKIP needs an X display and a D-Bus session (run under xvfb-run dbus-run-session)")
-    sys.exit(0)
-
-from dogtail.config import config  # noqa: E402
-
-config.checkForA11y = False
-config.searchCutoffCount = 40
-config.searchBackoffDuration = 0.25
-config.defaultDelay = 0.2
-config.logDebugToFile = False
-
-from dogtail import rawinput  # noqa: E402
-from dogtail import tree  # noqa: E402
-from dogtail.predicate import GenericPredicate  # noqa: E402
+import fkui  # skips without a display
 
 FIELDKIT, CLI, SHOT_DIR = sys.argv[1], sys.argv[2], sys.argv[3]
-os.makedirs(SHOT_DIR, exist_ok=True)
 DATA = tempfile.mkdtemp(prefix="fieldkit-zh-")
 PASS = "zh window test passphrase"
 
-ENV = dict(os.environ)
-for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE", "G_DEBUG"):
-    ENV.pop(var, None)
-ENV.update({
-    "LANG": "zh_TW.UTF-8",
-    "FIELDKIT_KDF": "test",
-    "GDK_BACKEND": "x11",
-    "GSETTINGS_BACKEND": "memory",
-    "NO_AT_BRIDGE": "0",
-    "GTK_A11Y": "atspi",
-})
-
-results = []
-
-
-def ok(cond, desc):
-    results.append(bool(cond))
-    print(("ok" if cond else "not ok") + " %d - %s" % (len(results), desc), flush=True)
-    return cond
-
-
-def shot(name):
-    subprocess.run(["import", "-window", "root", os.path.join(SHOT_DIR, "zh-%s.png" % name)],
-                   check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def find(parent, name=None, role=None, timeout=30):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            node = parent.findChild(GenericPredicate(name=name, roleName=role), retry=False,
-                                    requireResult=False)
-        except Exception:
-            node = None
-        if node is not None or time.time() > deadline:
-            return node
-        time.sleep(0.5)
+s = fkui.Session(FIELDKIT, CLI, SHOT_DIR, DATA, "zh",
+                 fkui.program_env(LANG="zh_TW.UTF-8", LC_ALL=None, LC_MESSAGES=None, LANGUAGE=None))
+ok, find, click, shot = s.ok, s.find, s.click, s.shot
 
 
 def names(parent, role):
@@ -89,29 +39,8 @@ def names(parent, role):
     return out
 
 
-def click(node):
-    if node is None:
-        raise AssertionError("the control to click was not found")
-    for action in ("click", "activate", "toggle", "press"):
-        if node.actions and action in node.actions:
-            node.doActionNamed(action)
-            time.sleep(0.5)
-            return
-    # A list row has no AT-SPI action on GTK 4.8: the pointer clicks it
-    # (no window manager, so window coordinates are screen coordinates).
-    (x, y), (w, h) = node.position, node.size
-    if w <= 0 or h <= 0:
-        raise AssertionError("no click action and no extents on %r" % node.name)
-    subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "1"], check=False)
-    time.sleep(0.5)
-
-
 def cli(*args):
-    env = dict(ENV)
-    env["FIELDKIT_PASSPHRASE"] = PASS
-    env["FIELDKIT_NEW_PASSPHRASE"] = PASS
-    return subprocess.run([CLI, "--data-dir", DATA, "--lang", "en"] + list(args), env=env,
-                          capture_output=True, text=True)
+    return s.cli("--lang", "en", *args, passphrase=PASS, new=PASS)
 
 
 setup = [cli("init", "--operator", "ann", "--name", "Chen Mei-ling", "--office-code", "TCN",
@@ -124,16 +53,8 @@ setup = [cli("init", "--operator", "ann", "--name", "Chen Mei-ling", "--office-c
 ok(all(r.returncode == 0 for r in setup),
    "a data folder with an operator, an outing and a case (%s)" % " ".join(r.stderr.strip()[:60] for r in setup))
 
-proc = subprocess.Popen([FIELDKIT, "--data-dir", DATA], env=ENV,
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 try:
-    app = None
-    for _ in range(60):
-        try:
-            app = tree.root.application("fieldkit")
-            break
-        except Exception:
-            time.sleep(0.5)
+    app = s.launch()
     if not ok(app is not None, "the window appears on the accessibility bus"):
         raise SystemExit
     time.sleep(1)
@@ -145,10 +66,10 @@ try:
 
     signin = find(app, "登入", "push button")
     ok(signin is not None, "the sign-in page says 登入 (Sign in)")
-    ok(find(app, "Sign in", "push button", timeout=0) is None, "no English 'Sign in' button")
+    ok(find(app, "Sign in", "push button", retry=False) is None, "no English 'Sign in' button")
     shot("signin")
-    rawinput.typeText(PASS)
-    rawinput.pressKey("Return")
+    s.type_text(PASS)
+    s.key("Return")
 
     new_outing = find(app, "新增外勤場次", "push button")
     ok(new_outing is not None, "home offers 新增外勤場次 (New outing)")
@@ -166,7 +87,7 @@ try:
     new_case = find(app, "新增案件", "push button")
     ok(new_case is not None, "the outing page offers 新增案件 (New case)")
     shot("outing")
-    ok(find(app, "New case", "push button", timeout=0) is None, "no English 'New case' button")
+    ok(find(app, "New case", "push button", retry=False) is None, "no English 'New case' button")
     # The case row (or its title label: the pointer clicks inside the row).
     rows = app.findChildren(lambda n: "Wang Da-ming" in (n.name or ""))
     ok(rows, "the case is listed")
@@ -182,15 +103,7 @@ try:
            "no English field label left in the case editor")
         shot("case")
 finally:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    for line in (out or b"").decode(errors="replace").splitlines()[-20:]:
-        print("# app: " + line)
+    s.stop(check_exit=False)
     shutil.rmtree(DATA, ignore_errors=True)
 
-print("1..%d" % len(results))
-sys.exit(0 if all(results) else 1)
+s.finish()

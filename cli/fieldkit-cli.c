@@ -7,7 +7,6 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -24,6 +23,7 @@
 #include "cli/fk-cli-output.h"
 #include "sync/fk-sync.h"
 #include "crypto/fk-i18n.h"
+#include "crypto/fk-passphrase.h"
 #include "crypto/fk-vault.h"
 
 /* ---- arguments --------------------------------------------------------------- */
@@ -140,65 +140,6 @@ check_options (const Args          *args,
 
 /* ---- passphrases ----------------------------------------------------------- */
 
-static void
-wipe_free (char *s)
-{
-  if (s)
-    {
-      sodium_memzero (s, strlen (s));
-      g_free (s);
-    }
-}
-
-typedef char *WipedString;
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC (WipedString, wipe_free, NULL)
-
-static char *
-prompt_no_echo (const char *prompt)
-{
-  struct termios old, quiet;
-  char buf[1024];
-  FILE *tty = fopen ("/dev/tty", "r+");
-  char *out = NULL;
-
-  if (tty == NULL)
-    return NULL;
-  fputs (prompt, tty);
-  fflush (tty);
-  if (tcgetattr (fileno (tty), &old) == 0)
-    {
-      quiet = old;
-      quiet.c_lflag &= ~(tcflag_t) ECHO;
-      tcsetattr (fileno (tty), TCSAFLUSH, &quiet);
-    }
-  if (fgets (buf, sizeof buf, tty) != NULL)
-    {
-      buf[strcspn (buf, "\r\n")] = '\0';
-      out = g_strdup (buf);
-    }
-  sodium_memzero (buf, sizeof buf);
-  tcsetattr (fileno (tty), TCSAFLUSH, &old);
-  fputs ("\n", tty);
-  fclose (tty);
-  return out;
-}
-
-static char *
-read_secret_file (const char  *path,
-                  GError     **error)
-{
-  g_autofree char *contents = NULL;
-  gsize len;
-  char *out;
-
-  if (!g_file_get_contents (path, &contents, &len, error))
-    return NULL;
-  contents[strcspn (contents, "\r\n")] = '\0';
-  out = g_strdup (contents);
-  sodium_memzero (contents, len);
-  return out;
-}
-
 /* The passphrase comes from FIELDKIT_PASSPHRASE (or env_name),
  * --passphrase-file (or file_opt), or a no-echo prompt; never argv. */
 static char *
@@ -209,35 +150,8 @@ get_passphrase (const Args  *args,
                 gboolean     confirm,
                 GError     **error)
 {
-  const char *env = g_getenv (env_name);
-  const char *file = opt (args, file_opt);
-  char *first, *second;
-
-  if (env != NULL)
-    return g_strdup (env);
-  if (file != NULL)
-    return read_secret_file (file, error);
-  if (!isatty (STDIN_FILENO))
-    {
-      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                   _("No passphrase given: set %s, use --%s FILE, or run the command in a terminal to be asked."),
-                   env_name, file_opt);
-      return NULL;
-    }
-  first = prompt_no_echo (prompt);
-  if (first == NULL || !confirm)
-    return first;
-  second = prompt_no_echo (_("Type it again: "));
-  if (g_strcmp0 (first, second) != 0)
-    {
-      wipe_free (first);
-      wipe_free (second);
-      g_set_error_literal (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                           _("The two passphrases differ; nothing was changed."));
-      return NULL;
-    }
-  wipe_free (second);
-  return first;
+  return fk_passphrase_get (env_name, opt (args, file_opt), file_opt, prompt, confirm,
+                            FK_STORE_ERROR, FK_STORE_ERROR_INVALID, error);
 }
 
 /* ---- the store ----------------------------------------------------------------- */
@@ -265,7 +179,7 @@ open_unlocked (const Args  *args,
                GError     **error)
 {
   g_autoptr(FkStore) store = open_store (args, error);
-  g_auto(WipedString) pass = NULL;
+  g_auto(FkPassphrase) pass = NULL;
   g_autofree char *sole = NULL;
   const char *op;
 
@@ -353,7 +267,7 @@ cmd_init (const Args *args)
   static const char *const allowed[] = { "operator", "name", "office-code", "device-number", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
-  g_auto(WipedString) pass = NULL;
+  g_auto(FkPassphrase) pass = NULL;
   char *recovery = NULL;
   const char *op = opt (args, "operator");
   const char *name = opt (args, "name");
@@ -420,7 +334,7 @@ cmd_operator (const Args *args)
       const char *id = opt (args, "id");
       const char *name = opt (args, "name");
       const char *role = opt (args, "role");
-      g_auto(WipedString) pass = NULL;
+      g_auto(FkPassphrase) pass = NULL;
       FkRole r = FK_ROLE_STAFF;
 
       if (id == NULL || name == NULL)
@@ -485,8 +399,8 @@ cmd_recover (const Args *args)
   static const char *const allowed[] = { "new-passphrase-file", "recovery-key-file", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
-  g_auto(WipedString) key = NULL;
-  g_auto(WipedString) pass = NULL;
+  g_auto(FkPassphrase) key = NULL;
+  g_auto(FkPassphrase) pass = NULL;
   const char *op = opt (args, "operator");
   g_autofree char *bad = NULL;
 

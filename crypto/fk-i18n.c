@@ -5,6 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* meson passes both folders; a build outside meson (tools/fuzz.sh) gets
+ * the system's. */
+#ifndef FK_LOCALEDIR
+#define FK_LOCALEDIR "/usr/share/locale"
+#endif
+
 /* glibc's documented way to tell gettext that LANGUAGE changed. */
 extern int _nl_msg_cat_cntr;
 

@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -21,6 +20,7 @@
 #include "app/fk-catalog.h"
 #include "app/fk-packet.h"
 #include "crypto/fk-i18n.h"
+#include "crypto/fk-passphrase.h"
 #include "crypto/fk-vault.h"
 #include "sync/fk-office-server.h"
 #include "sync/fk-office-store.h"
@@ -256,48 +256,6 @@ time_text (gint64 t)
 
 /* ---- passphrases ------------------------------------------------------------------------ */
 
-static void
-wipe_free (char *s)
-{
-  if (s)
-    {
-      sodium_memzero (s, strlen (s));
-      g_free (s);
-    }
-}
-
-typedef char *WipedString;
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC (WipedString, wipe_free, NULL)
-
-static char *
-prompt_no_echo (const char *prompt)
-{
-  struct termios old, quiet;
-  char buf[1024];
-  FILE *tty = fopen ("/dev/tty", "r+");
-  char *out = NULL;
-
-  if (tty == NULL)
-    return NULL;
-  fputs (prompt, tty);
-  fflush (tty);
-  if (tcgetattr (fileno (tty), &old) == 0)
-    {
-      quiet = old;
-      quiet.c_lflag &= ~(tcflag_t) ECHO;
-      tcsetattr (fileno (tty), TCSAFLUSH, &quiet);
-    }
-  if (fgets (buf, sizeof buf, tty) != NULL)
-    {
-      buf[strcspn (buf, "\r\n")] = '\0';
-      out = g_strdup (buf);
-    }
-  sodium_memzero (buf, sizeof buf);
-  tcsetattr (fileno (tty), TCSAFLUSH, &old);
-  fputs ("\n", tty);
-  fclose (tty);
-  return out;
-}
 
 static char *
 get_secret (const Args  *args,
@@ -307,43 +265,8 @@ get_secret (const Args  *args,
             gboolean     confirm,
             GError     **error)
 {
-  const char *env = g_getenv (env_name);
-  const char *file = opt (args, file_opt);
-  g_auto(WipedString) second = NULL;
-  char *first;
-
-  if (env != NULL)
-    return g_strdup (env);
-  if (file != NULL)
-    {
-      g_autofree char *contents = NULL;
-      gsize len;
-
-      if (!g_file_get_contents (file, &contents, &len, error))
-        return NULL;
-      first = g_strndup (contents, strcspn (contents, "\r\n"));
-      sodium_memzero (contents, len);
-      return first;
-    }
-  if (!isatty (STDIN_FILENO))
-    {
-      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                   _("No passphrase given: set %s, use --%s FILE, or run the command in a terminal to be asked."),
-                   env_name, file_opt);
-      return NULL;
-    }
-  first = prompt_no_echo (prompt);
-  if (first == NULL || !confirm)
-    return first;
-  second = prompt_no_echo (_("Type it again: "));
-  if (g_strcmp0 (first, second) != 0)
-    {
-      wipe_free (first);
-      g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                           _("The two passphrases differ; nothing was changed."));
-      return NULL;
-    }
-  return first;
+  return fk_passphrase_get (env_name, opt (args, file_opt), file_opt, prompt, confirm,
+                            FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID, error);
 }
 
 /* ---- the store ------------------------------------------------------------------------------- */
@@ -379,7 +302,7 @@ unlock (const Args     *args,
         FkOfficeStore  *store,
         GError        **error)
 {
-  g_auto(WipedString) pass = get_secret (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
+  g_auto(FkPassphrase) pass = get_secret (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
                                          _("Admin passphrase: "), FALSE, error);
 
   if (pass == NULL)
@@ -397,7 +320,7 @@ cmd_init (const Args *args)
   g_autoptr(FkOfficeStore) store = NULL;
   g_autoptr(FkOfficeKeys) keys = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_auto(WipedString) pass = NULL;
+  g_auto(FkPassphrase) pass = NULL;
   g_autofree char *bad = NULL;
   char *recovery = NULL;
   const char *admin = opt (args, "admin");
@@ -443,7 +366,7 @@ cmd_admin (const Args *args)
   g_autoptr(FkOfficeStore) store = NULL;
   g_autoptr(FkOfficeKeys) keys = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_auto(WipedString) pass = NULL;
+  g_auto(FkPassphrase) pass = NULL;
   g_autofree char *bad = NULL;
   const char *name = opt (args, "name");
 
@@ -847,10 +770,10 @@ cmd_case (const Args *args)
     return fail (error);
   if (!json_parser_load_from_data (parser, case_json, -1, &error))
     {
-      wipe_free (case_json);
+      fk_passphrase_free (case_json);
       return fail (error);
     }
-  wipe_free (case_json);
+  fk_passphrase_free (case_json);
   doc = json_node_get_object (json_parser_get_root (parser));
   kase = json_object_get_object_member (doc, "case");
   list = json_object_get_array_member (doc, "attachments");
@@ -1227,7 +1150,7 @@ open_packet_case (FkOfficeStore        *store,
   if (json_parser_load_from_data (parser, case_json, -1, error) &&
       JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     doc = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-  wipe_free (case_json);
+  fk_passphrase_free (case_json);
   return doc;
 }
 
@@ -1348,7 +1271,7 @@ cmd_handover (const Args *args)
       json_node_set_object (node, doc);
       text = json_to_string (node, FALSE);
       sealed = fk_box_seal_to_identity (device->sign_pk, (const guint8 *) text, strlen (text), &error);
-      wipe_free (g_steal_pointer (&text));
+      fk_passphrase_free (g_steal_pointer (&text));
       if (sealed == NULL)
         return fail (error);
       sealed_b64 = fk_b64_encode (g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed));

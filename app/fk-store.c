@@ -3018,10 +3018,13 @@ fk_store_case_attach (FkStore     *self,
 
   if (kase == NULL)
     return FALSE;
-  if (g_strcmp0 (kind, "photo") != 0 && g_strcmp0 (kind, "signature") != 0)
+  /* guardian_signature: a card hand-over signed by the student and, when
+   * present, the guardian too. */
+  if (g_strcmp0 (kind, "photo") != 0 && g_strcmp0 (kind, "signature") != 0 &&
+      g_strcmp0 (kind, "guardian_signature") != 0)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
-                   _("Unknown attachment kind \"%s\": use photo or signature."),
+                   _("Unknown attachment kind \"%s\": use photo, signature or guardian_signature."),
                    kind ? kind : "");
       return FALSE;
     }

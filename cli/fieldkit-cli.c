@@ -877,7 +877,8 @@ static int
 cmd_case (const Args *args)
 {
   static const char *const allowed[] = {
-    "outing", "service", "person-id", "name", "birth", "field", "photo", "signature", "status", "all", NULL
+    "outing", "service", "person-id", "name", "birth", "field", "photo", "signature", "guardian-signature",
+    "status", "all", NULL
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
@@ -1001,14 +1002,17 @@ cmd_case (const Args *args)
     {
       g_autoptr(GBytes) photo = NULL;
       g_autoptr(GBytes) signature = NULL;
-      const char *photo_mime = NULL, *signature_mime = NULL;
+      g_autoptr(GBytes) guardian = NULL;
+      const char *photo_mime = NULL, *signature_mime = NULL, *guardian_mime = NULL;
 
-      if (!opt (args, "photo") && !opt (args, "signature"))
-        return fk_cli_usage ("fieldkit-cli case attach CASE [--photo FILE] [--signature FILE]");
+      if (!opt (args, "photo") && !opt (args, "signature") && !opt (args, "guardian-signature"))
+        return fk_cli_usage ("fieldkit-cli case attach CASE [--photo FILE] [--signature FILE] [--guardian-signature FILE]");
       if (!read_attachment (opt (args, "photo"), &photo, &photo_mime, &error) ||
           !read_attachment (opt (args, "signature"), &signature, &signature_mime, &error) ||
+          !read_attachment (opt (args, "guardian-signature"), &guardian, &guardian_mime, &error) ||
           (photo && !fk_store_case_attach (store, id, "photo", photo_mime, photo, &error)) ||
-          (signature && !fk_store_case_attach (store, id, "signature", signature_mime, signature, &error)))
+          (signature && !fk_store_case_attach (store, id, "signature", signature_mime, signature, &error)) ||
+          (guardian && !fk_store_case_attach (store, id, "guardian_signature", guardian_mime, guardian, &error)))
         return fk_cli_fail (error);
       return emit_case_result (store, id, _("Attachment saved with the case."));
     }
@@ -1738,7 +1742,7 @@ cmd_help (const Args *args)
     "  case new --outing O --service S --person-id ID --name NAME [--birth DATE]\n"
     "           [--field KEY=VALUE]... [--photo FILE] [--signature FILE]\n"
     "  case tick CASE ITEM...|--all   case set CASE KEY=VALUE...\n"
-    "  case attach CASE [--photo FILE] [--signature FILE]\n"
+    "  case attach CASE [--photo FILE] [--signature FILE] [--guardian-signature FILE]\n"
     "  case check|approve|finalize CASE   case show CASE   case list [--outing O] [--status S]\n"
     "  find ID                      cases of a person, by ID number\n"
     "  audit verify                 check the audit log and every stored record\n"

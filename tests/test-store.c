@@ -1849,6 +1849,15 @@ test_attach_later (Fixture *f, gconstpointer data)
   g_assert_false (fk_store_case_attach (f->store, id, "x-ray", "image/png", second, &error));
   g_assert_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID);
   g_clear_error (&error);
+  /* A guardian's signature sits beside the receiver's, neither replacing
+   * the other. */
+  g_assert_true (fk_store_case_attach (f->store, id, "signature", "image/png", first, &error));
+  g_assert_true (fk_store_case_attach (f->store, id, "guardian_signature", "image/png", second, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&c, fk_case_free);
+  c = fk_store_case_get (f->store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (c->attachments->len, ==, 3);
   damage = fk_store_verify_records (f->store, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (damage->len, ==, 0);

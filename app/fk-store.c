@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "app/fk-audit.h"
+#include "app/fk-checkpoint.h"
 #include "app/fk-date.h"
 #include "app/fk-packet.h"
 #include "app/fk-validate.h"
@@ -53,6 +54,9 @@ struct _FkStore
   /* The audit log's own kept statements, its head during a transaction,
    * and the signature made once per transaction at commit(). */
   FkAuditWriter *audit_writer;
+
+  /* WAL checkpoints on a thread of their own, not inside a commit. */
+  FkCheckpointer *checkpointer;
 };
 
 G_DEFINE_QUARK (fk-store-error-quark, fk_store_error)
@@ -1091,6 +1095,10 @@ fk_store_open (const char  *data_dir,
 
   if (!migrate (self, error))
     return NULL;
+  /* Replaces SQLite's automatic checkpoint: a sync's batch of acks (and the
+   * purge's zeroed pages) no longer pays for copying the WAL into the
+   * database inside its commit (app/fk-checkpoint.h). */
+  self->checkpointer = fk_checkpointer_new (self->db, self->db_path, "FULL");
 
   load_device_facts (self);
   load_office_catalog (self);
@@ -1105,6 +1113,7 @@ fk_store_close (FkStore *self)
   fk_store_lock (self);
   g_clear_pointer (&self->stmts, g_hash_table_unref);
   g_clear_pointer (&self->audit_writer, fk_audit_writer_free);
+  g_clear_pointer (&self->checkpointer, fk_checkpointer_free);
   if (self->db != NULL)
     sqlite3_close_v2 (self->db);
   g_clear_pointer (&self->catalog, fk_catalog_free);
@@ -4412,6 +4421,7 @@ fk_store_wipe (FkStore  *self,
 
   fk_store_lock (self);
   g_hash_table_remove_all (self->stmts);
+  g_clear_pointer (&self->checkpointer, fk_checkpointer_free);
   if (self->db != NULL)
     {
       sqlite3_close_v2 (self->db);

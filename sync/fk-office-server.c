@@ -159,6 +159,7 @@ typedef struct {
   /* packet uploads */
   char                  *packet_id;
   gboolean               busy_held;
+  gboolean               announced;   /* fk_office_store_expect_packet, not redeemed yet */
   guint64                offset;
   guint64                total;
   guint64                received;
@@ -445,26 +446,37 @@ duplicate_or_conflict (const FkOfficePacket  *stored,
 
 /* `known_hash`, when not NULL, is H(bytes) already computed (the request
  * body hash of an upload that came whole in one PUT); it saves hashing the
- * packet a second time. */
+ * packet a second time.  `request_device`, when not NULL, is the row of
+ * `request_device_id`, read when the request was authenticated (the packet
+ * must be that device's, so it is not looked up again).  `checked_absent`
+ * says the caller looked for the id when the request began and found
+ * nothing: an upload holds its id busy, so only a bundle import can have
+ * stored it since, and the insert's UNIQUE id catches that and answers the
+ * same way. */
 static char *
-ingest_packet (FkOfficeStore  *store,
-               FkOfficeKeys   *keys,
-               GBytes         *bytes,
-               const guint8   *known_hash,
-               const char     *url_packet_id,
-               const char     *request_device_id,
-               gboolean       *duplicate,
-               GError        **error)
+ingest_packet (FkOfficeStore         *store,
+               FkOfficeKeys          *keys,
+               GBytes                *bytes,
+               const guint8          *known_hash,
+               const char            *url_packet_id,
+               const char            *request_device_id,
+               const FkOfficeDevice  *request_device,
+               gboolean               checked_absent,
+               gboolean              *announced,
+               gboolean              *duplicate,
+               GError               **error)
 {
   g_autoptr(FkPacket) p = NULL;
   g_autoptr(FkOfficePacket) stored = NULL;
-  g_autoptr(FkOfficeDevice) device = NULL;
+  g_autoptr(FkOfficeDevice) looked_up = NULL;
+  const FkOfficeDevice *device = NULL;
   g_autoptr(GError) local = NULL;
   g_autofree char *hash_hex = NULL;
   g_autofree char *ack = NULL;
   FkOfficePacket row = { 0 };
   gint64 received_at = now_s ();
   gboolean inline_bytes;
+  gboolean redeemed;
 
   *duplicate = FALSE;
   p = fk_packet_parse (bytes, &local);
@@ -487,11 +499,17 @@ ingest_packet (FkOfficeStore  *store,
       return NULL;
     }
   hash_hex = known_hash ? fk_hex_encode (known_hash, 32) : fk_packet_hash_hex (bytes);
-  stored = stored_packet (store, p->packet_id);
-  if (stored != NULL)
-    return duplicate_or_conflict (stored, hash_hex, duplicate, error);
+  if (!checked_absent)
+    {
+      stored = stored_packet (store, p->packet_id);
+      if (stored != NULL)
+        return duplicate_or_conflict (stored, hash_hex, duplicate, error);
+    }
 
-  device = is_hex (p->device_id, 32) ? fk_office_store_lookup_device (store, p->device_id, NULL) : NULL;
+  if (request_device != NULL)
+    device = request_device;
+  else if (is_hex (p->device_id, 32))
+    device = looked_up = fk_office_store_lookup_device (store, p->device_id, NULL);
   if (device == NULL)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_UNKNOWN_DEVICE,
@@ -530,7 +548,10 @@ ingest_packet (FkOfficeStore  *store,
   row.received_at = received_at;
   row.ack = ack;
   row.manifest = p->manifest_text;
-  if (!fk_office_store_insert_packet (store, &row, inline_bytes ? bytes : NULL, &local))
+  /* The insert redeems the announcement (fk_office_store_expect_packet). */
+  redeemed = *announced;
+  *announced = FALSE;
+  if (!fk_office_store_insert_packet (store, &row, inline_bytes ? bytes : NULL, redeemed, &local))
     {
       if (g_error_matches (local, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS))
         {
@@ -555,7 +576,10 @@ fk_office_ingest_packet (FkOfficeStore  *store,
                          gboolean       *duplicate,
                          GError        **error)
 {
-  return ingest_packet (store, keys, bytes, NULL, url_packet_id, request_device_id, duplicate, error);
+  gboolean announced = FALSE;
+
+  return ingest_packet (store, keys, bytes, NULL, url_packet_id, request_device_id, NULL, FALSE,
+                        &announced, duplicate, error);
 }
 
 /* ---- device audit logs (§3.6) ------------------------------------------------------ */
@@ -1065,6 +1089,8 @@ partial_rollback (Req *r)
 static void
 req_free (Req *r)
 {
+  if (r->announced)
+    fk_office_store_expect_cancel (r->server->store);
   partial_rollback (r);
   g_clear_pointer (&r->stored, g_bytes_unref);
   release_busy (r);
@@ -1218,7 +1244,10 @@ auth_finish (Req          *r,
                      _("This request was already received once; it was ignored."));
       return FALSE;
     }
-  fk_office_store_touch_device (r->server->store, r->device->device_id, now_s ());
+  /* The store only writes last_seen when it is a minute old; the row read
+   * for this request says whether that is so, without a statement. */
+  if (r->device->last_seen == 0 || r->device->last_seen < now_s () - 60)
+    fk_office_store_touch_device (r->server->store, r->device->device_id, now_s ());
   return TRUE;
 }
 
@@ -1447,7 +1476,7 @@ spill (Req *r)
 }
 
 static enum MHD_Result
-handle_packet_put (Req *r)
+handle_packet_put_inner (Req *r)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
@@ -1530,7 +1559,7 @@ handle_packet_put (Req *r)
       bytes = g_mapped_file_get_bytes (mapped);
     }
   ack = ingest_packet (r->server->store, r->server->keys, bytes, r->offset == 0 ? h : NULL, r->packet_id,
-                       r->device->device_id, &duplicate, &error);
+                       r->device->device_id, r->device, TRUE, &r->announced, &duplicate, &error);
   g_unlink (r->partial_path);
   if (ack == NULL)
     {
@@ -1539,6 +1568,23 @@ handle_packet_put (Req *r)
       return respond_gerror (r, error);
     }
   return respond_text (r, 200, ack, 0);
+}
+
+/* The insert redeems the announcement made in req_data; every other way
+ * out withdraws it here (or in req_free, when the request ends without
+ * being handled). */
+static enum MHD_Result
+handle_packet_put (Req *r)
+{
+  enum MHD_Result ret;
+
+  ret = handle_packet_put_inner (r);
+  if (r->announced)
+    {
+      fk_office_store_expect_cancel (r->server->store);
+      r->announced = FALSE;
+    }
+  return ret;
 }
 
 /* ---- requests: the three phases ----------------------------------------------------------------- */
@@ -1716,6 +1762,17 @@ req_data (Req        *r,
           return respond_error (r, 500, "internal", _("The chunk could not be saved."));
         }
       r->received += size;
+      /* The packet's last byte is here: it will most likely become a row.
+       * Announcing it lets a group commit that starts while its signatures
+       * are checked wait for it (at most 1 ms;
+       * fk_office_store_expect_packet).  Not earlier: a body still coming
+       * over a slow network would hold every commit for the full wait. */
+      if (r->mode == BODY_RECEIVE && !r->announced && r->fault.kind == FAULT_NONE &&
+          r->offset + r->received == r->total)
+        {
+          fk_office_store_expect_packet (r->server->store);
+          r->announced = TRUE;
+        }
       return MHD_YES;
     }
   return MHD_NO;

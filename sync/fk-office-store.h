@@ -10,7 +10,8 @@
  * audit log.
  *
  * Every function is safe to call from several threads (the SQLite store
- * serialises them on one connection).  Times are Unix seconds, UTC, except
+ * serialises writes on one connection; device and packet lookups
+ * read through a second one).  Times are Unix seconds, UTC, except
  * audit entry times, which are microseconds as on the device.
  *
  * Packet bytes.  A packet that arrived whole in one request (at most
@@ -235,11 +236,20 @@ FkOfficePacket *fk_office_store_get_packet    (FkOfficeStore *store,
  * from concurrent callers are group-committed: at most one folder fsync and
  * one transaction (one WAL fsync) for all rows waiting at that moment, and
  * each call returns once its own row is on disk.  FK_OFFICE_ERROR_EXISTS
- * when the id is already stored. */
+ * when the id is already stored.  `announced`: the caller announced this
+ * row with fk_office_store_expect_packet, and this call redeems that. */
 gboolean        fk_office_store_insert_packet (FkOfficeStore        *store,
                                                const FkOfficePacket *packet,
                                                GBytes               *bytes,
+                                               gboolean              announced,
                                                GError              **error);
+/* A request whose whole packet has arrived announces the row it will
+ * probably insert, so that a group commit starting meanwhile waits briefly
+ * (at most 1 ms) for it rather than committing without it.  Every
+ * announcement is redeemed by fk_office_store_insert_packet (announced =
+ * TRUE) or withdrawn with fk_office_store_expect_cancel. */
+void            fk_office_store_expect_packet (FkOfficeStore        *store);
+void            fk_office_store_expect_cancel (FkOfficeStore        *store);
 /* A stored packet's file bytes, from the database or from its file;
  * FK_OFFICE_ERROR_NOT_FOUND when neither holds it. */
 GBytes         *fk_office_store_packet_bytes  (FkOfficeStore *store,

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "app/fk-checkpoint.h"
 #include "tests/fk-test-util.h"
 
 typedef struct {
@@ -1868,6 +1869,52 @@ test_attach_later (Fixture *f, gconstpointer data)
   assert_refused (fk_store_case_attach (f->store, id, "signature", "image/png", first, &error), &error);
 }
 
+/* app/fk-checkpoint: commits never checkpoint inline below the hard bound,
+ * the thread keeps the database file up to date, the WAL stays bounded, and
+ * closing leaves everything in the database file. */
+static void
+test_checkpoint_bounded (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("fieldkit-ckpt-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "t.db", NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *blob = g_malloc0 (3 * 4096);
+  g_autoptr(FkCheckpointer) ckpt = NULL;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  GStatBuf sb;
+  gint64 rows = 0;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                                     "CREATE TABLE t (b BLOB)", NULL, NULL, NULL), ==, SQLITE_OK);
+  ckpt = fk_checkpointer_new (db, path, "FULL");
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "INSERT INTO t VALUES (?)", -1, &st, NULL), ==, SQLITE_OK);
+  /* About 3 pages per commit, 4,000 commits: 12,000 pages through the WAL. */
+  for (int i = 0; i < 4000; i++)
+    {
+      sqlite3_bind_blob (st, 1, blob, 3 * 4096 - 100, SQLITE_STATIC);
+      g_assert_cmpint (sqlite3_step (st), ==, SQLITE_DONE);
+      sqlite3_reset (st);
+      g_assert_cmpint (g_stat (wal, &sb), ==, 0);
+      /* The hard bound plus one commit. */
+      g_assert_cmpint (sb.st_size, <=, (gint64) (FK_CHECKPOINT_HARD_PAGES + 16) * (4096 + 24) + 32);
+    }
+  sqlite3_finalize (st);
+  g_clear_pointer (&ckpt, fk_checkpointer_free);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+  g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM t", -1, &st, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+  rows = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+  g_assert_cmpint (rows, ==, 4000);
+  fk_test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1906,6 +1953,7 @@ main (int argc, char **argv)
   ADD ("/app/store/attachment/roundtrip", test_attachment_roundtrip);
   ADD ("/app/store/attachment/attach-later", test_attach_later);
 #undef ADD
+  g_test_add_func ("/app/checkpoint/bounded", test_checkpoint_bounded);
 
   return g_test_run ();
 }

@@ -234,6 +234,71 @@ remove_folder (const char *dir)
   g_rmdir (dir);
 }
 
+/* ---- the card hand-over in the window ---------------------------------------------- */
+
+#define HANDOVER_LIST \
+  "{\"v\":1,\"outing\":{\"title\":\"Class 801\",\"date\":\"2026-11-26\"},\"items\":[" \
+  "{\"receipt_no\":\"TCN-01-1151101-0001\",\"card_kind\":\"id_card\",\"card_number\":\"F100000001\"," \
+  "\"person\":{\"person_id\":\"A123456789\",\"name\":\"王小明\",\"birth_date\":\"2012-05-03\"}}," \
+  "{\"receipt_no\":\"TCN-01-1151101-0002\",\"card_kind\":\"id_card\",\"card_number\":\"F100000002\"," \
+  "\"person\":{\"person_id\":\"B220000019\",\"name\":\"林美玲\",\"birth_date\":\"2012-06-04\"}}]}"
+
+static char *
+add_handover_outing (FkStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  char *outing = NULL;
+
+  g_assert_cmpint (fk_store_apply_handover (store, HANDOVER_LIST, &outing, &error), ==, 2);
+  g_assert_no_error (error);
+  return outing;
+}
+
+static GtkWidget *
+find_named (GtkWidget  *root,
+            const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_named (c, name);
+
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *text)
+{
+  GtkWidget *label = find_label (root, text);
+
+  while (label && !GTK_IS_BUTTON (label))
+    label = gtk_widget_get_parent (label);
+  return label;
+}
+
+static gboolean
+label_shown (GtkWidget  *root,
+             const char *prefix)
+{
+  GtkWidget *l = find_label (root, prefix);
+
+  return l != NULL && gtk_widget_is_visible (l);
+}
+
+static void
+wait_for_store (FkWindow *win)
+{
+  spin ();
+  while (fk_window_is_busy (win))
+    g_main_context_iteration (NULL, TRUE);
+  spin ();
+}
+
 static int
 window_min_width (FkWindow *win)
 {
@@ -271,6 +336,22 @@ test_window_fits_360 (void)
       fk_window_new_case (win, "O1", "id_card_replace");
       spin ();
       g_assert_cmpint (window_min_width (win), <=, 360);
+      {
+        /* The card hand-over, with someone other than the applicant receiving. */
+        g_autofree char *handover = large ? g_strdup ("O2") : add_handover_outing (fk_window_store (win));
+        GtkWidget *outing_page;
+
+        fk_window_show_outing (win, handover);
+        spin ();
+        outing_page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+        fk_handover_page_open (win, outing_page, handover);
+        spin ();
+        g_assert_nonnull (fk_handover_page_find (outing_page));
+        g_assert_cmpint (window_min_width (win), <=, 360);
+        gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_button (outing_page, "A person authorised")), TRUE);
+        spin ();
+        g_assert_cmpint (window_min_width (win), <=, 360);
+      }
       fk_window_lock (win);
       spin ();
       g_assert_cmpint (window_min_width (win), <=, 360);
@@ -586,6 +667,202 @@ test_drive_import_and_back (void)
   remove_folder (dir);
 }
 
+/* The hand-over page: a wrong card is refused at once with its reason and
+ * nothing is sealed; the right one, the photo ID, the receiver's and the
+ * guardian's signatures seal the case with both signatures, and the page
+ * moves on; a sealed student cannot be handed over again; Back gives the
+ * case list back; locking leaves nothing of it. */
+static void
+test_handover_page (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  g_autoptr(GError) error = NULL;
+  FkWindow *win = signed_in_window (dir, settings);
+  g_autofree char *outing = add_handover_outing (fk_window_store (win));
+  const double stroke[] = { 20, 40, 120, 90, 220, 50 };
+  GtkWidget *page, *ho, *start, *card, *identity, *hand, *reason;
+  g_autoptr(GPtrArray) cases = NULL;
+  FkCase *first = NULL;
+  gboolean signature = FALSE, guardian = FALSE;
+
+  fk_window_show_outing (win, outing);
+  spin ();
+  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  g_assert_nonnull (page);
+  start = find_button (page, "Start the hand-over");
+  g_assert_nonnull (start);
+  g_signal_emit_by_name (start, "clicked");
+  spin ();
+  ho = GTK_WIDGET (fk_handover_page_find (page));
+  g_assert_nonnull (ho);
+  g_assert_nonnull (find_label (ho, "0 / 2 handed over · 2 waiting"));
+  g_assert_true (label_shown (ho, "王小明"));
+  /* The expected card, masked but for its last four characters. */
+  g_assert_nonnull (find_label (ho, "National ID card on the office's list: ••••••0001"));
+  g_assert_null (find_label (ho, "F100000001"));
+
+  card = find_named (ho, "handover-card");
+  identity = find_named (ho, "handover-identity");
+  hand = find_named (ho, "handover-hand");
+  reason = find_named (ho, "handover-card-reason");
+  g_assert_nonnull (card);
+  g_assert_nonnull (identity);
+  g_assert_nonnull (hand);
+
+  /* A wrong card: the reason at once, nothing sealed. */
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (identity), TRUE);
+  fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (find_named (ho, "handover-signature")), stroke, 3);
+  gtk_editable_set_text (GTK_EDITABLE (card), "F100000009");
+  g_assert_true (gtk_widget_is_visible (reason));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (reason)), "This is not the card on the office's list"));
+  g_signal_emit_by_name (card, "activate");
+  wait_for_store (win);
+  g_signal_emit_by_name (hand, "clicked");
+  wait_for_store (win);
+  g_assert_true (label_shown (ho, "王小明"));
+  g_assert_true (gtk_widget_is_visible (reason));
+  cases = fk_store_cases (fk_window_store (win), outing, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cases->len, ==, 2);
+  for (guint i = 0; i < cases->len; i++)
+    g_assert_cmpint (((FkCase *) cases->pdata[i])->status, ==, FK_CASE_DRAFT);
+  g_clear_pointer (&cases, g_ptr_array_unref);
+
+  /* A wrong length says so too. */
+  gtk_editable_set_text (GTK_EDITABLE (card), "F1000000011");
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (reason)), "This number has 11 characters"));
+
+  /* The right card, the guardian signs too, Enter (the scanner's) hands over. */
+  fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (find_named (ho, "handover-guardian")), stroke, 3);
+  gtk_editable_set_text (GTK_EDITABLE (card), "f100000001");
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (reason)), "✓"));
+  g_signal_emit_by_name (card, "activate");
+  wait_for_store (win);
+  g_assert_nonnull (find_label (ho, "1 / 2 handed over · 1 waiting"));
+  g_assert_true (label_shown (ho, "林美玲"));
+  g_assert_false (label_shown (ho, "王小明"));
+  /* The next student starts clean. */
+  g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-signature"))));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (card)), ==, "");
+
+  cases = fk_store_cases (fk_window_store (win), outing, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < cases->len; i++)
+    if (g_strcmp0 (((FkCase *) cases->pdata[i])->name, "王小明") == 0)
+      first = cases->pdata[i];
+  g_assert_nonnull (first);
+  {
+    g_autoptr(FkCase) kase = fk_store_case_get (fk_window_store (win), first->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (kase->status, ==, FK_CASE_SEALED);
+    g_assert_nonnull (kase->receipt_no);
+    g_assert_cmpstr (g_hash_table_lookup (kase->fields, "card_number"), ==, "F100000001");
+    g_assert_cmpstr (g_hash_table_lookup (kase->fields, "receiver"), ==, "self");
+    g_assert_true (g_strv_contains ((const char * const *) kase->ticked, "receiver_identity"));
+    for (guint i = 0; i < kase->attachments->len; i++)
+      {
+        FkAttachmentInfo *a = kase->attachments->pdata[i];
+
+        signature |= g_str_equal (a->kind, "signature");
+        guardian |= g_str_equal (a->kind, "guardian_signature");
+      }
+    g_assert_true (signature);
+    g_assert_true (guardian);
+  }
+
+  /* Someone else receives: name and ID number appear and are required. */
+  g_assert_false (gtk_widget_is_visible (find_named (ho, "handover-receiver-name")));
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_button (ho, "Legal representative")), TRUE);
+  spin ();
+  g_assert_true (gtk_widget_is_visible (find_named (ho, "handover-receiver-name")));
+  g_assert_true (gtk_widget_is_visible (find_named (ho, "handover-receiver-id")));
+
+  /* Back to the sealed student: handed over, and it stays so. */
+  g_signal_emit_by_name (find_named (ho, "handover-hand"), "clicked");  /* problems listed, nothing sealed */
+  wait_for_store (win);
+  g_assert_true (label_shown (ho, "Type the receiver's name"));
+  fk_window_go_back (win);   /* Back: the outing's case list */
+  spin ();
+  g_assert_null (fk_handover_page_find (page));
+  g_assert_true (gtk_widget_get_mapped (page));
+  g_signal_emit_by_name (start, "clicked");
+  spin ();
+  ho = GTK_WIDGET (fk_handover_page_find (page));
+  g_assert_nonnull (ho);
+  /* It opens on the student still waiting; the list shows the other as handed over. */
+  g_assert_true (label_shown (ho, "林美玲"));
+  g_assert_nonnull (find_label (ho, "1 / 2 handed over · 1 waiting"));
+  g_signal_emit_by_name (find_named (ho, "handover-list"), "clicked");
+  spin ();
+  g_assert_true (label_shown (ho, "Handed over · receipt "));
+  g_assert_true (label_shown (ho, "Waiting"));
+  {
+    GtkWidget *list = find_widget (ho, GTK_TYPE_LIST_BOX);
+    GtkListBoxRow *row;
+
+    g_assert_nonnull (list);
+    row = gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), 0);
+    g_assert_nonnull (row);
+    g_signal_emit_by_name (list, "row-activated", row);
+    spin ();
+  }
+  g_assert_true (label_shown (ho, "王小明"));
+  g_assert_true (label_shown (ho, "Handed over · receipt "));
+  g_assert_false (gtk_widget_get_sensitive (find_named (ho, "handover-card")));
+  g_assert_nonnull (find_label (ho, "Next student (Enter)"));
+
+  /* Sealed behind the page's back (another window, the command line):
+   * the store refuses and the page shows its words. */
+  {
+    FkStore *store = fk_window_store (win);
+    g_autoptr(GBytes) png = NULL;
+    gint64 second = 0;
+    const char *items[] = { "receiver_identity", NULL };
+    GtkWidget *problem;
+
+    for (guint i = 0; i < cases->len; i++)
+      if (g_strcmp0 (((FkCase *) cases->pdata[i])->name, "林美玲") == 0)
+        second = ((FkCase *) cases->pdata[i])->id;
+    fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (find_named (ho, "handover-signature")), stroke, 3);
+    png = fk_signature_pad_to_png (FK_SIGNATURE_PAD (find_named (ho, "handover-signature")), NULL);
+    fk_signature_pad_clear (FK_SIGNATURE_PAD (find_named (ho, "handover-signature")));
+    g_assert_true (fk_store_case_set_field (store, second, "card_number", "F100000002", &error));
+    g_assert_true (fk_store_case_tick (store, second, items, FALSE, &error));
+    g_assert_true (fk_store_case_attach (store, second, "signature", "image/png", png, &error));
+    g_assert_true (fk_store_case_check (store, second, &error));
+    g_assert_true (fk_store_case_finalize (store, second, NULL, &error));
+    g_assert_no_error (error);
+
+    g_signal_emit_by_name (find_named (ho, "handover-hand"), "clicked");   /* next: 林美玲, still waiting here */
+    spin ();
+    g_assert_true (label_shown (ho, "林美玲"));
+    gtk_check_button_set_active (GTK_CHECK_BUTTON (find_named (ho, "handover-identity")), TRUE);
+    fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (find_named (ho, "handover-signature")), stroke, 3);
+    gtk_editable_set_text (GTK_EDITABLE (find_named (ho, "handover-card")), "F100000002");
+    g_signal_emit_by_name (find_named (ho, "handover-card"), "activate");
+    wait_for_store (win);
+    problem = find_label (ho, "Case ");
+    g_assert_nonnull (problem);
+    g_assert_true (gtk_widget_is_visible (problem));
+    g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (problem)), "can no longer be changed"));
+    g_assert_true (label_shown (ho, "林美玲"));
+  }
+
+  /* Locking destroys the page and every name on it. */
+  fk_window_lock (win);
+  spin ();
+  g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_HANDOVER_PAGE));
+  g_assert_null (find_label (GTK_WIDGET (win), "王小明"));
+  g_assert_null (find_label (GTK_WIDGET (win), "林美玲"));
+
+  g_clear_pointer (&cases, g_ptr_array_unref);
+  gtk_window_destroy (GTK_WINDOW (win));
+  spin ();
+  remove_folder (dir);
+}
+
 static void
 test_app_activate (GApplication *app)
 {
@@ -630,5 +907,6 @@ main (int   argc,
   g_test_add_func ("/ui/home/last-sync", test_home_last_sync);
   g_test_add_func ("/ui/outing/search-typing", test_outing_search_typing);
   g_test_add_func ("/ui/drive/import-and-back", test_drive_import_and_back);
+  g_test_add_func ("/ui/handover/hand-over", test_handover_page);
   return g_test_run ();
 }

@@ -218,7 +218,12 @@ new_sample_cb (GstAppSink *sink,
   if (!sh->scheduled)
     {
       sh->scheduled = TRUE;
-      g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, frame_cb, shared_ref (sh), shared_unref);
+      /* Always queued for the main loop: g_main_context_invoke would run
+       * frame_cb right here, on this streaming thread, whenever the main
+       * thread was not iterating at that moment — touching GTK off the
+       * main thread and taking sh->lock a second time (a deadlock seen
+       * under load). */
+      g_idle_add_full (G_PRIORITY_DEFAULT, frame_cb, shared_ref (sh), shared_unref);
     }
   g_mutex_unlock (&sh->lock);
   return GST_FLOW_OK;

@@ -366,6 +366,9 @@ fk_outing_page_new (FkWindow   *window,
   /* A school drive: the class roster and the student flow (fk-drive-page.c). */
   if (outing && g_strcmp0 (outing->kind, "school_drive") == 0)
     gtk_box_append (GTK_BOX (top), fk_drive_entry_buttons (window, GTK_WIDGET (self), self->outing_id));
+  /* A card hand-over: the cards on the office's list (fk-handover-page.c). */
+  if (outing && g_strcmp0 (outing->kind, "card_handover") == 0)
+    gtk_box_append (GTK_BOX (top), fk_handover_entry_button (window, GTK_WIDGET (self), self->outing_id));
 
   /* The services as buttons: one touch (or Tab and Enter) per new case. */
   self->services = gtk_flow_box_new ();

@@ -109,4 +109,24 @@ GtkWidget  *fk_class_summary_view_new     (FkWindow           *window,
                                            const char         *outing_id);
 void        fk_class_summary_view_refresh (FkClassSummaryView *self);
 
+/* ---- card hand-over (fk-handover-page.c) ---- */
+
+/* The hand-over of the cards on an office's list (a card_handover outing),
+ * one screen per student, shown inside the outing page (host) in place of
+ * its case list like the drive page; closing it gives the list back. */
+#define FK_TYPE_HANDOVER_PAGE (fk_handover_page_get_type ())
+G_DECLARE_FINAL_TYPE (FkHandoverPage, fk_handover_page, FK, HANDOVER_PAGE, GtkBox)
+GtkWidget      *fk_handover_page_new     (FkWindow       *window,
+                                          const char     *outing_id);
+void            fk_handover_page_open    (FkWindow       *window,
+                                          GtkWidget      *host,
+                                          const char     *outing_id);
+void            fk_handover_page_close   (FkHandoverPage *self);
+/* The hand-over page shown inside host (an outing page), or NULL. */
+FkHandoverPage *fk_handover_page_find    (GtkWidget      *host);
+/* "Start the hand-over", for a card_handover outing page. */
+GtkWidget      *fk_handover_entry_button (FkWindow       *window,
+                                          GtkWidget      *host,
+                                          const char     *outing_id);
+
 G_END_DECLS

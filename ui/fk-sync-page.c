@@ -155,7 +155,9 @@ progress_cb (const char *packet_id,
   u->packet_id = g_strdup (packet_id);
   u->done = done;
   u->total = total;
-  g_main_context_invoke (NULL, progress_idle_cb, u);
+  /* Queued, never run here: g_main_context_invoke would call it on this
+   * worker thread whenever the main thread was not iterating just then. */
+  g_idle_add (progress_idle_cb, u);
 }
 
 /* ---- signal callbacks --------------------------------------------------------- */

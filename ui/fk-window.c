@@ -1128,12 +1128,15 @@ fk_window_go_back (FkWindow *self)
     }
   else if (g_strcmp0 (name, "outing") == 0)
     {
-      /* In a school drive, Back leaves the drive for the outing's case
-       * list (what the drive's own close button does), not for home. */
+      /* In a school drive or a card hand-over, Back leaves it for the
+       * outing's case list (what its own close button does), not for home. */
       FkDrivePage *drive = self->outing ? fk_drive_page_find (self->outing) : NULL;
+      FkHandoverPage *handover = self->outing ? fk_handover_page_find (self->outing) : NULL;
 
       if (drive)
         fk_drive_page_close (drive);
+      else if (handover)
+        fk_handover_page_close (handover);
       else
         {
           remove_content_page (self, &self->outing);

@@ -200,22 +200,34 @@ stmt_free (gpointer st)
  * office's CPU per packet).  `sql` must be a string literal; the caller
  * holds self->lock and finishes with done_cached, never finalize. */
 static sqlite3_stmt *
+cached_on (FkOfficeStore  *self,
+           sqlite3        *db,
+           GHashTable     *stmts,
+           const char     *sql,
+           GError        **error)
+{
+  sqlite3_stmt *st = g_hash_table_lookup (stmts, sql);
+
+  if (st == NULL)
+    {
+      if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        {
+          g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                       _("The office database %s failed: %s. Nothing was changed."),
+                       self->db_path, sqlite3_errmsg (db));
+          return NULL;
+        }
+      g_hash_table_insert (stmts, (gpointer) sql, st);
+    }
+  return st;
+}
+
+static sqlite3_stmt *
 cached (FkOfficeStore  *self,
         const char     *sql,
         GError        **error)
 {
-  sqlite3_stmt *st = g_hash_table_lookup (self->stmts, sql);
-
-  if (st == NULL)
-    {
-      if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-        {
-          sql_fail (self, error);
-          return NULL;
-        }
-      g_hash_table_insert (self->stmts, (gpointer) sql, st);
-    }
-  return st;
+  return cached_on (self, self->db, self->stmts, sql, error);
 }
 
 /* cached() for the reading connection; the caller holds read_lock. */
@@ -224,20 +236,7 @@ cached_read (FkOfficeStore  *self,
              const char     *sql,
              GError        **error)
 {
-  sqlite3_stmt *st = g_hash_table_lookup (self->read_stmts, sql);
-
-  if (st == NULL)
-    {
-      if (sqlite3_prepare_v3 (self->read_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-        {
-          g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                       _("The office database %s failed: %s. Nothing was changed."),
-                       self->db_path, sqlite3_errmsg (self->read_db));
-          return NULL;
-        }
-      g_hash_table_insert (self->read_stmts, (gpointer) sql, st);
-    }
-  return st;
+  return cached_on (self, self->read_db, self->read_stmts, sql, error);
 }
 
 static void

@@ -459,11 +459,22 @@ fk_request_message (const char   *method,
 {
   g_autofree char *body_hex = NULL;
   guint8 h[32];
-  char *m;
 
   fk_hash (body ? body : (const guint8 *) "", body ? body_len : 0, h);
   body_hex = fk_hex_encode (h, 32);
-  m = g_strdup_printf ("fk-req-v1\n%s\n%s\n%s\n%s\n%s", method, path_and_query, time_text, nonce_hex, body_hex);
+  return fk_request_message_hex (method, path_and_query, time_text, nonce_hex, body_hex);
+}
+
+GBytes *
+fk_request_message_hex (const char *method,
+                        const char *path_and_query,
+                        const char *time_text,
+                        const char *nonce_hex,
+                        const char *body_hash_hex)
+{
+  char *m = g_strdup_printf ("fk-req-v1\n%s\n%s\n%s\n%s\n%s", method, path_and_query, time_text, nonce_hex,
+                             body_hash_hex);
+
   return g_bytes_new_take (m, strlen (m));
 }
 

@@ -58,6 +58,13 @@ GBytes   *fk_request_message    (const char   *method,
                                  const char   *nonce_hex,
                                  const guint8 *body,
                                  gsize         body_len);
+/* The same M with hex(H(body)) given (the FK-Content-Hash header): a packet
+ * sent whole has the hash its outbox row keeps. */
+GBytes   *fk_request_message_hex (const char  *method,
+                                  const char  *path_and_query,
+                                  const char  *time_text,
+                                  const char  *nonce_hex,
+                                  const char  *body_hash_hex);
 
 /* ---- enrolment (§3.2) ------------------------------------------------------- */
 

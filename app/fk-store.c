@@ -4139,7 +4139,29 @@ purge_case (FkStore  *self,
   sqlite3_bind_int64 (st, 1, case_id);
   if (!step_cached (self, st, error))
     return FALSE;
-  st = cached (self, "UPDATE attachments SET key = NULL, data = NULL WHERE case_id = ?", error);
+  /* Cryptographic erasure of the attachments (docs/SECURITY.md §12): the
+   * ciphertext is freed under secure_delete = FAST, which zeroes what was
+   * on the row's b-tree page but leaves the freed overflow pages (the body
+   * of the secretstream ciphertext) as they are, rather than writing every
+   * page of a photo again as zeros, through the WAL and then the database.
+   * Those pages are unreadable without the attachment's own key, which the
+   * second statement then erases under secure_delete = ON: the row is
+   * small by then, so the key's old bytes are zeroed wherever they were. */
+  {
+    gboolean freed;
+
+    if (!exec_cached (self, "PRAGMA secure_delete = FAST", error))
+      return FALSE;
+    st = cached (self, "UPDATE attachments SET data = NULL WHERE case_id = ? AND data IS NOT NULL", error);
+    if (st != NULL)
+      sqlite3_bind_int64 (st, 1, case_id);
+    freed = st != NULL && step_cached (self, st, error);
+    /* Back to ON whatever happened; an error here is the one reported only
+     * when the statement itself succeeded. */
+    if (!exec_cached (self, "PRAGMA secure_delete = ON", freed ? error : NULL) || !freed)
+      return FALSE;
+  }
+  st = cached (self, "UPDATE attachments SET key = NULL WHERE case_id = ?", error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, case_id);

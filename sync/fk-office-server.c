@@ -149,6 +149,8 @@ typedef struct {
   char                  *time_text;
   char                  *nonce;
   guint8                 sig[64];
+  gboolean               hash_claimed;    /* FK-Content-Hash given, signature checked over it */
+  guint8                 claimed_hash[32];
 
   /* body */
   BodyMode               mode;
@@ -1162,6 +1164,9 @@ header (Req        *r,
   return MHD_lookup_connection_value (r->conn, MHD_HEADER_KIND, name);
 }
 
+static gboolean auth_signature (Req        *r,
+                                const char *hash_hex);
+
 /* The checks that need no body.  Returns FALSE after answering. */
 static gboolean
 auth_headers (Req *r)
@@ -1169,6 +1174,7 @@ auth_headers (Req *r)
   const char *device_id = header (r, "FK-Device");
   const char *time_text = header (r, "FK-Time");
   const char *nonce = header (r, "FK-Nonce");
+  const char *content_hash = header (r, "FK-Content-Hash");
   g_autoptr(GBytes) sig = fk_b64_decode (header (r, "FK-Signature"), 64);
   gint64 t, now = now_s ();
 
@@ -1218,17 +1224,30 @@ auth_headers (Req *r)
   r->time_text = g_strdup (time_text);
   r->nonce = g_strdup (nonce);
   memcpy (r->sig, g_bytes_get_data (sig, NULL), 64);
+  /* With the body's hash named in FK-Content-Hash the signature is checked
+   * now, before any of the body is read; the body is then only compared
+   * with that hash (§3.3). */
+  if (content_hash != NULL)
+    {
+      if (!is_hex (content_hash, 64) || !fk_hex_decode (content_hash, r->claimed_hash, 32))
+        {
+          respond_error (r, 401, "bad_signature",
+                         _("The request is not signed as the protocol requires."));
+          return FALSE;
+        }
+      if (!auth_signature (r, content_hash))
+        return FALSE;
+      r->hash_claimed = TRUE;
+    }
   return TRUE;
 }
 
-/* The signature over the body hash, then the nonce.  Returns FALSE after
- * answering. */
+/* The signature over M of §3.3 with the body hash given in hex.  Returns
+ * FALSE after answering. */
 static gboolean
-auth_finish (Req          *r,
-             const guint8  body_hash[32])
+auth_signature (Req        *r,
+                const char *hash_hex)
 {
-  g_autofree char *hash_hex = fk_hex_encode (body_hash, 32);
-  /* M of §3.3, from the hash of a body that was streamed rather than held. */
   g_autofree char *m = g_strdup_printf ("fk-req-v1\n%s\n%s\n%s\n%s\n%s",
                                         r->method, r->raw_uri, r->time_text, r->nonce, hash_hex);
 
@@ -1237,6 +1256,33 @@ auth_finish (Req          *r,
       respond_error (r, 401, "bad_signature",
                      _("The request signature is not this device's."));
       return FALSE;
+    }
+  return TRUE;
+}
+
+/* The body against the signature (or against the hash it was already
+ * checked over), then the nonce.  Returns FALSE after answering. */
+static gboolean
+auth_finish (Req          *r,
+             const guint8  body_hash[32])
+{
+  if (r->hash_claimed)
+    {
+      if (sodium_memcmp (body_hash, r->claimed_hash, 32) != 0)
+        {
+          respond_error (r, 400, "body_mismatch",
+                         _("The bytes that arrived are not the ones the device signed: they were damaged on the "
+                           "device or on the way. Nothing was stored; try again, and if it happens again "
+                           "tell the office."));
+          return FALSE;
+        }
+    }
+  else
+    {
+      g_autofree char *hash_hex = fk_hex_encode (body_hash, 32);
+
+      if (!auth_signature (r, hash_hex))
+        return FALSE;
     }
   if (!nonce_fresh (r->server, r->device->device_id, r->nonce))
     {

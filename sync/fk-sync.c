@@ -154,6 +154,7 @@ http_do (Http          *h,
          const guint8  *body,
          gsize          body_len,
          const char    *content_type,
+         const char    *body_hash_hex,
          Answer        *a,
          GError       **error)
 {
@@ -216,13 +217,23 @@ http_do (Http          *h,
                                                     g_get_real_time () / G_USEC_PER_SEC + h->clock_offset);
       g_autofree char *nonce = NULL;
       g_autofree char *sig_b64 = NULL;
-      g_autofree char *hd = NULL, *ht = NULL, *hn = NULL, *hs = NULL;
+      g_autofree char *hd = NULL, *ht = NULL, *hn = NULL, *hs = NULL, *hh = NULL;
+      g_autofree char *computed = NULL;
       guint8 nonce_raw[16];
       guint8 sig[crypto_sign_BYTES];
 
       randombytes_buf (nonce_raw, sizeof nonce_raw);
       nonce = fk_hex_encode (nonce_raw, sizeof nonce_raw);
-      m = fk_request_message (method, path, time_text, nonce, body, body ? body_len : 0);
+      /* The body's hash goes in FK-Content-Hash, so that the office checks
+       * the signature before it reads the body (PROTOCOL §3.3). */
+      if (body_hash_hex == NULL)
+        {
+          guint8 bh[32];
+
+          fk_hash (body ? body : (const guint8 *) "", body ? body_len : 0, bh);
+          body_hash_hex = computed = fk_hex_encode (bh, sizeof bh);
+        }
+      m = fk_request_message_hex (method, path, time_text, nonce, body_hash_hex);
       fk_identity_sign (h->device, g_bytes_get_data (m, NULL), g_bytes_get_size (m), sig);
       sig_b64 = fk_b64_encode (sig, sizeof sig);
       hd = g_strconcat ("FK-Device: ", h->device_id, NULL);
@@ -233,6 +244,8 @@ http_do (Http          *h,
       headers = curl_slist_append (headers, ht);
       headers = curl_slist_append (headers, hn);
       headers = curl_slist_append (headers, hs);
+      hh = g_strconcat ("FK-Content-Hash: ", body_hash_hex, NULL);
+      headers = curl_slist_append (headers, hh);
     }
   curl_easy_setopt (h->curl, CURLOPT_HTTPHEADER, headers);
 
@@ -383,7 +396,7 @@ fk_sync_enroll (FkStore     *store,
 
   /* 1. The office's keys, checked against the fingerprint before the code
    *    is used at all. */
-  if (!http_do (&h, "GET", "/v1/office", NULL, 0, NULL, &a, error))
+  if (!http_do (&h, "GET", "/v1/office", NULL, 0, NULL, NULL, &a, error))
     goto out;
   office = answer_json (&a);
   if (a.status != 200 || office == NULL || !office_keys (office, info.sign_pk, info.box_pk))
@@ -438,7 +451,7 @@ fk_sync_enroll (FkStore     *store,
     json_generator_set_root (gen, node);
     request = json_generator_to_data (gen, NULL);
   }
-  if (!http_do (&h, "POST", "/v1/enroll", (const guint8 *) request, strlen (request), "application/json", &a, error))
+  if (!http_do (&h, "POST", "/v1/enroll", (const guint8 *) request, strlen (request), "application/json", NULL, &a, error))
     goto out;
   if (a.status != 200)
     {
@@ -779,7 +792,7 @@ upload_once (Http                *h,
 
   *retry_after = -1;
   /* Where does the office stand with this packet? */
-  if (!http_do (h, "GET", path, NULL, 0, NULL, &a, &local))
+  if (!http_do (h, "GET", path, NULL, 0, NULL, NULL, &a, &local))
     {
       if (g_error_matches (local, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK))
         {
@@ -835,7 +848,13 @@ upload_once (Http                *h,
                                                    path, offset, total);
 
       report_progress (h, progress, item->packet_id, (gsize) offset, total, user_data);
-      if (!http_do (h, "PUT", put_path, data + offset, part, "application/octet-stream", &a, &local))
+      /* A packet sent whole is signed with the hash its outbox row keeps
+       * (BLAKE2b-256 of the same bytes) rather than hashing them again; a
+       * blob damaged on this device is then refused as "body_mismatch" and
+       * quarantined like any other bad packet. */
+      const char *known = offset == 0 && part == total ? item->packet_hash : NULL;
+
+      if (!http_do (h, "PUT", put_path, data + offset, part, "application/octet-stream", known, &a, &local))
         {
           if (g_error_matches (local, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK))
             {
@@ -1011,7 +1030,7 @@ send_audit (Http                *h,
         return FALSE;
       if (last == after)
         return TRUE;
-      if (!http_do (h, "PUT", "/v1/audit", (const guint8 *) body, strlen (body), "application/json", &a, error))
+      if (!http_do (h, "PUT", "/v1/audit", (const guint8 *) body, strlen (body), "application/json", NULL, &a, error))
         return FALSE;
       if (a.status != 200)
         {
@@ -1117,7 +1136,7 @@ fetch_answers (Http                *h,
   JsonArray *changes;
   Answer a;
 
-  if (!http_do (h, "GET", path, NULL, 0, NULL, &a, error))
+  if (!http_do (h, "GET", path, NULL, 0, NULL, NULL, &a, error))
     return FALSE;
   if (a.status != 200)
     {

@@ -199,6 +199,8 @@ typedef struct {
   const char *nonce;         /* a fixed nonce, or NULL for a fresh one */
   gboolean    bad_sig;       /* sign something else */
   long        timeout_ms;
+  gboolean    claim_hash;    /* send FK-Content-Hash (PROTOCOL §3.3) */
+  GBytes     *signed_body;   /* sign (and claim) these bytes, not the ones sent */
 } Sign;
 
 static Resp *
@@ -232,7 +234,21 @@ http (Fixture      *f,
 
       randombytes_buf (rnd, sizeof rnd);
       nonce = sign->nonce ? g_strdup (sign->nonce) : fk_hex_encode (rnd, sizeof rnd);
-      m = fk_request_message (method, sign->bad_sig ? "/v1/other" : path_and_query, t, nonce, body, len);
+      g_autofree char *h5 = NULL;
+      g_autofree char *hash_hex = NULL;
+      guint8 bh[32];
+
+      if (sign->signed_body)
+        fk_hash (g_bytes_get_data (sign->signed_body, NULL), g_bytes_get_size (sign->signed_body), bh);
+      else
+        fk_hash (body ? body : (const guint8 *) "", body ? len : 0, bh);
+      hash_hex = fk_hex_encode (bh, sizeof bh);
+      m = fk_request_message_hex (method, sign->bad_sig ? "/v1/other" : path_and_query, t, nonce, hash_hex);
+      if (sign->claim_hash)
+        {
+          h5 = g_strdup_printf ("FK-Content-Hash: %s", hash_hex);
+          headers = curl_slist_append (headers, h5);
+        }
       fk_identity_sign (dev->id, g_bytes_get_data (m, NULL), g_bytes_get_size (m), sig);
       sig_b64 = fk_b64_encode (sig, sizeof sig);
       h1 = g_strdup_printf ("FK-Device: %s", dev->device_id);
@@ -764,6 +780,72 @@ test_packet_tampered (Fixture       *f,
     g_assert_nonnull (held);
     g_assert_true (g_bytes_equal (held, packet));
   }
+}
+
+static char *raw_request (Fixture    *f,
+                          const char *head,
+                          gsize       sent);
+
+/* FK-Content-Hash (PROTOCOL §3.3): the signature is checked against the
+ * hash the device names before the body is read, and the body is then held
+ * to that hash: bytes other than the signed ones are refused as
+ * body_mismatch (a damaged packet on the device is quarantined, not taken
+ * for a forgery), nothing stored; a bad signature is answered before the
+ * body has arrived. */
+static void
+test_packet_content_hash (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(Device) d = enroll (f);
+  g_autofree char *id = g_uuid_string_random ();
+  g_autoptr(GBytes) packet = make_packet (f, d, id, 20000);
+  g_autoptr(GBytes) damaged = flip (packet, g_bytes_get_size (packet) - 500);
+  g_autoptr(Resp) mismatch = NULL;
+  g_autoptr(Resp) forged = NULL;
+  g_autoptr(Resp) ok = NULL;
+  Sign claim_other = { .claim_hash = TRUE, .signed_body = packet };
+  Sign claim_forged = { .claim_hash = TRUE, .bad_sig = TRUE };
+  Sign claim = { .claim_hash = TRUE };
+
+  mismatch = put_packet (f, d, id, damaged, 0, g_bytes_get_size (damaged), &claim_other);
+  assert_error (mismatch, 400, "body_mismatch");
+  g_assert_cmpint (fk_office_store_count_packets (f->store), ==, 0);
+  forged = put_packet (f, d, id, packet, 0, g_bytes_get_size (packet), &claim_forged);
+  assert_error (forged, 401, "bad_signature");
+  g_assert_cmpint (fk_office_store_count_packets (f->store), ==, 0);
+
+  ok = put_packet (f, d, id, packet, 0, g_bytes_get_size (packet), &claim);
+  g_assert_cmpint (ok->status, ==, 200);
+  {
+    g_autoptr(GBytes) held = stored_bytes (f, id);
+
+    g_assert_nonnull (held);
+    g_assert_true (g_bytes_equal (held, packet));
+  }
+
+  /* A signature that does not verify over the named hash is refused as soon
+   * as the headers are in: this request announces 5 MiB and sends none. */
+  {
+    g_autofree char *other = g_uuid_string_random ();
+    g_autofree char *pq = g_strdup_printf ("/v1/packets/%s?offset=0&total=5242880", other);
+    g_autofree char *t = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC);
+    g_autofree char *zero = g_strnfill (64, '0');
+    g_autofree char *sig_b64 = NULL;
+    g_autofree char *head = NULL;
+    g_autofree char *status = NULL;
+    g_autoptr(GBytes) m = fk_request_message_hex ("PUT", pq, t, "00112233445566778899aabbccddee01", "1111");
+    guint8 sig[64];
+
+    fk_identity_sign (d->id, g_bytes_get_data (m, NULL), g_bytes_get_size (m), sig);
+    sig_b64 = fk_b64_encode (sig, sizeof sig);
+    head = g_strdup_printf ("PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5242880\r\n"
+                            "FK-Device: %s\r\nFK-Time: %s\r\nFK-Nonce: 00112233445566778899aabbccddee01\r\n"
+                            "FK-Signature: %s\r\nFK-Content-Hash: %s\r\n\r\n",
+                            pq, d->device_id, t, sig_b64, zero);
+    status = raw_request (f, head, 0);
+    g_assert_true (g_str_has_prefix (status, "HTTP/1.1 401"));
+  }
+  g_assert_cmpint (fk_office_store_count_packets (f->store), ==, 1);
 }
 
 static void
@@ -1424,6 +1506,7 @@ main (int    argc,
   ADD ("/office/packet/once", test_packet_once);
   ADD ("/office/packet/chunks", test_packet_chunks);
   ADD ("/office/packet/tampered", test_packet_tampered);
+  ADD ("/office/packet/content-hash", test_packet_content_hash);
   ADD ("/office/packet/wrong-id", test_packet_wrong_id);
   ADD ("/office/auth", test_auth);
   ADD ("/office/limits", test_limits);

@@ -95,12 +95,15 @@ class PyDevice:
         self.pk = bytes(self.sk.verify_key)
         self.device_id = H(self.pk)[:16].hex()
 
-    def signed(self, method, base, path, body=b""):
+    def signed(self, method, base, path, body=b"", content_hash=False, signed_body=None):
         t = str(int(time.time()))
         nonce = os.urandom(16).hex()
-        m = "\n".join(["fk-req-v1", method, path, t, nonce, H(body).hex()]).encode()
+        bh = H(body if signed_body is None else signed_body).hex()
+        m = "\n".join(["fk-req-v1", method, path, t, nonce, bh]).encode()
         sig = self.sk.sign(m).signature
         headers = {"FK-Device": self.device_id, "FK-Time": t, "FK-Nonce": nonce, "FK-Signature": b64(sig)}
+        if content_hash:
+            headers["FK-Content-Hash"] = bh
         return http(method, base + path, body if method in ("PUT", "POST") else None, headers), headers
 
 
@@ -226,7 +229,14 @@ def main():
         (stg, rawg), _ = dev.signed("GET", base, f"/v1/packets/{packet_id}")
         ok(st1 == 202 and json.loads(raw1).get("offset") == half and json.loads(rawg).get("offset") == half,
            "§3.4 first part: 202 and the offset the office holds", (st1, raw1, rawg))
-        (st2, raw2), _ = dev.signed("PUT", base, f"/v1/packets/{packet_id}?offset={half}&total={len(packet)}", packet[half:])
+        damaged = bytearray(packet[half:])
+        damaged[7] ^= 1
+        (stm, rawm), _ = dev.signed("PUT", base, f"/v1/packets/{packet_id}?offset={half}&total={len(packet)}",
+                                    bytes(damaged), content_hash=True, signed_body=packet[half:])
+        ok(stm == 400 and json.loads(rawm)["error"]["code"] == "body_mismatch",
+           "§3.3 FK-Content-Hash: bytes other than the signed ones are refused (body_mismatch)", (stm, rawm[:200]))
+        (st2, raw2), _ = dev.signed("PUT", base, f"/v1/packets/{packet_id}?offset={half}&total={len(packet)}", packet[half:],
+                                    content_hash=True)
         ack = open_envelope(raw2, osp) if st2 == 200 else {}
         ok(st2 == 200 and ack.get("type") == "ack" and ack.get("packet_hash") == H(packet).hex(),
            "§3.4 last part: a signed ack naming H(packet file)", (st2, raw2[:300]))

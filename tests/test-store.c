@@ -1419,6 +1419,87 @@ downgrade_to_v2 (const char *path)
   g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
 }
 
+/* Enrols the fixture's device with an office that exists only as keys, so
+ * that sealing builds packets and fills the outbox. */
+static void
+fake_enrolment (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  FkOfficeInfo office = { 0 };
+  guint8 box_sk[32];
+
+  office.url = g_strdup ("http://127.0.0.1:1");
+  randombytes_buf (office.sign_pk, sizeof office.sign_pk);
+  crypto_box_keypair (office.box_pk, box_sk);
+  office.key_id = g_strdup ("0011223344556677");
+  office.device_id = g_strdup ("00112233445566778899aabbccddeeff");
+  office.office_code = g_strdup ("TCN");
+  office.device_number = 3;
+  g_assert_true (fk_store_enrolled (f->store, &office, &error));
+  g_assert_no_error (error);
+  fk_office_info_clear (&office);
+  sodium_memzero (box_sk, sizeof box_sk);
+}
+
+/* The purge after an ack erases a photo cryptographically (SECURITY §12):
+ * its ciphertext is freed without being rewritten as zeros, and the
+ * attachment's own key, without which that ciphertext is noise, is gone
+ * from every byte of the database once the store is closed.  The person
+ * record goes the same way as before. */
+static void
+test_purge_erases_keys (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pid = fk_test_national_id ('F', 2, 2718281);
+  g_autoptr(GBytes) photo = random_bytes (200 * 1024, 11);
+  g_autoptr(GBytes) key = NULL;
+  g_autoptr(GBytes) person = NULL;
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autofree char *path = db_path (f);
+  g_autofree char *sql = NULL;
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  gint64 id;
+  sqlite3 *db;
+
+  fake_enrolment (f);
+  id = fk_test_cert_case (f->store, f->outing, pid, "抹除測試", photo, &error);
+  g_assert_no_error (error);
+  tick_and_check (f->store, id);
+  g_assert_true (fk_store_case_finalize (f->store, id, NULL, &error));
+  g_assert_no_error (error);
+
+  db = fk_store_db (f->store);
+  sql = g_strdup_printf ("SELECT key FROM attachments WHERE case_id = %" G_GINT64_FORMAT, id);
+  key = fk_test_blob (db, sql);
+  g_clear_pointer (&sql, g_free);
+  sql = g_strdup_printf ("SELECT person FROM cases WHERE id = %" G_GINT64_FORMAT, id);
+  person = fk_test_blob (db, sql);
+  g_clear_pointer (&sql, g_free);
+  g_assert_nonnull (key);
+  g_assert_cmpuint (g_bytes_get_size (key), >=, 32);
+  g_assert_nonnull (person);
+
+  outbox = fk_store_outbox (f->store, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (outbox->len, ==, 1);
+  g_assert_true (fk_store_outbox_acked (f->store, ((FkOutboxItem *) outbox->pdata[0])->packet_id, "{}", &error));
+  g_assert_no_error (error);
+
+  sql = g_strdup_printf ("SELECT COUNT(*) FROM attachments WHERE case_id = %" G_GINT64_FORMAT
+                         " AND key IS NULL AND data IS NULL", id);
+  g_assert_cmpint (fk_test_int (db, sql), ==, 1);
+  /* The connection is back to zeroing everything it frees. */
+  g_assert_cmpint (fk_test_int (db, "PRAGMA secure_delete"), ==, 1);
+  g_clear_pointer (&f->store, fk_store_close);
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  g_assert_null (memmem (contents, len, g_bytes_get_data (key, NULL), g_bytes_get_size (key)));
+  g_assert_null (memmem (contents, len, g_bytes_get_data (person, NULL), 32));
+  g_assert_null (memmem (contents, len, (const guint8 *) g_bytes_get_data (photo, NULL) + 1000, 64));
+  f->store = fk_test_store_open_as (f->dir, "ann", FK_TEST_PASS_ANN);
+}
+
 /* Format 4 keeps each sealed packet in outbox_packets instead of its outbox
  * row: a file of format 3 with packets built (an enrolled device) is
  * brought up to date on opening, every packet's bytes the same, and the
@@ -1433,21 +1514,10 @@ test_open_migrates_v3 (Fixture *f, gconstpointer data)
   g_autofree char *path = db_path (f);
   g_autofree char *cases_before = NULL;
   g_autofree char *cases_after = NULL;
-  FkOfficeInfo office = { 0 };
-  guint8 box_sk[32];
   sqlite3 *db;
 
   sealed_case (f);
-  office.url = g_strdup ("http://127.0.0.1:1");
-  randombytes_buf (office.sign_pk, sizeof office.sign_pk);
-  crypto_box_keypair (office.box_pk, box_sk);
-  office.key_id = g_strdup ("0011223344556677");
-  office.device_id = g_strdup ("00112233445566778899aabbccddeeff");
-  office.office_code = g_strdup ("TCN");
-  office.device_number = 3;
-  g_assert_true (fk_store_enrolled (f->store, &office, &error));
-  g_assert_no_error (error);
-  fk_office_info_clear (&office);
+  fake_enrolment (f);
   sealed_case (f);
 
   before = fk_store_outbox (f->store, TRUE, &error);
@@ -1946,6 +2016,7 @@ main (int argc, char **argv)
   ADD ("/app/store/open/newer", test_open_newer);
   ADD ("/app/store/open/migrates-v2", test_open_migrates_v2);
   ADD ("/app/store/open/migrates-v3", test_open_migrates_v3);
+  ADD ("/app/store/purge/erases-keys", test_purge_erases_keys);
   g_test_add_func ("/app/store/open/not-a-database", test_open_not_a_database);
   ADD ("/app/store/fault/disk-full", test_fault_disk_full);
   g_test_add_func ("/app/store/fault/disk-full-every-step", test_fault_disk_full_every_step);

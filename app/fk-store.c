@@ -13,6 +13,7 @@
 
 #include "app/fk-audit.h"
 #include "app/fk-checkpoint.h"
+#include "app/fk-sql.h"
 #include "app/fk-date.h"
 #include "app/fk-packet.h"
 #include "app/fk-validate.h"
@@ -49,7 +50,7 @@ struct _FkStore
   gboolean    in_savepoint;
 
   /* Prepared statements every new case runs, by SQL text; see cached(). */
-  GHashTable *stmts;
+  FkSqlCache *stmts;
 
   /* The audit log's own kept statements, its head during a transaction,
    * and the signature made once per transaction at commit(). */
@@ -312,44 +313,20 @@ step_done (FkStore       *self,
   return ok;
 }
 
-static void
-stmt_free (gpointer st)
-{
-  sqlite3_finalize (st);
-}
-
 /* A statement prepared once and kept for the life of the store, for the
  * statements every new case runs: parsing them each time (the upsert on
- * cases compiles its triggers too) cost more than the encryption.  `sql`
- * must be a string literal.  Finish with done_cached, never finalize. */
+ * cases compiles its triggers too) cost more than the encryption
+ * (app/fk-sql.h).  Finish with fk_sql_done, never finalize. */
 static sqlite3_stmt *
 cached (FkStore     *self,
         const char  *sql,
         GError     **error)
 {
-  sqlite3_stmt *st = g_hash_table_lookup (self->stmts, sql);
+  sqlite3_stmt *st = fk_sql_cache_get (self->stmts, self->db, sql);
 
   if (st == NULL)
-    {
-      int rc = sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-
-      if (rc != SQLITE_OK)
-        {
-          sql_error (self, rc, error);
-          return NULL;
-        }
-      g_hash_table_insert (self->stmts, (gpointer) sql, st);
-    }
+    sql_error (self, sqlite3_extended_errcode (self->db), error);
   return st;
-}
-
-/* Makes a cached statement ready for its next use and drops the copies of
- * the values bound to it. */
-static void
-done_cached (sqlite3_stmt *st)
-{
-  sqlite3_reset (st);
-  sqlite3_clear_bindings (st);
 }
 
 /* step_done for a cached statement. */
@@ -363,7 +340,7 @@ step_cached (FkStore       *self,
 
   if (!ok)
     step_error (self, error);
-  done_cached (st);
+  fk_sql_done (st);
   return ok;
 }
 
@@ -1026,7 +1003,7 @@ fk_store_open (const char  *data_dir,
 
   self->data_dir = g_strdup (data_dir);
   self->db_path = g_build_filename (data_dir, "fieldkit.db", NULL);
-  self->stmts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, stmt_free);
+  self->stmts = fk_sql_cache_new ();
 
   if (g_mkdir_with_parents (data_dir, 0700) != 0)
     {
@@ -1111,7 +1088,7 @@ fk_store_close (FkStore *self)
   if (self == NULL)
     return;
   fk_store_lock (self);
-  g_clear_pointer (&self->stmts, g_hash_table_unref);
+  g_clear_pointer (&self->stmts, fk_sql_cache_free);
   g_clear_pointer (&self->audit_writer, fk_audit_writer_free);
   g_clear_pointer (&self->checkpointer, fk_checkpointer_free);
   if (self->db != NULL)
@@ -2040,7 +2017,7 @@ outing_resolve (FkStore     *self,
     outing_not_found (outing_ref, error);
   else if (rc != SQLITE_ROW)
     sql_error (self, sqlite3_extended_errcode (self->db), error);
-  done_cached (st);
+  fk_sql_done (st);
   return rc == SQLITE_ROW ? g_steal_pointer (&id) : NULL;
 }
 
@@ -2476,7 +2453,7 @@ fk_store_find (FkStore     *self,
     }
   if (rc != SQLITE_DONE)
     sql_error (self, sqlite3_extended_errcode (self->db), error);
-  done_cached (st);
+  fk_sql_done (st);
   if (rc != SQLITE_DONE)
     return NULL;
   return g_steal_pointer (&out);
@@ -3549,7 +3526,7 @@ fk_store_get_setting (FkStore    *self,
   sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (st) == SQLITE_ROW)
     out = col_strdup (st, 0);
-  done_cached (st);
+  fk_sql_done (st);
   return out;
 }
 
@@ -3988,7 +3965,7 @@ fk_store_outbox_packet (FkStore     *self,
   else
     g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
                  _("Packet %s is not ready: the device is not enrolled with an office yet."), packet_id);
-  done_cached (st);
+  fk_sql_done (st);
   return out;
 }
 
@@ -4120,7 +4097,7 @@ advance_case (FkStore     *self,
       detail = case_detail (kase, sqlite3_column_type (st, 3) == SQLITE_NULL ? NULL : sqlite3_column_blob (st, 3),
                             (gsize) sqlite3_column_bytes (st, 3));
     }
-  done_cached (st);
+  fk_sql_done (st);
   (void) digest;
   if (detail == NULL)
     return sql_error (self, SQLITE_NOTFOUND, error);
@@ -4188,7 +4165,7 @@ fk_store_outbox_acked (FkStore     *self,
   sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (st) == SQLITE_ROW)
     case_id = sqlite3_column_int64 (st, 0);
-  done_cached (st);
+  fk_sql_done (st);
   if (case_id == 0)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND, "packet %s", packet_id);
@@ -4442,7 +4419,7 @@ fk_store_wipe (FkStore  *self,
   const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
 
   fk_store_lock (self);
-  g_hash_table_remove_all (self->stmts);
+  fk_sql_cache_clear (self->stmts);
   g_clear_pointer (&self->checkpointer, fk_checkpointer_free);
   if (self->db != NULL)
     {
@@ -4487,7 +4464,7 @@ fk_store_safety (FkStore       *self,
       out->oldest_waiting = sqlite3_column_int64 (st, 1);
     }
   if (st != NULL)
-    done_cached (st);
+    fk_sql_done (st);
 
   /* The clock for "days without a sync" starts at the later of the last
    * sync and the oldest packet still waiting: a device with nothing to send

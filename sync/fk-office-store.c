@@ -36,6 +36,7 @@
 #include <glib/gstdio.h>
 
 #include "app/fk-checkpoint.h"
+#include "app/fk-sql.h"
 #include "app/fk-packet.h"
 #include "crypto/fk-i18n.h"
 
@@ -49,7 +50,7 @@ struct _FkOfficeStore
   char       *data_dir;
   char       *db_path;
   sqlite3    *db;
-  GHashTable *stmts;        /* SQL literal → statement prepared once (cached) */
+  FkSqlCache *stmts;        /* statements prepared once (cached) */
 
   /* A second connection for the lookups every request makes (device by id,
    * packet by id), with its own lock: WAL lets it read while the main
@@ -57,7 +58,7 @@ struct _FkOfficeStore
    * fsync.  It sees every committed transaction and nothing else. */
   GMutex      read_lock;
   sqlite3    *read_db;
-  GHashTable *read_stmts;
+  FkSqlCache *read_stmts;
 
   /* Group commit of packet rows (fk_office_store_insert_packet). */
   GMutex     group_lock;
@@ -189,36 +190,23 @@ prepare (FkOfficeStore  *self,
   return st;
 }
 
-static void
-stmt_free (gpointer st)
-{
-  sqlite3_finalize (st);
-}
-
 /* A statement prepared once and kept for the life of the store, for the
  * statements every request runs (parsing them each time was a tenth of the
- * office's CPU per packet).  `sql` must be a string literal; the caller
- * holds self->lock and finishes with done_cached, never finalize. */
+ * office's CPU per packet; app/fk-sql.h).  The caller holds self->lock and
+ * finishes with fk_sql_done, never finalize. */
 static sqlite3_stmt *
 cached_on (FkOfficeStore  *self,
            sqlite3        *db,
-           GHashTable     *stmts,
+           FkSqlCache     *stmts,
            const char     *sql,
            GError        **error)
 {
-  sqlite3_stmt *st = g_hash_table_lookup (stmts, sql);
+  sqlite3_stmt *st = fk_sql_cache_get (stmts, db, sql);
 
   if (st == NULL)
-    {
-      if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-        {
-          g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                       _("The office database %s failed: %s. Nothing was changed."),
-                       self->db_path, sqlite3_errmsg (db));
-          return NULL;
-        }
-      g_hash_table_insert (stmts, (gpointer) sql, st);
-    }
+    g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                 _("The office database %s failed: %s. Nothing was changed."),
+                 self->db_path, sqlite3_errmsg (db));
   return st;
 }
 
@@ -239,23 +227,13 @@ cached_read (FkOfficeStore  *self,
   return cached_on (self, self->read_db, self->read_stmts, sql, error);
 }
 
-static void
-done_cached (sqlite3_stmt *st)
-{
-  sqlite3_reset (st);
-  sqlite3_clear_bindings (st);
-}
-
 /* Runs a cached statement that returns no rows; resets it. */
 static gboolean
 step_cached (FkOfficeStore  *self,
              sqlite3_stmt   *st,
              GError        **error)
 {
-  int rc = sqlite3_step (st);
-
-  done_cached (st);
-  if (rc != SQLITE_DONE)
+  if (fk_sql_step_done (st) != SQLITE_DONE)
     return sql_fail (self, error);
   return TRUE;
 }
@@ -475,9 +453,9 @@ fk_office_store_open (const char  *data_dir,
   g_cond_init (&self->group_done);
   g_cond_init (&self->group_more);
   self->group_queue = g_ptr_array_new ();
-  self->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, stmt_free);
+  self->stmts = fk_sql_cache_new ();
   g_mutex_init (&self->read_lock);
-  self->read_stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, stmt_free);
+  self->read_stmts = fk_sql_cache_new ();
   self->data_dir = g_strdup (data_dir);
   self->db_path = g_build_filename (data_dir, "office.db", NULL);
   if (g_mkdir_with_parents (data_dir, 0700) != 0)
@@ -521,8 +499,8 @@ fk_office_store_free (FkOfficeStore *self)
 {
   if (self == NULL)
     return;
-  g_clear_pointer (&self->stmts, g_hash_table_unref);
-  g_clear_pointer (&self->read_stmts, g_hash_table_unref);
+  g_clear_pointer (&self->stmts, fk_sql_cache_free);
+  g_clear_pointer (&self->read_stmts, fk_sql_cache_free);
   if (self->read_db)
     sqlite3_close (self->read_db);
   g_mutex_clear (&self->read_lock);
@@ -1099,7 +1077,7 @@ fk_office_store_lookup_device (FkOfficeStore  *self,
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     d = device_from_row (st);
-  done_cached (st);
+  fk_sql_done (st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     {
       g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
@@ -1171,7 +1149,7 @@ get_packet_on (FkOfficeStore  *self,
       rc = sqlite3_step (st);
       if (rc == SQLITE_ROW)
         p = packet_from_row (st);
-      done_cached (st);
+      fk_sql_done (st);
       if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         {
           g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
@@ -1214,7 +1192,7 @@ fk_office_store_packet_bytes (FkOfficeStore  *self,
     rc = sqlite3_step (st);
     if (rc == SQLITE_ROW)
       out = g_bytes_new (sqlite3_column_blob (st, 0), (gsize) sqlite3_column_bytes (st, 0));
-    done_cached (st);
+    fk_sql_done (st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
       {
         sql_fail (self, error);
@@ -1293,7 +1271,7 @@ insert_row_locked (FkOfficeStore         *self,
   bind_text (st, 11, p->ack);
   bind_text (st, 12, p->manifest);
   rc = sqlite3_step (st);
-  done_cached (st);
+  fk_sql_done (st);
   if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
     {
       g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS, "packet already stored");

@@ -23,6 +23,7 @@
 
 #include "app/fk-date.h"
 #include "app/fk-validate.h"
+#include "crypto/fk-crypto.h"
 #include "crypto/fk-i18n.h"
 
 #define MAX_COLUMNS     256
@@ -91,16 +92,6 @@ G_DEFINE_QUARK (fk-roster-error-quark, fk_roster_error)
 
 /* ---------------------------------------------------------------- memory */
 
-/* Personal data is wiped before it goes back to the allocator. */
-static void
-wipe_free (char *s)
-{
-  if (s == NULL)
-    return;
-  sodium_memzero (s, strlen (s));
-  g_free (s);
-}
-
 static void
 problem_free (gpointer data)
 {
@@ -115,13 +106,13 @@ row_free (gpointer data)
 {
   FkRosterRow *row = data;
 
-  wipe_free (row->school_class);
-  wipe_free (row->seat);
-  wipe_free (row->name);
-  wipe_free (row->national_id);
-  wipe_free (row->birth_date);
-  wipe_free (row->guardian);
-  wipe_free (row->phone);
+  fk_wipe_free (row->school_class);
+  fk_wipe_free (row->seat);
+  fk_wipe_free (row->name);
+  fk_wipe_free (row->national_id);
+  fk_wipe_free (row->birth_date);
+  fk_wipe_free (row->guardian);
+  fk_wipe_free (row->phone);
   g_clear_pointer (&row->problems, g_ptr_array_unref);
   g_free (row);
 }
@@ -974,7 +965,7 @@ read_row (const Record *rec,
   read_phone (row, cells[COL_PHONE]);
 
   for (gint col = 0; col < N_COLS; col++)
-    wipe_free (cells[col]);
+    fk_wipe_free (cells[col]);
   return row;
 }
 

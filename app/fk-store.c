@@ -162,16 +162,6 @@ attachment_info_free (FkAttachmentInfo *info)
   g_free (info);
 }
 
-static void
-wipe_string (char *s)
-{
-  if (s != NULL)
-    {
-      sodium_memzero (s, strlen (s));
-      g_free (s);
-    }
-}
-
 void
 fk_case_free (FkCase *kase)
 {
@@ -186,9 +176,9 @@ fk_case_free (FkCase *kase)
   g_free (kase->approved_by);
   g_free (kase->sealed_by);
   g_strfreev (kase->ticked);
-  wipe_string (kase->person_id);
-  wipe_string (kase->name);
-  wipe_string (kase->birth_date);
+  fk_wipe_free (kase->person_id);
+  fk_wipe_free (kase->name);
+  fk_wipe_free (kase->birth_date);
   g_clear_pointer (&kase->fields, g_hash_table_unref);
   g_free (kase->damaged);
   g_clear_pointer (&kase->attachments, g_ptr_array_unref);
@@ -2178,7 +2168,7 @@ person_from_json (FkCase      *kase,
 static GHashTable *
 new_fields_table (void)
 {
-  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) wipe_string);
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, fk_wipe_free);
 }
 
 /* ---- cases: reading -------------------------------------------------------- */
@@ -2873,7 +2863,7 @@ fk_store_case_new (FkStore            *self,
             return 0;
           if (g_strcmp0 (k, "name") == 0 || g_strcmp0 (k, "person_id") == 0 || g_strcmp0 (k, "birth_date") == 0)
             {
-              wipe_string (norm);
+              fk_wipe_free (norm);
               g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_INVALID,
                            _("\"%s\" is given with its own option, not as a --field."),
                            (const char *) k);
@@ -2959,7 +2949,7 @@ fk_store_case_set_field (FkStore     *self,
           return FALSE;
         }
       if (g_strcmp0 (key, "birth_date") == 0)
-        g_clear_pointer (&kase->birth_date, wipe_string);
+        g_clear_pointer (&kase->birth_date, fk_wipe_free);
       else if (fk_service_field (svc, key) != NULL)
         g_hash_table_remove (kase->fields, key);
       else
@@ -2970,11 +2960,11 @@ fk_store_case_set_field (FkStore     *self,
       if (!normalize_value (svc, key, value, &norm, error))
         return FALSE;
       if (g_strcmp0 (key, "name") == 0)
-        wipe_string (g_steal_pointer (&kase->name)), kase->name = norm;
+        fk_wipe_free (g_steal_pointer (&kase->name)), kase->name = norm;
       else if (g_strcmp0 (key, "person_id") == 0)
-        wipe_string (g_steal_pointer (&kase->person_id)), kase->person_id = norm;
+        fk_wipe_free (g_steal_pointer (&kase->person_id)), kase->person_id = norm;
       else if (g_strcmp0 (key, "birth_date") == 0)
-        wipe_string (g_steal_pointer (&kase->birth_date)), kase->birth_date = norm;
+        fk_wipe_free (g_steal_pointer (&kase->birth_date)), kase->birth_date = norm;
       else
         g_hash_table_insert (kase->fields, g_strdup (key), norm);
     }
@@ -3429,7 +3419,7 @@ fk_store_verify_records (FkStore  *self,
 
       if (!open_sealed_text (self, st, 1, "operators", id, "name", 1, &name, NULL))
         add_damage (out, g_strdup_printf (_("operator %s"), id), damaged);
-      wipe_string (g_steal_pointer (&name));
+      fk_wipe_free (g_steal_pointer (&name));
     }
   sqlite3_finalize (st);
 

@@ -1,10 +1,10 @@
 /* fieldkit-cli — the command-line front of FieldKit (DESIGN.md §9).
  *
- * Layout: argument handling, passphrases, opening the store, one function
- * per command, the command table, main.
+ * Layout: opening the store, output (error names, times), one function per
+ * command, the command table and the program's description for
+ * fk_cli_main (app/fk-args.c: arguments, passphrases, output, exit codes).
  */
 #include <errno.h>
-#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "app/fk-args.h"
 #include "app/fk-audit.h"
 #include "app/fk-catalog.h"
 #include "app/fk-class-summary.h"
@@ -20,153 +21,25 @@
 #include "app/fk-roster.h"
 #include "app/fk-store.h"
 #include "app/fk-validate.h"
-#include "cli/fk-cli-output.h"
 #include "sync/fk-sync.h"
+#include "crypto/fk-crypto.h"
 #include "crypto/fk-i18n.h"
 #include "crypto/fk-passphrase.h"
 #include "crypto/fk-vault.h"
 
-/* ---- arguments --------------------------------------------------------------- */
-
-typedef struct {
-  GPtrArray  *words;     /* positional words, command first */
-  GHashTable *options;   /* name → GPtrArray of values */
-} Args;
-
-static const char *const flag_options[] = { "json", "all", "all-or-nothing", "dry-run", "help", "version", NULL };
-
-
-static const char *const global_options[] = { "data-dir", "operator", "json", "passphrase-file", "lang", "help", NULL };
-
-static void
-args_clear (Args *args)
-{
-  g_clear_pointer (&args->words, g_ptr_array_unref);
-  g_clear_pointer (&args->options, g_hash_table_unref);
-}
-
-static gboolean
-args_parse (Args   *args,
-            int     argc,
-            char  **argv,
-            char  **bad)
-{
-  args->words = g_ptr_array_new ();
-  args->options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-
-  for (int i = 1; i < argc; i++)
-    {
-      const char *a = argv[i];
-
-      if (g_str_has_prefix (a, "--") && a[2] != '\0')
-        {
-          g_autofree char *name = g_strdup (a + 2);
-          char *eq = strchr (name, '=');
-          const char *value;
-          GPtrArray *values;
-
-          if (eq)
-            {
-              *eq = '\0';
-              value = a + 2 + (eq - name) + 1;
-            }
-          else if (g_strv_contains (flag_options, name))
-            value = "1";
-          else if (i + 1 < argc)
-            value = argv[++i];
-          else
-            {
-              *bad = g_strdup_printf (_("the option --%s needs a value"), name);
-              return FALSE;
-            }
-          values = g_hash_table_lookup (args->options, name);
-          if (values == NULL)
-            {
-              values = g_ptr_array_new ();
-              g_hash_table_insert (args->options, g_strdup (name), values);
-            }
-          g_ptr_array_add (values, (gpointer) value);
-        }
-      else
-        g_ptr_array_add (args->words, (gpointer) a);
-    }
-  return TRUE;
-}
-
-static const char *
-opt (const Args *args,
-     const char *name)
-{
-  GPtrArray *values = g_hash_table_lookup (args->options, name);
-
-  return values && values->len ? values->pdata[values->len - 1] : NULL;
-}
-
-static GPtrArray *
-opts (const Args *args,
-      const char *name)
-{
-  return g_hash_table_lookup (args->options, name);
-}
-
-static const char *
-word (const Args *args,
-      guint       i)
-{
-  return i < args->words->len ? args->words->pdata[i] : NULL;
-}
-
-/* Refuses options the command does not know, so a typo is never ignored. */
-static gboolean
-check_options (const Args          *args,
-               const char * const  *allowed,
-               char               **bad)
-{
-  GHashTableIter iter;
-  gpointer key;
-
-  g_hash_table_iter_init (&iter, args->options);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    {
-      if (g_strv_contains (global_options, key))
-        continue;
-      if (allowed && g_strv_contains (allowed, key))
-        continue;
-      *bad = g_strdup_printf (_("unknown option --%s"), (const char *) key);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* ---- passphrases ----------------------------------------------------------- */
-
-/* The passphrase comes from FIELDKIT_PASSPHRASE (or env_name),
- * --passphrase-file (or file_opt), or a no-echo prompt; never argv. */
-static char *
-get_passphrase (const Args  *args,
-                const char  *env_name,
-                const char  *file_opt,
-                const char  *prompt,
-                gboolean     confirm,
-                GError     **error)
-{
-  return fk_passphrase_get (env_name, opt (args, file_opt), file_opt, prompt, confirm,
-                            FK_STORE_ERROR, FK_STORE_ERROR_INVALID, error);
-}
-
 /* ---- the store ----------------------------------------------------------------- */
 
 static char *
-data_dir (const Args *args)
+data_dir (const FkArgs *args)
 {
-  const char *d = opt (args, "data-dir");
+  const char *d = fk_args_opt (args, "data-dir");
 
   return d ? g_strdup (d) : fk_store_default_dir ();
 }
 
 static FkStore *
-open_store (const Args  *args,
-            GError     **error)
+open_store (const FkArgs  *args,
+            GError       **error)
 {
   g_autofree char *dir = data_dir (args);
 
@@ -175,8 +48,8 @@ open_store (const Args  *args,
 
 /* Opens and unlocks as --operator, or as the only operator. */
 static FkStore *
-open_unlocked (const Args  *args,
-               GError     **error)
+open_unlocked (const FkArgs  *args,
+               GError       **error)
 {
   g_autoptr(FkStore) store = open_store (args, error);
   g_auto(FkPassphrase) pass = NULL;
@@ -192,7 +65,7 @@ open_unlocked (const Args  *args,
                    fk_store_data_dir (store));
       return NULL;
     }
-  op = opt (args, "operator");
+  op = fk_args_opt (args, "operator");
   if (op == NULL)
     {
       sole = fk_store_sole_operator (store);
@@ -207,7 +80,7 @@ open_unlocked (const Args  *args,
   {
     g_autofree char *prompt = g_strdup_printf (_("Passphrase for %s: "), op);
 
-    pass = get_passphrase (args, "FIELDKIT_PASSPHRASE", "passphrase-file", prompt, FALSE, error);
+    pass = fk_cli_passphrase (args, "FIELDKIT_PASSPHRASE", "passphrase-file", prompt, FALSE, error);
   }
   if (pass == NULL)
     return NULL;
@@ -216,36 +89,46 @@ open_unlocked (const Args  *args,
   return g_steal_pointer (&store);
 }
 
-/* ---- JSON helpers ---------------------------------------------------------------- */
+/* ---- output ---------------------------------------------------------------------- */
 
-static JsonNode *
-ok_document (JsonBuilder *b)
+/* Stable machine-readable name for an error, e.g. "wrong_passphrase". */
+static const char *
+error_code (const GError *error)
 {
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, TRUE);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
-}
+  if (error->domain == FK_STORE_ERROR)
+    {
+      static const char *const names[] = {
+        "failed", "busy", "disk_full", "read_only", "newer_format", "not_initialized", "exists",
+        "not_found", "locked", "wrong_passphrase", "wait", "damaged", "refused", "invalid", "corrupt",
+      };
 
-static void
-add_str (JsonBuilder *b,
-         const char  *name,
-         const char  *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
+      if ((guint) error->code < G_N_ELEMENTS (names))
+        return names[error->code];
+    }
+  if (error->domain == FK_VALIDATE_ERROR)
+    return "invalid";
+  if (error->domain == FK_ROSTER_ERROR)
+    {
+      static const char *const names[] = {
+        "too_large", "not_text", "encoding", "format", "columns", "empty", "not_school_drive", "refused",
+      };
 
-static void
-add_int (JsonBuilder *b,
-         const char  *name,
-         gint64       value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
+      if ((guint) error->code < G_N_ELEMENTS (names))
+        return names[error->code];
+    }
+  if (error->domain == FK_CRYPTO_ERROR)
+    {
+      switch (error->code)
+        {
+        case FK_CRYPTO_ERROR_WRONG_PASSPHRASE: return "wrong_passphrase";
+        case FK_CRYPTO_ERROR_DAMAGED: return "damaged";
+        case FK_CRYPTO_ERROR_INVALID: return "invalid";
+        default: return "failed";
+        }
+    }
+  if (error->domain == G_FILE_ERROR || error->domain == G_IO_ERROR)
+    return "file";
+  return "failed";
 }
 
 static char *
@@ -262,22 +145,21 @@ format_time (gint64 us)
 /* ---- commands: set-up -------------------------------------------------------------- */
 
 static int
-cmd_init (const Args *args)
+cmd_init (const FkArgs *args)
 {
   static const char *const allowed[] = { "operator", "name", "office-code", "device-number", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_auto(FkPassphrase) pass = NULL;
   char *recovery = NULL;
-  const char *op = opt (args, "operator");
-  const char *name = opt (args, "name");
-  const char *office = opt (args, "office-code");
-  const char *number = opt (args, "device-number");
-  g_autofree char *bad = NULL;
+  const char *op = fk_args_opt (args, "operator");
+  const char *name = fk_args_opt (args, "name");
+  const char *office = fk_args_opt (args, "office-code");
+  const char *number = fk_args_opt (args, "device-number");
   guint64 device_number = 1;
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if (op == NULL || name == NULL)
     return fk_cli_usage ("fieldkit-cli init --operator ID --name NAME [--office-code CODE] [--device-number N]");
   if (number && !g_ascii_string_to_unsigned (number, 10, 1, 99, &device_number, NULL))
@@ -286,8 +168,8 @@ cmd_init (const Args *args)
   store = open_store (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  pass = get_passphrase (args, "FIELDKIT_PASSPHRASE", "passphrase-file",
-                         _("New passphrase: "), TRUE, &error);
+  pass = fk_cli_passphrase (args, "FIELDKIT_PASSPHRASE", "passphrase-file",
+                            _("New passphrase: "), TRUE, &error);
   if (pass == NULL)
     return fk_cli_fail (error);
   if (!fk_store_init_device (store, op, name, pass, office ? office : "FK", (guint) device_number, &recovery, &error))
@@ -306,34 +188,33 @@ cmd_init (const Args *args)
       g_autofree char *fp = fk_fingerprint (fk_store_device_public_key (store), 32);
 
       json_builder_begin_object (b);
-      add_str (b, "data_dir", fk_store_data_dir (store));
-      add_str (b, "operator", op);
-      add_str (b, "office_code", fk_store_office_code (store));
-      add_int (b, "device_number", fk_store_device_number (store));
-      add_str (b, "device_fingerprint", fp);
-      add_str (b, "recovery_key", recovery);
-      fk_cli_emit (ok_document (b));
+      fk_cli_add_str (b, "data_dir", fk_store_data_dir (store));
+      fk_cli_add_str (b, "operator", op);
+      fk_cli_add_str (b, "office_code", fk_store_office_code (store));
+      fk_cli_add_int (b, "device_number", fk_store_device_number (store));
+      fk_cli_add_str (b, "device_fingerprint", fp);
+      fk_cli_add_str (b, "recovery_key", recovery);
+      fk_cli_emit (fk_cli_ok_document (b));
     }
   fk_recovery_key_free (recovery);
   return FK_EXIT_OK;
 }
 
 static int
-cmd_operator (const Args *args)
+cmd_operator (const FkArgs *args)
 {
   static const char *const allowed[] = { "id", "name", "role", "new-passphrase-file", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
-  const char *sub = word (args, 1);
-  g_autofree char *bad = NULL;
+  const char *sub = fk_args_word (args, 1);
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if (g_strcmp0 (sub, "add") == 0)
     {
-      const char *id = opt (args, "id");
-      const char *name = opt (args, "name");
-      const char *role = opt (args, "role");
+      const char *id = fk_args_opt (args, "id");
+      const char *name = fk_args_opt (args, "name");
+      const char *role = fk_args_opt (args, "role");
       g_auto(FkPassphrase) pass = NULL;
       FkRole r = FK_ROLE_STAFF;
 
@@ -349,7 +230,7 @@ cmd_operator (const Args *args)
       {
         g_autofree char *prompt = g_strdup_printf (_("New passphrase for %s: "), id);
 
-        pass = get_passphrase (args, "FIELDKIT_NEW_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
+        pass = fk_cli_passphrase (args, "FIELDKIT_NEW_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
       }
       if (pass == NULL || !fk_store_operator_add (store, id, name, r, pass, &error))
         return fk_cli_fail (error);
@@ -359,9 +240,9 @@ cmd_operator (const Args *args)
           g_autoptr(JsonBuilder) b = json_builder_new ();
 
           json_builder_begin_object (b);
-          add_str (b, "id", id);
-          add_str (b, "role", fk_role_name (r));
-          fk_cli_emit (ok_document (b));
+          fk_cli_add_str (b, "id", id);
+          fk_cli_add_str (b, "role", fk_role_name (r));
+          fk_cli_emit (fk_cli_ok_document (b));
         }
       return FK_EXIT_OK;
     }
@@ -382,41 +263,40 @@ cmd_operator (const Args *args)
 
           fk_cli_say ("%-20s %s", o->id, fk_role_name (o->role));
           json_builder_begin_object (b);
-          add_str (b, "id", o->id);
-          add_str (b, "role", fk_role_name (o->role));
+          fk_cli_add_str (b, "id", o->id);
+          fk_cli_add_str (b, "role", fk_role_name (o->role));
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
-      fk_cli_emit (ok_document (b));
+      fk_cli_emit (fk_cli_ok_document (b));
       return FK_EXIT_OK;
     }
   return fk_cli_usage ("fieldkit-cli operator add|list");
 }
 
 static int
-cmd_recover (const Args *args)
+cmd_recover (const FkArgs *args)
 {
   static const char *const allowed[] = { "new-passphrase-file", "recovery-key-file", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_auto(FkPassphrase) key = NULL;
   g_auto(FkPassphrase) pass = NULL;
-  const char *op = opt (args, "operator");
-  g_autofree char *bad = NULL;
+  const char *op = fk_args_opt (args, "operator");
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if (op == NULL)
     return fk_cli_usage ("fieldkit-cli --operator ID recover");
   store = open_store (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  key = get_passphrase (args, "FIELDKIT_RECOVERY_KEY", "recovery-key-file",
-                        _("Recovery key: "), FALSE, &error);
+  key = fk_cli_passphrase (args, "FIELDKIT_RECOVERY_KEY", "recovery-key-file",
+                           _("Recovery key: "), FALSE, &error);
   if (key == NULL)
     return fk_cli_fail (error);
-  pass = get_passphrase (args, "FIELDKIT_NEW_PASSPHRASE", "new-passphrase-file",
-                         _("New passphrase: "), TRUE, &error);
+  pass = fk_cli_passphrase (args, "FIELDKIT_NEW_PASSPHRASE", "new-passphrase-file",
+                            _("New passphrase: "), TRUE, &error);
   if (pass == NULL || !fk_store_recover (store, key, op, pass, &error))
     return fk_cli_fail (error);
   fk_cli_say (_("The passphrase of %s was replaced using the recovery key."), op);
@@ -425,8 +305,8 @@ cmd_recover (const Args *args)
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
       json_builder_begin_object (b);
-      add_str (b, "operator", op);
-      fk_cli_emit (ok_document (b));
+      fk_cli_add_str (b, "operator", op);
+      fk_cli_emit (fk_cli_ok_document (b));
     }
   return FK_EXIT_OK;
 }
@@ -434,14 +314,13 @@ cmd_recover (const Args *args)
 /* ---- commands: check-id ------------------------------------------------------------ */
 
 static int
-cmd_check_id (const Args *args)
+cmd_check_id (const FkArgs *args)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *bad = NULL;
   int rc = FK_EXIT_OK;
 
-  if (!check_options (args, NULL, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
   if (args->words->len < 2)
     return fk_cli_usage ("fieldkit-cli check-id VALUE...");
 
@@ -495,25 +374,23 @@ cmd_check_id (const Args *args)
           rc = FK_EXIT_REFUSED;
         }
       json_builder_begin_object (b);
-      add_str (b, "value", value);
-      json_builder_set_member_name (b, "valid");
-      json_builder_add_boolean_value (b, ok);
-      add_str (b, "kind", kind_name);
-      add_str (b, "normalized", ok ? norm : NULL);
-      add_str (b, "reason", ok ? NULL : fk_cli_error_code (error));
-      add_str (b, "message", ok ? NULL : error->message);
+      fk_cli_add_str (b, "value", value);
+      fk_cli_add_bool (b, "valid", ok);
+      fk_cli_add_str (b, "kind", kind_name);
+      fk_cli_add_str (b, "normalized", ok ? norm : NULL);
+      fk_cli_add_str (b, "reason", ok ? NULL : error_code (error));
+      fk_cli_add_str (b, "message", ok ? NULL : error->message);
       if (!ok && error->domain == FK_VALIDATE_ERROR)
         {
           static const char *const names[] = { "empty", "length", "letter", "gender", "checksum", "format", "date", "range" };
 
           if ((guint) error->code < G_N_ELEMENTS (names))
-            add_str (b, "problem", names[error->code]);
+            fk_cli_add_str (b, "problem", names[error->code]);
         }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, rc == FK_EXIT_OK);
+  fk_cli_add_bool (b, "ok", rc == FK_EXIT_OK);
   json_builder_end_object (b);
   fk_cli_emit (json_builder_get_root (b));
   return rc;
@@ -526,39 +403,38 @@ outing_json (JsonBuilder    *b,
              const FkOuting *o)
 {
   json_builder_begin_object (b);
-  add_str (b, "id", o->id);
-  add_str (b, "kind", o->kind);
-  add_str (b, "date", o->date);
-  add_str (b, "title", o->title);
-  add_str (b, "place", o->place);
-  add_int (b, "cases", o->n_cases);
+  fk_cli_add_str (b, "id", o->id);
+  fk_cli_add_str (b, "kind", o->kind);
+  fk_cli_add_str (b, "date", o->date);
+  fk_cli_add_str (b, "title", o->title);
+  fk_cli_add_str (b, "place", o->place);
+  fk_cli_add_int (b, "cases", o->n_cases);
   json_builder_end_object (b);
 }
 
 static int
-cmd_outing (const Args *args)
+cmd_outing (const FkArgs *args)
 {
   static const char *const allowed[] = { "kind", "title", "date", "place", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  const char *sub = word (args, 1);
-  g_autofree char *bad = NULL;
+  const char *sub = fk_args_word (args, 1);
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if (g_strcmp0 (sub, "new") == 0)
     {
       g_autofree char *id = NULL;
       g_autoptr(FkOuting) o = NULL;
 
-      if (!opt (args, "kind") || !opt (args, "title") || !opt (args, "date"))
+      if (!fk_args_opt (args, "kind") || !fk_args_opt (args, "title") || !fk_args_opt (args, "date"))
         return fk_cli_usage ("fieldkit-cli outing new --kind KIND --title T --date YYYY-MM-DD [--place P]");
       store = open_unlocked (args, &error);
       if (store == NULL)
         return fk_cli_fail (error);
-      id = fk_store_outing_new (store, opt (args, "kind"), opt (args, "title"), opt (args, "date"),
-                                opt (args, "place"), &error);
+      id = fk_store_outing_new (store, fk_args_opt (args, "kind"), fk_args_opt (args, "title"), fk_args_opt (args, "date"),
+                                fk_args_opt (args, "place"), &error);
       if (id == NULL || (o = fk_store_outing_get (store, id, &error)) == NULL)
         return fk_cli_fail (error);
       fk_cli_say (_("Outing %s created: %s, %s, %s."),
@@ -566,7 +442,7 @@ cmd_outing (const Args *args)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "outing");
       outing_json (b, o);
-      fk_cli_emit (ok_document (b));
+      fk_cli_emit (fk_cli_ok_document (b));
       return FK_EXIT_OK;
     }
   if (g_strcmp0 (sub, "list") == 0)
@@ -591,7 +467,7 @@ cmd_outing (const Args *args)
           outing_json (b, o);
         }
       json_builder_end_array (b);
-      fk_cli_emit (ok_document (b));
+      fk_cli_emit (fk_cli_ok_document (b));
       return FK_EXIT_OK;
     }
   return fk_cli_usage ("fieldkit-cli outing new|list");
@@ -608,18 +484,18 @@ case_json (JsonBuilder     *b,
   const FkService *svc = fk_catalog_lookup (fk_store_catalog (store), c->service);
 
   json_builder_begin_object (b);
-  add_int (b, "id", c->id);
-  add_str (b, "uuid", c->uuid);
-  add_str (b, "outing", c->outing_id);
-  add_str (b, "service", c->service);
-  add_str (b, "service_name", svc ? fk_service_name (svc) : c->service);
-  add_str (b, "status", fk_case_status_name (c->status));
-  add_int (b, "version", (gint64) c->version);
-  add_str (b, "receipt_no", c->receipt_no);
-  add_str (b, "name", c->name);
-  add_str (b, "person_id", c->person_id);
-  add_str (b, "birth_date", c->birth_date);
-  add_str (b, "damaged", c->damaged);
+  fk_cli_add_int (b, "id", c->id);
+  fk_cli_add_str (b, "uuid", c->uuid);
+  fk_cli_add_str (b, "outing", c->outing_id);
+  fk_cli_add_str (b, "service", c->service);
+  fk_cli_add_str (b, "service_name", svc ? fk_service_name (svc) : c->service);
+  fk_cli_add_str (b, "status", fk_case_status_name (c->status));
+  fk_cli_add_int (b, "version", (gint64) c->version);
+  fk_cli_add_str (b, "receipt_no", c->receipt_no);
+  fk_cli_add_str (b, "name", c->name);
+  fk_cli_add_str (b, "person_id", c->person_id);
+  fk_cli_add_str (b, "birth_date", c->birth_date);
+  fk_cli_add_str (b, "damaged", c->damaged);
   if (full)
     {
       g_autofree char *created = format_time (c->created_at);
@@ -631,7 +507,7 @@ case_json (JsonBuilder     *b,
       json_builder_begin_object (b);
       g_hash_table_iter_init (&iter, c->fields);
       while (g_hash_table_iter_next (&iter, &k, &v))
-        add_str (b, k, v);
+        fk_cli_add_str (b, k, v);
       json_builder_end_object (b);
       json_builder_set_member_name (b, "checklist");
       json_builder_begin_array (b);
@@ -640,12 +516,10 @@ case_json (JsonBuilder     *b,
           const FkChecklistItem *item = svc->checklist->pdata[i];
 
           json_builder_begin_object (b);
-          add_str (b, "id", item->id);
-          add_str (b, "label", fk_lang_is_zh () ? item->label_zh : item->label_en);
-          json_builder_set_member_name (b, "required");
-          json_builder_add_boolean_value (b, item->required);
-          json_builder_set_member_name (b, "seen");
-          json_builder_add_boolean_value (b, c->ticked && g_strv_contains ((const char * const *) c->ticked, item->id));
+          fk_cli_add_str (b, "id", item->id);
+          fk_cli_add_str (b, "label", fk_lang_is_zh () ? item->label_zh : item->label_en);
+          fk_cli_add_bool (b, "required", item->required);
+          fk_cli_add_bool (b, "seen", c->ticked && g_strv_contains ((const char * const *) c->ticked, item->id));
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -656,26 +530,39 @@ case_json (JsonBuilder     *b,
           FkAttachmentInfo *a = c->attachments->pdata[i];
 
           json_builder_begin_object (b);
-          add_int (b, "id", a->id);
-          add_str (b, "kind", a->kind);
-          add_str (b, "mime", a->mime);
-          add_int (b, "size", (gint64) a->size);
+          fk_cli_add_int (b, "id", a->id);
+          fk_cli_add_str (b, "kind", a->kind);
+          fk_cli_add_str (b, "mime", a->mime);
+          fk_cli_add_int (b, "size", (gint64) a->size);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
-      add_str (b, "created_by", c->created_by);
-      add_str (b, "checked_by", c->checked_by);
-      add_str (b, "approved_by", c->approved_by);
-      add_str (b, "sealed_by", c->sealed_by);
-      add_str (b, "created_at", created);
-      add_str (b, "sealed_at", sealed);
+      fk_cli_add_str (b, "created_by", c->created_by);
+      fk_cli_add_str (b, "checked_by", c->checked_by);
+      fk_cli_add_str (b, "approved_by", c->approved_by);
+      fk_cli_add_str (b, "sealed_by", c->sealed_by);
+      fk_cli_add_str (b, "created_at", created);
+      fk_cli_add_str (b, "sealed_at", sealed);
       if (svc)
         {
-          add_int (b, "fee", svc->fee);
-          add_str (b, "time_limit", fk_lang_is_zh () ? svc->time_limit_zh : svc->time_limit_en);
+          fk_cli_add_int (b, "fee", svc->fee);
+          fk_cli_add_str (b, "time_limit", fk_lang_is_zh () ? svc->time_limit_zh : svc->time_limit_en);
         }
     }
   json_builder_end_object (b);
+}
+
+/* The JSON document of a command that shows or changes one case. */
+static void
+emit_case (FkStore      *store,
+           const FkCase *c)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "case");
+  case_json (b, store, c, TRUE);
+  fk_cli_emit (fk_cli_ok_document (b));
 }
 
 static void
@@ -788,7 +675,7 @@ read_attachment (const char  *path,
 }
 
 static int
-cmd_case_new (const Args *args)
+cmd_case_new (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
@@ -796,11 +683,11 @@ cmd_case_new (const Args *args)
   g_autoptr(GBytes) photo = NULL;
   g_autoptr(GBytes) signature = NULL;
   g_autoptr(FkCase) c = NULL;
-  GPtrArray *field_opts = opts (args, "field");
+  GPtrArray *field_opts = fk_args_opts (args, "field");
   FkCaseInput input = { 0 };
   gint64 id;
 
-  if (!opt (args, "outing") || !opt (args, "service") || !opt (args, "person-id") || !opt (args, "name"))
+  if (!fk_args_opt (args, "outing") || !fk_args_opt (args, "service") || !fk_args_opt (args, "person-id") || !fk_args_opt (args, "name"))
     return fk_cli_usage ("fieldkit-cli case new --outing O --service S --person-id ID --name NAME [--birth DATE] "
                          "[--field KEY=VALUE]... [--photo FILE] [--signature FILE]");
   for (guint i = 0; field_opts && i < field_opts->len; i++)
@@ -812,18 +699,18 @@ cmd_case_new (const Args *args)
         return fk_cli_usage (_("--field takes KEY=VALUE, got \"%s\""), kv);
       g_hash_table_insert (fields, g_strndup (kv, eq - kv), g_strdup (eq + 1));
     }
-  if (!read_attachment (opt (args, "photo"), &photo, &input.photo_mime, &error) ||
-      !read_attachment (opt (args, "signature"), &signature, &input.signature_mime, &error))
+  if (!read_attachment (fk_args_opt (args, "photo"), &photo, &input.photo_mime, &error) ||
+      !read_attachment (fk_args_opt (args, "signature"), &signature, &input.signature_mime, &error))
     return fk_cli_fail (error);
 
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  input.outing_id = opt (args, "outing");
-  input.service = opt (args, "service");
-  input.person_id = opt (args, "person-id");
-  input.name = opt (args, "name");
-  input.birth_date = opt (args, "birth");
+  input.outing_id = fk_args_opt (args, "outing");
+  input.service = fk_args_opt (args, "service");
+  input.person_id = fk_args_opt (args, "person-id");
+  input.name = fk_args_opt (args, "name");
+  input.birth_date = fk_args_opt (args, "birth");
   input.fields = fields;
   input.photo = photo;
   input.signature = signature;
@@ -832,14 +719,7 @@ cmd_case_new (const Args *args)
     return fk_cli_fail (error);
   fk_cli_say (_("Case %" PRId64 " created (draft)."), id);
   if (fk_cli_json ())
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "case");
-      case_json (b, store, c, TRUE);
-      fk_cli_emit (ok_document (b));
-    }
+    emit_case (store, c);
   return FK_EXIT_OK;
 }
 
@@ -855,14 +735,7 @@ emit_case_result (FkStore    *store,
     return fk_cli_fail (error);
   fk_cli_say ("%s", message);
   if (fk_cli_json ())
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "case");
-      case_json (b, store, c, TRUE);
-      fk_cli_emit (ok_document (b));
-    }
+    emit_case (store, c);
   else if (c->status == FK_CASE_DRAFT)
     {
       g_autoptr(GPtrArray) problems = fk_store_case_problems (store, id, NULL);
@@ -874,7 +747,7 @@ emit_case_result (FkStore    *store,
 }
 
 static int
-cmd_case (const Args *args)
+cmd_case (const FkArgs *args)
 {
   static const char *const allowed[] = {
     "outing", "service", "person-id", "name", "birth", "field", "photo", "signature", "guardian-signature",
@@ -882,13 +755,12 @@ cmd_case (const Args *args)
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
-  const char *sub = word (args, 1);
-  const char *ref = word (args, 2);
-  g_autofree char *bad = NULL;
+  const char *sub = fk_args_word (args, 1);
+  const char *ref = fk_args_word (args, 2);
   gint64 id = 0;
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if (g_strcmp0 (sub, "new") == 0)
     return cmd_case_new (args);
 
@@ -897,21 +769,21 @@ cmd_case (const Args *args)
       g_autoptr(GPtrArray) list = NULL;
       g_autoptr(JsonBuilder) b = json_builder_new ();
       FkCaseStatus status;
-      const char *status_name = opt (args, "status");
+      const char *status_name = fk_args_opt (args, "status");
 
       if (status_name && !fk_case_status_parse (status_name, &status))
         return fk_cli_usage (_("--status is one of draft, checked, approved, sealed, uploaded, accepted, returned, closed"));
       store = open_unlocked (args, &error);
       if (store == NULL)
         return fk_cli_fail (error);
-      if (opt (args, "outing"))
+      if (fk_args_opt (args, "outing"))
         {
-          g_autoptr(FkOuting) o = fk_store_outing_get (store, opt (args, "outing"), &error);
+          g_autoptr(FkOuting) o = fk_store_outing_get (store, fk_args_opt (args, "outing"), &error);
 
           if (o == NULL)
             return fk_cli_fail (error);
         }
-      list = fk_store_cases (store, opt (args, "outing"), status_name ? &status : NULL, &error);
+      list = fk_store_cases (store, fk_args_opt (args, "outing"), status_name ? &status : NULL, &error);
       if (list == NULL)
         return fk_cli_fail (error);
       json_builder_begin_object (b);
@@ -925,7 +797,7 @@ cmd_case (const Args *args)
           case_json (b, store, list->pdata[i], FALSE);
         }
       json_builder_end_array (b);
-      fk_cli_emit (ok_document (b));
+      fk_cli_emit (fk_cli_ok_document (b));
       return FK_EXIT_OK;
     }
 
@@ -952,20 +824,13 @@ cmd_case (const Args *args)
           fk_cli_say ("  %s", _("Correct it with \"case correct CASE\"."));
         }
       if (fk_cli_json ())
-        {
-          g_autoptr(JsonBuilder) b = json_builder_new ();
-
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "case");
-          case_json (b, store, c, TRUE);
-          fk_cli_emit (ok_document (b));
-        }
+        emit_case (store, c);
       return c->damaged ? FK_EXIT_REFUSED : FK_EXIT_OK;
     }
   if (g_strcmp0 (sub, "tick") == 0)
     {
       g_autoptr(GPtrArray) items = g_ptr_array_new ();
-      gboolean all = opt (args, "all") != NULL;
+      gboolean all = fk_args_opt (args, "all") != NULL;
 
       for (guint i = 3; i < args->words->len; i++)
         g_ptr_array_add (items, args->words->pdata[i]);
@@ -1005,11 +870,11 @@ cmd_case (const Args *args)
       g_autoptr(GBytes) guardian = NULL;
       const char *photo_mime = NULL, *signature_mime = NULL, *guardian_mime = NULL;
 
-      if (!opt (args, "photo") && !opt (args, "signature") && !opt (args, "guardian-signature"))
+      if (!fk_args_opt (args, "photo") && !fk_args_opt (args, "signature") && !fk_args_opt (args, "guardian-signature"))
         return fk_cli_usage ("fieldkit-cli case attach CASE [--photo FILE] [--signature FILE] [--guardian-signature FILE]");
-      if (!read_attachment (opt (args, "photo"), &photo, &photo_mime, &error) ||
-          !read_attachment (opt (args, "signature"), &signature, &signature_mime, &error) ||
-          !read_attachment (opt (args, "guardian-signature"), &guardian, &guardian_mime, &error) ||
+      if (!read_attachment (fk_args_opt (args, "photo"), &photo, &photo_mime, &error) ||
+          !read_attachment (fk_args_opt (args, "signature"), &signature, &signature_mime, &error) ||
+          !read_attachment (fk_args_opt (args, "guardian-signature"), &guardian, &guardian_mime, &error) ||
           (photo && !fk_store_case_attach (store, id, "photo", photo_mime, photo, &error)) ||
           (signature && !fk_store_case_attach (store, id, "signature", signature_mime, signature, &error)) ||
           (guardian && !fk_store_case_attach (store, id, "guardian_signature", guardian_mime, guardian, &error)))
@@ -1053,20 +918,19 @@ cmd_case (const Args *args)
 }
 
 static int
-cmd_find (const Args *args)
+cmd_find (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_autoptr(GArray) ids = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *bad = NULL;
 
-  if (!check_options (args, NULL, &bad))
-    return fk_cli_usage ("%s", bad);
-  if (word (args, 1) == NULL)
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (fk_args_word (args, 1) == NULL)
     return fk_cli_usage ("fieldkit-cli find ID");
   store = open_unlocked (args, &error);
-  if (store == NULL || (ids = fk_store_find (store, word (args, 1), &error)) == NULL)
+  if (store == NULL || (ids = fk_store_find (store, fk_args_word (args, 1), &error)) == NULL)
     return fk_cli_fail (error);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "cases");
@@ -1083,24 +947,23 @@ cmd_find (const Args *args)
       case_json (b, store, c, FALSE);
     }
   json_builder_end_array (b);
-  fk_cli_emit (ok_document (b));
+  fk_cli_emit (fk_cli_ok_document (b));
   return FK_EXIT_OK;
 }
 
 static int
-cmd_audit (const Args *args)
+cmd_audit (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_autoptr(GPtrArray) damage = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *bad = NULL;
   FkAuditReport report = { 0 };
   gboolean good;
 
-  if (!check_options (args, NULL, &bad))
-    return fk_cli_usage ("%s", bad);
-  if (g_strcmp0 (word (args, 1), "verify") != 0)
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "verify") != 0)
     return fk_cli_usage ("fieldkit-cli audit verify");
   store = open_unlocked (args, &error);
   if (store == NULL)
@@ -1133,15 +996,14 @@ cmd_audit (const Args *args)
     fk_cli_say ("%s", _("Do not repair this by hand: report it to the office, which holds what was synced."));
 
   json_builder_begin_object (b);
-  add_int (b, "entries", report.n_entries);
-  json_builder_set_member_name (b, "intact");
-  json_builder_add_boolean_value (b, good);
+  fk_cli_add_int (b, "entries", report.n_entries);
+  fk_cli_add_bool (b, "intact", good);
   json_builder_set_member_name (b, "first_bad");
   if (report.first_bad)
     json_builder_add_int_value (b, report.first_bad);
   else
     json_builder_add_null_value (b);
-  add_str (b, "reason", report.reason);
+  fk_cli_add_str (b, "reason", report.reason);
   json_builder_set_member_name (b, "damaged_records");
   json_builder_begin_array (b);
   for (guint i = 0; i < damage->len; i++)
@@ -1149,13 +1011,12 @@ cmd_audit (const Args *args)
       FkDamage *d = damage->pdata[i];
 
       json_builder_begin_object (b);
-      add_str (b, "where", d->where);
-      add_str (b, "reason", d->reason);
+      fk_cli_add_str (b, "where", d->where);
+      fk_cli_add_str (b, "reason", d->reason);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, good);
+  fk_cli_add_bool (b, "ok", good);
   json_builder_end_object (b);
   fk_cli_emit (json_builder_get_root (b));
   fk_audit_report_clear (&report);
@@ -1165,22 +1026,21 @@ cmd_audit (const Args *args)
 /* ---- commands: sync ------------------------------------------------------------- */
 
 static int
-cmd_enroll (const Args *args)
+cmd_enroll (const FkArgs *args)
 {
   static const char *const allowed[] = { "code", "fingerprint", "name", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
-  g_autofree char *bad = NULL;
   FkOfficeInfo info;
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
-  if (word (args, 1) == NULL || !opt (args, "code") || !opt (args, "fingerprint"))
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
+  if (fk_args_word (args, 1) == NULL || !fk_args_opt (args, "code") || !fk_args_opt (args, "fingerprint"))
     return fk_cli_usage ("fieldkit-cli enroll URL --code CODE --fingerprint FP [--name DEVICE-NAME]");
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  if (!fk_sync_enroll (store, word (args, 1), opt (args, "code"), opt (args, "fingerprint"), opt (args, "name"), &error))
+  if (!fk_sync_enroll (store, fk_args_word (args, 1), fk_args_opt (args, "code"), fk_args_opt (args, "fingerprint"), fk_args_opt (args, "name"), &error))
     return fk_cli_fail (error);
   fk_store_office (store, &info);
   fk_cli_say (_("Enrolled with office %s at %s as device %02u (%s)."),
@@ -1190,11 +1050,11 @@ cmd_enroll (const Args *args)
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
       json_builder_begin_object (b);
-      add_str (b, "office_code", info.office_code);
-      add_str (b, "url", info.url);
-      add_int (b, "device_number", info.device_number);
-      add_str (b, "device_id", info.device_id);
-      fk_cli_emit (ok_document (b));
+      fk_cli_add_str (b, "office_code", info.office_code);
+      fk_cli_add_str (b, "url", info.url);
+      fk_cli_add_int (b, "device_number", info.device_number);
+      fk_cli_add_str (b, "device_id", info.device_id);
+      fk_cli_emit (fk_cli_ok_document (b));
     }
   fk_office_info_clear (&info);
   return FK_EXIT_OK;
@@ -1211,17 +1071,16 @@ sync_progress (const char *packet_id,
 }
 
 static int
-cmd_sync (const Args *args)
+cmd_sync (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *bad = NULL;
   FkSyncReport report;
   gboolean ok;
 
-  if (!check_options (args, NULL, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
@@ -1241,30 +1100,29 @@ cmd_sync (const Args *args)
                   _("office"), c->server_status ? c->server_status : "-",
                   c->message ? c->message : "");
       json_builder_begin_object (b);
-      add_int (b, "case", c->case_id);
-      add_str (b, "packet_id", c->packet_id);
-      add_str (b, "receipt_no", c->receipt_no);
-      add_str (b, "client_status", c->client_status);
-      add_str (b, "server_status", c->server_status);
-      add_str (b, "message", c->message);
+      fk_cli_add_int (b, "case", c->case_id);
+      fk_cli_add_str (b, "packet_id", c->packet_id);
+      fk_cli_add_str (b, "receipt_no", c->receipt_no);
+      fk_cli_add_str (b, "client_status", c->client_status);
+      fk_cli_add_str (b, "server_status", c->server_status);
+      fk_cli_add_str (b, "message", c->message);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  add_int (b, "uploaded", report.uploaded);
-  add_int (b, "waiting", report.waiting);
-  add_int (b, "quarantined", report.quarantined);
-  add_int (b, "answers", report.answers);
-  add_int (b, "catalog_version", report.catalog_version);
-  add_int (b, "handovers", report.handovers);
+  fk_cli_add_int (b, "uploaded", report.uploaded);
+  fk_cli_add_int (b, "waiting", report.waiting);
+  fk_cli_add_int (b, "quarantined", report.quarantined);
+  fk_cli_add_int (b, "answers", report.answers);
+  fk_cli_add_int (b, "catalog_version", report.catalog_version);
+  fk_cli_add_int (b, "handovers", report.handovers);
   if (report.handovers > 0)
     fk_cli_say (_("%u card(s) arrived for hand-over: see \"outing list\"."),
                 report.handovers);
   if (report.catalog_version > 0)
     fk_cli_say (_("The office's service catalog version %d is now in use."),
                 report.catalog_version);
-  add_int (b, "bytes_sent", (gint64) report.bytes_sent);
-  json_builder_set_member_name (b, "revoked");
-  json_builder_add_boolean_value (b, report.revoked);
+  fk_cli_add_int (b, "bytes_sent", (gint64) report.bytes_sent);
+  fk_cli_add_bool (b, "revoked", report.revoked);
   fk_cli_say (_("Sync: %u sent, %u waiting, %u in quarantine, %u answers from the office."),
               report.uploaded, report.waiting, report.quarantined, report.answers);
   fk_sync_report_clear (&report);
@@ -1274,28 +1132,27 @@ cmd_sync (const Args *args)
       fk_cli_fail (error);
       return g_error_matches (error, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK) ? FK_EXIT_REFUSED : FK_EXIT_REFUSED;
     }
-  fk_cli_emit (ok_document (b));
+  fk_cli_emit (fk_cli_ok_document (b));
   return FK_EXIT_OK;
 }
 
 static int
-cmd_outbox (const Args *args)
+cmd_outbox (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_autoptr(GPtrArray) items = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *bad = NULL;
 
-  if (!check_options (args, NULL, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  if (g_strcmp0 (word (args, 1), "retry") == 0)
+  if (g_strcmp0 (fk_args_word (args, 1), "retry") == 0)
     {
       g_autoptr(GPtrArray) all = NULL;
-      const char *ref = word (args, 2);
+      const char *ref = fk_args_word (args, 2);
       const char *packet = ref;
       gint64 case_id;
 
@@ -1310,11 +1167,11 @@ cmd_outbox (const Args *args)
         return fk_cli_fail (error);
       fk_cli_say (_("Packet %s will be sent again at the next sync."), packet);
       json_builder_begin_object (b);
-      add_str (b, "packet_id", packet);
-      fk_cli_emit (ok_document (b));
+      fk_cli_add_str (b, "packet_id", packet);
+      fk_cli_emit (fk_cli_ok_document (b));
       return FK_EXIT_OK;
     }
-  if (word (args, 1) != NULL)
+  if (fk_args_word (args, 1) != NULL)
     return fk_cli_usage ("fieldkit-cli outbox [retry PACKET|CASE]");
   items = fk_store_outbox (store, TRUE, &error);
   if (items == NULL)
@@ -1330,74 +1187,72 @@ cmd_outbox (const Args *args)
                   it->receipt_no ? it->receipt_no : "-", it->state, it->server_status ? it->server_status : "-",
                   it->size, it->last_error ? it->last_error : "");
       json_builder_begin_object (b);
-      add_int (b, "case", it->case_id);
-      add_str (b, "packet_id", it->packet_id);
-      add_str (b, "receipt_no", it->receipt_no);
-      add_str (b, "state", it->state);
-      add_str (b, "server_status", it->server_status);
-      add_int (b, "size", (gint64) it->size);
-      add_int (b, "device_seq", it->device_seq);
-      add_str (b, "last_error", it->last_error);
+      fk_cli_add_int (b, "case", it->case_id);
+      fk_cli_add_str (b, "packet_id", it->packet_id);
+      fk_cli_add_str (b, "receipt_no", it->receipt_no);
+      fk_cli_add_str (b, "state", it->state);
+      fk_cli_add_str (b, "server_status", it->server_status);
+      fk_cli_add_int (b, "size", (gint64) it->size);
+      fk_cli_add_int (b, "device_seq", it->device_seq);
+      fk_cli_add_str (b, "last_error", it->last_error);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  fk_cli_emit (ok_document (b));
+  fk_cli_emit (fk_cli_ok_document (b));
   return FK_EXIT_OK;
 }
 
 static int
-cmd_bundle (const Args *args)
+cmd_bundle (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
-  g_autofree char *bad = NULL;
   guint n = 0;
 
-  if (!check_options (args, NULL, &bad))
-    return fk_cli_usage ("%s", bad);
-  if (g_strcmp0 (word (args, 1), "export") != 0 || word (args, 2) == NULL)
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "export") != 0 || fk_args_word (args, 2) == NULL)
     return fk_cli_usage ("fieldkit-cli bundle export FILE");
   store = open_unlocked (args, &error);
-  if (store == NULL || !fk_bundle_export (store, word (args, 2), &n, &error))
+  if (store == NULL || !fk_bundle_export (store, fk_args_word (args, 2), &n, &error))
     return fk_cli_fail (error);
-  fk_cli_say (_("%u packet(s) and the audit log written to %s. Carry it to the office; the cases stay here until the office acknowledges them."), n, word (args, 2));
+  fk_cli_say (_("%u packet(s) and the audit log written to %s. Carry it to the office; the cases stay here until the office acknowledges them."), n, fk_args_word (args, 2));
   if (fk_cli_json ())
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
       json_builder_begin_object (b);
-      add_int (b, "packets", n);
-      add_str (b, "file", word (args, 2));
-      fk_cli_emit (ok_document (b));
+      fk_cli_add_int (b, "packets", n);
+      fk_cli_add_str (b, "file", fk_args_word (args, 2));
+      fk_cli_emit (fk_cli_ok_document (b));
     }
   return FK_EXIT_OK;
 }
 
 static int
-cmd_limits (const Args *args)
+cmd_limits (const FkArgs *args)
 {
   static const char *const allowed[] = { "hours", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
-  g_autofree char *bad = NULL;
   FkSafetyState s;
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  if (g_strcmp0 (word (args, 1), "override") == 0)
+  if (g_strcmp0 (fk_args_word (args, 1), "override") == 0)
     {
       guint64 hours = 0;
 
-      if (!opt (args, "hours") || !g_ascii_string_to_unsigned (opt (args, "hours"), 10, 1, 72, &hours, NULL))
+      if (!fk_args_opt (args, "hours") || !g_ascii_string_to_unsigned (fk_args_opt (args, "hours"), 10, 1, 72, &hours, NULL))
         return fk_cli_usage ("fieldkit-cli limits override --hours 1..72");
       if (!fk_store_override_limits (store, (guint) hours, &error))
         return fk_cli_fail (error);
       fk_cli_say (_("New cases are allowed for %u hours despite the safety limits (recorded in the audit log)."), (guint) hours);
     }
-  else if (word (args, 1) != NULL)
+  else if (fk_args_word (args, 1) != NULL)
     return fk_cli_usage ("fieldkit-cli limits [override --hours N]");
   fk_store_safety (store, &s);
   fk_cli_say (_("Waiting to go to the office: %u (limit %u). Days limit: %u. %s"),
@@ -1409,15 +1264,13 @@ cmd_limits (const Args *args)
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
       json_builder_begin_object (b);
-      add_int (b, "waiting", s.waiting);
-      add_int (b, "waiting_limit", s.waiting_limit);
-      add_int (b, "days_limit", s.days_limit);
-      add_int (b, "last_sync", s.last_sync);
-      json_builder_set_member_name (b, "blocked");
-      json_builder_add_boolean_value (b, s.blocked);
-      json_builder_set_member_name (b, "near");
-      json_builder_add_boolean_value (b, s.near);
-      fk_cli_emit (ok_document (b));
+      fk_cli_add_int (b, "waiting", s.waiting);
+      fk_cli_add_int (b, "waiting_limit", s.waiting_limit);
+      fk_cli_add_int (b, "days_limit", s.days_limit);
+      fk_cli_add_int (b, "last_sync", s.last_sync);
+      fk_cli_add_bool (b, "blocked", s.blocked);
+      fk_cli_add_bool (b, "near", s.near);
+      fk_cli_emit (fk_cli_ok_document (b));
     }
   return FK_EXIT_OK;
 }
@@ -1425,23 +1278,22 @@ cmd_limits (const Args *args)
 /* ---- commands: receipt ------------------------------------------------------------ */
 
 static int
-cmd_receipt (const Args *args)
+cmd_receipt (const FkArgs *args)
 {
   static const char *const allowed[] = { "output", "format", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_autoptr(FkReceiptData) data = NULL;
-  g_autofree char *bad = NULL;
-  const char *ref = word (args, 1);
-  const char *output = opt (args, "output");
+  const char *ref = fk_args_word (args, 1);
+  const char *output = fk_args_opt (args, "output");
   FkReceiptFormat format = FK_RECEIPT_SLIP_80MM;
   gint64 id;
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
-  if (ref == NULL || word (args, 2) != NULL || output == NULL || *output == '\0')
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
+  if (ref == NULL || fk_args_word (args, 2) != NULL || output == NULL || *output == '\0')
     return fk_cli_usage ("fieldkit-cli receipt CASE --output FILE.pdf [--format slip|a4]");
-  if (opt (args, "format") && !fk_receipt_format_parse (opt (args, "format"), &format))
+  if (fk_args_opt (args, "format") && !fk_receipt_format_parse (fk_args_opt (args, "format"), &format))
     return fk_cli_usage (_("--format must be slip (80 mm) or a4"));
   store = open_unlocked (args, &error);
   if (store == NULL)
@@ -1458,10 +1310,10 @@ cmd_receipt (const Args *args)
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
       json_builder_begin_object (b);
-      add_str (b, "file", output);
-      add_str (b, "receipt_no", data->receipt_no);
-      add_str (b, "format", fk_receipt_format_name (format));
-      fk_cli_emit (ok_document (b));
+      fk_cli_add_str (b, "file", output);
+      fk_cli_add_str (b, "receipt_no", data->receipt_no);
+      fk_cli_add_str (b, "format", fk_receipt_format_name (format));
+      fk_cli_emit (fk_cli_ok_document (b));
     }
   return FK_EXIT_OK;
 }
@@ -1479,8 +1331,8 @@ roster_problems_json (JsonBuilder       *b,
       const FkRosterProblem *p = row->problems->pdata[i];
 
       json_builder_begin_object (b);
-      add_str (b, "code", p->code);
-      add_str (b, "message", p->message);
+      fk_cli_add_str (b, "code", p->code);
+      fk_cli_add_str (b, "message", p->message);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -1495,13 +1347,13 @@ roster_row_json (JsonBuilder       *b,
   g_autofree char *masked = fk_roster_mask_name (row->name);
 
   json_builder_begin_object (b);
-  add_int (b, "line", row->line);
-  add_int (b, "row", row->number);
-  add_str (b, "class", row->school_class);
-  add_str (b, "seat", row->seat);
-  add_str (b, "name_masked", masked);
+  fk_cli_add_int (b, "line", row->line);
+  fk_cli_add_int (b, "row", row->number);
+  fk_cli_add_str (b, "class", row->school_class);
+  fk_cli_add_str (b, "seat", row->seat);
+  fk_cli_add_str (b, "name_masked", masked);
   if (row->case_id > 0)
-    add_int (b, "case_id", row->case_id);
+    fk_cli_add_int (b, "case_id", row->case_id);
   roster_problems_json (b, row);
   json_builder_end_object (b);
 }
@@ -1521,7 +1373,7 @@ say_roster_row (const FkRosterRow *row)
 }
 
 static int
-cmd_roster (const Args *args)
+cmd_roster (const FkArgs *args)
 {
   static const char *const allowed[] = { "service", "all-or-nothing", "dry-run", NULL };
   g_autoptr(GError) error = NULL;
@@ -1529,18 +1381,17 @@ cmd_roster (const Args *args)
   g_autoptr(FkRoster) roster = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_auto(FkRosterReport) report = { 0 };
-  g_autofree char *bad = NULL;
-  const char *outing = word (args, 2);
-  const char *path = word (args, 3);
-  const char *service = opt (args, "service") ? opt (args, "service") : "id_card_first";
-  gboolean dry_run = opt (args, "dry-run") != NULL;
-  gboolean whole = opt (args, "all-or-nothing") != NULL;
+  const char *outing = fk_args_word (args, 2);
+  const char *path = fk_args_word (args, 3);
+  const char *service = fk_args_opt (args, "service") ? fk_args_opt (args, "service") : "id_card_first";
+  gboolean dry_run = fk_args_opt (args, "dry-run") != NULL;
+  gboolean whole = fk_args_opt (args, "all-or-nothing") != NULL;
   const char * const *ignored;
   gboolean ok;
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
-  if (g_strcmp0 (word (args, 1), "import") != 0 || outing == NULL || path == NULL || word (args, 4) != NULL)
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "import") != 0 || outing == NULL || path == NULL || fk_args_word (args, 4) != NULL)
     return fk_cli_usage ("fieldkit-cli roster import OUTING FILE [--service S] [--all-or-nothing] [--dry-run]");
 
   /* The file first: a wrong file is refused before any passphrase is asked. */
@@ -1597,25 +1448,23 @@ cmd_roster (const Args *args)
     g_printerr ("%s: %s\n", _("error"), error->message);
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, ok);
+  fk_cli_add_bool (b, "ok", ok);
   if (!ok)
     {
       json_builder_set_member_name (b, "error");
       json_builder_begin_object (b);
-      add_str (b, "code", fk_cli_error_code (error));
-      add_str (b, "message", error->message);
+      fk_cli_add_str (b, "code", error_code (error));
+      fk_cli_add_str (b, "message", error->message);
       json_builder_end_object (b);
     }
-  json_builder_set_member_name (b, "dry_run");
-  json_builder_add_boolean_value (b, dry_run);
-  add_str (b, "outing", outing);
-  add_str (b, "service", service);
-  add_str (b, "encoding", fk_roster_encoding (roster));
-  add_str (b, "separator", fk_roster_separator (roster));
-  add_int (b, "rows", report.rows);
-  add_int (b, "taken", report.taken);
-  add_int (b, "refused", report.refused);
+  fk_cli_add_bool (b, "dry_run", dry_run);
+  fk_cli_add_str (b, "outing", outing);
+  fk_cli_add_str (b, "service", service);
+  fk_cli_add_str (b, "encoding", fk_roster_encoding (roster));
+  fk_cli_add_str (b, "separator", fk_roster_separator (roster));
+  fk_cli_add_int (b, "rows", report.rows);
+  fk_cli_add_int (b, "taken", report.taken);
+  fk_cli_add_int (b, "refused", report.refused);
   json_builder_set_member_name (b, "ignored_columns");
   json_builder_begin_array (b);
   for (guint i = 0; ignored[i] != NULL; i++)
@@ -1645,20 +1494,19 @@ cmd_roster (const Args *args)
 }
 
 static int
-cmd_handover (const Args *args)
+cmd_handover (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
-  g_autofree char *bad = NULL;
   g_autofree char *outing = NULL;
   gint64 n;
 
-  if (!check_options (args, NULL, &bad))
-    return fk_cli_usage ("%s", bad);
-  if (g_strcmp0 (word (args, 1), "import") != 0 || word (args, 2) == NULL)
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "import") != 0 || fk_args_word (args, 2) == NULL)
     return fk_cli_usage ("fieldkit-cli handover import FILE");
   store = open_unlocked (args, &error);
-  if (store == NULL || (n = fk_handover_import (store, word (args, 2), &outing, &error)) < 0)
+  if (store == NULL || (n = fk_handover_import (store, fk_args_word (args, 2), &outing, &error)) < 0)
     return fk_cli_fail (error);
   fk_cli_say (_("%" PRId64 " card(s) to hand over, in outing %s."),
               n, outing ? outing : "-");
@@ -1667,9 +1515,9 @@ cmd_handover (const Args *args)
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
       json_builder_begin_object (b);
-      add_int (b, "cases", n);
-      add_str (b, "outing", outing);
-      fk_cli_emit (ok_document (b));
+      fk_cli_add_int (b, "cases", n);
+      fk_cli_add_str (b, "outing", outing);
+      fk_cli_emit (fk_cli_ok_document (b));
     }
   return FK_EXIT_OK;
 }
@@ -1677,21 +1525,20 @@ cmd_handover (const Args *args)
 /* ---- commands: class summary ------------------------------------------------------ */
 
 static int
-cmd_class_summary (const Args *args)
+cmd_class_summary (const FkArgs *args)
 {
   static const char *const allowed[] = { "output", "service", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) store = NULL;
   g_autoptr(FkClassSummary) summary = NULL;
-  g_autofree char *bad = NULL;
   g_autofree char *progress = NULL;
   g_autofree char *lower = NULL;
-  const char *outing = word (args, 1);
-  const char *output = opt (args, "output");
+  const char *outing = fk_args_word (args, 1);
+  const char *output = fk_args_opt (args, "output");
 
-  if (!check_options (args, allowed, &bad))
-    return fk_cli_usage ("%s", bad);
-  if (outing == NULL || word (args, 2) != NULL || output == NULL || *output == '\0')
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
+  if (outing == NULL || fk_args_word (args, 2) != NULL || output == NULL || *output == '\0')
     return fk_cli_usage ("fieldkit-cli class-summary OUTING --output FILE.csv|FILE.pdf [--service S]");
   lower = g_ascii_strdown (output, -1);
   if (!g_str_has_suffix (lower, ".csv") && !g_str_has_suffix (lower, ".pdf"))
@@ -1699,7 +1546,7 @@ cmd_class_summary (const Args *args)
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  summary = fk_class_summary_new (store, outing, opt (args, "service"), &error);
+  summary = fk_class_summary_new (store, outing, fk_args_opt (args, "service"), &error);
   if (summary == NULL || !fk_class_summary_write (summary, output, &error))
     return fk_cli_fail (error);
   progress = fk_class_summary_progress (summary);
@@ -1711,15 +1558,15 @@ cmd_class_summary (const Args *args)
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
       json_builder_begin_object (b);
-      add_str (b, "file", output);
-      add_str (b, "outing", summary->outing_id);
-      add_int (b, "students", summary->rows->len);
+      fk_cli_add_str (b, "file", output);
+      fk_cli_add_str (b, "outing", summary->outing_id);
+      fk_cli_add_int (b, "students", summary->rows->len);
       json_builder_set_member_name (b, "states");
       json_builder_begin_object (b);
       for (int s = FK_DRIVE_NOT_SEEN; s <= FK_DRIVE_RETURNED; s++)
-        add_int (b, fk_drive_state_name ((FkDriveState) s), summary->n_state[s]);
+        fk_cli_add_int (b, fk_drive_state_name ((FkDriveState) s), summary->n_state[s]);
       json_builder_end_object (b);
-      fk_cli_emit (ok_document (b));
+      fk_cli_emit (fk_cli_ok_document (b));
     }
   return FK_EXIT_OK;
 }
@@ -1727,7 +1574,7 @@ cmd_class_summary (const Args *args)
 /* ---- help and main --------------------------------------------------------------- */
 
 static int
-cmd_help (const Args *args)
+cmd_help (const FkArgs *args)
 {
   const char *text = _("fieldkit-cli [--data-dir DIR] [--operator ID] [--json] [--passphrase-file F] COMMAND\n"
     "The passphrase comes from FIELDKIT_PASSPHRASE, --passphrase-file, or a prompt; never the command line.\n"
@@ -1764,12 +1611,7 @@ cmd_help (const Args *args)
   return FK_EXIT_OK;
 }
 
-typedef int (*CommandFunc) (const Args *args);
-
-static const struct {
-  const char  *name;
-  CommandFunc  func;
-} commands[] = {
+static const FkCommand commands[] = {
   { "init", cmd_init },
   { "operator", cmd_operator },
   { "recover", cmd_recover },
@@ -1788,46 +1630,30 @@ static const struct {
   { "roster", cmd_roster },
   { "class-summary", cmd_class_summary },
   { "help", cmd_help },
+  { NULL }
+};
+
+static const char *const flag_options[] = { "json", "all", "all-or-nothing", "dry-run", "help", "version", NULL };
+static const char *const global_options[] = { "data-dir", "operator", "json", "passphrase-file", "lang", "help", NULL };
+
+/* fk_cli_fail takes code 0 of the store's domain as an internal failure. */
+G_STATIC_ASSERT (FK_STORE_ERROR_FAILED == 0);
+
+static const FkCliProgram program = {
+  .name = "fieldkit-cli",
+  .usage_hint = N_("Run \"fieldkit-cli help\" for the list of commands."),
+  .flags = flag_options,
+  .global = global_options,
+  .commands = commands,
+  .version = TRUE,
+  .error_domain = fk_store_error_quark,
+  .invalid_code = FK_STORE_ERROR_INVALID,
+  .error_code = error_code,
 };
 
 int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *bad = NULL;
-  Args args = { 0 };
-  const char *command;
-  int rc = -1;
-
-  setlocale (LC_ALL, "");
-  if (!fk_crypto_init (&error))
-    return fk_cli_fail (error);
-
-  if (!args_parse (&args, argc, argv, &bad))
-    {
-      args_clear (&args);
-      return fk_cli_usage ("%s", bad);
-    }
-  if (opt (&args, "lang"))
-    fk_lang_set (opt (&args, "lang"));
-  fk_cli_set_json (opt (&args, "json") != NULL);
-
-  if (opt (&args, "version"))
-    {
-      printf ("fieldkit-cli %s\n", FK_VERSION);
-      args_clear (&args);
-      return FK_EXIT_OK;
-    }
-  command = word (&args, 0);
-  if (command == NULL || opt (&args, "help"))
-    rc = command == NULL && !opt (&args, "help") ? (cmd_help (&args), FK_EXIT_USAGE) : cmd_help (&args);
-  for (guint i = 0; rc < 0 && i < G_N_ELEMENTS (commands); i++)
-    if (g_strcmp0 (command, commands[i].name) == 0)
-      rc = commands[i].func (&args);
-  if (rc < 0)
-    rc = fk_cli_usage (_("unknown command \"%s\""), command);
-  fflush (stdout);
-  args_clear (&args);
-  return rc;
+  return fk_cli_main (&program, argc, argv);
 }

@@ -236,7 +236,10 @@ fk_secret_new_from (const guint8 *bytes,
   g_return_val_if_fail (bytes != NULL, NULL);
   g_return_val_if_fail (len > 0 && len <= G_MAXSIZE - sizeof (FkSecret), NULL);
 
-  secret = sodium_malloc (sizeof (FkSecret) + len);
+  /* sodium_malloc places the block against its guard page, so a size that
+   * is not a multiple of 16 gives a misaligned struct (its documentation
+   * says so): round up. */
+  secret = sodium_malloc ((sizeof (FkSecret) + len + 15) & ~(gsize) 15);
   if (secret == NULL)
     g_error ("sodium_malloc failed: out of secure memory");
 
@@ -267,6 +270,17 @@ fk_secret_free (FkSecret *secret)
   /* sodium_free wipes the allocation before unmapping it. */
   if (secret != NULL)
     sodium_free (secret);
+}
+
+void
+fk_wipe_free (gpointer string)
+{
+  char *s = string;
+
+  if (s == NULL)
+    return;
+  sodium_memzero (s, strlen (s));
+  g_free (s);
 }
 
 GBytes *

@@ -64,6 +64,13 @@ void          fk_secret_free       (FkSecret *secret);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkSecret, fk_secret_free)
 
+/* Wipes a NUL-terminated string that held personal data or a passphrase
+ * (sodium_memzero over its bytes) and frees it with g_free.  NULL is
+ * allowed, and the signature is a GDestroyNotify's, so it serves as the
+ * free function of a GHashTable or GPtrArray of such strings and with
+ * g_clear_pointer. */
+void          fk_wipe_free         (gpointer string);
+
 /* Plaintext returned from decryption lives in a GBytes whose free function
  * wipes it with sodium_memzero before releasing it. */
 GBytes       *fk_bytes_new_wiped   (guint8 *data_take,

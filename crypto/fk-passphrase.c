@@ -8,16 +8,13 @@
 
 #include <sodium.h>
 
+#include "crypto/fk-crypto.h"
 #include "crypto/fk-i18n.h"
 
 void
 fk_passphrase_free (char *passphrase)
 {
-  if (passphrase != NULL)
-    {
-      sodium_memzero (passphrase, strlen (passphrase));
-      g_free (passphrase);
-    }
+  fk_wipe_free (passphrase);
 }
 
 char *

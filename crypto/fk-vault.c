@@ -359,16 +359,6 @@ recovery_check_bytes (const guint8 *secret,
   sodium_memzero (digest, sizeof digest);
 }
 
-static void
-wipe_string (char *string)
-{
-  if (string != NULL)
-    {
-      sodium_memzero (string, strlen (string));
-      g_free (string);
-    }
-}
-
 /* ------------------------------------------------------------------------ *
  * Public API: keyslots
  * ------------------------------------------------------------------------ */
@@ -714,14 +704,14 @@ fk_recovery_key_normalize (const char  *typed,
                              "(a 0 is the letter O, a 1 is the letter I or L). Correct it and try again."),
                        char_len, p, (guint) (count / RECOVERY_GROUP + 1));
           sodium_memzero (compact, folded_len + 1);
-          wipe_string (folded);
+          fk_wipe_free (folded);
           return NULL;
         }
 
       compact[count++] = c;
     }
   compact[count] = '\0';
-  wipe_string (folded);
+  fk_wipe_free (folded);
 
   if (count != RECOVERY_CHARS)
     {
@@ -756,7 +746,7 @@ fk_recovery_key_normalize (const char  *typed,
 void
 fk_recovery_key_free (char *key)
 {
-  wipe_string (key);
+  fk_wipe_free (key);
 }
 
 /* ------------------------------------------------------------------------ *

@@ -1,14 +1,14 @@
 /* fieldkit-office — the office side of FieldKit (DESIGN.md §7, §9).
  *
- * Layout: arguments, output, passphrases, opening the store, one function
- * per command, the command table, main.
+ * Layout: output (error names, times), opening the store, one function per
+ * command, the command table and the program's description for
+ * fk_cli_main (app/fk-args.c: arguments, passphrases, output, exit codes).
  *
  * The admin passphrase comes from FIELDKIT_ADMIN_PASSPHRASE,
  * --passphrase-file, or a no-echo prompt; never argv.  Exit codes: 0 ok,
  * 1 refused, 2 usage, 3 internal.  --json prints one JSON document.
  */
 #include <errno.h>
-#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "app/fk-args.h"
 #include "app/fk-catalog.h"
 #include "app/fk-packet.h"
 #include "crypto/fk-i18n.h"
@@ -25,163 +26,9 @@
 #include "sync/fk-office-server.h"
 #include "sync/fk-office-store.h"
 
-enum {
-  EXIT_OK = 0,
-  EXIT_REFUSED = 1,
-  EXIT_USAGE = 2,
-  EXIT_INTERNAL = 3,
-};
-
-/* ---- arguments ------------------------------------------------------------------ */
-
-typedef struct {
-  GPtrArray  *words;
-  GHashTable *options;   /* name → last value */
-} Args;
-
-static const char *const flag_options[] = { "json", "approve", "help", "quiet", NULL };
-static const char *const global_options[] = { "data-dir", "json", "passphrase-file", "lang", "help", NULL };
-
-static gboolean json_mode;
-
-static gboolean
-args_parse (Args   *args,
-            int     argc,
-            char  **argv,
-            char  **bad)
-{
-  args->words = g_ptr_array_new ();
-  args->options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (int i = 1; i < argc; i++)
-    {
-      const char *a = argv[i];
-
-      if (g_str_has_prefix (a, "--") && a[2] != '\0')
-        {
-          g_autofree char *name = g_strdup (a + 2);
-          char *eq = strchr (name, '=');
-          const char *value;
-
-          if (eq)
-            {
-              *eq = '\0';
-              value = a + 2 + (eq - name) + 1;
-            }
-          else if (g_strv_contains (flag_options, name))
-            value = "1";
-          else if (i + 1 < argc)
-            value = argv[++i];
-          else
-            {
-              *bad = g_strdup_printf (_("the option --%s needs a value"), name);
-              return FALSE;
-            }
-          g_hash_table_insert (args->options, g_strdup (name), (gpointer) value);
-        }
-      else
-        g_ptr_array_add (args->words, (gpointer) a);
-    }
-  return TRUE;
-}
-
-static const char *
-opt (const Args *args,
-     const char *name)
-{
-  return g_hash_table_lookup (args->options, name);
-}
-
-static const char *
-word (const Args *args,
-      guint       i)
-{
-  return i < args->words->len ? args->words->pdata[i] : NULL;
-}
-
-static gboolean
-check_options (const Args         *args,
-               const char * const *allowed,
-               char              **bad)
-{
-  GHashTableIter it;
-  gpointer key;
-
-  g_hash_table_iter_init (&it, args->options);
-  while (g_hash_table_iter_next (&it, &key, NULL))
-    if (!g_strv_contains (global_options, key) && !(allowed && g_strv_contains (allowed, key)))
-      {
-        *bad = g_strdup_printf (_("unknown option --%s"), (const char *) key);
-        return FALSE;
-      }
-  return TRUE;
-}
-
 /* ---- output ----------------------------------------------------------------------- */
 
-static void G_GNUC_PRINTF (1, 2)
-say (const char *format,
-     ...)
-{
-  va_list ap;
-
-  if (json_mode)
-    return;
-  va_start (ap, format);
-  vprintf (format, ap);
-  va_end (ap);
-  putchar ('\n');
-}
-
-/* Prints the document in JSON mode; the builder holds an open object. */
-static void
-emit (JsonBuilder *b)
-{
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_builder_set_member_name (b, "ok");
-  json_builder_add_boolean_value (b, TRUE);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  if (!json_mode)
-    return;
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  puts (text);
-}
-
-static void
-add_str (JsonBuilder *b,
-         const char  *name,
-         const char  *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_int (JsonBuilder *b,
-         const char  *name,
-         gint64       value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
-}
-
-static void
-add_bool (JsonBuilder *b,
-          const char  *name,
-          gboolean     value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_boolean_value (b, value);
-}
-
+/* Stable machine-readable name for an error, e.g. "wrong_passphrase". */
 static const char *
 error_code (const GError *error)
 {
@@ -202,85 +49,24 @@ error_code (const GError *error)
   return "failed";
 }
 
-static int
-fail (const GError *error)
-{
-  g_printerr ("%s: %s\n", _("error"), error->message);
-  if (json_mode)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-      g_autoptr(JsonGenerator) gen = json_generator_new ();
-      g_autofree char *text = NULL;
-
-      json_builder_begin_object (b);
-      add_bool (b, "ok", FALSE);
-      json_builder_set_member_name (b, "error");
-      json_builder_begin_object (b);
-      add_str (b, "code", error_code (error));
-      add_str (b, "message", error->message);
-      json_builder_end_object (b);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      json_generator_set_pretty (gen, TRUE);
-      json_generator_set_root (gen, root);
-      text = json_generator_to_data (gen, NULL);
-      puts (text);
-    }
-  if ((error->domain == FK_OFFICE_ERROR && error->code == FK_OFFICE_ERROR_FAILED) ||
-      (error->domain == FK_CRYPTO_ERROR && error->code == FK_CRYPTO_ERROR_FAILED))
-    return EXIT_INTERNAL;
-  return EXIT_REFUSED;
-}
-
-static int G_GNUC_PRINTF (1, 2)
-usage (const char *format,
-       ...)
-{
-  g_autofree char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, format);
-  msg = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  g_printerr ("%s: %s\n%s\n", _("usage"), msg,
-              _("Run \"fieldkit-office help\" for the list of commands."));
-  return EXIT_USAGE;
-}
-
 static char *
 time_text (gint64 t)
 {
   return t ? fk_office_iso_time (t) : g_strdup ("-");
 }
 
-/* ---- passphrases ------------------------------------------------------------------------ */
-
-
-static char *
-get_secret (const Args  *args,
-            const char  *env_name,
-            const char  *file_opt,
-            const char  *prompt,
-            gboolean     confirm,
-            GError     **error)
-{
-  return fk_passphrase_get (env_name, opt (args, file_opt), file_opt, prompt, confirm,
-                            FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID, error);
-}
-
 /* ---- the store ------------------------------------------------------------------------------- */
 
 static FkOfficeStore *
-open_store (const Args  *args,
-            gboolean     must_exist,
-            GError     **error)
+open_store (const FkArgs  *args,
+            gboolean       must_exist,
+            GError       **error)
 {
   g_autofree char *dir = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
 
-  if (opt (args, "data-dir"))
-    dir = g_strdup (opt (args, "data-dir"));
+  if (fk_args_opt (args, "data-dir"))
+    dir = g_strdup (fk_args_opt (args, "data-dir"));
   else if (g_getenv ("FIELDKIT_OFFICE_HOME"))
     dir = g_strdup (g_getenv ("FIELDKIT_OFFICE_HOME"));
   else
@@ -298,12 +84,12 @@ open_store (const Args  *args,
 }
 
 static FkOfficeKeys *
-unlock (const Args     *args,
+unlock (const FkArgs   *args,
         FkOfficeStore  *store,
         GError        **error)
 {
-  g_auto(FkPassphrase) pass = get_secret (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
-                                         _("Admin passphrase: "), FALSE, error);
+  g_auto(FkPassphrase) pass = fk_cli_passphrase (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
+                                                _("Admin passphrase: "), FALSE, error);
 
   if (pass == NULL)
     return NULL;
@@ -313,7 +99,7 @@ unlock (const Args     *args,
 /* ---- commands: setup --------------------------------------------------------------------------- */
 
 static int
-cmd_init (const Args *args)
+cmd_init (const FkArgs *args)
 {
   static const char *const allowed[] = { "admin", "office-code", NULL };
   g_autoptr(GError) error = NULL;
@@ -321,45 +107,44 @@ cmd_init (const Args *args)
   g_autoptr(FkOfficeKeys) keys = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_auto(FkPassphrase) pass = NULL;
-  g_autofree char *bad = NULL;
   char *recovery = NULL;
-  const char *admin = opt (args, "admin");
-  const char *code = opt (args, "office-code") ? opt (args, "office-code") : "FK";
+  const char *admin = fk_args_opt (args, "admin");
+  const char *code = fk_args_opt (args, "office-code") ? fk_args_opt (args, "office-code") : "FK";
 
-  if (!check_options (args, allowed, &bad))
-    return usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if (admin == NULL || *admin == '\0')
-    return usage ("%s", _("init needs --admin NAME"));
+    return fk_cli_usage ("%s", _("init needs --admin NAME"));
   if ((store = open_store (args, FALSE, &error)) == NULL)
-    return fail (error);
-  pass = get_secret (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
-                     _("New admin passphrase: "), TRUE, &error);
+    return fk_cli_fail (error);
+  pass = fk_cli_passphrase (args, "FIELDKIT_ADMIN_PASSPHRASE", "passphrase-file",
+                            _("New admin passphrase: "), TRUE, &error);
   if (pass == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
   keys = fk_office_store_init (store, code, admin, pass, &recovery, &error);
   if (keys == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
   fk_office_store_log (store, admin, "office.init", keys->key_id, "{}", NULL);
 
-  say (_("Office %s is set up in %s."), code, fk_office_store_data_dir (store));
-  say (_("Office fingerprint: %s"), keys->fingerprint);
-  say (_("Office key id:      %s"), keys->key_id);
-  say ("%s", _("Recovery key (shown once; write it down and keep it locked away —"));
-  say ("%s", _("it opens the office keys if every admin passphrase is forgotten):"));
-  say ("  %s", recovery);
+  fk_cli_say (_("Office %s is set up in %s."), code, fk_office_store_data_dir (store));
+  fk_cli_say (_("Office fingerprint: %s"), keys->fingerprint);
+  fk_cli_say (_("Office key id:      %s"), keys->key_id);
+  fk_cli_say ("%s", _("Recovery key (shown once; write it down and keep it locked away —"));
+  fk_cli_say ("%s", _("it opens the office keys if every admin passphrase is forgotten):"));
+  fk_cli_say ("  %s", recovery);
   json_builder_begin_object (b);
-  add_str (b, "office_code", code);
-  add_str (b, "data_dir", fk_office_store_data_dir (store));
-  add_str (b, "fingerprint", keys->fingerprint);
-  add_str (b, "key_id", keys->key_id);
-  add_str (b, "recovery_key", recovery);
-  emit (b);
+  fk_cli_add_str (b, "office_code", code);
+  fk_cli_add_str (b, "data_dir", fk_office_store_data_dir (store));
+  fk_cli_add_str (b, "fingerprint", keys->fingerprint);
+  fk_cli_add_str (b, "key_id", keys->key_id);
+  fk_cli_add_str (b, "recovery_key", recovery);
+  fk_cli_emit (fk_cli_ok_document (b));
   fk_recovery_key_free (recovery);
-  return EXIT_OK;
+  return FK_EXIT_OK;
 }
 
 static int
-cmd_admin (const Args *args)
+cmd_admin (const FkArgs *args)
 {
   static const char *const allowed[] = { "name", "new-passphrase-file", NULL };
   g_autoptr(GError) error = NULL;
@@ -367,26 +152,25 @@ cmd_admin (const Args *args)
   g_autoptr(FkOfficeKeys) keys = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_auto(FkPassphrase) pass = NULL;
-  g_autofree char *bad = NULL;
-  const char *name = opt (args, "name");
+  const char *name = fk_args_opt (args, "name");
 
-  if (g_strcmp0 (word (args, 1), "add") != 0 || !check_options (args, allowed, &bad) || name == NULL)
-    return usage ("%s", bad ? bad : "admin add --name NAME");
+  if (g_strcmp0 (fk_args_word (args, 1), "add") != 0 || !fk_args_check (args, allowed, &error) || name == NULL)
+    return fk_cli_usage ("%s", error ? error->message : "admin add --name NAME");
   if ((store = open_store (args, TRUE, &error)) == NULL || (keys = unlock (args, store, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
   {
     g_autofree char *prompt = g_strdup_printf (_("New passphrase for %s: "), name);
 
-    pass = get_secret (args, "FIELDKIT_NEW_ADMIN_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
+    pass = fk_cli_passphrase (args, "FIELDKIT_NEW_ADMIN_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
   }
   if (pass == NULL || !fk_office_store_add_admin (store, keys, name, pass, &error))
-    return fail (error);
+    return fk_cli_fail (error);
   fk_office_store_log (store, keys->admin, "admin.add", name, "{}", NULL);
-  say (_("Administrator %s can now unlock the office keys."), name);
+  fk_cli_say (_("Administrator %s can now unlock the office keys."), name);
   json_builder_begin_object (b);
-  add_str (b, "admin", name);
-  emit (b);
-  return EXIT_OK;
+  fk_cli_add_str (b, "admin", name);
+  fk_cli_emit (fk_cli_ok_document (b));
+  return FK_EXIT_OK;
 }
 
 /* ---- commands: serve ------------------------------------------------------------------------------ */
@@ -403,17 +187,16 @@ read_pem (const char  *path,
 }
 
 static int
-cmd_serve (const Args *args)
+cmd_serve (const FkArgs *args)
 {
   static const char *const allowed[] = { "listen", "tls-cert", "tls-key", "port-file", "faults", "threads", "quiet", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
   g_autoptr(FkOfficeKeys) keys = NULL;
-  g_autofree char *bad = NULL;
   g_autofree char *address = NULL;
   g_autofree char *cert = NULL;
   g_autofree char *key = NULL;
-  const char *listen = opt (args, "listen") ? opt (args, "listen") : "127.0.0.1:7390";
+  const char *listen = fk_args_opt (args, "listen") ? fk_args_opt (args, "listen") : "127.0.0.1:7390";
   const char *colon = strrchr (listen, ':');
   FkOfficeServerOptions options = { 0 };
   FkOfficeServer *server;
@@ -421,17 +204,17 @@ cmd_serve (const Args *args)
   sigset_t set;
   int sig = 0;
 
-  if (!check_options (args, allowed, &bad))
-    return usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
-    return usage ("%s", _("--listen takes ADDRESS:PORT, e.g. 127.0.0.1:7390"));
-  if (opt (args, "threads") && !g_ascii_string_to_unsigned (opt (args, "threads"), 10, 1, 64, &threads, NULL))
-    return usage ("--threads N");
+    return fk_cli_usage ("%s", _("--listen takes ADDRESS:PORT, e.g. 127.0.0.1:7390"));
+  if (fk_args_opt (args, "threads") && !g_ascii_string_to_unsigned (fk_args_opt (args, "threads"), 10, 1, 64, &threads, NULL))
+    return fk_cli_usage ("--threads N");
   address = g_strndup (listen, (gsize) (colon - listen));
-  if (!read_pem (opt (args, "tls-cert"), &cert, &error) || !read_pem (opt (args, "tls-key"), &key, &error))
-    return fail (error);
+  if (!read_pem (fk_args_opt (args, "tls-cert"), &cert, &error) || !read_pem (fk_args_opt (args, "tls-key"), &key, &error))
+    return fk_cli_fail (error);
   if ((store = open_store (args, TRUE, &error)) == NULL || (keys = unlock (args, store, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
 
   /* Signals are taken by sigwait below; the server's threads inherit the
    * blocked mask so none of them is interrupted. */
@@ -446,19 +229,19 @@ cmd_serve (const Args *args)
   options.tls_cert_pem = cert;
   options.tls_key_pem = key;
   options.threads = (guint) threads;
-  options.faults = opt (args, "faults");
-  options.quiet = opt (args, "quiet") != NULL;
+  options.faults = fk_args_opt (args, "faults");
+  options.quiet = fk_args_opt (args, "quiet") != NULL;
   server = fk_office_server_start (store, keys, &options, &error);
   if (server == NULL)
-    return fail (error);
-  if (opt (args, "port-file"))
+    return fk_cli_fail (error);
+  if (fk_args_opt (args, "port-file"))
     {
       g_autofree char *text = g_strdup_printf ("%u\n", fk_office_server_port (server));
 
-      if (!g_file_set_contents (opt (args, "port-file"), text, -1, &error))
+      if (!g_file_set_contents (fk_args_opt (args, "port-file"), text, -1, &error))
         {
           fk_office_server_stop (server, 0);
-          return fail (error);
+          return fk_cli_fail (error);
         }
     }
   printf ("listening on %s://%s:%u\n", cert ? "https" : "http", address, fk_office_server_port (server));
@@ -468,7 +251,7 @@ cmd_serve (const Args *args)
     ;
   fprintf (stderr, "fieldkit-office: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   fk_office_server_stop (server, 30);
-  return EXIT_OK;
+  return FK_EXIT_OK;
 }
 
 /* ---- commands: devices ------------------------------------------------------------------------------ */
@@ -482,20 +265,20 @@ device_json (JsonBuilder          *b,
   g_autofree char *revoked = d->revoked_at ? time_text (d->revoked_at) : NULL;
 
   json_builder_begin_object (b);
-  add_str (b, "device_id", d->device_id);
-  add_int (b, "number", d->number);
-  add_str (b, "name", d->name);
-  add_str (b, "device_name", d->device_name);
-  add_str (b, "enrolled_at", enrolled);
-  add_str (b, "last_seen", d->last_seen ? seen : NULL);
-  add_int (b, "packets", d->n_packets);
-  add_bool (b, "revoked", d->revoked_at != 0);
-  add_str (b, "revoked_at", revoked);
+  fk_cli_add_str (b, "device_id", d->device_id);
+  fk_cli_add_int (b, "number", d->number);
+  fk_cli_add_str (b, "name", d->name);
+  fk_cli_add_str (b, "device_name", d->device_name);
+  fk_cli_add_str (b, "enrolled_at", enrolled);
+  fk_cli_add_str (b, "last_seen", d->last_seen ? seen : NULL);
+  fk_cli_add_int (b, "packets", d->n_packets);
+  fk_cli_add_bool (b, "revoked", d->revoked_at != 0);
+  fk_cli_add_str (b, "revoked_at", revoked);
   json_builder_end_object (b);
 }
 
 static int
-cmd_device_invite (const Args     *args,
+cmd_device_invite (const FkArgs   *args,
                    FkOfficeStore  *store)
 {
   g_autoptr(GError) error = NULL;
@@ -505,7 +288,7 @@ cmd_device_invite (const Args     *args,
   g_autofree char *expires = NULL;
   g_autofree char *m = NULL;
   GString *grouped = g_string_new (NULL);
-  const char *name = opt (args, "name");
+  const char *name = fk_args_opt (args, "name");
   const char *ttl_env = g_getenv ("FIELDKIT_INVITE_TTL_S");
   static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   char code[21];
@@ -513,11 +296,11 @@ cmd_device_invite (const Args     *args,
   gint64 ttl = 24 * 3600, expires_at;
 
   if (name == NULL || *name == '\0')
-    return usage ("%s", _("device invite needs --name NAME"));
+    return fk_cli_usage ("%s", _("device invite needs --name NAME"));
   if (ttl_env != NULL)
     ttl = g_ascii_strtoll (ttl_env, NULL, 10);
   if ((keys = unlock (args, store, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
 
   for (int i = 0; i < 20; i++)
     code[i] = alphabet[randombytes_uniform (32)];
@@ -531,7 +314,7 @@ cmd_device_invite (const Args     *args,
     {
       sodium_memzero (key, sizeof key);
       g_string_free (grouped, TRUE);
-      return fail (error);
+      return fk_cli_fail (error);
     }
   sodium_memzero (key, sizeof key);
   fk_office_store_log (store, keys->admin, "device.invite", invite_id, "{}", NULL);
@@ -543,42 +326,41 @@ cmd_device_invite (const Args     *args,
     }
   expires = fk_office_iso_time (expires_at);
 
-  say (_("Invite for %s:"), name);
-  say (_("  code:        %s   (one use; never sent over the network)"), grouped->str);
-  say (_("  fingerprint: %s"), keys->fingerprint);
-  say (_("  expires:     %s"), expires);
-  say (_("On the device: fieldkit-cli enroll http://OFFICE:7390 --code %s --fingerprint %s"),
+  fk_cli_say (_("Invite for %s:"), name);
+  fk_cli_say (_("  code:        %s   (one use; never sent over the network)"), grouped->str);
+  fk_cli_say (_("  fingerprint: %s"), keys->fingerprint);
+  fk_cli_say (_("  expires:     %s"), expires);
+  fk_cli_say (_("On the device: fieldkit-cli enroll http://OFFICE:7390 --code %s --fingerprint %s"),
        grouped->str, keys->fingerprint);
   json_builder_begin_object (b);
-  add_str (b, "name", name);
-  add_str (b, "code", grouped->str);
-  add_str (b, "invite_id", invite_id);
-  add_str (b, "fingerprint", keys->fingerprint);
-  add_str (b, "expires_at", expires);
-  add_str (b, "url_hint", "http://OFFICE:7390");
-  emit (b);
+  fk_cli_add_str (b, "name", name);
+  fk_cli_add_str (b, "code", grouped->str);
+  fk_cli_add_str (b, "invite_id", invite_id);
+  fk_cli_add_str (b, "fingerprint", keys->fingerprint);
+  fk_cli_add_str (b, "expires_at", expires);
+  fk_cli_add_str (b, "url_hint", "http://OFFICE:7390");
+  fk_cli_emit (fk_cli_ok_document (b));
   sodium_memzero (code, sizeof code);
   sodium_memzero (grouped->str, grouped->len);
   g_string_free (grouped, TRUE);
-  return EXIT_OK;
+  return FK_EXIT_OK;
 }
 
 static int
-cmd_device (const Args *args)
+cmd_device (const FkArgs *args)
 {
   static const char *const allowed[] = { "name", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *bad = NULL;
-  const char *verb = word (args, 1);
+  const char *verb = fk_args_word (args, 1);
 
-  if (!check_options (args, allowed, &bad))
-    return usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if (verb == NULL)
-    return usage ("device invite --name NAME | device list | device revoke ID");
+    return fk_cli_usage ("device invite --name NAME | device list | device revoke ID");
   if ((store = open_store (args, TRUE, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
 
   if (g_str_equal (verb, "invite"))
     return cmd_device_invite (args, store);
@@ -588,11 +370,11 @@ cmd_device (const Args *args)
       g_autoptr(GPtrArray) devices = fk_office_store_list_devices (store, &error);
 
       if (devices == NULL)
-        return fail (error);
+        return fk_cli_fail (error);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "devices");
       json_builder_begin_array (b);
-      say ("%-3s %-32s %-16s %-20s %-20s %7s %s", "#", _("device id"), _("name"),
+      fk_cli_say ("%-3s %-32s %-16s %-20s %-20s %7s %s", "#", _("device id"), _("name"),
            _("enrolled"), _("last seen"), _("packets"), _("state"));
       for (guint i = 0; i < devices->len; i++)
         {
@@ -600,15 +382,15 @@ cmd_device (const Args *args)
           g_autofree char *enrolled = time_text (d->enrolled_at);
           g_autofree char *seen = time_text (d->last_seen);
 
-          say ("%-3u %-32s %-16s %-20s %-20s %7u %s", d->number, d->device_id, d->name, enrolled, seen,
+          fk_cli_say ("%-3u %-32s %-16s %-20s %-20s %7u %s", d->number, d->device_id, d->name, enrolled, seen,
                d->n_packets, d->revoked_at ? _("revoked") : _("active"));
           device_json (b, d);
         }
       if (devices->len == 0)
-        say ("%s", _("No devices are enrolled yet."));
+        fk_cli_say ("%s", _("No devices are enrolled yet."));
       json_builder_end_array (b);
-      emit (b);
-      return EXIT_OK;
+      fk_cli_emit (fk_cli_ok_document (b));
+      return FK_EXIT_OK;
     }
 
   if (g_str_equal (verb, "revoke"))
@@ -616,23 +398,23 @@ cmd_device (const Args *args)
       g_autoptr(FkOfficeKeys) keys = NULL;
       g_autoptr(FkOfficeDevice) d = NULL;
 
-      if (word (args, 2) == NULL)
-        return usage ("device revoke ID");
-      if ((d = fk_office_store_get_device (store, word (args, 2), &error)) == NULL ||
+      if (fk_args_word (args, 2) == NULL)
+        return fk_cli_usage ("device revoke ID");
+      if ((d = fk_office_store_get_device (store, fk_args_word (args, 2), &error)) == NULL ||
           (keys = unlock (args, store, &error)) == NULL ||
           !fk_office_store_revoke_device (store, d->device_id, g_get_real_time () / G_USEC_PER_SEC, &error))
-        return fail (error);
+        return fk_cli_fail (error);
       fk_office_store_log (store, keys->admin, "device.revoke", d->device_id, "{}", NULL);
-      say (_("Device %u (%s) is revoked; it can no longer upload."),
+      fk_cli_say (_("Device %u (%s) is revoked; it can no longer upload."),
            d->number, d->name);
       json_builder_begin_object (b);
-      add_str (b, "device_id", d->device_id);
-      add_int (b, "number", d->number);
-      add_bool (b, "revoked", TRUE);
-      emit (b);
-      return EXIT_OK;
+      fk_cli_add_str (b, "device_id", d->device_id);
+      fk_cli_add_int (b, "number", d->number);
+      fk_cli_add_bool (b, "revoked", TRUE);
+      fk_cli_emit (fk_cli_ok_document (b));
+      return FK_EXIT_OK;
     }
-  return usage (_("unknown device command \"%s\""), verb);
+  return fk_cli_usage (_("unknown device command \"%s\""), verb);
 }
 
 /* ---- commands: inbox, case, review ---------------------------------------------------------------------- */
@@ -653,24 +435,24 @@ packet_json (JsonBuilder          *b,
 {
   g_autofree char *received = time_text (p->received_at);
 
-  add_int (b, "number", p->number);
-  add_str (b, "packet_id", p->packet_id);
-  add_str (b, "device_id", p->device_id);
-  add_int (b, "device_number", p->device_number);
-  add_int (b, "device_seq", p->device_seq);
-  add_str (b, "case_uuid", p->case_uuid);
-  add_str (b, "receipt_no", p->receipt_no);
-  add_str (b, "service", p->service);
-  add_str (b, "outing_kind", p->outing_kind);
-  add_str (b, "packet_hash", p->packet_hash);
-  add_int (b, "size", p->size);
-  add_str (b, "received_at", received);
-  add_str (b, "review", p->review);
-  add_str (b, "review_reason", p->review_reason);
+  fk_cli_add_int (b, "number", p->number);
+  fk_cli_add_str (b, "packet_id", p->packet_id);
+  fk_cli_add_str (b, "device_id", p->device_id);
+  fk_cli_add_int (b, "device_number", p->device_number);
+  fk_cli_add_int (b, "device_seq", p->device_seq);
+  fk_cli_add_str (b, "case_uuid", p->case_uuid);
+  fk_cli_add_str (b, "receipt_no", p->receipt_no);
+  fk_cli_add_str (b, "service", p->service);
+  fk_cli_add_str (b, "outing_kind", p->outing_kind);
+  fk_cli_add_str (b, "packet_hash", p->packet_hash);
+  fk_cli_add_int (b, "size", p->size);
+  fk_cli_add_str (b, "received_at", received);
+  fk_cli_add_str (b, "review", p->review);
+  fk_cli_add_str (b, "review_reason", p->review_reason);
 }
 
 static int
-cmd_inbox (const Args *args)
+cmd_inbox (const FkArgs *args)
 {
   static const char *const allowed[] = { "device", "outing", NULL };
   g_autoptr(GError) error = NULL;
@@ -678,19 +460,18 @@ cmd_inbox (const Args *args)
   g_autoptr(GPtrArray) packets = NULL;
   g_autoptr(FkOfficeDevice) device = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *bad = NULL;
   g_autofree char *group = NULL;
 
-  if (!check_options (args, allowed, &bad))
-    return usage ("%s", bad);
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
   if ((store = open_store (args, TRUE, &error)) == NULL)
-    return fail (error);
-  if (opt (args, "device") && (device = fk_office_store_get_device (store, opt (args, "device"), &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
+  if (fk_args_opt (args, "device") && (device = fk_office_store_get_device (store, fk_args_opt (args, "device"), &error)) == NULL)
+    return fk_cli_fail (error);
   /* Manifests carry the outing's kind, not its id (no personal data). */
-  packets = fk_office_store_list_packets (store, device ? device->device_id : NULL, opt (args, "outing"), &error);
+  packets = fk_office_store_list_packets (store, device ? device->device_id : NULL, fk_args_opt (args, "outing"), &error);
   if (packets == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "packets");
   json_builder_begin_array (b);
@@ -702,21 +483,39 @@ cmd_inbox (const Args *args)
 
       if (g_strcmp0 (group, this_group) != 0)
         {
-          say (_("Device %u, %s:"), p->device_number, p->outing_kind ? p->outing_kind : "-");
+          fk_cli_say (_("Device %u, %s:"), p->device_number, p->outing_kind ? p->outing_kind : "-");
           g_free (group);
           group = g_steal_pointer (&this_group);
         }
-      say ("  %-22s %-36s %-20s %s  %s", p->receipt_no ? p->receipt_no : "-", p->packet_id,
+      fk_cli_say ("  %-22s %-36s %-20s %s  %s", p->receipt_no ? p->receipt_no : "-", p->packet_id,
            p->service ? p->service : "-", received, review_label (p->review));
       json_builder_begin_object (b);
       packet_json (b, p);
       json_builder_end_object (b);
     }
   if (packets->len == 0)
-    say ("%s", _("Nothing has arrived."));
+    fk_cli_say ("%s", _("Nothing has arrived."));
   json_builder_end_array (b);
-  emit (b);
-  return EXIT_OK;
+  fk_cli_emit (fk_cli_ok_document (b));
+  return FK_EXIT_OK;
+}
+
+/* A packet by its id or receipt number; the store finds none without an
+ * error, which a command must still report. */
+static FkOfficePacket *
+find_packet (FkOfficeStore  *store,
+             const char     *ref,
+             GError        **error)
+{
+  GError *local = NULL;
+  FkOfficePacket *row = fk_office_store_get_packet (store, ref, &local);
+
+  if (row == NULL && local == NULL)
+    g_set_error (&local, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
+                 _("No packet or receipt number %s has arrived."), ref);
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return row;
 }
 
 static void
@@ -727,13 +526,13 @@ say_member (JsonObject *obj,
   JsonNode *n = obj ? json_object_get_member (obj, name) : NULL;
 
   if (n && json_node_get_value_type (n) == G_TYPE_STRING)
-    say ("  %-16s %s", label, json_node_get_string (n));
+    fk_cli_say ("  %-16s %s", label, json_node_get_string (n));
   else if (n && json_node_get_value_type (n) == G_TYPE_INT64)
-    say ("  %-16s %" G_GINT64_FORMAT, label, json_node_get_int (n));
+    fk_cli_say ("  %-16s %" G_GINT64_FORMAT, label, json_node_get_int (n));
 }
 
 static int
-cmd_case (const Args *args)
+cmd_case (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
@@ -749,29 +548,25 @@ cmd_case (const Args *args)
   JsonArray *list;
   gboolean all_ok = TRUE;
 
-  if (g_strcmp0 (word (args, 1), "show") != 0 || word (args, 2) == NULL)
-    return usage ("case show ID");
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "show") != 0 || fk_args_word (args, 2) == NULL)
+    return fk_cli_usage ("case show ID");
   if ((store = open_store (args, TRUE, &error)) == NULL)
-    return fail (error);
-  row = fk_office_store_get_packet (store, word (args, 2), &error);
-  if (row == NULL)
-    {
-      if (error == NULL)
-        g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
-                     _("No packet or receipt number %s has arrived."), word (args, 2));
-      return fail (error);
-    }
+    return fk_cli_fail (error);
+  if ((row = find_packet (store, fk_args_word (args, 2), &error)) == NULL)
+    return fk_cli_fail (error);
   if ((keys = unlock (args, store, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
   if ((bytes = fk_office_store_packet_bytes (store, row->packet_id, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
   if ((packet = fk_packet_parse (bytes, &error)) == NULL ||
       !fk_packet_open (packet, keys->box, &case_json, &attachments, &error))
-    return fail (error);
+    return fk_cli_fail (error);
   if (!json_parser_load_from_data (parser, case_json, -1, &error))
     {
       fk_passphrase_free (case_json);
-      return fail (error);
+      return fk_cli_fail (error);
     }
   fk_passphrase_free (case_json);
   doc = json_node_get_object (json_parser_get_root (parser));
@@ -782,7 +577,7 @@ cmd_case (const Args *args)
   fields = kase && json_object_has_member (kase, "fields") ? json_object_get_object_member (kase, "fields") : NULL;
   fk_office_store_log (store, keys->admin, "case.show", row->packet_id, "{}", NULL);
 
-  say (_("Packet %s (device %u, receipt %s), %s"),
+  fk_cli_say (_("Packet %s (device %u, receipt %s), %s"),
        row->packet_id, row->device_number, row->receipt_no ? row->receipt_no : "-", review_label (row->review));
   say_member (kase, _("case"), "uuid");
   say_member (kase, _("service"), "service");
@@ -807,7 +602,7 @@ cmd_case (const Args *args)
 
       for (guint i = 0; ticked && i < json_array_get_length (ticked); i++)
         g_string_append_printf (s, "%s%s", i ? ", " : "", json_array_get_string_element (ticked, i));
-      say ("  %-16s %s", _("documents seen"), s->str);
+      fk_cli_say ("  %-16s %s", _("documents seen"), s->str);
     }
   say_member (kase, _("created by"), "created_by");
   say_member (kase, _("approved by"), "approved_by");
@@ -836,26 +631,26 @@ cmd_case (const Args *args)
       ok = g_str_equal (hex, want) &&
            json_object_get_int_member_with_default (a, "size", -1) == (gint64) g_bytes_get_size (data);
       all_ok = all_ok && ok;
-      say (_("  attachment %u: %s %s, %" "zu" " bytes, %s — %s"),
+      fk_cli_say (_("  attachment %u: %s %s, %" "zu" " bytes, %s — %s"),
            i + 1, json_object_get_string_member_with_default (a, "kind", "?"),
            json_object_get_string_member_with_default (a, "mime", "?"), g_bytes_get_size (data), hex,
            ok ? _("hash checked") : _("DOES NOT MATCH the list"));
       json_builder_begin_object (b);
-      add_str (b, "kind", json_object_get_string_member_with_default (a, "kind", NULL));
-      add_str (b, "mime", json_object_get_string_member_with_default (a, "mime", NULL));
-      add_int (b, "size", (gint64) g_bytes_get_size (data));
-      add_str (b, "hash", hex);
-      add_bool (b, "hash_ok", ok);
+      fk_cli_add_str (b, "kind", json_object_get_string_member_with_default (a, "kind", NULL));
+      fk_cli_add_str (b, "mime", json_object_get_string_member_with_default (a, "mime", NULL));
+      fk_cli_add_int (b, "size", (gint64) g_bytes_get_size (data));
+      fk_cli_add_str (b, "hash", hex);
+      fk_cli_add_bool (b, "hash_ok", ok);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  add_bool (b, "attachments_ok", all_ok);
-  emit (b);
-  return all_ok ? EXIT_OK : EXIT_REFUSED;
+  fk_cli_add_bool (b, "attachments_ok", all_ok);
+  fk_cli_emit (fk_cli_ok_document (b));
+  return all_ok ? FK_EXIT_OK : FK_EXIT_REFUSED;
 }
 
 static int
-cmd_review (const Args *args)
+cmd_review (const FkArgs *args)
 {
   static const char *const allowed[] = { "approve", "return", NULL };
   g_autoptr(GError) error = NULL;
@@ -863,40 +658,33 @@ cmd_review (const Args *args)
   g_autoptr(FkOfficeKeys) keys = NULL;
   g_autoptr(FkOfficePacket) row = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *bad = NULL;
   g_autofree char *detail = NULL;
-  const char *reason = opt (args, "return");
-  gboolean approve = opt (args, "approve") != NULL;
+  const char *reason = fk_args_opt (args, "return");
+  gboolean approve = fk_args_opt (args, "approve") != NULL;
 
-  if (!check_options (args, allowed, &bad))
-    return usage ("%s", bad);
-  if (word (args, 1) == NULL || approve == (reason != NULL) || (reason && *reason == '\0'))
-    return usage ("review ID --approve | --return REASON");
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
+  if (fk_args_word (args, 1) == NULL || approve == (reason != NULL) || (reason && *reason == '\0'))
+    return fk_cli_usage ("review ID --approve | --return REASON");
   if ((store = open_store (args, TRUE, &error)) == NULL)
-    return fail (error);
-  row = fk_office_store_get_packet (store, word (args, 1), &error);
-  if (row == NULL)
-    {
-      if (error == NULL)
-        g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
-                     _("No packet or receipt number %s has arrived."), word (args, 1));
-      return fail (error);
-    }
+    return fk_cli_fail (error);
+  if ((row = find_packet (store, fk_args_word (args, 1), &error)) == NULL)
+    return fk_cli_fail (error);
   if ((keys = unlock (args, store, &error)) == NULL ||
       !fk_office_store_review (store, row->packet_id, approve ? "approved" : "returned", reason,
                                g_get_real_time () / G_USEC_PER_SEC, &error))
-    return fail (error);
+    return fk_cli_fail (error);
   detail = g_strdup_printf ("{\"decision\":\"%s\"}", approve ? "approved" : "returned");
   fk_office_store_log (store, keys->admin, "review", row->packet_id, detail, NULL);
-  say (approve ? _("Packet %s (receipt %s) is approved; device %u will be told at its next sync.")
+  fk_cli_say (approve ? _("Packet %s (receipt %s) is approved; device %u will be told at its next sync.")
                : _("Packet %s (receipt %s) is returned for correction; device %u will be told at its next sync."),
        row->packet_id, row->receipt_no ? row->receipt_no : "-", row->device_number);
   json_builder_begin_object (b);
-  add_str (b, "packet_id", row->packet_id);
-  add_str (b, "decision", approve ? "approved" : "returned");
-  add_str (b, "reason", reason);
-  emit (b);
-  return EXIT_OK;
+  fk_cli_add_str (b, "packet_id", row->packet_id);
+  fk_cli_add_str (b, "decision", approve ? "approved" : "returned");
+  fk_cli_add_str (b, "reason", reason);
+  fk_cli_emit (fk_cli_ok_document (b));
+  return FK_EXIT_OK;
 }
 
 /* ---- commands: bundles and audit ------------------------------------------------------------------------ */
@@ -963,7 +751,7 @@ audit_signer (FkOfficeStore *store,
 }
 
 static int
-cmd_bundle (const Args *args)
+cmd_bundle (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
@@ -979,22 +767,24 @@ cmd_bundle (const Args *args)
   guint stored = 0, duplicates = 0, refused = 0;
   gboolean mixed = FALSE, audit_ok = TRUE;
 
-  if (g_strcmp0 (word (args, 1), "import") != 0 || word (args, 2) == NULL)
-    return usage ("bundle import FILE");
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "import") != 0 || fk_args_word (args, 2) == NULL)
+    return fk_cli_usage ("bundle import FILE");
   if ((store = open_store (args, TRUE, &error)) == NULL)
-    return fail (error);
-  if ((mapped = g_mapped_file_new (word (args, 2), FALSE, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
+  if ((mapped = g_mapped_file_new (fk_args_word (args, 2), FALSE, &error)) == NULL)
+    return fk_cli_fail (error);
   file = g_mapped_file_get_bytes (mapped);
   data = g_bytes_get_data (file, &len);
   if (len < 8 || memcmp (data, "FKB1", 4) != 0)
     {
       g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
-                   _("%s is not a FieldKit bundle."), word (args, 2));
-      return fail (error);
+                   _("%s is not a FieldKit bundle."), fk_args_word (args, 2));
+      return fk_cli_fail (error);
     }
   if ((keys = unlock (args, store, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
   n = ((guint32) data[4] << 24) | ((guint32) data[5] << 16) | ((guint32) data[6] << 8) | data[7];
 
   json_builder_begin_object (b);
@@ -1014,7 +804,7 @@ cmd_bundle (const Args *args)
           g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
                        _("The bundle is cut short or damaged at packet %u of %u."), i + 1, n);
           json_builder_end_array (b);
-          return fail (error);
+          return fk_cli_fail (error);
         }
       bytes = g_bytes_new_from_bytes (file, pos + 8, (gsize) plen);
       pos += 8 + (gsize) plen;
@@ -1028,15 +818,15 @@ cmd_bundle (const Args *args)
         }
       ack = fk_office_ingest_packet (store, keys, bytes, NULL, NULL, &duplicate, &local);
       json_builder_begin_object (b);
-      add_str (b, "packet_id", peek ? peek->packet_id : NULL);
+      fk_cli_add_str (b, "packet_id", peek ? peek->packet_id : NULL);
       if (ack == NULL)
         {
           refused++;
-          say (_("packet %u (%s): refused: %s"), i + 1,
+          fk_cli_say (_("packet %u (%s): refused: %s"), i + 1,
                peek ? peek->packet_id : "?", local->message);
-          add_str (b, "result", "refused");
-          add_str (b, "code", error_code (local));
-          add_str (b, "message", local->message);
+          fk_cli_add_str (b, "result", "refused");
+          fk_cli_add_str (b, "code", error_code (local));
+          fk_cli_add_str (b, "message", local->message);
         }
       else
         {
@@ -1044,10 +834,10 @@ cmd_bundle (const Args *args)
             duplicates++;
           else
             stored++;
-          say (duplicate ? _("packet %u (%s): already here, acknowledged")
+          fk_cli_say (duplicate ? _("packet %u (%s): already here, acknowledged")
                          : _("packet %u (%s): stored"),
                i + 1, peek->packet_id);
-          add_str (b, "result", duplicate ? "duplicate" : "stored");
+          fk_cli_add_str (b, "result", duplicate ? "duplicate" : "stored");
         }
       json_builder_end_object (b);
     }
@@ -1075,30 +865,30 @@ cmd_bundle (const Args *args)
             g_set_error_literal (&local, FK_OFFICE_ERROR, FK_OFFICE_ERROR_BAD_AUDIT,
                                  _("no device enrolled here signed these audit entries"));
           if (ack != NULL)
-            say ("%s", _("audit log: checked and stored"));
+            fk_cli_say ("%s", _("audit log: checked and stored"));
           else if (local != NULL)
             {
               audit_ok = FALSE;
-              say (_("audit log: refused: %s"), local->message);
+              fk_cli_say (_("audit log: refused: %s"), local->message);
             }
-          add_bool (b, "audit_ok", ack != NULL || local == NULL);
+          fk_cli_add_bool (b, "audit_ok", ack != NULL || local == NULL);
           if (local)
-            add_str (b, "audit_error", local->message);
+            fk_cli_add_str (b, "audit_error", local->message);
         }
     }
-  add_int (b, "stored", stored);
-  add_int (b, "duplicates", duplicates);
-  add_int (b, "refused", refused);
+  fk_cli_add_int (b, "stored", stored);
+  fk_cli_add_int (b, "duplicates", duplicates);
+  fk_cli_add_int (b, "refused", refused);
   detail = g_strdup_printf ("{\"stored\":%u,\"duplicates\":%u,\"refused\":%u}", stored, duplicates, refused);
   fk_office_store_log (store, keys->admin, "bundle.import", device_id ? device_id : "-", detail, NULL);
-  say (_("%u stored, %u already here, %u refused."),
+  fk_cli_say (_("%u stored, %u already here, %u refused."),
        stored, duplicates, refused);
-  emit (b);
-  return refused == 0 && audit_ok ? EXIT_OK : EXIT_REFUSED;
+  fk_cli_emit (fk_cli_ok_document (b));
+  return refused == 0 && audit_ok ? FK_EXIT_OK : FK_EXIT_REFUSED;
 }
 
 static int
-cmd_audit (const Args *args)
+cmd_audit (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
@@ -1108,25 +898,27 @@ cmd_audit (const Args *args)
   guint n = 0;
   gint64 first_bad = 0;
 
-  if (g_strcmp0 (word (args, 1), "verify") != 0 || word (args, 2) == NULL)
-    return usage ("audit verify DEVICE");
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "verify") != 0 || fk_args_word (args, 2) == NULL)
+    return fk_cli_usage ("audit verify DEVICE");
   if ((store = open_store (args, TRUE, &error)) == NULL ||
-      (device = fk_office_store_get_device (store, word (args, 2), &error)) == NULL ||
+      (device = fk_office_store_get_device (store, fk_args_word (args, 2), &error)) == NULL ||
       !fk_office_audit_verify (store, device->device_id, &n, &first_bad, &reason, &error))
-    return fail (error);
+    return fk_cli_fail (error);
   if (first_bad == 0)
-    say (_("Device %u: %u audit entries, the chain and every signature check out."), device->number, n);
+    fk_cli_say (_("Device %u: %u audit entries, the chain and every signature check out."), device->number, n);
   else
-    say (_("Device %u: %u audit entries; entry %" PRId64 " is the first bad one: %s."),
+    fk_cli_say (_("Device %u: %u audit entries; entry %" PRId64 " is the first bad one: %s."),
          device->number, n, first_bad, reason);
   json_builder_begin_object (b);
-  add_str (b, "device_id", device->device_id);
-  add_int (b, "entries", n);
-  add_bool (b, "intact", first_bad == 0);
-  add_int (b, "first_bad", first_bad);
-  add_str (b, "reason", reason);
-  emit (b);
-  return first_bad == 0 ? EXIT_OK : EXIT_REFUSED;
+  fk_cli_add_str (b, "device_id", device->device_id);
+  fk_cli_add_int (b, "entries", n);
+  fk_cli_add_bool (b, "intact", first_bad == 0);
+  fk_cli_add_int (b, "first_bad", first_bad);
+  fk_cli_add_str (b, "reason", reason);
+  fk_cli_emit (fk_cli_ok_document (b));
+  return first_bad == 0 ? FK_EXIT_OK : FK_EXIT_REFUSED;
 }
 
 /* The case JSON inside a stored packet, opened with the office box key. */
@@ -1160,7 +952,7 @@ open_packet_case (FkOfficeStore        *store,
  * and their card numbers go down in its next change feed, sealed to that
  * device's key; --export DIR also writes them as files for a USB stick. */
 static int
-cmd_handover (const Args *args)
+cmd_handover (const FkArgs *args)
 {
   static const char *const allowed[] = { "export", NULL };
   g_autoptr(GError) error = NULL;
@@ -1170,20 +962,19 @@ cmd_handover (const Args *args)
   g_autoptr(GHashTable) outings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *contents = NULL;
-  g_autofree char *bad = NULL;
   g_auto(GStrv) lines = NULL;
   GHashTableIter iter;
   gpointer key, value;
   guint listed = 0, refused = 0;
 
-  if (!check_options (args, allowed, &bad))
-    return usage ("%s", bad);
-  if (g_strcmp0 (word (args, 1), "publish") != 0 || word (args, 2) == NULL)
-    return usage ("handover publish FILE [--export DIR]");
+  if (!fk_cli_check_options (args, allowed))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "publish") != 0 || fk_args_word (args, 2) == NULL)
+    return fk_cli_usage ("handover publish FILE [--export DIR]");
   if ((store = open_store (args, TRUE, &error)) == NULL ||
-      !g_file_get_contents (word (args, 2), &contents, NULL, &error) ||
+      !g_file_get_contents (fk_args_word (args, 2), &contents, NULL, &error) ||
       (keys = unlock (args, store, &error)) == NULL)
-    return fail (error);
+    return fk_cli_fail (error);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "rows");
@@ -1209,14 +1000,14 @@ cmd_handover (const Args *args)
       kase = doc && json_object_has_member (doc, "case") ? json_object_get_object_member (doc, "case") : NULL;
       person = kase && json_object_has_member (kase, "person") ? json_object_get_object_member (kase, "person") : NULL;
       json_builder_begin_object (b);
-      add_str (b, "receipt_no", receipt);
+      fk_cli_add_str (b, "receipt_no", receipt);
       if (person == NULL || *card == '\0')
         {
           refused++;
-          add_str (b, "result", "refused");
-          add_str (b, "message", local ? local->message
+          fk_cli_add_str (b, "result", "refused");
+          fk_cli_add_str (b, "message", local ? local->message
                                        : _("no application with this receipt number has arrived, or no card number"));
-          say (_("line %u: %s refused"), i + 1, receipt);
+          fk_cli_say (_("line %u: %s refused"), i + 1, receipt);
           json_builder_end_object (b);
           continue;
         }
@@ -1243,8 +1034,8 @@ cmd_handover (const Args *args)
         }
       json_array_add_object_element (list, item);
       listed++;
-      add_str (b, "result", "listed");
-      add_int (b, "device", row->device_number);
+      fk_cli_add_str (b, "result", "listed");
+      fk_cli_add_int (b, "device", row->device_number);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -1262,7 +1053,7 @@ cmd_handover (const Args *args)
       JsonObject *o = json_object_new ();
 
       if (device == NULL)
-        return fail (error);
+        return fk_cli_fail (error);
       json_object_set_int_member (doc, "v", 1);
       json_object_set_string_member (o, "title", outing ? json_object_get_string_member_with_default (outing, "title", "") : "");
       json_object_set_string_member (o, "date", outing ? json_object_get_string_member_with_default (outing, "date", "") : "");
@@ -1273,38 +1064,38 @@ cmd_handover (const Args *args)
       sealed = fk_box_seal_to_identity (device->sign_pk, (const guint8 *) text, strlen (text), &error);
       fk_passphrase_free (g_steal_pointer (&text));
       if (sealed == NULL)
-        return fail (error);
+        return fk_cli_fail (error);
       sealed_b64 = fk_b64_encode (g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed));
       if (!fk_office_store_add_change (store, device->device_id, "handover", sealed_b64,
                                        g_get_real_time () / G_USEC_PER_SEC, &error))
-        return fail (error);
-      if (opt (args, "export"))
+        return fk_cli_fail (error);
+      if (fk_args_opt (args, "export"))
         {
           g_autofree char *body = g_strdup_printf ("{\"v\":1,\"type\":\"handover\",\"device_id\":\"%s\",\"sealed\":\"%s\"}",
                                                    device->device_id, sealed_b64);
           g_autofree char *env = fk_envelope_sign (keys->sign, keys->key_id, body);
           g_autofree char *file = g_strdup_printf ("handover-device-%02u.json", device->number);
-          g_autofree char *path = g_build_filename (opt (args, "export"), file, NULL);
+          g_autofree char *path = g_build_filename (fk_args_opt (args, "export"), file, NULL);
 
-          if (g_mkdir_with_parents (opt (args, "export"), 0700) != 0 ||
+          if (g_mkdir_with_parents (fk_args_opt (args, "export"), 0700) != 0 ||
               !g_file_set_contents_full (path, env, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                          0600, &error))
-            return fail (error);
+            return fk_cli_fail (error);
         }
-      say (_("Device %u: %u card(s) listed for hand-over; the device receives them at its next sync."),
+      fk_cli_say (_("Device %u: %u card(s) listed for hand-over; the device receives them at its next sync."),
            device->number, json_array_get_length (value));
       fk_office_store_log (store, keys->admin, "handover.publish", device->device_id, "{}", NULL);
     }
-  add_int (b, "listed", listed);
-  add_int (b, "refused", refused);
-  emit (b);
-  return refused == 0 ? EXIT_OK : EXIT_REFUSED;
+  fk_cli_add_int (b, "listed", listed);
+  fk_cli_add_int (b, "refused", refused);
+  fk_cli_emit (fk_cli_ok_document (b));
+  return refused == 0 ? FK_EXIT_OK : FK_EXIT_REFUSED;
 }
 
 /* Publishes a service catalog (reference data: services, fees, checklists)
  * for every device; each receives it signed in its next change feed. */
 static int
-cmd_catalog (const Args *args)
+cmd_catalog (const FkArgs *args)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
@@ -1316,13 +1107,15 @@ cmd_catalog (const Args *args)
   g_autofree char *detail = NULL;
   gsize len;
 
-  if (g_strcmp0 (word (args, 1), "publish") != 0 || word (args, 2) == NULL)
-    return usage ("catalog publish FILE");
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (g_strcmp0 (fk_args_word (args, 1), "publish") != 0 || fk_args_word (args, 2) == NULL)
+    return fk_cli_usage ("catalog publish FILE");
   if ((store = open_store (args, TRUE, &error)) == NULL ||
       (keys = unlock (args, store, &error)) == NULL ||
-      !g_file_get_contents (word (args, 2), &contents, &len, &error) ||
-      (catalog = fk_catalog_load_file (word (args, 2), &error)) == NULL)
-    return fail (error);
+      !g_file_get_contents (fk_args_word (args, 2), &contents, &len, &error) ||
+      (catalog = fk_catalog_load_file (fk_args_word (args, 2), &error)) == NULL)
+    return fk_cli_fail (error);
   path = g_build_filename (fk_office_store_data_dir (store), "catalog.json", NULL);
   {
     g_autofree char *old = NULL;
@@ -1338,26 +1131,26 @@ cmd_catalog (const Args *args)
             g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
                          _("The catalog's version (%d) must be higher than the published one (%d)."),
                          fk_catalog_version (catalog), fk_catalog_version (previous));
-            return fail (error);
+            return fk_cli_fail (error);
           }
       }
   }
   if (!g_file_set_contents_full (path, contents, (gssize) len,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, &error))
-    return fail (error);
+    return fk_cli_fail (error);
   detail = g_strdup_printf ("{\"version\":%d}", fk_catalog_version (catalog));
   fk_office_store_log (store, keys->admin, "catalog.publish", "catalog", detail, NULL);
-  say (_("Catalog version %d published; devices apply it at their next sync."), fk_catalog_version (catalog));
+  fk_cli_say (_("Catalog version %d published; devices apply it at their next sync."), fk_catalog_version (catalog));
   json_builder_begin_object (b);
-  add_int (b, "version", fk_catalog_version (catalog));
-  emit (b);
-  return EXIT_OK;
+  fk_cli_add_int (b, "version", fk_catalog_version (catalog));
+  fk_cli_emit (fk_cli_ok_document (b));
+  return FK_EXIT_OK;
 }
 
 /* ---- the command table ------------------------------------------------------------------------------------ */
 
 static int
-cmd_help (const Args *args)
+cmd_help (const FkArgs *args)
 {
   puts (_("fieldkit-office [--data-dir DIR] [--json] [--passphrase-file F] COMMAND\n"
     "The admin passphrase comes from FIELDKIT_ADMIN_PASSPHRASE, --passphrase-file, or a prompt; never the command line.\n"
@@ -1372,15 +1165,10 @@ cmd_help (const Args *args)
     "  audit verify DEVICE\n"
     "  catalog publish FILE             reference data (services, fees) for every device\n"
     "  handover publish FILE [--export DIR]   cards to hand over (receipt_no,card_number per line)"));
-  return EXIT_OK;
+  return FK_EXIT_OK;
 }
 
-typedef struct {
-  const char *name;
-  int       (*run) (const Args *args);
-} Command;
-
-static const Command commands[] = {
+static const FkCommand commands[] = {
   { "init", cmd_init },
   { "admin", cmd_admin },
   { "serve", cmd_serve },
@@ -1393,47 +1181,30 @@ static const Command commands[] = {
   { "catalog", cmd_catalog },
   { "handover", cmd_handover },
   { "help", cmd_help },
+  { NULL }
+};
+
+static const char *const flag_options[] = { "json", "approve", "help", "quiet", NULL };
+static const char *const global_options[] = { "data-dir", "json", "passphrase-file", "lang", "help", NULL };
+
+/* fk_cli_fail takes code 0 of the office's domain as an internal failure. */
+G_STATIC_ASSERT (FK_OFFICE_ERROR_FAILED == 0);
+
+static const FkCliProgram program = {
+  .name = "fieldkit-office",
+  .usage_hint = N_("Run \"fieldkit-office help\" for the list of commands."),
+  .flags = flag_options,
+  .global = global_options,
+  .commands = commands,
+  .version = FALSE,
+  .error_domain = fk_office_error_quark,
+  .invalid_code = FK_OFFICE_ERROR_INVALID,
+  .error_code = error_code,
 };
 
 int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *bad = NULL;
-  Args args = { 0 };
-  const char *name;
-  int rc = EXIT_USAGE;
-
-  setlocale (LC_ALL, "");
-  if (!fk_crypto_init (&error))
-    return fail (error);
-  if (!args_parse (&args, argc, argv, &bad))
-    {
-      rc = usage ("%s", bad);
-      goto out;
-    }
-  if (opt (&args, "lang"))
-    fk_lang_set (opt (&args, "lang"));
-  json_mode = opt (&args, "json") != NULL;
-  name = word (&args, 0);
-  if (name == NULL || opt (&args, "help"))
-    {
-      rc = name == NULL && !opt (&args, "help") ? (cmd_help (&args), EXIT_USAGE) : cmd_help (&args);
-      goto out;
-    }
-  rc = -1;
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (g_str_equal (name, commands[i].name))
-      {
-        rc = commands[i].run (&args);
-        break;
-      }
-  if (rc == -1)
-    rc = usage (_("unknown command \"%s\""), name);
-
-out:
-  g_clear_pointer (&args.words, g_ptr_array_unref);
-  g_clear_pointer (&args.options, g_hash_table_unref);
-  return rc;
+  return fk_cli_main (&program, argc, argv);
 }

@@ -289,6 +289,35 @@ test_bytes_wiped (void)
   g_assert_cmpuint (g_bytes_get_size (empty), ==, 0);
 }
 
+/* fk_wipe_free takes NULL, frees what it is given (the sanitizer build's
+ * leak checker sees every string here go back), and serves as a hash
+ * table's value destroy notify and with g_clear_pointer.  That the bytes
+ * are zeroed cannot be read back without touching freed memory; it is
+ * sodium_memzero's promise. */
+static void
+test_wipe_free (void)
+{
+  g_autoptr(GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, fk_wipe_free);
+  char *id = g_strdup ("A123456789");
+
+  fk_wipe_free (NULL);
+  fk_wipe_free (g_strdup (""));
+
+  g_hash_table_insert (fields, g_strdup ("name"), g_strdup ("王小明"));
+  g_hash_table_insert (fields, g_strdup ("phone"), g_strdup ("0912345678"));
+  g_hash_table_insert (fields, g_strdup ("notes"), NULL);
+  /* The old value goes through the destroy notify. */
+  g_hash_table_replace (fields, g_strdup ("name"), g_strdup ("林美玲"));
+  g_assert_cmpstr (g_hash_table_lookup (fields, "name"), ==, "林美玲");
+  g_assert_true (g_hash_table_remove (fields, "phone"));
+  g_assert_true (g_hash_table_remove (fields, "notes"));
+  g_assert_cmpuint (g_hash_table_size (fields), ==, 1);
+
+  g_clear_pointer (&id, fk_wipe_free);
+  g_assert_null (id);
+  g_clear_pointer (&id, fk_wipe_free);
+}
+
 /* ------------------------------------------------------------------------ *
  * Key derivation limits
  * ------------------------------------------------------------------------ */
@@ -1302,6 +1331,7 @@ main (int   argc,
   g_test_add_func ("/crypto/equal", test_equal);
   g_test_add_func ("/crypto/secret/basic", test_secret);
   g_test_add_func ("/crypto/bytes/wiped", test_bytes_wiped);
+  g_test_add_func ("/crypto/wipe/free", test_wipe_free);
   g_test_add_func ("/crypto/kdf/limits", test_kdf_limits);
   g_test_add_func ("/crypto/kdf/operator-strength", test_kdf_operator_strength);
   g_test_add_func ("/crypto/vault/keyslot-roundtrip", test_keyslot_roundtrip);

@@ -868,6 +868,197 @@ test_app_activate (GApplication *app)
 {
 }
 
+/* ---- the hand-over keeps what was not handed over yet ------------------------------ */
+
+static GtkWidget *
+find_tooltip (GtkWidget  *root,
+              const char *tooltip)
+{
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_tooltip (c, tooltip);
+
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* The pad shows exactly the stroke xy: its strokes, moved for a moment to
+ * a pad never shown (whose PNG does not depend on the page's layout), make
+ * the same PNG as the stroke drawn there afresh. */
+static void
+assert_pad_holds (GtkWidget    *pad,
+                  const double *xy,
+                  guint         n_points)
+{
+  GtkWidget *expected = g_object_ref_sink (fk_signature_pad_new ());
+  GtkWidget *probe = g_object_ref_sink (fk_signature_pad_new ());
+  g_autoptr(GBytes) want = NULL;
+  g_autoptr(GBytes) got = NULL;
+
+  fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (expected), xy, n_points);
+  want = fk_signature_pad_to_png (FK_SIGNATURE_PAD (expected), NULL);
+  fk_signature_pad_set_strokes (FK_SIGNATURE_PAD (probe), fk_signature_pad_take_strokes (FK_SIGNATURE_PAD (pad)));
+  g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (pad)));
+  got = fk_signature_pad_to_png (FK_SIGNATURE_PAD (probe), NULL);
+  g_assert_nonnull (got);
+  g_assert_true (g_bytes_equal (got, want));
+  fk_signature_pad_set_strokes (FK_SIGNATURE_PAD (pad), fk_signature_pad_take_strokes (FK_SIGNATURE_PAD (probe)));
+  g_assert_false (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (pad)));
+  g_assert_finalize_object (expected);
+  g_assert_finalize_object (probe);
+}
+
+static void
+handover_show_row (GtkWidget *ho,
+                   int        index)
+{
+  GtkWidget *list;
+
+  g_signal_emit_by_name (find_named (ho, "handover-list"), "clicked");
+  spin ();
+  list = find_widget (ho, GTK_TYPE_LIST_BOX);
+  g_assert_nonnull (list);
+  g_signal_emit_by_name (list, "row-activated", gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), index));
+  spin ();
+}
+
+/* A clerk who goes to another student (the list, next, previous) before
+ * handing over finds the first one as left: the signatures drawn, the card
+ * number typed, the photo ID ticked, the receiver; handing over then seals
+ * the case with those signatures, and a student handed over keeps no
+ * signature on the page. */
+static void
+test_handover_keeps_unsaved (void)
+{
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  g_autoptr(GError) error = NULL;
+  FkWindow *win = signed_in_window (dir, settings);
+  g_autofree char *outing = add_handover_outing (fk_window_store (win));
+  const double stroke[] = { 20, 40, 120, 90, 220, 50 };
+  const double other[] = { 30, 150, 60, 20, 250, 120 };
+  g_autoptr(GPtrArray) cases = NULL;
+  GtkWidget *page, *ho, *card, *identity, *next, *previous;
+  gint64 first = 0;
+  gboolean signature = FALSE, guardian = FALSE;
+
+  fk_window_show_outing (win, outing);
+  spin ();
+  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  g_signal_emit_by_name (find_button (page, "Start the hand-over"), "clicked");
+  spin ();
+  ho = GTK_WIDGET (fk_handover_page_find (page));
+  g_assert_nonnull (ho);
+  card = find_named (ho, "handover-card");
+  identity = find_named (ho, "handover-identity");
+  next = find_tooltip (ho, "Next student (Alt+N)");
+  previous = find_tooltip (ho, "Previous student (Alt+B)");
+  g_assert_nonnull (next);
+  g_assert_nonnull (previous);
+
+  /* Student 1: everything but the hand-over. */
+  g_assert_true (label_shown (ho, "王小明"));
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (identity), TRUE);
+  gtk_editable_set_text (GTK_EDITABLE (card), "F100000001");
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_button (ho, "Legal representative")), TRUE);
+  gtk_editable_set_text (GTK_EDITABLE (find_named (ho, "handover-receiver-name")), "王大同");
+  gtk_editable_set_text (GTK_EDITABLE (find_named (ho, "handover-receiver-id")), "A100000001");
+  fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (find_named (ho, "handover-signature")), stroke, 3);
+  fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (find_named (ho, "handover-guardian")), other, 3);
+
+  /* Student 2 starts clean, and gets a signature and half a number. */
+  g_signal_emit_by_name (next, "clicked");
+  spin ();
+  g_assert_true (label_shown (ho, "林美玲"));
+  g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-signature"))));
+  g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-guardian"))));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (card)), ==, "");
+  g_assert_false (gtk_check_button_get_active (GTK_CHECK_BUTTON (identity)));
+  g_assert_false (gtk_widget_is_visible (find_named (ho, "handover-receiver-name")));
+  gtk_editable_set_text (GTK_EDITABLE (card), "F1000");
+  fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (find_named (ho, "handover-signature")), other, 3);
+
+  /* Back to student 1 through the list: as it was left. */
+  handover_show_row (ho, 0);
+  g_assert_true (label_shown (ho, "王小明"));
+  g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (identity)));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (card)), ==, "F100000001");
+  g_assert_true (gtk_widget_is_visible (find_named (ho, "handover-receiver-name")));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_named (ho, "handover-receiver-name"))), ==, "王大同");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_named (ho, "handover-receiver-id"))), ==, "A100000001");
+  assert_pad_holds (find_named (ho, "handover-signature"), stroke, 3);
+  assert_pad_holds (find_named (ho, "handover-guardian"), other, 3);
+
+  /* Next and previous keep student 2's too. */
+  g_signal_emit_by_name (next, "clicked");
+  spin ();
+  g_assert_true (label_shown (ho, "林美玲"));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (card)), ==, "F1000");
+  assert_pad_holds (find_named (ho, "handover-signature"), other, 3);
+  g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-guardian"))));
+  g_signal_emit_by_name (previous, "clicked");
+  spin ();
+  g_assert_true (label_shown (ho, "王小明"));
+  assert_pad_holds (find_named (ho, "handover-signature"), stroke, 3);
+
+  /* Hand student 1 over: sealed with both signatures; the page goes on to
+   * student 2, still as left. */
+  g_signal_emit_by_name (card, "activate");
+  wait_for_store (win);
+  g_assert_nonnull (find_label (ho, "1 / 2 handed over · 1 waiting"));
+  g_assert_true (label_shown (ho, "林美玲"));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (card)), ==, "F1000");
+  assert_pad_holds (find_named (ho, "handover-signature"), other, 3);
+
+  cases = fk_store_cases (fk_window_store (win), outing, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < cases->len; i++)
+    if (g_strcmp0 (((FkCase *) cases->pdata[i])->name, "王小明") == 0)
+      first = ((FkCase *) cases->pdata[i])->id;
+  g_assert_cmpint (first, >, 0);
+  {
+    g_autoptr(FkCase) kase = fk_store_case_get (fk_window_store (win), first, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (kase->status, ==, FK_CASE_SEALED);
+    g_assert_cmpstr (g_hash_table_lookup (kase->fields, "card_number"), ==, "F100000001");
+    g_assert_cmpstr (g_hash_table_lookup (kase->fields, "receiver"), ==, "legal_representative");
+    g_assert_cmpstr (g_hash_table_lookup (kase->fields, "receiver_name"), ==, "王大同");
+    g_assert_cmpstr (g_hash_table_lookup (kase->fields, "receiver_id"), ==, "A100000001");
+    for (guint i = 0; i < kase->attachments->len; i++)
+      {
+        FkAttachmentInfo *a = kase->attachments->pdata[i];
+
+        signature |= g_str_equal (a->kind, "signature");
+        guardian |= g_str_equal (a->kind, "guardian_signature");
+      }
+    g_assert_true (signature);
+    g_assert_true (guardian);
+  }
+
+  /* Handed over, student 1 keeps no signature on the page. */
+  g_signal_emit_by_name (previous, "clicked");
+  spin ();
+  g_assert_true (label_shown (ho, "王小明"));
+  g_assert_true (label_shown (ho, "Handed over · receipt "));
+  g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-signature"))));
+  g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-guardian"))));
+  g_assert_null (find_label (ho, "F100000001"));
+
+  /* Locking destroys the page with what it kept. */
+  fk_window_lock (win);
+  spin ();
+  g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_HANDOVER_PAGE));
+
+  gtk_window_destroy (GTK_WINDOW (win));
+  spin ();
+  remove_folder (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -908,5 +1099,6 @@ main (int   argc,
   g_test_add_func ("/ui/outing/search-typing", test_outing_search_typing);
   g_test_add_func ("/ui/drive/import-and-back", test_drive_import_and_back);
   g_test_add_func ("/ui/handover/hand-over", test_handover_page);
+  g_test_add_func ("/ui/handover/keeps-unsaved", test_handover_keeps_unsaved);
   return g_test_run ();
 }

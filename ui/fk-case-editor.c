@@ -7,10 +7,6 @@
  * number and name are valid; before that its values stay in this page. */
 #include "ui/fk-pages.h"
 
-#include <string.h>
-
-#include <sodium.h>
-
 #include "app/fk-date.h"
 #include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
@@ -81,16 +77,6 @@ static gboolean save_now (FkCaseEditor *self, gboolean quiet);
 /* ---- helpers ------------------------------------------------------------------ */
 
 static void
-wipe_free (gpointer p)
-{
-  char *s = p;
-
-  if (s)
-    sodium_memzero (s, strlen (s));
-  g_free (s);
-}
-
-static void
 field_view_free (gpointer p)
 {
   FieldView *fv = p;
@@ -105,7 +91,7 @@ approve_job_free (gpointer p)
   ApproveJob *job = p;
 
   g_free (job->operator_id);
-  wipe_free (job->passphrase);
+  fk_wipe_free (job->passphrase);
   g_free (job);
 }
 
@@ -337,7 +323,7 @@ create_case (FkCaseEditor *self,
              gboolean      quiet)
 {
   FkStore *store = fk_window_store (self->window);
-  g_autoptr(GHashTable) extra = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, wipe_free);
+  g_autoptr(GHashTable) extra = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, fk_wipe_free);
   g_autofree char *person_id = NULL, *name = NULL, *birth = NULL;
   g_autoptr(GError) error = NULL;
   FkCaseInput input = { 0 };
@@ -428,7 +414,7 @@ save_now (FkCaseEditor *self,
             }
           else
             show_field_reason (fv, error->message, FALSE);
-          wipe_free (g_steal_pointer (&norm));
+          fk_wipe_free (g_steal_pointer (&norm));
         }
       if (saved)
         set_status (self, FK_CASE_DRAFT);
@@ -1369,7 +1355,7 @@ fk_case_editor_take_unsaved (FkCaseEditor *self)
 
   if (self->case_id != 0 || self->service == NULL)
     return NULL;
-  out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, wipe_free);
+  out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, fk_wipe_free);
   for (guint i = 0; i < self->fields->len; i++)
     {
       FieldView *fv = self->fields->pdata[i];

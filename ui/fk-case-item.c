@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include <sodium.h>
+#include "crypto/fk-crypto.h"
 
 /* ---- types -------------------------------------------------------------------- */
 
@@ -35,14 +35,6 @@ G_DEFINE_FINAL_TYPE (FkCaseItem, fk_case_item, G_TYPE_OBJECT)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static void
-wipe_free (char *s)
-{
-  if (s)
-    sodium_memzero (s, strlen (s));
-  g_free (s);
-}
-
 /* ---- overrides ---------------------------------------------------------------- */
 
 static void
@@ -71,8 +63,8 @@ fk_case_item_finalize (GObject *object)
 
   g_free (self->receipt);
   g_free (self->service);
-  wipe_free (self->name);
-  wipe_free (self->folded_name);
+  fk_wipe_free (self->name);
+  fk_wipe_free (self->folded_name);
   G_OBJECT_CLASS (fk_case_item_parent_class)->finalize (object);
 }
 

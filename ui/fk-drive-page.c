@@ -196,27 +196,17 @@ static void wrap_button_set_text (GtkWidget *button, const char *text, const cha
 /* ---- small helpers ------------------------------------------------------------- */
 
 static void
-wipe_free (gpointer p)
-{
-  char *s = p;
-
-  if (s)
-    sodium_memzero (s, strlen (s));
-  g_free (s);
-}
-
-static void
 student_free (gpointer p)
 {
   Student *s = p;
 
-  wipe_free (s->name);
-  wipe_free (s->person_id);
-  wipe_free (s->birth_date);
+  fk_wipe_free (s->name);
+  fk_wipe_free (s->person_id);
+  fk_wipe_free (s->birth_date);
   g_free (s->school_class);
   g_free (s->seat);
-  wipe_free (s->guardian);
-  wipe_free (s->phone);
+  fk_wipe_free (s->guardian);
+  fk_wipe_free (s->phone);
   g_free (s->receipt_no);
   g_free (s->attendance);
   g_clear_pointer (&s->pending_photo, g_bytes_unref);
@@ -233,11 +223,11 @@ seal_job_free (gpointer p)
   SealJob *job = p;
 
   g_free (job->attendance);
-  wipe_free (job->guardian);
-  wipe_free (job->phone);
+  fk_wipe_free (job->guardian);
+  fk_wipe_free (job->phone);
   g_clear_pointer (&job->photo, g_bytes_unref);
   g_free (job->checker_id);
-  wipe_free (job->checker_pass);
+  fk_wipe_free (job->checker_pass);
   g_clear_pointer (&job->problems, g_ptr_array_unref);
   g_free (job->receipt_no);
   g_free (job);
@@ -348,11 +338,11 @@ student_fill (Student      *s,
   const char *v;
 
   s->case_id = c->id;
-  wipe_free (s->name);
+  fk_wipe_free (s->name);
   s->name = g_strdup (c->name);
-  wipe_free (s->person_id);
+  fk_wipe_free (s->person_id);
   s->person_id = g_strdup (c->person_id);
-  wipe_free (s->birth_date);
+  fk_wipe_free (s->birth_date);
   s->birth_date = g_strdup (c->birth_date);
   g_free (s->school_class);
   v = c->fields ? g_hash_table_lookup (c->fields, "school_class") : NULL;
@@ -362,10 +352,10 @@ student_fill (Student      *s,
   s->seat = g_strdup (v ? v : "");
   if (!s->fields_dirty)
     {
-      wipe_free (s->guardian);
+      fk_wipe_free (s->guardian);
       v = c->fields ? g_hash_table_lookup (c->fields, "guardian_name") : NULL;
       s->guardian = g_strdup (v ? v : "");
-      wipe_free (s->phone);
+      fk_wipe_free (s->phone);
       v = c->fields ? g_hash_table_lookup (c->fields, "phone") : NULL;
       s->phone = g_strdup (v ? v : "");
     }
@@ -972,28 +962,6 @@ photo_note (const FkIdPhotoCheck *check,
   return warnings ? g_strdup_printf ("%s %s", warnings, base) : g_steal_pointer (&base);
 }
 
-/* On a phone the photo is below the fold: bring it into view when it
- * arrives, so its guide and warnings are seen before Enter. */
-static void
-scroll_to_photo (FkDrivePage *self)
-{
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->student_scroll));
-  GtkWidget *content = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (self->student_scroll));
-  graphene_point_t at;
-  double top, bottom, value, page;
-
-  if (content == NULL ||
-      !gtk_widget_compute_point (self->photo_view, content, &GRAPHENE_POINT_INIT (0, 0), &at))
-    return;
-  top = at.y - 40;
-  bottom = at.y + gtk_widget_get_height (self->photo_view) + 8;
-  value = gtk_adjustment_get_value (adj);
-  page = gtk_adjustment_get_page_size (adj);
-  if (top < value || bottom > value + page)
-    gtk_adjustment_set_value (adj, CLAMP (top, gtk_adjustment_get_lower (adj),
-                                          gtk_adjustment_get_upper (adj) - page));
-}
-
 static void
 photo_done_cb (GObject      *source,
                GAsyncResult *result,
@@ -1049,8 +1017,10 @@ photo_done_cb (GObject      *source,
       if (t->file)
         fk_photo_view_set_photo (FK_PHOTO_VIEW (self->photo_view), s->photo, &s->crop);
       update_student_view (self);
+      /* On a phone the photo is below the fold: bring it into view when
+       * it arrives, so its guide and warnings are seen before Enter. */
       if (t->file)
-        scroll_to_photo (self);
+        fk_ui_scroll_to (self->student_scroll, self->photo_view);
     }
   update_progress (self);
 }
@@ -1283,14 +1253,14 @@ entry_changed_cb (GtkEditable *editable,
     return;
   if (GTK_WIDGET (editable) == self->phone)
     {
-      wipe_free (s->phone);
+      fk_wipe_free (s->phone);
       s->phone = g_strstrip (g_strdup (text));
       show_reason (self->phone, self->phone_reason,
                    *s->phone && !fk_phone_check (s->phone, NULL, &error) ? error->message : NULL);
     }
   else
     {
-      wipe_free (s->guardian);
+      fk_wipe_free (s->guardian);
       s->guardian = g_strstrip (g_strdup (text));
       show_reason (self->guardian, self->guardian_reason,
                    g_utf8_strlen (s->guardian, -1) > 100
@@ -1313,7 +1283,7 @@ verify_job_free (gpointer p)
   VerifyJob *job = p;
 
   g_free (job->operator_id);
-  wipe_free (job->passphrase);
+  fk_wipe_free (job->passphrase);
   g_free (job);
 }
 

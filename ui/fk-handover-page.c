@@ -21,12 +21,15 @@
  * milliseconds) so that a refusal is shown on the student it is about.
  * Students are the outing's card_handover drafts in list order (the list
  * carries no class or seat); a sealed one shows as handed over and cannot
- * be handed over again. */
+ * be handed over again.
+ *
+ * What the clerk typed, ticked and had signed for a student stays with
+ * that student, in memory only, while the clerk looks at another one: the
+ * two pads hold the signatures of the student on screen, every other
+ * student keeps theirs as strokes.  It is wiped when the student is handed
+ * over (it is on the case then) and when the page goes (closed, or the
+ * window locked). */
 #include "ui/fk-pages.h"
-
-#include <string.h>
-
-#include <sodium.h>
 
 #include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
@@ -54,6 +57,10 @@ typedef struct {
   FkCaseStatus  status;
   char         *receipt_no;
   GPtrArray    *problems;       /* after an attempt; NULL when none */
+  /* The pads' strokes (fk_signature_pad_take_strokes) while another
+   * student is shown; NULL when not signed or while on screen. */
+  GPtrArray    *signature;
+  GPtrArray    *guardian;
 } Student;
 
 struct _FkHandoverPage
@@ -138,28 +145,20 @@ static void update_student_view (FkHandoverPage *self);
 /* ---- small helpers ------------------------------------------------------------- */
 
 static void
-wipe_free (gpointer p)
-{
-  char *s = p;
-
-  if (s)
-    sodium_memzero (s, strlen (s));
-  g_free (s);
-}
-
-static void
 student_free (gpointer p)
 {
   Student *s = p;
 
-  wipe_free (s->name);
-  wipe_free (s->expected);
+  fk_wipe_free (s->name);
+  fk_wipe_free (s->expected);
   g_free (s->card_kind);
-  wipe_free (s->card);
-  wipe_free (s->receiver_name);
-  wipe_free (s->receiver_id);
+  fk_wipe_free (s->card);
+  fk_wipe_free (s->receiver_name);
+  fk_wipe_free (s->receiver_id);
   g_free (s->receipt_no);
   g_clear_pointer (&s->problems, g_ptr_array_unref);
+  g_clear_pointer (&s->signature, g_ptr_array_unref);
+  g_clear_pointer (&s->guardian, g_ptr_array_unref);
   g_free (s);
 }
 
@@ -168,10 +167,10 @@ hand_job_free (gpointer p)
 {
   HandJob *job = p;
 
-  wipe_free (job->card);
+  fk_wipe_free (job->card);
   g_free (job->receiver);
-  wipe_free (job->receiver_name);
-  wipe_free (job->receiver_id);
+  fk_wipe_free (job->receiver_name);
+  fk_wipe_free (job->receiver_id);
   g_clear_pointer (&job->signature, g_bytes_unref);
   g_clear_pointer (&job->guardian, g_bytes_unref);
   g_clear_pointer (&job->problems, g_ptr_array_unref);
@@ -321,6 +320,48 @@ student_status (FkHandoverPage *self,
   return g_strdup (_("Waiting"));
 }
 
+/* Handed over: what was typed and signed is on the case now, so the page
+ * keeps no more of it than a handed-over student's screen shows (the
+ * card's last four characters). */
+static void
+student_forget_unsaved (Student *s)
+{
+  char *masked = mask_card (s->card);
+
+  fk_wipe_free (s->card);
+  s->card = masked;
+  g_clear_pointer (&s->receiver_name, fk_wipe_free);
+  g_clear_pointer (&s->receiver_id, fk_wipe_free);
+  g_clear_pointer (&s->signature, g_ptr_array_unref);
+  g_clear_pointer (&s->guardian, g_ptr_array_unref);
+}
+
+/* Leaving student s: the signatures on the pads go with them, or are
+ * wiped when s is handed over. */
+static void
+pads_leave (FkHandoverPage *self,
+            Student        *s)
+{
+  g_autoptr(GPtrArray) signature = fk_signature_pad_take_strokes (FK_SIGNATURE_PAD (self->signature));
+  g_autoptr(GPtrArray) guardian = fk_signature_pad_take_strokes (FK_SIGNATURE_PAD (self->guardian));
+
+  if (s == NULL || is_done (s))
+    return;
+  g_clear_pointer (&s->signature, g_ptr_array_unref);
+  s->signature = g_steal_pointer (&signature);
+  g_clear_pointer (&s->guardian, g_ptr_array_unref);
+  s->guardian = g_steal_pointer (&guardian);
+}
+
+/* Coming to student s: the pads show what s signed before, if anything. */
+static void
+pads_enter (FkHandoverPage *self,
+            Student        *s)
+{
+  fk_signature_pad_set_strokes (FK_SIGNATURE_PAD (self->signature), g_steal_pointer (&s->signature));
+  fk_signature_pad_set_strokes (FK_SIGNATURE_PAD (self->guardian), g_steal_pointer (&s->guardian));
+}
+
 /* ---- loading the list ------------------------------------------------------------ */
 
 static void
@@ -330,9 +371,9 @@ student_fill (Student      *s,
   const char *v;
 
   s->case_id = c->id;
-  wipe_free (s->name);
+  fk_wipe_free (s->name);
   s->name = g_strdup (c->name);
-  wipe_free (s->expected);
+  fk_wipe_free (s->expected);
   v = c->fields ? g_hash_table_lookup (c->fields, "expected_card_number") : NULL;
   s->expected = g_strdup (v ? v : "");
   g_free (s->card_kind);
@@ -359,6 +400,8 @@ student_fill (Student      *s,
   s->status = c->status;
   g_free (s->receipt_no);
   s->receipt_no = g_strdup (c->receipt_no);
+  if (is_done (s))
+    student_forget_unsaved (s);
 }
 
 static void
@@ -494,6 +537,14 @@ hand_done_cb (GObject      *source,
           fk_window_toast (self->window, text);
         }
     }
+  if (is_done (s))
+    {
+      /* The clerk may have gone to another student meanwhile; then the
+       * signatures are kept with s, not on the pads. */
+      if (current_student (self) == s)
+        pads_leave (self, s);
+      student_forget_unsaved (s);
+    }
   update_progress (self);
   if (current_student (self) != s)
     return;
@@ -570,33 +621,10 @@ screen_problems (FkHandoverPage  *self,
 }
 
 static void
-scroll_to (FkHandoverPage *self,
-           GtkWidget      *widget)
-{
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroll));
-  GtkWidget *content = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (self->scroll));
-  graphene_point_t at;
-  double value, page;
-
-  /* The viewport's own coordinates move with the scroll; its child's are
-   * the content's. */
-  if (GTK_IS_VIEWPORT (content))
-    content = gtk_viewport_get_child (GTK_VIEWPORT (content));
-
-  if (content == NULL || !gtk_widget_compute_point (widget, content, &GRAPHENE_POINT_INIT (0, 0), &at))
-    return;
-  value = gtk_adjustment_get_value (adj);
-  page = gtk_adjustment_get_page_size (adj);
-  if (at.y - 40 < value || at.y + gtk_widget_get_height (widget) + 8 > value + page)
-    gtk_adjustment_set_value (adj, CLAMP (at.y - 40, gtk_adjustment_get_lower (adj),
-                                          gtk_adjustment_get_upper (adj) - page));
-}
-
-static void
 go_to (FkHandoverPage *self,
        GtkWidget      *widget)
 {
-  scroll_to (self, widget);
+  fk_ui_scroll_to (self->scroll, widget);
   if (gtk_widget_get_focusable (widget))
     gtk_widget_grab_focus (widget);
 }
@@ -702,7 +730,7 @@ card_changed_cb (GtkEditable    *editable,
 
   if (self->loading || s == NULL || is_done (s))
     return;
-  wipe_free (s->card);
+  fk_wipe_free (s->card);
   s->card = g_strdup (gtk_editable_get_text (editable));
   card = normalize_card (s->card);
   why = card_reason (s, s->card, TRUE);
@@ -789,14 +817,14 @@ receiver_entry_changed_cb (GtkEditable    *editable,
     return;
   if (GTK_WIDGET (editable) == self->receiver_name)
     {
-      wipe_free (s->receiver_name);
+      fk_wipe_free (s->receiver_name);
       s->receiver_name = g_strdup (gtk_editable_get_text (editable));
       show_reason (self->receiver_name, self->receiver_name_reason,
                    g_utf8_strlen (s->receiver_name, -1) > 100 ? _("The name is longer than 100 characters.") : NULL,
                    "fk-reason");
       return;
     }
-  wipe_free (s->receiver_id);
+  fk_wipe_free (s->receiver_id);
   s->receiver_id = g_strdup (gtk_editable_get_text (editable));
   /* Said once the number is complete (ten characters), not while typing. */
   why = g_utf8_strlen (s->receiver_id, -1) >= 10 ? receiver_id_reason (s) : NULL;
@@ -833,7 +861,7 @@ cycle_receiver (FkHandoverPage *self)
   if (s == NULL || is_done (s))
     return;
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->receivers[(s->receiver + 1) % N_RECEIVERS]), TRUE);
-  scroll_to (self, self->receivers[0]);
+  fk_ui_scroll_to (self->scroll, self->receivers[0]);
 }
 
 static void
@@ -948,7 +976,8 @@ update_student_view (FkHandoverPage *self)
       gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->receivers[i]), s->receiver == i);
       gtk_widget_set_sensitive (self->receivers[i], editable);
     }
-  gtk_widget_set_visible (self->other_box, other_receiver (s));
+  /* Handed over, the receiver's name and number are on the case only. */
+  gtk_widget_set_visible (self->other_box, other_receiver (s) && !is_done (s));
   gtk_editable_set_text (GTK_EDITABLE (self->receiver_name), s->receiver_name ? s->receiver_name : "");
   gtk_editable_set_text (GTK_EDITABLE (self->receiver_id), s->receiver_id ? s->receiver_id : "");
   gtk_widget_set_sensitive (self->other_box, editable);
@@ -985,15 +1014,21 @@ show_student (FkHandoverPage *self,
       show_list (self);
       return;
     }
-  /* A signature belongs to the student it was drawn for. */
-  if (index != self->current || !page_active (self, "student"))
+  /* A signature belongs to the student it was drawn for, and stays with
+   * them until they are handed over. */
+  if (index != self->current)
     {
-      fk_signature_pad_clear (FK_SIGNATURE_PAD (self->signature));
-      fk_signature_pad_clear (FK_SIGNATURE_PAD (self->guardian));
+      pads_leave (self, current_student (self));
+      pads_enter (self, self->students->pdata[index]);
     }
   self->current = index;
   s = current_student (self);
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "student");
+  /* A handed-over student's fields go insensitive: the keyboard leaves
+   * them first, or GtkText goes on blinking a cursor it no longer has
+   * (and warns). */
+  if (is_done (s))
+    gtk_widget_grab_focus (self->hand_button);
   update_student_view (self);
   update_progress (self);
   gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroll)), 0);
@@ -1139,7 +1174,7 @@ shortcut_cb (GtkWidget *widget,
       if (!is_done (s) && !self->job_running)
         gtk_check_button_set_active (GTK_CHECK_BUTTON (self->identity),
                                      !gtk_check_button_get_active (GTK_CHECK_BUTTON (self->identity)));
-      scroll_to (self, self->identity);
+      fk_ui_scroll_to (self->scroll, self->identity);
     }
   else if (g_str_equal (what, "card"))
     {

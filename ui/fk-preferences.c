@@ -1,5 +1,6 @@
 /* fk-preferences.c — AdwPreferencesWindow: the office connection (enrol),
- * idle lock minutes, retention days, large text and language. */
+ * automatic sync, idle lock minutes, retention days, large text and
+ * language. */
 #include "ui/fk-preferences.h"
 
 #include <string.h>
@@ -205,6 +206,26 @@ spin_row (const char *title,
   return row;
 }
 
+/* A row with a switch bound to a boolean setting. */
+static GtkWidget *
+switch_row (const char *title,
+            const char *subtitle,
+            GSettings  *settings,
+            const char *key)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *sw = gtk_switch_new ();
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_widget_set_valign (sw, GTK_ALIGN_CENTER);
+  fk_ui_name (sw, title);
+  g_settings_bind (settings, key, sw, "active", G_SETTINGS_BIND_DEFAULT);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), sw);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), sw);
+  return row;
+}
+
 static GtkWidget *
 entry_row (const char *title)
 {
@@ -223,7 +244,7 @@ fk_preferences_show (FkWindow *window)
   GSettings *settings = fk_window_settings (window);
   FkStore *store = fk_window_store (window);
   GtkWidget *prefs = adw_preferences_window_new ();
-  GtkWidget *page, *group, *row, *spin, *sw, *url, *code, *fp, *button, *spinner;
+  GtkWidget *page, *group, *row, *spin, *url, *code, *fp, *button, *spinner;
   GtkStringList *langs = gtk_string_list_new (NULL);
   g_autofree char *lang = g_settings_get_string (settings, "language");
   g_autofree char *retention = store ? fk_store_get_setting (store, "retention_days") : NULL;
@@ -270,15 +291,8 @@ fk_preferences_show (FkWindow *window)
 
   group = adw_preferences_group_new ();
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Display"));
-  row = adw_action_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Large text"));
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _("For applicants who read back and sign on this screen."));
-  sw = gtk_switch_new ();
-  gtk_widget_set_valign (sw, GTK_ALIGN_CENTER);
-  fk_ui_name (sw, _("Large text"));
-  g_settings_bind (settings, "large-text", sw, "active", G_SETTINGS_BIND_DEFAULT);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), sw);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), sw);
+  row = switch_row (_("Large text"), _("For applicants who read back and sign on this screen."),
+                    settings, "large-text");
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
 
   gtk_string_list_append (langs, _("Follow the system"));
@@ -334,6 +348,15 @@ fk_preferences_show (FkWindow *window)
   g_object_set_data (G_OBJECT (prefs), "fp", fp);
   g_object_set_data (G_OBJECT (prefs), "spinner", spinner);
   g_object_set_data (G_OBJECT (prefs), "enrol", button);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
+
+  group = adw_preferences_group_new ();
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Sync"));
+  row = switch_row (_("Sync automatically when online"),
+                    _("Sealed cases go to the office in the background as soon as there is a network; "
+                      "a failed attempt is retried later."),
+                    settings, "auto-sync");
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
   adw_preferences_window_add (ADW_PREFERENCES_WINDOW (prefs), ADW_PREFERENCES_PAGE (page));
 

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-#include <sodium.h>
-
 #include "crypto/fk-i18n.h"
 #include "sync/fk-sync.h"
 #include "ui/fk-ui-util.h"
@@ -53,23 +51,15 @@ typedef struct {
 /* ---- helpers ------------------------------------------------------------------ */
 
 static void
-wipe_free (char *s)
-{
-  if (s)
-    sodium_memzero (s, strlen (s));
-  g_free (s);
-}
-
-static void
 init_job_free (gpointer p)
 {
   InitJob *job = p;
 
   g_free (job->operator_id);
-  wipe_free (job->name);
-  wipe_free (job->passphrase);
+  fk_wipe_free (job->name);
+  fk_wipe_free (job->passphrase);
   g_free (job->office_code);
-  wipe_free (job->recovery_key);
+  fk_wipe_free (job->recovery_key);
   g_free (job);
 }
 
@@ -79,7 +69,7 @@ enrol_job_free (gpointer p)
   EnrolJob *job = p;
 
   g_free (job->url);
-  wipe_free (job->code);
+  fk_wipe_free (job->code);
   g_free (job->fingerprint);
   g_free (job);
 }

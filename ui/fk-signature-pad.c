@@ -5,6 +5,9 @@
 #include "ui/fk-signature-pad.h"
 
 #include <cairo.h>
+#include <sodium.h>
+
+#include "crypto/fk-crypto.h"
 
 /* ---- types -------------------------------------------------------------------- */
 
@@ -27,6 +30,24 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (FkSignaturePad, fk_signature_pad, GTK_TYPE_WIDGET)
 
 /* ---- helpers ------------------------------------------------------------------ */
+
+/* The strokes of a signature are wiped before they go back to the
+ * allocator, like any personal value. */
+static void
+stroke_free (gpointer p)
+{
+  GArray *stroke = p;
+
+  if (stroke->len > 0)
+    sodium_memzero (stroke->data, (gsize) stroke->len * sizeof (graphene_point_t));
+  g_array_unref (stroke);
+}
+
+static GPtrArray *
+strokes_new (void)
+{
+  return g_ptr_array_new_with_free_func (stroke_free);
+}
 
 static void
 add_point (FkSignaturePad *self,
@@ -200,7 +221,7 @@ fk_signature_pad_init (FkSignaturePad *self)
   GtkGesture *drag = gtk_gesture_drag_new ();
   GtkGesture *stylus = gtk_gesture_stylus_new ();
 
-  self->strokes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  self->strokes = strokes_new ();
   gtk_widget_add_css_class (GTK_WIDGET (self), "fk-signature");
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
 
@@ -254,6 +275,36 @@ fk_signature_pad_add_stroke (FkSignaturePad *self,
   g_signal_emit (self, signals[CHANGED], 0);
 }
 
+GPtrArray *
+fk_signature_pad_take_strokes (FkSignaturePad *self)
+{
+  GPtrArray *strokes;
+
+  g_return_val_if_fail (FK_IS_SIGNATURE_PAD (self), NULL);
+  if (self->strokes->len == 0)
+    return NULL;
+  strokes = g_steal_pointer (&self->strokes);
+  self->strokes = strokes_new ();
+  /* A drag still under way goes on into nothing rather than into the
+   * signature just taken away. */
+  self->current = NULL;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[CHANGED], 0);
+  return strokes;
+}
+
+void
+fk_signature_pad_set_strokes (FkSignaturePad *self,
+                              GPtrArray      *strokes)
+{
+  g_return_if_fail (FK_IS_SIGNATURE_PAD (self));
+  g_ptr_array_unref (self->strokes);
+  self->strokes = strokes ? strokes : strokes_new ();
+  self->current = NULL;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
 GBytes *
 fk_signature_pad_to_png (FkSignaturePad *self,
                          GError        **error)
@@ -266,6 +317,8 @@ fk_signature_pad_to_png (FkSignaturePad *self,
   cairo_surface_t *surface;
   cairo_status_t status;
   cairo_t *cr;
+  guint8 *data;
+  gsize len;
 
   g_return_val_if_fail (FK_IS_SIGNATURE_PAD (self), NULL);
   if (self->strokes->len == 0)
@@ -280,11 +333,17 @@ fk_signature_pad_to_png (FkSignaturePad *self,
   draw_strokes (self, cr, (double) out_w / w, (double) out_h / h);
   cairo_destroy (cr);
   status = cairo_surface_write_to_png_stream (surface, png_write_cb, png);
+  /* The image surface held the signature too. */
+  if (cairo_image_surface_get_data (surface) != NULL)
+    sodium_memzero (cairo_image_surface_get_data (surface),
+                    (gsize) cairo_image_surface_get_stride (surface) * out_h);
   cairo_surface_destroy (surface);
   if (status != CAIRO_STATUS_SUCCESS)
     {
+      sodium_memzero (png->data, png->len);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "PNG: %s", cairo_status_to_string (status));
       return NULL;
     }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&png));
+  data = g_byte_array_steal (png, &len);
+  return fk_bytes_new_wiped (data, len);
 }

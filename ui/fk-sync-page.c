@@ -16,7 +16,8 @@ struct _FkSyncPage
 
   FkWindow     *window;
   GCancellable *cancellable;
-  gboolean      running;
+  gboolean      running;       /* this page's own run (the window's flag covers both) */
+  gboolean      showing_auto;  /* the status says an automatic sync runs */
   GtkWidget    *sync_button;
   GtkWidget    *progress;
   GtkWidget    *status;
@@ -42,6 +43,12 @@ typedef struct {
 } ProgressUpdate;
 
 /* ---- helpers ------------------------------------------------------------------ */
+
+static const char *
+idle_status (void)
+{
+  return _("Sealed cases go to the office when you sync.");
+}
 
 static const char *
 client_state_label (const char *state)
@@ -178,17 +185,14 @@ sync_done_cb (GObject      *source,
   self->running = FALSE;
   if (gtk_widget_get_root (GTK_WIDGET (self)) == NULL)
     {
-      /* The window locked meanwhile: show nothing, keep the record. */
-      if (ok)
-        fk_window_note_sync (self->window);
+      /* The window locked meanwhile: it shows nothing, keeps the record. */
+      fk_window_sync_finished (self->window, ok, report.revoked);
       fk_sync_report_clear (&report);
       return;
     }
-  gtk_widget_set_sensitive (self->sync_button, TRUE);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), ok ? 1.0 : 0.0);
   if (ok)
     {
-      fk_window_note_sync (self->window);
       summary = g_strdup_printf (_("Sync done: %u uploaded, %u waiting, %u quarantined, %u answers from the office."),
                                  report.uploaded, report.waiting, report.quarantined, report.answers);
       fk_window_toast (self->window, _("Sync done"));
@@ -209,10 +213,10 @@ sync_done_cb (GObject      *source,
 
       group_add (self->report_box, info_row (c->receipt_no ? c->receipt_no : c->packet_id, sub));
     }
-  if (report.revoked)
-    fk_window_error (self->window, _("This device was revoked"), NULL);
+  /* Notes the sync on the other pages, refreshes this one and shows a
+   * revocation, as after an automatic run. */
+  fk_window_sync_finished (self->window, ok, report.revoked);
   fk_sync_report_clear (&report);
-  fk_sync_page_refresh (self);
 }
 
 static void
@@ -223,11 +227,13 @@ sync_clicked_cb (GtkButton  *button,
   const char *pass = fk_window_passphrase (self->window);
   SyncRun *run;
 
-  if (store == NULL || pass == NULL || self->running)
+  /* One sync at a time, this page's or the automatic one. */
+  if (store == NULL || pass == NULL || fk_window_sync_running (self->window))
     return;
   run = g_new0 (SyncRun, 1);
   run->page = g_object_ref (self);
   self->running = TRUE;
+  fk_window_sync_started (self->window);
   gtk_widget_set_sensitive (self->sync_button, FALSE);
   gtk_label_set_text (GTK_LABEL (self->status), _("Syncing…"));
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), 0);
@@ -335,7 +341,7 @@ fk_sync_page_new (FkWindow *window)
   gtk_box_append (GTK_BOX (box), self->enrol_hint);
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  self->status = fk_ui_label (_("Sealed cases go to the office when you sync."), NULL);
+  self->status = fk_ui_label (idle_status (), NULL);
   gtk_widget_set_hexpand (self->status, TRUE);
   gtk_box_append (GTK_BOX (row), self->status);
   self->sync_button = fk_ui_button (_("Sync now"), "suggested-action");
@@ -375,7 +381,18 @@ fk_sync_page_refresh (FkSyncPage *self)
   if (store == NULL || !fk_store_is_unlocked (store))
     return;
   gtk_widget_set_visible (self->enrol_hint, !fk_store_is_enrolled (store));
-  gtk_widget_set_sensitive (self->sync_button, !self->running && fk_store_is_enrolled (store));
+  gtk_widget_set_sensitive (self->sync_button, !fk_window_sync_running (self->window) && fk_store_is_enrolled (store));
+  /* An automatic sync has no progress of its own here: say that it runs. */
+  if (fk_window_sync_running (self->window) && !self->running)
+    {
+      gtk_label_set_text (GTK_LABEL (self->status), _("Syncing automatically in the background…"));
+      self->showing_auto = TRUE;
+    }
+  else if (self->showing_auto)
+    {
+      gtk_label_set_text (GTK_LABEL (self->status), idle_status ());
+      self->showing_auto = FALSE;
+    }
 
   clear_group (self->packets);
   clear_group (self->quarantine);

@@ -103,6 +103,34 @@ fk_ui_box_clear (GtkWidget *box)
     }
 }
 
+void
+fk_ui_scroll_to (GtkWidget *scrolled_window,
+                 GtkWidget *widget)
+{
+  GtkAdjustment *adj;
+  GtkWidget *child;
+  graphene_point_t at;
+  double top, bottom, value, page;
+
+  g_return_if_fail (GTK_IS_SCROLLED_WINDOW (scrolled_window));
+  g_return_if_fail (GTK_IS_WIDGET (widget));
+
+  adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled_window));
+  child = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (scrolled_window));
+  if (child == NULL || !gtk_widget_compute_point (widget, child, &GRAPHENE_POINT_INIT (0, 0), &at))
+    return;
+  /* The child (a GtkViewport, or a scrollable widget) has the visible
+   * area's coordinates, which move with the scroll: adding the scroll
+   * gives the place in the content, which the adjustment counts in. */
+  value = gtk_adjustment_get_value (adj);
+  page = gtk_adjustment_get_page_size (adj);
+  top = value + at.y - 40;
+  bottom = value + at.y + gtk_widget_get_height (widget) + 8;
+  if (top < value || bottom > value + page)
+    gtk_adjustment_set_value (adj, CLAMP (top, gtk_adjustment_get_lower (adj),
+                                          gtk_adjustment_get_upper (adj) - page));
+}
+
 /* ---- passphrase strength --------------------------------------------------- */
 
 int

@@ -44,5 +44,9 @@ const char *fk_ui_secret_text     (const FkSecret *secret);
 
 /* Removes every child of a GtkBox / GtkListBox. */
 void        fk_ui_box_clear       (GtkWidget *box);
+/* Scrolls scrolled_window, when widget (inside it) is not wholly in view,
+ * to show it with a little room above (40 px) and below (8 px). */
+void        fk_ui_scroll_to       (GtkWidget *scrolled_window,
+                                   GtkWidget *widget);
 
 G_END_DECLS

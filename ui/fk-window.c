@@ -1,6 +1,7 @@
 /* fk-window.c — the main window: first run, sign-in, the adaptive layout
- * (AdwLeaflet: a sidebar and the content), navigation, store jobs, and
- * locking (button, Ctrl+L, idle minutes, suspend). */
+ * (AdwLeaflet: a sidebar and the content), navigation, store jobs, locking
+ * (button, Ctrl+L, idle minutes, suspend), and what starts and stops the
+ * automatic sync (fk-auto-sync.c) and keeps one sync at a time. */
 #include "ui/fk-window.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "crypto/fk-i18n.h"
 #include "ui/fk-application.h"
+#include "ui/fk-auto-sync.h"
 #include "ui/fk-pages.h"
 #include "ui/fk-preferences.h"
 #include "ui/fk-ui-util.h"
@@ -26,6 +28,8 @@ struct _FkWindow
   gboolean              busy;          /* a job has the store */
   gboolean              lock_pending;  /* lock as soon as the job is back */
   gboolean              relabel_pending; /* the language changed during a job */
+  gboolean              sync_running;  /* the Sync page's run or the automatic one */
+  FkAutoSync           *auto_sync;
   FkSecret             *passphrase;
   GCancellable         *cancellable;
 
@@ -343,6 +347,8 @@ network_changed_cb (GNetworkMonitor *monitor,
   gtk_widget_set_visible (self->offline_icon, !available);
   if (self->home)
     fk_home_page_set_online (FK_HOME_PAGE (self->home), available);
+  if (self->auto_sync)
+    fk_auto_sync_network_changed (self->auto_sync, available);
 }
 
 static void
@@ -702,6 +708,10 @@ fk_window_dispose (GObject *object)
   FkWindow *self = FK_WINDOW (object);
 
   g_cancellable_cancel (self->cancellable);
+  /* A run still in flight answers to nobody: the window is going. */
+  if (self->auto_sync)
+    fk_auto_sync_close (self->auto_sync);
+  g_clear_object (&self->auto_sync);
   g_clear_handle_id (&self->idle_source, g_source_remove);
   if (self->netmon_handler)
     g_clear_signal_handler (&self->netmon_handler, self->netmon);
@@ -749,16 +759,6 @@ fk_window_class_init (FkWindowClass *klass)
 }
 
 static void
-wipe_value (gpointer p)
-{
-  char *s = p;
-
-  if (s)
-    sodium_memzero (s, strlen (s));
-  g_free (s);
-}
-
-static void
 fk_window_init (FkWindow *self)
 {
   GtkEventController *legacy;
@@ -768,7 +768,7 @@ fk_window_init (FkWindow *self)
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), actions, G_N_ELEMENTS (actions), self);
   self->cancellable = g_cancellable_new ();
-  self->pending_draft = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, wipe_value);
+  self->pending_draft = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, fk_wipe_free);
   gtk_widget_add_css_class (GTK_WIDGET (self), "fieldkit");
   gtk_window_set_icon_name (GTK_WINDOW (self), FK_APP_ID);
 
@@ -840,6 +840,7 @@ fk_window_new (AdwApplication *app,
   self->language_handler = g_signal_connect (settings, "changed::language", G_CALLBACK (language_changed_cb), self);
   self->idle_source = g_timeout_add_seconds (5, idle_check_cb, self);
   self->netmon = g_network_monitor_get_default ();
+  self->auto_sync = fk_auto_sync_new (self, g_network_monitor_get_network_available (self->netmon));
   self->netmon_handler = g_signal_connect (self->netmon, "network-changed", G_CALLBACK (network_changed_cb), self);
   network_changed_cb (self->netmon, g_network_monitor_get_network_available (self->netmon), self);
   g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, system_bus_ready_cb, g_object_ref (self));
@@ -932,9 +933,14 @@ fk_window_run_job_finish (FkWindow      *self,
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  /* The thread has returned: the store is the window's again. */
+  /* The thread has returned: the store is the window's again, and the job
+   * may have sealed a case (a school drive, a card hand-over). */
   if (job->store != NULL)
-    self->busy = FALSE;
+    {
+      self->busy = FALSE;
+      if (self->auto_sync)
+        fk_auto_sync_store_changed (self->auto_sync);
+    }
   if (self->lock_pending)
     {
       self->lock_pending = FALSE;
@@ -987,6 +993,7 @@ fk_window_signed_in (FkWindow   *self,
     reopen_pending_draft (self);
   forget_pending (self);
   fk_window_toast (self, _("Signed in"));
+  fk_auto_sync_signed_in (self->auto_sync);
 }
 
 void
@@ -999,6 +1006,10 @@ fk_window_lock (FkWindow *self)
     }
   if (self->store == NULL || !fk_store_is_unlocked (self->store))
     return;
+
+  /* An automatic sync stops with the key; the Sync page's own run goes on
+   * in its worker and shows nothing (fk-sync-page.c). */
+  fk_auto_sync_stop (self->auto_sync);
 
   /* Dialogs first: their answers (cancel) may still reach the pages. */
   close_dialogs (self);
@@ -1103,8 +1114,10 @@ fk_window_show_receipt (FkWindow *self,
   self->receipt_case = case_id;
   gtk_stack_add_named (self->content, self->receipt, "receipt");
   show_content (self, "receipt");
-  /* The editor of a sealed case has nothing left to do. */
+  /* The editor of a sealed case has nothing left to do; the case may wait
+   * in the outbox now. */
   remove_content_page (self, &self->editor);
+  fk_auto_sync_store_changed (self->auto_sync);
 }
 
 void
@@ -1209,4 +1222,42 @@ GHashTable *
 fk_window_pending_draft (FkWindow *self)
 {
   return self->pending_draft;
+}
+
+gboolean
+fk_window_sync_running (FkWindow *self)
+{
+  return self->sync_running;
+}
+
+void
+fk_window_sync_started (FkWindow *self)
+{
+  self->sync_running = TRUE;
+  /* The Sync page greys out its button and says why. */
+  if (self->sync)
+    fk_sync_page_refresh (FK_SYNC_PAGE (self->sync));
+}
+
+void
+fk_window_sync_finished (FkWindow *self,
+                         gboolean  ok,
+                         gboolean  revoked)
+{
+  self->sync_running = FALSE;
+  if (ok)
+    fk_window_note_sync (self);
+  /* Locked meanwhile: the pages are gone, show nothing. */
+  if (self->store == NULL || !fk_store_is_unlocked (self->store))
+    return;
+  if (self->sync)
+    fk_sync_page_refresh (FK_SYNC_PAGE (self->sync));
+  if (revoked)
+    fk_window_error (self, _("This device was revoked"), NULL);
+}
+
+FkAutoSync *
+fk_window_auto_sync (FkWindow *self)
+{
+  return self->auto_sync;
 }

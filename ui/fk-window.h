@@ -84,4 +84,19 @@ void        fk_window_note_sync    (FkWindow   *self);
 /* For the pages that keep a case being typed before it can be saved. */
 GHashTable *fk_window_pending_draft (FkWindow  *self);
 
+/* One sync at a time: the Sync page's run and the automatic one
+ * (fk-auto-sync.h) share this flag.  Whoever starts a run calls
+ * fk_window_sync_started; when the run is back, fk_window_sync_finished
+ * notes a successful sync on the pages, refreshes the Sync page and, when
+ * the office revoked the device, says so in a message dialog — the same
+ * for both, and nothing while the window is locked. */
+gboolean    fk_window_sync_running  (FkWindow  *self);
+void        fk_window_sync_started  (FkWindow  *self);
+void        fk_window_sync_finished (FkWindow  *self,
+                                     gboolean   ok,
+                                     gboolean   revoked);
+/* The window's automatic sync (for tests: to simulate the network). */
+typedef struct _FkAutoSync FkAutoSync;
+FkAutoSync *fk_window_auto_sync     (FkWindow  *self);
+
 G_END_DECLS

@@ -1,0 +1,411 @@
+/* test-auto-sync.c — the window's automatic sync (ui/fk-auto-sync.c)
+ * against a real office server on 127.0.0.1 started in this process: the
+ * network coming back sends a sealed case without a click, the setting
+ * turns it off, a second trigger or the Sync page's button never start a
+ * second run, a seal in the window sends the case a moment later, and
+ * locking cancels a run.  The network is simulated through
+ * fk_auto_sync_network_changed, which the window's GNetworkMonitor callback
+ * calls too.
+ *
+ * Display suite: without a display it exits 77 (skipped). */
+#include <gtk/gtk.h>
+#include <adwaita.h>
+
+#include "app/fk-packet.h"
+#include "crypto/fk-crypto.h"
+#include "ui/fk-application.h"
+#include "ui/fk-auto-sync.h"
+#include "ui/fk-pages.h"
+#include "ui/fk-window.h"
+#include "sync/fk-office-server.h"
+#include "sync/fk-office-store.h"
+#include "sync/fk-sync.h"
+
+#include "fk-test-util.h"
+
+#define ADMIN_PASS "office admin passphrase"
+
+static AdwApplication *test_app;
+
+typedef struct {
+  char           *root;
+  FkOfficeStore  *office;
+  FkOfficeKeys   *keys;
+  FkOfficeServer *server;
+  char           *device_dir;
+  char           *outing;
+  GSettings      *settings;
+  FkWindow       *win;
+  FkAutoSync     *auto_sync;
+} Fixture;
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static void
+spin (void)
+{
+  for (int i = 0; i < 20; i++)
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+}
+
+/* An invite as `fieldkit-office device invite` makes it (PROTOCOL §3.2). */
+static char *
+invite (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  char code[21];
+  g_autofree char *id = NULL;
+  g_autofree char *m = NULL;
+  guint8 key[32];
+
+  for (int i = 0; i < 20; i++)
+    code[i] = alphabet[randombytes_uniform (32)];
+  code[20] = '\0';
+  id = fk_invite_id (code);
+  m = g_strconcat ("fk-invite-key", code, NULL);
+  fk_hash ((const guint8 *) m, strlen (m), key);
+  g_assert_true (fk_office_store_add_invite (f->office, id, "tablet", key,
+                                             g_get_real_time () / G_USEC_PER_SEC + 3600, &error));
+  g_assert_no_error (error);
+  return g_strdup (code);
+}
+
+/* A certificate application (no second check), sealed. */
+static gint64
+sealed_case (FkStore    *store,
+             const char *outing,
+             guint       serial)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pid = fk_test_national_id ('A', 1, serial);
+  gint64 id = fk_test_cert_case (store, outing, pid, "自動同步", NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (fk_store_case_tick (store, id, NULL, TRUE, &error));
+  g_assert_true (fk_store_case_check (store, id, &error));
+  g_assert_true (fk_store_case_finalize (store, id, NULL, &error));
+  g_assert_no_error (error);
+  return id;
+}
+
+/* The outbox state of one case, as the window's store sees it. */
+static char *
+packet_state (Fixture *f,
+              gint64   case_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) outbox = fk_store_outbox (fk_window_store (f->win), TRUE, &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < outbox->len; i++)
+    {
+      FkOutboxItem *item = outbox->pdata[i];
+
+      if (item->case_id == case_id)
+        return g_strdup (item->state);
+    }
+  return NULL;
+}
+
+static void
+wait_for_sync (Fixture *f)
+{
+  /* Its worker answers through this main context. */
+  while (fk_window_sync_running (f->win))
+    g_main_context_iteration (NULL, TRUE);
+  spin ();
+}
+
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+label_shown (GtkWidget  *root,
+             const char *text)
+{
+  if (GTK_IS_LABEL (root) && g_str_equal (gtk_label_get_text (GTK_LABEL (root)), text))
+    return gtk_widget_is_visible (root);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    if (label_shown (c, text))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+sign_in (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (fk_store_unlock (fk_window_store (f->win), "ann", FK_TEST_PASS_ANN, &error));
+  g_assert_no_error (error);
+  fk_window_signed_in (f->win, FK_TEST_PASS_ANN);
+  spin ();
+}
+
+/* ---- fixture ------------------------------------------------------------------------ */
+
+/* An office on 127.0.0.1, an enrolled device with one sealed case waiting,
+ * and its window signed in while the network is away. */
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) device = NULL;
+  g_autofree char *office_dir = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *url = NULL;
+  char *recovery = NULL;
+  /* data: the server's fault script, e.g. a first upload that hangs so
+   * that a run is surely still going while the test looks at it. */
+  FkOfficeServerOptions options = { .quiet = TRUE, .faults = data };
+
+  f->root = fk_test_make_tmp ();
+  office_dir = g_build_filename (f->root, "office", NULL);
+  f->office = fk_office_store_open (office_dir, &error);
+  g_assert_no_error (error);
+  f->keys = fk_office_store_init (f->office, "TCN", "alice", ADMIN_PASS, &recovery, &error);
+  g_assert_no_error (error);
+  fk_recovery_key_free (recovery);
+  f->server = fk_office_server_start (f->office, f->keys, &options, &error);
+  g_assert_no_error (error);
+  url = g_strdup_printf ("http://127.0.0.1:%u", fk_office_server_port (f->server));
+
+  f->device_dir = g_build_filename (f->root, "device", NULL);
+  device = fk_test_store_new (f->device_dir, NULL);
+  f->outing = fk_test_outing (device);
+  code = invite (f);
+  g_assert_true (fk_sync_enroll (device, url, code, f->keys->fingerprint, "test tablet", &error));
+  g_assert_no_error (error);
+  sealed_case (device, f->outing, 1);
+  g_clear_pointer (&device, fk_store_close);
+
+  f->settings = fk_ui_settings_new ();
+  g_settings_set_boolean (f->settings, "auto-sync", TRUE);
+  f->win = fk_window_new (test_app, f->device_dir, f->settings);
+  f->auto_sync = fk_window_auto_sync (f->win);
+  gtk_window_present (GTK_WINDOW (f->win));
+  spin ();
+  fk_auto_sync_network_changed (f->auto_sync, FALSE);
+  sign_in (f);
+  /* Offline: signing in started nothing. */
+  g_assert_false (fk_window_sync_running (f->win));
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 0);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  wait_for_sync (f);
+  gtk_window_destroy (GTK_WINDOW (f->win));
+  spin ();
+  g_settings_reset (f->settings, "auto-sync");
+  g_clear_object (&f->settings);
+  fk_office_server_stop (f->server, 5);
+  g_clear_pointer (&f->keys, fk_office_keys_free);
+  g_clear_pointer (&f->office, fk_office_store_free);
+  fk_test_rm_rf (f->root);
+  g_free (f->root);
+  g_free (f->device_dir);
+  g_free (f->outing);
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static gint64
+first_case (Fixture *f)
+{
+  g_autoptr(GPtrArray) outbox = fk_store_outbox (fk_window_store (f->win), TRUE, NULL);
+
+  g_assert_nonnull (outbox);
+  g_assert_cmpuint (outbox->len, ==, 1);
+  return ((FkOutboxItem *) outbox->pdata[0])->case_id;
+}
+
+/* The network comes back: the case goes up without a click, once, and the
+ * Sync page can neither start a second run meanwhile. */
+static void
+test_network_back (Fixture       *f,
+                   gconstpointer  data)
+{
+  gint64 id = first_case (f);
+  g_autofree char *before = packet_state (f, id);
+  g_autofree char *after = NULL;
+  GtkWidget *sync_now;
+
+  g_assert_cmpstr (before, ==, "waiting");
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 0);
+
+  fk_auto_sync_network_changed (f->auto_sync, TRUE);
+  g_assert_true (fk_auto_sync_is_running (f->auto_sync));
+  g_assert_true (fk_window_sync_running (f->win));
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+
+  /* Triggers while the run is active (its upload hangs at the office for
+   * a while) start nothing more. */
+  fk_auto_sync_network_changed (f->auto_sync, FALSE);
+  fk_auto_sync_network_changed (f->auto_sync, TRUE);
+  fk_auto_sync_signed_in (f->auto_sync);
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+
+  /* Nor does the Sync page: its button is off and a click is refused. */
+  fk_window_show_sync (f->win);
+  spin ();
+  sync_now = find_button (GTK_WIDGET (f->win), "Sync now");
+  g_assert_nonnull (sync_now);
+  g_assert_true (fk_window_sync_running (f->win));
+  g_assert_false (gtk_widget_get_sensitive (sync_now));
+  g_assert_true (label_shown (GTK_WIDGET (f->win), "Syncing automatically in the background…"));
+  g_signal_emit_by_name (sync_now, "clicked");
+  g_assert_false (label_shown (GTK_WIDGET (f->win), "Syncing…"));
+
+  wait_for_sync (f);
+  after = packet_state (f, id);
+  g_assert_cmpstr (after, ==, "acked");
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 1);
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+  g_assert_false (fk_auto_sync_is_running (f->auto_sync));
+  /* The Sync page is usable again and its status back to normal. */
+  g_assert_true (gtk_widget_get_sensitive (sync_now));
+  g_assert_false (label_shown (GTK_WIDGET (f->win), "Syncing automatically in the background…"));
+
+  /* Nothing waits and the office was just asked: the next return of the
+   * network starts nothing. */
+  fk_auto_sync_network_changed (f->auto_sync, FALSE);
+  fk_auto_sync_network_changed (f->auto_sync, TRUE);
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+}
+
+/* With the setting off nothing starts; turning it on sends the case. */
+static void
+test_setting_off (Fixture       *f,
+                  gconstpointer  data)
+{
+  gint64 id = first_case (f);
+  g_autofree char *state = NULL;
+  g_autofree char *after = NULL;
+
+  g_settings_set_boolean (f->settings, "auto-sync", FALSE);
+  fk_auto_sync_network_changed (f->auto_sync, TRUE);
+  fk_auto_sync_signed_in (f->auto_sync);
+  spin ();
+  g_assert_false (fk_window_sync_running (f->win));
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 0);
+  state = packet_state (f, id);
+  g_assert_cmpstr (state, ==, "waiting");
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 0);
+
+  g_settings_set_boolean (f->settings, "auto-sync", TRUE);
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+  wait_for_sync (f);
+  after = packet_state (f, id);
+  g_assert_cmpstr (after, ==, "acked");
+}
+
+/* A case sealed in the window while online goes up a moment later
+ * (FK_AUTO_SYNC_SEAL_DELAY_S), through the receipt the window shows after
+ * sealing. */
+static void
+test_after_seal (Fixture       *f,
+                 gconstpointer  data)
+{
+  gint64 first = first_case (f);
+  gint64 second;
+  g_autofree char *state = NULL;
+  g_autofree char *first_state = NULL;
+
+  fk_auto_sync_network_changed (f->auto_sync, TRUE);
+  wait_for_sync (f);
+  first_state = packet_state (f, first);
+  g_assert_cmpstr (first_state, ==, "acked");
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+
+  second = sealed_case (fk_window_store (f->win), f->outing, 2);
+  fk_window_show_receipt (f->win, second);
+  spin ();
+  /* Not at once: the clerk may seal the next one. */
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+  while (fk_auto_sync_n_runs (f->auto_sync) < 2)
+    g_main_context_iteration (NULL, TRUE);
+  wait_for_sync (f);
+  state = packet_state (f, second);
+  g_assert_cmpstr (state, ==, "acked");
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 2);
+}
+
+/* Locking cancels the automatic run; the next sign-in finishes the work. */
+static void
+test_lock_cancels (Fixture       *f,
+                   gconstpointer  data)
+{
+  gint64 id = first_case (f);
+  g_autofree char *state = NULL;
+
+  fk_auto_sync_network_changed (f->auto_sync, TRUE);
+  g_assert_true (fk_auto_sync_is_running (f->auto_sync));
+  fk_window_lock (f->win);
+  g_assert_null (fk_window_passphrase (f->win));
+  /* Until the worker is back nothing else may start. */
+  g_assert_true (fk_window_sync_running (f->win));
+  wait_for_sync (f);
+  g_assert_false (fk_auto_sync_is_running (f->auto_sync));
+  g_assert_false (fk_store_is_unlocked (fk_window_store (f->win)));
+
+  sign_in (f);
+  wait_for_sync (f);
+  state = packet_state (f, id);
+  g_assert_cmpstr (state, ==, "acked");
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 1);
+}
+
+static void
+test_app_activate (GApplication *app)
+{
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  if (!gtk_init_check ())
+    {
+      g_printerr ("no display: skipped (run under xvfb-run)\n");
+      return 77;
+    }
+  adw_init ();
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_setenv ("FIELDKIT_KDF", "test", TRUE);
+    g_setenv ("LANGUAGE", "en", TRUE);
+    g_assert_true (fk_crypto_init (&error));
+    test_app = g_object_new (ADW_TYPE_APPLICATION, "application-id", "io.github.fieldkit.TestAutoSync",
+                             "flags", G_APPLICATION_NON_UNIQUE, "resource-base-path", "/io/github/fieldkit/FieldKit", NULL);
+    g_signal_connect (test_app, "activate", G_CALLBACK (test_app_activate), NULL);
+    g_assert_true (g_application_register (G_APPLICATION (test_app), NULL, &error));
+    g_application_hold (G_APPLICATION (test_app));
+  }
+
+  g_test_add ("/ui/auto-sync/network-back", Fixture, "hang=2", fixture_set_up, test_network_back, fixture_tear_down);
+  g_test_add ("/ui/auto-sync/setting-off", Fixture, NULL, fixture_set_up, test_setting_off, fixture_tear_down);
+  g_test_add ("/ui/auto-sync/after-seal", Fixture, NULL, fixture_set_up, test_after_seal, fixture_tear_down);
+  g_test_add ("/ui/auto-sync/lock-cancels", Fixture, "hang=2", fixture_set_up, test_lock_cancels, fixture_tear_down);
+  return g_test_run ();
+}

@@ -374,6 +374,59 @@ test_lock_cancels (Fixture       *f,
   g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 1);
 }
 
+/* The office revoked the device: the automatic sync hears it (a revocation
+ * signed by the office), the sync wipes the data folder, and the window
+ * lets go of the old database, its key and every page, and starts over at
+ * set-up with a notice that says why; nothing starts again. */
+static void
+test_revoked (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) devices = fk_office_store_list_devices (f->office, &error);
+  GtkWindow *notice = NULL;
+  GListModel *toplevels;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (devices->len, ==, 1);
+  g_assert_true (fk_office_store_revoke_device (f->office, ((FkOfficeDevice *) devices->pdata[0])->device_id,
+                                                g_get_real_time () / G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+  fk_window_show_home (f->win);
+  spin ();
+  g_assert_true (label_shown (GTK_WIDGET (f->win), "Outings"));
+
+  fk_auto_sync_network_changed (f->auto_sync, TRUE);
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+  wait_for_sync (f);
+
+  /* The window's store is a new, empty one: nothing to sign in to. */
+  g_assert_nonnull (fk_window_store (f->win));
+  g_assert_false (fk_store_is_initialized (fk_window_store (f->win)));
+  g_assert_false (fk_store_is_unlocked (fk_window_store (f->win)));
+  g_assert_null (fk_window_passphrase (f->win));
+  /* The home page (the operator's outings) is gone; set-up is shown. */
+  g_assert_false (label_shown (GTK_WIDGET (f->win), "Outings"));
+  toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == GTK_WINDOW (f->win) &&
+          g_strcmp0 (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (w)), "This device was revoked") == 0)
+        notice = w;
+    }
+  g_assert_nonnull (notice);
+  gtk_window_destroy (notice);
+
+  /* Nothing starts again in this window. */
+  fk_auto_sync_network_changed (f->auto_sync, FALSE);
+  fk_auto_sync_network_changed (f->auto_sync, TRUE);
+  spin ();
+  g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
+  g_assert_false (fk_window_sync_running (f->win));
+}
+
 static void
 test_app_activate (GApplication *app)
 {
@@ -407,5 +460,6 @@ main (int   argc,
   g_test_add ("/ui/auto-sync/setting-off", Fixture, NULL, fixture_set_up, test_setting_off, fixture_tear_down);
   g_test_add ("/ui/auto-sync/after-seal", Fixture, NULL, fixture_set_up, test_after_seal, fixture_tear_down);
   g_test_add ("/ui/auto-sync/lock-cancels", Fixture, "hang=2", fixture_set_up, test_lock_cancels, fixture_tear_down);
+  g_test_add ("/ui/auto-sync/revoked", Fixture, NULL, fixture_set_up, test_revoked, fixture_tear_down);
   return g_test_run ();
 }

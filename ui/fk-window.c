@@ -28,6 +28,7 @@ struct _FkWindow
   gboolean              busy;          /* a job has the store */
   gboolean              lock_pending;  /* lock as soon as the job is back */
   gboolean              relabel_pending; /* the language changed during a job */
+  gboolean              revoke_pending;  /* the device was revoked during a job */
   gboolean              sync_running;  /* the Sync page's run or the automatic one */
   FkAutoSync           *auto_sync;
   FkSecret             *passphrase;
@@ -443,6 +444,53 @@ static gboolean
 deferred_lock_cb (gpointer user_data)
 {
   fk_window_lock (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The office revoked this device and the sync that heard it wiped the data
+ * folder (PROTOCOL §7, fk_store_wipe on the sync's own handle).  The
+ * window's handle still reads the old, unlinked database and may hold its
+ * key: it goes too, with every page, dialog and unsaved draft that showed
+ * a case, and the window starts over at set-up, saying why.  Nothing is
+ * kept for a later sign-in: there is nothing left to sign in to. */
+static void
+device_revoked (FkWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->busy)
+    {
+      self->revoke_pending = TRUE;
+      return;
+    }
+  fk_auto_sync_stop (self->auto_sync);
+  close_dialogs (self);
+  forget_pending (self);
+  gtk_window_set_focus (GTK_WINDOW (self), NULL);
+  destroy_personal_pages (self);
+  g_clear_pointer (&self->passphrase, fk_secret_free);
+  g_clear_pointer (&self->store, fk_store_close);
+  self->store = fk_store_open (self->data_dir, &error);
+  if (self->store == NULL)
+    g_warning ("The data folder could not be opened again after the revocation: %s", error->message);
+  update_operator_label (self);
+  show_root_page (self);
+  {
+    GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("This device was revoked"),
+                                                _("The office revoked this device. Every case and key on it was "
+                                                  "wiped, as the office asked, and none of it can be recovered. To "
+                                                  "use this computer again, set it up and enrol it with a new "
+                                                  "invitation from the office."));
+
+    adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "ok", _("OK"));
+    gtk_window_present (GTK_WINDOW (dialog));
+  }
+}
+
+static gboolean
+deferred_revoke_cb (gpointer user_data)
+{
+  device_revoked (user_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -941,6 +989,12 @@ fk_window_run_job_finish (FkWindow      *self,
       if (self->auto_sync)
         fk_auto_sync_store_changed (self->auto_sync);
     }
+  if (self->revoke_pending)
+    {
+      self->revoke_pending = FALSE;
+      self->lock_pending = FALSE;
+      g_idle_add_full (G_PRIORITY_HIGH_IDLE, deferred_revoke_cb, g_object_ref (self), g_object_unref);
+    }
   if (self->lock_pending)
     {
       self->lock_pending = FALSE;
@@ -1245,6 +1299,12 @@ fk_window_sync_finished (FkWindow *self,
                          gboolean  revoked)
 {
   self->sync_running = FALSE;
+  /* Locked or not: the data folder is gone either way. */
+  if (revoked)
+    {
+      device_revoked (self);
+      return;
+    }
   if (ok)
     fk_window_note_sync (self);
   /* Locked meanwhile: the pages are gone, show nothing. */
@@ -1252,8 +1312,6 @@ fk_window_sync_finished (FkWindow *self,
     return;
   if (self->sync)
     fk_sync_page_refresh (FK_SYNC_PAGE (self->sync));
-  if (revoked)
-    fk_window_error (self, _("This device was revoked"), NULL);
 }
 
 FkAutoSync *

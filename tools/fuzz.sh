@@ -24,7 +24,7 @@ CC="${FUZZ_CC:-clang}"
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -D_GNU_SOURCE -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74 -DGLIB_VERSION_MAX_ALLOWED=GLIB_VERSION_2_74 \
   -I. $(pkg-config --cflags glib-2.0 libsodium) \
-  tests/fuzz/fuzz-roster.c app/fk-roster.c app/fk-validate.c app/fk-date.c crypto/fk-i18n.c \
+  tests/fuzz/fuzz-roster.c app/fk-roster.c app/fk-validate.c app/fk-date.c crypto/fk-i18n.c crypto/fk-crypto.c \
   $(pkg-config --libs glib-2.0 libsodium) \
   -o "$out/fuzz-roster"
 

@@ -568,10 +568,19 @@ sleep_cancellable (gint64        us,
  * and so its own keep-alive connection: while the office verifies and
  * flushes one packet, the next ones are already on the wire, and the
  * office's group commit shares one flush among the packets waiting.  The
- * store is one SQLite connection: every store call of a worker is made
- * under store_lock.  Acks are recorded in batches: a worker that finds
- * acks waiting records them all in one transaction (fk_store_begin_batch),
- * its own among them, so one commit serves several packets. */
+ * store is one SQLite connection: every store call is made under
+ * store_lock.
+ *
+ * Acks are recorded behind the uploads: a worker hands its verified ack to
+ * the run's recorder thread and goes on with its next packet at once; the
+ * recorder records every ack handed to it since its last commit in one
+ * transaction (fk_store_begin_batch), one commit and one flush for all of
+ * them.  A worker used to wait for that flush (and for the other workers'
+ * batches before it) between two packets.  The run ends only after the
+ * recorder has committed every ack, so fk_sync_run still returns with each
+ * acknowledged case recorded (or reported as waiting, with the reason, if
+ * its ack could not be recorded: the office holds the packet, and the next
+ * sync's GET brings the same ack back). */
 struct _Run {
   FkStore            *store;
   const FkOfficeInfo *office;
@@ -588,18 +597,30 @@ struct _Run {
   gint64              clock_offset;
   gboolean            revoked;
 
-  GMutex              store_lock;  /* every store call of a worker */
-  GMutex              ack_lock;    /* guards acks */
+  GMutex              store_lock;  /* every store call */
+  GMutex              ack_lock;    /* guards what follows */
+  GCond               ack_cond;    /* acks grew, or the workers are done */
   GPtrArray          *acks;        /* PendingAck* not yet recorded */
+  gboolean            acks_closed; /* no more acks will come */
+  GPtrArray          *failed_acks; /* PendingAck* that could not be recorded */
 };
 
 typedef struct {
-  const char *packet_id;
-  const char *text;
-  gboolean    done;
-  gboolean    ok;
-  GError     *error;
+  char   *packet_id;
+  char   *text;
+  GError *error;
 } PendingAck;
+
+static void
+pending_ack_free (gpointer data)
+{
+  PendingAck *a = data;
+
+  g_free (a->packet_id);
+  g_free (a->text);
+  g_clear_error (&a->error);
+  g_free (a);
+}
 
 static void
 store_lock (Http *h)
@@ -633,7 +654,8 @@ report_progress (Http               *h,
     g_mutex_unlock (&h->run->lock);
 }
 
-/* Records a verified ack, batched with any others waiting (see Run). */
+/* Records a verified ack: at once without a run, else handed to the
+ * run's recorder (see Run). */
 static gboolean
 record_ack (Http        *h,
             const char  *packet_id,
@@ -641,57 +663,102 @@ record_ack (Http        *h,
             GError     **error)
 {
   Run *run = h->run;
-  PendingAck me = { .packet_id = packet_id, .text = text };
-  g_autoptr(GPtrArray) group = NULL;
+  PendingAck *a;
 
   if (run == NULL)
     return fk_store_outbox_acked (h->store, packet_id, text, error);
+  a = g_new0 (PendingAck, 1);
+  a->packet_id = g_strdup (packet_id);
+  a->text = g_strdup (text);
   g_mutex_lock (&run->ack_lock);
-  g_ptr_array_add (run->acks, &me);
+  g_ptr_array_add (run->acks, a);
+  g_cond_signal (&run->ack_cond);
   g_mutex_unlock (&run->ack_lock);
+  return TRUE;
+}
 
-  /* Whoever holds the store next records every ack queued by then; ours
-   * is either among them or was recorded by the previous holder. */
-  g_mutex_lock (&run->store_lock);
-  g_mutex_lock (&run->ack_lock);
-  group = run->acks;
-  run->acks = g_ptr_array_new ();
-  g_mutex_unlock (&run->ack_lock);
-  if (group->len > 0)
+/* The recorder thread: records what the workers hand it, a batch per
+ * commit, until they are done and nothing is left. */
+static gpointer
+ack_recorder (gpointer data)
+{
+  Run *run = data;
+
+  for (;;)
     {
+      g_autoptr(GPtrArray) group = NULL;
       g_autoptr(GError) shared = NULL;
 
+      g_mutex_lock (&run->ack_lock);
+      while (run->acks->len == 0 && !run->acks_closed)
+        g_cond_wait (&run->ack_cond, &run->ack_lock);
+      group = run->acks;
+      run->acks = g_ptr_array_new_with_free_func (pending_ack_free);
+      g_mutex_unlock (&run->ack_lock);
+      if (group->len == 0)
+        return NULL;   /* closed, and everything recorded */
+
+      g_mutex_lock (&run->store_lock);
       if (fk_store_begin_batch (run->store, &shared))
         {
           for (guint i = 0; i < group->len; i++)
             {
               PendingAck *a = group->pdata[i];
 
-              a->ok = fk_store_outbox_acked (run->store, a->packet_id, a->text, &a->error);
+              fk_store_outbox_acked (run->store, a->packet_id, a->text, &a->error);
             }
           fk_store_end_batch (run->store, TRUE, &shared);
         }
-      for (guint i = 0; i < group->len; i++)
-        {
-          PendingAck *a = group->pdata[i];
+      g_mutex_unlock (&run->store_lock);
 
-          if (shared != NULL)
-            {
-              a->ok = FALSE;
-              if (a->error == NULL)
-                a->error = g_error_copy (shared);
-            }
-          a->done = TRUE;
+      for (guint i = group->len; i > 0; i--)
+        {
+          PendingAck *a = group->pdata[i - 1];
+
+          if (shared != NULL && a->error == NULL)
+            a->error = g_error_copy (shared);
+          if (a->error != NULL)
+            g_ptr_array_add (run->failed_acks, g_ptr_array_steal_index (group, i - 1));
+        }
+      /* A store that cannot record acks (a full disk) cannot record the
+       * next ones either: no more packets are taken. */
+      if (shared != NULL)
+        {
+          g_mutex_lock (&run->lock);
+          run->stop = TRUE;
+          if (run->error == NULL)
+            run->error = g_error_copy (shared);
+          g_mutex_unlock (&run->lock);
         }
     }
-  g_mutex_unlock (&run->store_lock);
-  g_assert (me.done);
-  if (!me.ok)
+}
+
+/* After the recorder is done: a case whose ack could not be recorded was
+ * reported as sent by its worker; it is waiting, with the reason. */
+static void
+settle_failed_acks (Run *run)
+{
+  for (guint i = 0; i < run->failed_acks->len; i++)
     {
-      g_propagate_error (error, me.error);
-      return FALSE;
+      PendingAck *a = run->failed_acks->pdata[i];
+
+      for (guint j = 0; j < run->items->len; j++)
+        {
+          FkOutboxItem *item = run->items->pdata[j];
+          FkSyncCase *rc = run->cases->pdata[j];
+
+          if (rc == NULL || g_strcmp0 (item->packet_id, a->packet_id) != 0)
+            continue;
+          g_free (rc->client_status);
+          rc->client_status = g_strdup (_("waiting"));
+          g_free (rc->message);
+          rc->message = g_strdup_printf (_("The office holds this case, but this device could not record "
+                                           "its acknowledgement (%s); the next sync fetches it again."),
+                                         a->error->message);
+          run->report->uploaded--;
+          run->report->waiting++;
+        }
     }
-  return TRUE;
 }
 
 /* ---- one packet ---------------------------------------------------------------- */
@@ -1287,6 +1354,7 @@ upload_all (Http               *h,
   guint todo = 0;
   g_autofree Http *workers = NULL;
   g_autoptr(GPtrArray) threads = g_ptr_array_new ();
+  GThread *recorder;
   gboolean ok;
 
   for (guint i = 0; i < cases->len; i++)
@@ -1295,7 +1363,9 @@ upload_all (Http               *h,
   g_mutex_init (&run.lock);
   g_mutex_init (&run.store_lock);
   g_mutex_init (&run.ack_lock);
-  run.acks = g_ptr_array_new ();
+  g_cond_init (&run.ack_cond);
+  run.acks = g_ptr_array_new_with_free_func (pending_ack_free);
+  run.failed_acks = g_ptr_array_new_with_free_func (pending_ack_free);
   workers = g_new0 (Http, MAX (n, 1));
   for (guint i = 0; i < n; i++)
     {
@@ -1314,12 +1384,19 @@ upload_all (Http               *h,
       w->tls_pin = g_strdup (h->tls_pin);
       w->clock_offset = h->clock_offset;
     }
+  recorder = g_thread_new ("fk-sync-acks", ack_recorder, &run);
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (threads, g_thread_new ("fk-sync-upload", upload_worker, &workers[i]));
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (threads->pdata[i]);
   for (guint i = 0; i < n; i++)
     http_clear (&workers[i]);
+  g_mutex_lock (&run.ack_lock);
+  run.acks_closed = TRUE;
+  g_cond_signal (&run.ack_cond);
+  g_mutex_unlock (&run.ack_lock);
+  g_thread_join (recorder);
+  settle_failed_acks (&run);
 
   h->revoked |= run.revoked;
   h->clock_offset = run.clock_offset;
@@ -1330,6 +1407,8 @@ upload_all (Http               *h,
     g_set_error_literal (error, FK_SYNC_ERROR, FK_SYNC_ERROR_REFUSED,
                          _("The office refused the upload."));
   g_ptr_array_unref (run.acks);
+  g_ptr_array_unref (run.failed_acks);
+  g_cond_clear (&run.ack_cond);
   g_mutex_clear (&run.lock);
   g_mutex_clear (&run.store_lock);
   g_mutex_clear (&run.ack_lock);

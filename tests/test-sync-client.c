@@ -303,6 +303,58 @@ test_audit_in_parts (Fixture       *f,
   g_assert_cmpuint (n, >=, local->len - 10);
 }
 
+/* Acks are recorded behind the uploads (sync/fk-sync.c, Run): when the
+ * device cannot record them (here a trigger refuses them, as a full disk
+ * would), every case is reported waiting with the reason, nothing is lost
+ * or duplicated at the office, and the next sync fetches the same acks and
+ * records them. */
+static void
+test_ack_not_recorded (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  FkSyncReport report;
+  sqlite3 *db = fk_store_db (f->device);
+
+  for (int i = 0; i < 12; i++)
+    {
+      g_autofree char *pid = national_id (1000 + i);
+
+      sealed_case (f, pid, 20000);
+    }
+  g_assert_cmpint (sqlite3_exec (db, "CREATE TEMP TRIGGER no_ack BEFORE UPDATE OF state ON main.outbox"
+                                     " WHEN NEW.state = 'acked' BEGIN SELECT RAISE (ABORT, 'test: no room'); END",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_true (fk_sync_run (f->device, NULL, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (report.uploaded, ==, 0);
+  g_assert_cmpuint (report.waiting, ==, 12);
+  for (guint i = 0; i < report.cases->len; i++)
+    {
+      FkSyncCase *c = report.cases->pdata[i];
+
+      g_assert_cmpstr (c->client_status, ==, "waiting");
+      g_assert_nonnull (strstr (c->message, "could not record its acknowledgement"));
+    }
+  fk_sync_report_clear (&report);
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 12);
+
+  g_assert_cmpint (sqlite3_exec (db, "DROP TRIGGER temp.no_ack", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_true (fk_sync_run (f->device, NULL, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (report.uploaded, ==, 12);
+  g_assert_cmpuint (report.waiting, ==, 0);
+  fk_sync_report_clear (&report);
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 12);
+  {
+    g_autoptr(GPtrArray) outbox = fk_store_outbox (f->device, TRUE, &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < outbox->len; i++)
+      g_assert_cmpstr (((FkOutboxItem *) outbox->pdata[i])->state, ==, "acked");
+  }
+}
+
 /* ---- backoff ----------------------------------------------------------------- */
 
 static void
@@ -346,5 +398,6 @@ main (int    argc,
               fixture_tear_down);
   g_test_add ("/sync/client/async-cancel", Fixture, NULL, fixture_set_up, test_async_cancel, fixture_tear_down);
   g_test_add ("/sync/client/audit-in-parts", Fixture, NULL, fixture_set_up, test_audit_in_parts, fixture_tear_down);
+  g_test_add ("/sync/client/ack-not-recorded", Fixture, NULL, fixture_set_up, test_ack_not_recorded, fixture_tear_down);
   return g_test_run ();
 }

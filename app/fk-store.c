@@ -3959,6 +3959,66 @@ fk_store_outbox_packet (FkStore     *self,
   return out;
 }
 
+struct _FkPacketReader {
+  sqlite3      *db;
+  sqlite3_stmt *st;
+};
+
+FkPacketReader *
+fk_packet_reader_new (FkStore  *self,
+                      GError  **error)
+{
+  g_autoptr(FkPacketReader) reader = g_new0 (FkPacketReader, 1);
+  int rc = sqlite3_open_v2 (self->db_path, &reader->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (reader->db, (int) busy_timeout_ms ());
+      rc = sqlite3_prepare_v3 (reader->db, "SELECT packet FROM outbox_packets WHERE packet_id = ?", -1,
+                               SQLITE_PREPARE_PERSISTENT, &reader->st, NULL);
+    }
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
+                   _("The data folder %s could not be read: %s"), self->data_dir,
+                   reader->db ? sqlite3_errmsg (reader->db) : sqlite3_errstr (rc));
+      return NULL;
+    }
+  return g_steal_pointer (&reader);
+}
+
+GBytes *
+fk_packet_reader_read (FkPacketReader  *reader,
+                       const char      *packet_id,
+                       GError         **error)
+{
+  GBytes *out = NULL;
+  int rc;
+
+  sqlite3_bind_text (reader->st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (reader->st);
+  if (rc == SQLITE_ROW && sqlite3_column_type (reader->st, 0) != SQLITE_NULL)
+    out = g_bytes_new (sqlite3_column_blob (reader->st, 0), sqlite3_column_bytes (reader->st, 0));
+  else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND,
+                 _("Packet %s is not ready: the device is not enrolled with an office yet."), packet_id);
+  else
+    g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_FAILED,
+                 _("The data folder could not be read: %s"), sqlite3_errmsg (reader->db));
+  fk_sql_done (reader->st);
+  return out;
+}
+
+void
+fk_packet_reader_free (FkPacketReader *reader)
+{
+  if (reader == NULL)
+    return;
+  sqlite3_finalize (reader->st);
+  sqlite3_close (reader->db);
+  g_free (reader);
+}
+
 static gboolean
 outbox_update (FkStore     *self,
                const char  *sql,

@@ -374,6 +374,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkOutboxItem, fk_outbox_item_free)
 /* Outbox rows in device_seq order; acked ones only when asked. */
 GPtrArray    *fk_store_outbox       (FkStore *store, gboolean include_acked, GError **error);
 GBytes       *fk_store_outbox_packet(FkStore *store, const char *packet_id, GError **error);
+/* Reads sealed packets on a read-only connection of its own, so that a
+ * sync's uploads never wait for the store (and its commits) to read the
+ * next packet.  A packet is ciphertext sealed to the office and needs no
+ * key; what a reader sees is what was committed.  One reader per thread. */
+typedef struct _FkPacketReader FkPacketReader;
+FkPacketReader *fk_packet_reader_new  (FkStore *store, GError **error);
+GBytes         *fk_packet_reader_read (FkPacketReader *reader, const char *packet_id, GError **error);
+void            fk_packet_reader_free (FkPacketReader *reader);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkPacketReader, fk_packet_reader_free)
 gboolean      fk_store_outbox_progress (FkStore *store, const char *packet_id, gint64 offset, GError **error);
 /* A failed attempt: quarantine (with a message a clerk can read) or retry
  * later at next_attempt. */

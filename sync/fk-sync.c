@@ -39,6 +39,7 @@ typedef struct {
   const guint8 *office_pk;     /* pinned office signing key, after enrolment */
   char         *tls_pin;       /* "sha256//…": the office's TLS key, pinned */
   gboolean      revoked;       /* a revocation signed by the office arrived */
+  FkPacketReader *reader;      /* an upload worker's own read connection, or NULL */
 } Http;
 
 typedef struct {
@@ -137,6 +138,7 @@ http_clear (Http *h)
   g_clear_pointer (&h->base, g_free);
   g_clear_pointer (&h->device_id, g_free);
   g_clear_pointer (&h->tls_pin, g_free);
+  g_clear_pointer (&h->reader, fk_packet_reader_free);
 }
 
 static void
@@ -997,9 +999,14 @@ upload_packet (Http                *h,
   g_autoptr(GBytes) packet = NULL;
   g_autofree char *message = NULL;
 
-  store_lock (h);
-  packet = fk_store_outbox_packet (h->store, item->packet_id, error);
-  store_unlock (h);
+  if (h->reader != NULL)
+    packet = fk_packet_reader_read (h->reader, item->packet_id, error);
+  else
+    {
+      store_lock (h);
+      packet = fk_store_outbox_packet (h->store, item->packet_id, error);
+      store_unlock (h);
+    }
   if (packet == NULL)
     return UP_FATAL;
   for (guint attempt = 0; ; attempt++)
@@ -1378,6 +1385,9 @@ upload_all (Http               *h,
           break;
         }
       w->run = &run;
+      /* Reading the next packet need not wait for the recorder's commit;
+       * without a reader the worker reads through the store. */
+      w->reader = fk_packet_reader_new (h->store, NULL);
       w->device = h->device;
       w->device_id = g_strdup (h->device_id);
       w->office_pk = h->office_pk;

@@ -1559,6 +1559,24 @@ test_open_migrates_v3 (Fixture *f, gconstpointer data)
       g_assert_true (g_bytes_equal (packet, bytes->pdata[i]));
     }
 
+  /* A packet reader (a read-only connection of its own, for the sync's
+   * upload workers) reads the same bytes, and says so for an unknown id. */
+  {
+    g_autoptr(FkPacketReader) reader = fk_packet_reader_new (f->store, &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < after->len; i++)
+      {
+        g_autoptr(GBytes) read = fk_packet_reader_read (reader, ((FkOutboxItem *) after->pdata[i])->packet_id, &error);
+
+        g_assert_no_error (error);
+        g_assert_true (g_bytes_equal (read, bytes->pdata[i]));
+      }
+    g_assert_null (fk_packet_reader_read (reader, "no-such-packet", &error));
+    g_assert_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+
   /* The outbox still works: an ack moves the row on without its packet. */
   g_assert_true (fk_store_outbox_acked (f->store, ((FkOutboxItem *) after->pdata[0])->packet_id, "{}", &error));
   g_assert_no_error (error);

@@ -36,6 +36,7 @@
 #include "crypto/fk-i18n.h"
 #include "ui/fk-camera.h"
 #include "ui/fk-id-photo.h"
+#include "ui/fk-student-flow.h"
 #include "ui/fk-ui-util.h"
 
 #define SAVE_DELAY_MS   800
@@ -120,10 +121,7 @@ struct _FkDrivePage
   GtkWidget       *checker_spinner;
   GtkWidget       *checker_label;
   /* a student */
-  GtkWidget       *position;
-  GtkWidget       *name;
-  GtkWidget       *identity;
-  GtkWidget       *state;
+  FkStudentHeader  header;          /* its detail: ID number and birth date */
   GtkWidget       *present;
   GtkWidget       *absent;
   GtkWidget       *later;
@@ -140,7 +138,6 @@ struct _FkDrivePage
   GtkWidget       *phone;
   GtkWidget       *phone_reason;
   GtkWidget       *fee_label;
-  GtkWidget       *problems;
   GtkWidget       *prev_button;
   GtkWidget       *seal_button;
   GtkWidget       *next_button;
@@ -191,7 +188,6 @@ static void update_progress (FkDrivePage *self);
 static void update_student_view (FkDrivePage *self);
 static void pump (FkDrivePage *self);
 static void flush_pending (FkDrivePage *self);
-static void wrap_button_set_text (GtkWidget *button, const char *text, const char *name);
 
 /* ---- small helpers ------------------------------------------------------------- */
 
@@ -306,8 +302,7 @@ static gboolean
 page_active (FkDrivePage *self,
              const char  *screen)
 {
-  return !self->gone && gtk_widget_get_mapped (GTK_WIDGET (self)) &&
-         g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (self->stack)), screen) == 0;
+  return !self->gone && fk_student_flow_screen_shown (GTK_WIDGET (self), self->stack, screen);
 }
 
 static void
@@ -592,11 +587,6 @@ seal_job_run (FkStore  *store,
   return TRUE;
 }
 
-typedef struct {
-  FkDrivePage *page;
-  SealJob     *job;
-} SealCall;
-
 static gboolean
 retry_cb (gpointer user_data)
 {
@@ -608,18 +598,15 @@ retry_cb (gpointer user_data)
 }
 
 static void
-seal_done_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+seal_done (gpointer      page,
+           gpointer      data,
+           gboolean      ok,
+           const GError *error)
 {
-  SealCall *call = user_data;
-  g_autoptr(FkDrivePage) self = call->page;
-  SealJob *job = call->job;
-  g_autoptr(GError) error = NULL;
-  gboolean ok = fk_window_run_job_finish (FK_WINDOW (source), result, &error);
+  FkDrivePage *self = page;
+  SealJob *job = data;
   Student *s;
 
-  g_free (call);
   self->job_running = FALSE;
   if (self->gone)
     return;
@@ -701,7 +688,6 @@ pump (FkDrivePage *self)
 {
   Student *s = NULL;
   SealJob *job;
-  SealCall *call;
   gint64 *id;
 
   if (self->gone || self->job_running || g_queue_is_empty (&self->seal_queue))
@@ -745,11 +731,8 @@ pump (FkDrivePage *self)
       job->checker_id = g_strdup (self->checker_id);
       job->checker_pass = g_strdup (fk_ui_secret_text (self->checker_pass));
     }
-  call = g_new0 (SealCall, 1);
-  call->page = g_object_ref (self);
-  call->job = job;
   self->job_running = TRUE;
-  fk_window_run_job (self->window, seal_job_run, job, seal_job_free, NULL, seal_done_cb, call);
+  fk_student_flow_run_job (self->window, self, seal_job_run, job, seal_job_free, seal_done);
 }
 
 /* What the page itself can see before sealing. */
@@ -846,7 +829,7 @@ seal_and_next (FkDrivePage *self)
       update_student_view (self);
       update_progress (self);
       /* The problems are under the name, at the top. */
-      gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->student_scroll)), 0);
+      fk_ui_scroll_to_top (self->student_scroll);
       gtk_widget_error_bell (GTK_WIDGET (self));
       return;
     }
@@ -1227,21 +1210,6 @@ stored_photo (FkDrivePage *self,
 /* ---- guardian and phone ---------------------------------------------------------- */
 
 static void
-show_reason (GtkWidget  *entry,
-             GtkWidget  *reason,
-             const char *text)
-{
-  gtk_label_set_text (GTK_LABEL (reason), text ? text : "");
-  gtk_widget_set_visible (reason, text != NULL);
-  if (text)
-    gtk_widget_add_css_class (entry, "error");
-  else
-    gtk_widget_remove_css_class (entry, "error");
-  gtk_accessible_update_state (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_STATE_INVALID,
-                               text ? GTK_ACCESSIBLE_INVALID_TRUE : GTK_ACCESSIBLE_INVALID_FALSE, -1);
-}
-
-static void
 entry_changed_cb (GtkEditable *editable,
                   FkDrivePage *self)
 {
@@ -1255,16 +1223,16 @@ entry_changed_cb (GtkEditable *editable,
     {
       fk_wipe_free (s->phone);
       s->phone = g_strstrip (g_strdup (text));
-      show_reason (self->phone, self->phone_reason,
-                   *s->phone && !fk_phone_check (s->phone, NULL, &error) ? error->message : NULL);
+      fk_ui_entry_set_reason (self->phone, self->phone_reason,
+                              *s->phone && !fk_phone_check (s->phone, NULL, &error) ? error->message : NULL);
     }
   else
     {
       fk_wipe_free (s->guardian);
       s->guardian = g_strstrip (g_strdup (text));
-      show_reason (self->guardian, self->guardian_reason,
-                   g_utf8_strlen (s->guardian, -1) > 100
-                   ? _("The name is longer than 100 characters.") : NULL);
+      fk_ui_entry_set_reason (self->guardian, self->guardian_reason,
+                              g_utf8_strlen (s->guardian, -1) > 100
+                              ? _("The name is longer than 100 characters.") : NULL);
     }
   s->fields_dirty = TRUE;
   schedule_save (self);
@@ -1297,11 +1265,6 @@ verify_job_run (FkStore  *store,
   return fk_store_verify_operator (store, job->operator_id, job->passphrase, error);
 }
 
-typedef struct {
-  FkDrivePage *page;
-  VerifyJob   *job;
-} VerifyCall;
-
 static void
 checker_done (FkDrivePage *self)
 {
@@ -1324,17 +1287,14 @@ checker_done (FkDrivePage *self)
 }
 
 static void
-verify_done_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
+verify_done (gpointer      page,
+             gpointer      data,
+             gboolean      ok,
+             const GError *error)
 {
-  VerifyCall *call = user_data;
-  g_autoptr(FkDrivePage) self = call->page;
-  VerifyJob *job = call->job;
-  g_autoptr(GError) error = NULL;
-  gboolean ok = fk_window_run_job_finish (FK_WINDOW (source), result, &error);
+  FkDrivePage *self = page;
+  VerifyJob *job = data;
 
-  g_free (call);
   self->job_running = FALSE;
   if (self->gone)
     return;
@@ -1364,7 +1324,6 @@ checker_sign_in (FkDrivePage *self)
   guint pos = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->checker_ops));
   const char *pass = gtk_editable_get_text (GTK_EDITABLE (self->checker_entry));
   VerifyJob *job;
-  VerifyCall *call;
 
   if (pos == GTK_INVALID_LIST_POSITION || self->checker_ids == NULL ||
       pos >= g_list_model_get_n_items (G_LIST_MODEL (self->checker_ids)))
@@ -1392,14 +1351,11 @@ checker_sign_in (FkDrivePage *self)
     self->checker_name = g_strdup (o ? gtk_string_object_get_string (o) : job->operator_id);
     g_clear_object (&o);
   }
-  call = g_new0 (VerifyCall, 1);
-  call->page = g_object_ref (self);
-  call->job = job;
   self->job_running = TRUE;
   gtk_widget_set_sensitive (self->checker_button, FALSE);
   gtk_widget_set_visible (self->checker_spinner, TRUE);
   gtk_spinner_set_spinning (GTK_SPINNER (self->checker_spinner), TRUE);
-  fk_window_run_job (self->window, verify_job_run, job, verify_job_free, NULL, verify_done_cb, call);
+  fk_student_flow_run_job (self->window, self, verify_job_run, job, verify_job_free, verify_done);
 }
 
 static void
@@ -1463,8 +1419,7 @@ update_progress (FkDrivePage *self)
   g_string_append_printf (s, _(" · %u needs attention"), attention);
   if (sealing)
     g_string_append_printf (s, _(" · %u sealing"), sealing);
-  gtk_label_set_text (GTK_LABEL (self->progress), s->str);
-  fk_ui_name (self->progress, s->str);
+  fk_student_flow_set_progress (self->progress, s->str);
 }
 
 static const char *
@@ -1510,19 +1465,13 @@ update_student_view (FkDrivePage *self)
   position = g_strdup_printf (_("Class %s · seat %s · student %u of %u"),
                               *s->school_class ? s->school_class : "—", seat_text (s),
                               self->current + 1, self->students->len);
-  gtk_label_set_text (GTK_LABEL (self->position), position);
-  gtk_label_set_text (GTK_LABEL (self->name), s->name ? s->name : "—");
+  state = status_text (self, s, &owned);
+  fk_student_header_show (&self->header, position, s->name, state, is_done (s), s->problems);
   if (s->birth_date)
     birth = fk_ui_format_date (s->birth_date);
   identity = g_strdup_printf (_("ID %s · born %s"), s->person_id ? s->person_id : "—",
                               birth ? birth : _("unknown"));
-  gtk_label_set_text (GTK_LABEL (self->identity), identity);
-  state = status_text (self, s, &owned);
-  gtk_label_set_text (GTK_LABEL (self->state), state);
-  if (is_done (s))
-    gtk_widget_add_css_class (self->state, "fk-ok");
-  else
-    gtk_widget_remove_css_class (self->state, "fk-ok");
+  gtk_label_set_text (GTK_LABEL (self->header.detail), identity);
 
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->present), g_strcmp0 (s->attendance, FK_ATTENDANCE_PRESENT) == 0);
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->absent), g_strcmp0 (s->attendance, FK_ATTENDANCE_ABSENT) == 0);
@@ -1584,34 +1533,18 @@ update_student_view (FkDrivePage *self)
   gtk_editable_set_text (GTK_EDITABLE (self->phone), s->phone ? s->phone : "");
   gtk_widget_set_sensitive (self->guardian, editable);
   gtk_widget_set_sensitive (self->phone, editable);
-  show_reason (self->guardian, self->guardian_reason, NULL);
+  fk_ui_entry_set_reason (self->guardian, self->guardian_reason, NULL);
   {
     g_autoptr(GError) error = NULL;
 
-    show_reason (self->phone, self->phone_reason,
-                 s->phone && *s->phone && !fk_phone_check (s->phone, NULL, &error) ? error->message : NULL);
+    fk_ui_entry_set_reason (self->phone, self->phone_reason,
+                            s->phone && *s->phone && !fk_phone_check (s->phone, NULL, &error) ? error->message : NULL);
   }
 
-  fk_ui_box_clear (self->problems);
-  for (guint i = 0; s->problems && i < s->problems->len; i++)
-    {
-      GtkWidget *l = fk_ui_label (s->problems->pdata[i], "fk-reason");
-
-      fk_ui_name (l, s->problems->pdata[i]);
-      gtk_box_append (GTK_BOX (self->problems), l);
-    }
-  gtk_widget_set_visible (self->problems, s->problems != NULL);
-
   if (is_done (s) || s->sealing)
-    {
-      wrap_button_set_text (self->seal_button, _("Next student (Enter)"),
-                            _("Next student"));
-    }
+    fk_ui_wrap_button_set_text (self->seal_button, _("Next student (Enter)"), _("Next student"));
   else
-    {
-      wrap_button_set_text (self->seal_button, _("Seal and next (Enter)"),
-                            _("Seal and next"));
-    }
+    fk_ui_wrap_button_set_text (self->seal_button, _("Seal and next (Enter)"), _("Seal and next"));
   gtk_widget_set_sensitive (self->prev_button, self->current > 0);
   self->loading = FALSE;
 }
@@ -1621,7 +1554,6 @@ show_student (FkDrivePage *self,
               guint        index)
 {
   Student *old = current_student (self);
-  GtkAdjustment *adj;
 
   if (index >= self->students->len)
     {
@@ -1643,8 +1575,7 @@ show_student (FkDrivePage *self,
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "student");
   update_student_view (self);
   update_progress (self);
-  adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->student_scroll));
-  gtk_adjustment_set_value (adj, 0);
+  fk_ui_scroll_to_top (self->student_scroll);
   /* The keyboard stays on the page, not on a control of the last student. */
   gtk_widget_grab_focus (self->seal_button);
 }
@@ -1690,21 +1621,12 @@ show_end (FkDrivePage *self)
       GtkWidget *row;
       g_autofree char *title = NULL;
       g_autofree char *owned = NULL;
-      g_autofree char *spoken = NULL;
-      const char *state;
 
       if (is_done (s) || s->sealing)
         continue;
-      state = status_text (self, s, &owned);
       title = student_title (s);
-      spoken = g_strdup_printf ("%s: %s", title, state);
-      row = adw_action_row_new ();
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), state);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
-      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+      row = fk_student_flow_row (title, status_text (self, s, &owned));
       g_object_set_data_full (G_OBJECT (row), "fk-case", g_memdup2 (&s->case_id, sizeof s->case_id), g_free);
-      fk_ui_name (row, spoken);
       gtk_list_box_append (GTK_LIST_BOX (self->pickups), row);
       n++;
     }
@@ -1845,12 +1767,10 @@ shortcut_cb (GtkWidget *widget,
     return FALSE;
   if (g_str_equal (what, "seal"))
     {
-      GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (GTK_WIDGET (self)));
-
-      /* In the guardian or phone field, Enter first goes to the field: a
-       * Chinese input method commits its text with it.  The field's
-       * "activate" seals when the input method did not want the key. */
-      if (focus && (GTK_IS_TEXT (focus) || GTK_IS_EDITABLE (focus)))
+      /* In the guardian or phone field a Chinese input method commits its
+       * text with Enter; the field's "activate" seals when the input
+       * method did not want the key. */
+      if (fk_student_flow_focus_in_field (GTK_WIDGET (self)))
         return FALSE;
       seal_and_next (self);
     }
@@ -1873,20 +1793,6 @@ shortcut_cb (GtkWidget *widget,
   else
     return FALSE;
   return TRUE;
-}
-
-static void
-add_shortcut (GtkShortcutController *controller,
-              FkDrivePage           *self,
-              const char            *accel,
-              const char            *what)
-{
-  GtkShortcutTrigger *trigger = gtk_shortcut_trigger_parse_string (accel);
-  GtkShortcutAction *action = gtk_callback_action_new (shortcut_cb, self, NULL);
-  GtkShortcut *shortcut = gtk_shortcut_new (trigger, action);
-
-  gtk_shortcut_set_arguments (shortcut, g_variant_new_string (what));
-  gtk_shortcut_controller_add_shortcut (controller, shortcut);
 }
 
 /* ---- two columns that stack when narrow ----------------------------------------- */
@@ -2035,55 +1941,6 @@ fk_columns_new (GtkWidget *start,
 
 /* ---- construction ------------------------------------------------------------------ */
 
-static GtkWidget *
-section (GtkWidget  *parent,
-         const char *title)
-{
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-
-  if (title)
-    gtk_box_append (GTK_BOX (box), fk_ui_label (title, "heading"));
-  gtk_box_append (GTK_BOX (parent), box);
-  return box;
-}
-
-static GtkWidget *
-key_button (GtkWidget  *button,
-            const char *keys)
-{
-  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_KEY_SHORTCUTS, keys, -1);
-  return button;
-}
-
-/* A button whose text wraps instead of widening the page (360 px
- * phones); name is what a screen reader says. */
-static GtkWidget *
-wrap_button (const char *text,
-             const char *name,
-             const char *css_class)
-{
-  GtkWidget *b = gtk_button_new ();
-  GtkWidget *l = gtk_label_new (text);
-
-  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (l), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_justify (GTK_LABEL (l), GTK_JUSTIFY_CENTER);
-  gtk_button_set_child (GTK_BUTTON (b), l);
-  if (css_class)
-    gtk_widget_add_css_class (b, css_class);
-  fk_ui_name (b, name);
-  return b;
-}
-
-static void
-wrap_button_set_text (GtkWidget  *button,
-                      const char *text,
-                      const char *name)
-{
-  gtk_label_set_text (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (button))), text);
-  fk_ui_name (button, name);
-}
-
 /* A check-in button: the word, and its key under it in small print. */
 static GtkWidget *
 toggle (const char *text,
@@ -2105,19 +1962,18 @@ toggle (const char *text,
   fk_ui_name (b, text);
   gtk_widget_set_tooltip_text (b, keys);
   gtk_widget_set_hexpand (b, TRUE);
-  return key_button (b, keys);
+  return fk_ui_key_shortcuts (b, keys);
 }
 
 static GtkWidget *
 build_checker (FkDrivePage *self,
                FkStore     *store)
 {
-  GtkWidget *clamp = adw_clamp_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkStringList *names = gtk_string_list_new (NULL);
   g_autoptr(GPtrArray) ops = store ? fk_store_operators (store, NULL) : NULL;
-  GtkWidget *skip, *scroll = gtk_scrolled_window_new ();
+  GtkWidget *box, *skip;
+  GtkWidget *scroll = fk_student_flow_scroller (560, 12, &box);
 
   self->checker_ids = gtk_string_list_new (NULL);
   for (guint i = 0; ops && i < ops->len; i++)
@@ -2130,11 +1986,7 @@ build_checker (FkDrivePage *self,
       gtk_string_list_append (self->checker_ids, op->id);
       gtk_string_list_append (names, shown);
     }
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 560);
   gtk_widget_set_margin_top (box, 18);
-  gtk_widget_set_margin_bottom (box, 18);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
   gtk_box_append (GTK_BOX (box), fk_ui_label (_("Second checker for this drive"), "title-2"));
   gtk_box_append (GTK_BOX (box),
                   fk_ui_label (_("A first ID card needs a second check. Sign in a colleague once for the whole class: "
@@ -2165,18 +2017,15 @@ build_checker (FkDrivePage *self,
   gtk_widget_set_visible (self->checker_spinner, FALSE);
   fk_ui_name (self->checker_spinner, _("Checking the passphrase"));
   gtk_box_append (GTK_BOX (buttons), self->checker_spinner);
-  self->checker_button = wrap_button (_("Sign in second checker"),
-                                      _("Sign in second checker"), "suggested-action");
+  self->checker_button = fk_ui_wrap_button (_("Sign in second checker"),
+                                            _("Sign in second checker"), "suggested-action");
   g_signal_connect (self->checker_button, "clicked", G_CALLBACK (checker_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->checker_button);
-  skip = wrap_button (_("Go on without"), _("Go on without"), NULL);
+  skip = fk_ui_wrap_button (_("Go on without"), _("Go on without"), NULL);
   gtk_widget_set_tooltip_text (skip, _("Cases stop after the self-check and wait for a second check"));
   g_signal_connect (skip, "clicked", G_CALLBACK (without_checker_cb), self);
   gtk_box_append (GTK_BOX (buttons), skip);
   gtk_box_append (GTK_BOX (box), buttons);
-  adw_clamp_set_child (ADW_CLAMP (clamp), box);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), clamp);
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
   return scroll;
 }
 
@@ -2184,16 +2033,12 @@ static GtkWidget *
 build_student (FkDrivePage *self)
 {
   GtkWidget *outer = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *clamp = adw_clamp_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 14);
-  GtkWidget *sec, *row, *col, *bar, *list, *cols, *left, *right;
+  GtkWidget *box, *sec, *row, *col, *bar, *list, *cols, *left, *right;
   g_autofree char *fee = NULL;
 
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 980);
-  gtk_widget_set_margin_top (box, 12);
-  gtk_widget_set_margin_bottom (box, 18);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
+  self->student_scroll = fk_student_flow_scroller (980, 14, &box);
+  gtk_widget_set_vexpand (self->student_scroll, TRUE);
+  gtk_box_append (GTK_BOX (outer), self->student_scroll);
 
   /* Two columns where they fit, one on a phone. */
   left = gtk_box_new (GTK_ORIENTATION_VERTICAL, 14);
@@ -2202,21 +2047,10 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (box), cols);
 
   /* Who. */
-  self->position = fk_ui_label ("", "dim-label");
-  gtk_box_append (GTK_BOX (left), self->position);
-  self->name = fk_ui_label ("", "title-1");
-  gtk_box_append (GTK_BOX (left), self->name);
-  self->identity = fk_ui_label ("", NULL);
-  gtk_box_append (GTK_BOX (left), self->identity);
-  self->state = fk_ui_label ("", "heading");
-  gtk_box_append (GTK_BOX (left), self->state);
-  /* What stands in the way, right under the state. */
-  self->problems = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
-  gtk_widget_set_visible (self->problems, FALSE);
-  gtk_box_append (GTK_BOX (left), self->problems);
+  fk_student_header_build (&self->header, left);
 
   /* Check-in. */
-  sec = section (left, _("Check-in"));
+  sec = fk_ui_section (left, _("Check-in"));
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_add_css_class (row, "linked");
   self->present = toggle (_("Present"), "Alt+P");
@@ -2233,7 +2067,7 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (sec), row);
 
   /* Identity and documents. */
-  sec = section (left, _("Identity and documents (一次告知單)"));
+  sec = fk_ui_section (left, _("Identity and documents (一次告知單)"));
   self->docs_label = fk_ui_label ("", NULL);
   gtk_box_append (GTK_BOX (sec), self->docs_label);
   {
@@ -2257,16 +2091,16 @@ build_student (FkDrivePage *self)
     gtk_box_append (GTK_BOX (sec), show);
     gtk_box_append (GTK_BOX (sec), revealer);
   }
-  self->docs_button = key_button (wrap_button (_("All documents seen (Alt+D)"),
-                                               _("All documents seen"), NULL),
-                                  "Alt+D");
+  self->docs_button = fk_ui_key_shortcuts (fk_ui_wrap_button (_("All documents seen (Alt+D)"),
+                                                              _("All documents seen"), NULL),
+                                           "Alt+D");
   fk_ui_name (self->docs_button, _("All documents seen"));
   gtk_widget_set_halign (self->docs_button, GTK_ALIGN_START);
   g_signal_connect (self->docs_button, "clicked", G_CALLBACK (docs_clicked_cb), self);
   gtk_box_append (GTK_BOX (sec), self->docs_button);
 
   /* Photo. */
-  sec = section (right, _("Photo (35 × 45 mm)"));
+  sec = fk_ui_section (right, _("Photo (35 × 45 mm)"));
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   self->photo_view = fk_photo_view_new ();
   gtk_widget_set_valign (self->photo_view, GTK_ALIGN_START);
@@ -2274,15 +2108,15 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (row), self->photo_view);
   col = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
   gtk_widget_set_hexpand (col, TRUE);
-  self->photo_button = key_button (wrap_button (_("Photo from file… (Alt+O)"),
-                                                _("Photo from file…"), NULL),
-                                   "Alt+O");
+  self->photo_button = fk_ui_key_shortcuts (fk_ui_wrap_button (_("Photo from file… (Alt+O)"),
+                                                               _("Photo from file…"), NULL),
+                                            "Alt+O");
   fk_ui_name (self->photo_button, _("Photo from file…"));
   g_signal_connect (self->photo_button, "clicked", G_CALLBACK (photo_clicked_cb), self);
   gtk_box_append (GTK_BOX (col), self->photo_button);
-  self->camera_button = key_button (wrap_button (_("Camera… (Alt+C)"),
-                                                 _("Photo from the camera…"), NULL),
-                                    "Alt+C");
+  self->camera_button = fk_ui_key_shortcuts (fk_ui_wrap_button (_("Camera… (Alt+C)"),
+                                                                _("Photo from the camera…"), NULL),
+                                             "Alt+C");
   g_signal_connect_swapped (self->camera_button, "clicked", G_CALLBACK (take_camera_photo), self);
   self->camera_ok = fk_camera_setup_button (self->camera_button);
   gtk_box_append (GTK_BOX (col), self->camera_button);
@@ -2306,7 +2140,7 @@ build_student (FkDrivePage *self)
   gtk_box_append (GTK_BOX (sec), row);
 
   /* Guardian, phone, fee. */
-  sec = section (box, _("Guardian and fee"));
+  sec = fk_ui_section (box, _("Guardian and fee"));
   self->guardian = fk_ui_entry (_("Legal representative's name (optional)"), &col,
                                 &self->guardian_reason);
   g_signal_connect (self->guardian, "changed", G_CALLBACK (entry_changed_cb), self);
@@ -2322,78 +2156,51 @@ build_student (FkDrivePage *self)
   self->fee_label = fk_ui_label (fee, NULL);
   gtk_box_append (GTK_BOX (sec), self->fee_label);
 
-  adw_clamp_set_child (ADW_CLAMP (clamp), box);
-  self->student_scroll = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (self->student_scroll), clamp);
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (self->student_scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  gtk_widget_set_vexpand (self->student_scroll, TRUE);
-  gtk_box_append (GTK_BOX (outer), self->student_scroll);
-
-  /* The bar at the bottom: always in reach, whatever the scroll. */
-  bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_set_margin_start (bar, 6);
-  gtk_widget_set_margin_end (bar, 6);
-  gtk_widget_set_margin_top (bar, 4);
-  gtk_widget_set_margin_bottom (bar, 6);
-  self->prev_button = key_button (fk_ui_icon_button ("go-previous-symbolic", _("Previous student (Alt+B)")),
-                                  "Alt+B");
-  fk_ui_name (self->prev_button, _("Previous student"));
+  bar = fk_student_flow_bar (outer);
+  self->prev_button = fk_student_flow_prev_button ();
   g_signal_connect (self->prev_button, "clicked", G_CALLBACK (prev_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->prev_button);
-  self->seal_button = key_button (wrap_button (_("Seal and next (Enter)"),
-                                               _("Seal and next"), "suggested-action"),
-                                  "Enter");
+  self->seal_button = fk_ui_key_shortcuts (fk_ui_wrap_button (_("Seal and next (Enter)"),
+                                                              _("Seal and next"), "suggested-action"),
+                                           "Enter");
   gtk_widget_set_hexpand (self->seal_button, TRUE);
   gtk_widget_set_halign (self->seal_button, GTK_ALIGN_FILL);
   g_signal_connect (self->seal_button, "clicked", G_CALLBACK (seal_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->seal_button);
-  self->next_button = key_button (fk_ui_icon_button ("go-next-symbolic", _("Next student (Alt+N)")),
-                                  "Alt+N");
-  fk_ui_name (self->next_button, _("Next student without sealing"));
+  self->next_button = fk_student_flow_next_button (_("Next student without sealing"));
   g_signal_connect (self->next_button, "clicked", G_CALLBACK (next_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->next_button);
-  list = key_button (fk_ui_icon_button ("view-list-symbolic", _("Class list and summary (Alt+S)")),
-                     "Alt+S");
+  list = fk_ui_key_shortcuts (fk_ui_icon_button ("view-list-symbolic", _("Class list and summary (Alt+S)")),
+                              "Alt+S");
   fk_ui_name (list, _("Class list and summary"));
   g_signal_connect (list, "clicked", G_CALLBACK (list_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), list);
-  gtk_box_append (GTK_BOX (outer), gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
-  gtk_box_append (GTK_BOX (outer), bar);
   return outer;
 }
 
 static GtkWidget *
 build_end (FkDrivePage *self)
 {
-  GtkWidget *scroll = gtk_scrolled_window_new ();
-  GtkWidget *clamp = adw_clamp_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  GtkWidget *box;
+  GtkWidget *scroll = fk_student_flow_scroller (760, 12, &box);
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkWidget *leave;
 
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 760);
-  gtk_widget_set_margin_top (box, 12);
-  gtk_widget_set_margin_bottom (box, 18);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
   self->end_title = fk_ui_label ("", "title-2");
   gtk_box_append (GTK_BOX (box), self->end_title);
-  self->pickups = gtk_list_box_new ();
-  gtk_widget_add_css_class (self->pickups, "boxed-list");
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->pickups), GTK_SELECTION_NONE);
-  fk_ui_name (self->pickups, _("Students to pick up"));
+  self->pickups = fk_student_flow_list (_("Students to pick up"));
   g_signal_connect (self->pickups, "row-activated", G_CALLBACK (pickup_activated_cb), self);
   gtk_box_append (GTK_BOX (box), self->pickups);
   self->pickups_empty = fk_ui_label (_("Nobody is left to serve."), "dim-label");
   gtk_box_append (GTK_BOX (box), self->pickups_empty);
 
-  self->back_to_student = key_button (wrap_button (_("Back to the students (Alt+S)"),
-                                                   _("Back to the students"), NULL),
-                                      "Alt+S");
+  self->back_to_student = fk_ui_key_shortcuts (fk_ui_wrap_button (_("Back to the students (Alt+S)"),
+                                                                  _("Back to the students"), NULL),
+                                               "Alt+S");
   fk_ui_name (self->back_to_student, _("Back to the students"));
   g_signal_connect (self->back_to_student, "clicked", G_CALLBACK (back_to_student_cb), self);
   gtk_box_append (GTK_BOX (buttons), self->back_to_student);
-  leave = wrap_button (_("Leave the drive"), _("Leave the drive"), NULL);
+  leave = fk_ui_wrap_button (_("Leave the drive"), _("Leave the drive"), NULL);
   gtk_widget_set_tooltip_text (leave, _("Back to the outing's case list; the second checker is signed out"));
   g_signal_connect (leave, "clicked", G_CALLBACK (leave_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), leave);
@@ -2403,10 +2210,6 @@ build_end (FkDrivePage *self)
   g_signal_connect (self->summary, "student-activated", G_CALLBACK (summary_student_cb), self);
   gtk_widget_set_margin_top (self->summary, 12);
   gtk_box_append (GTK_BOX (box), self->summary);
-
-  adw_clamp_set_child (ADW_CLAMP (clamp), box);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), clamp);
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
   return scroll;
 }
 
@@ -2503,8 +2306,7 @@ fk_drive_page_new (FkWindow   *window,
   g_autoptr(FkOuting) outing = store ? fk_store_outing_get (store, outing_id, NULL) : NULL;
   const FkService *svc = store ? fk_catalog_lookup (fk_store_catalog (store), FK_CLASS_SUMMARY_SERVICE) : NULL;
   GtkWidget *top, *leave, *change;
-  GtkShortcutController *shortcuts;
-  static const struct { const char *accel, *what; } keys[] = {
+  static const FkStudentFlowKey keys[] = {
     { "Return", "seal" }, { "KP_Enter", "seal" }, { "<Control>Return", "seal" },
     { "<Alt>p", "present" }, { "<Alt>a", "absent" }, { "<Alt>l", "later" },
     { "<Alt>d", "docs" }, { "<Alt>o", "photo" }, { "<Alt>c", "camera" }, { "<Alt>n", "next" }, { "<Alt>b", "previous" },
@@ -2531,19 +2333,7 @@ fk_drive_page_new (FkWindow   *window,
     load_students (self, store, FALSE);
 
   /* The line that is always there: where the class stands. */
-  top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-  gtk_widget_set_margin_top (top, 6);
-  gtk_widget_set_margin_bottom (top, 6);
-  gtk_widget_set_margin_start (top, 12);
-  gtk_widget_set_margin_end (top, 6);
-  self->progress = gtk_label_new ("");
-  gtk_label_set_xalign (GTK_LABEL (self->progress), 0);
-  gtk_label_set_wrap (GTK_LABEL (self->progress), TRUE);
-  gtk_widget_add_css_class (self->progress, "heading");
-  gtk_widget_set_hexpand (self->progress, TRUE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  _("Progress of the class"), -1);
-  gtk_box_append (GTK_BOX (top), self->progress);
+  top = fk_student_flow_progress_line (_("Progress of the class"), &self->progress);
   change = fk_ui_icon_button ("system-users-symbolic", _("Second checker"));
   g_signal_connect (change, "clicked", G_CALLBACK (change_checker_cb), self);
   gtk_widget_set_visible (change, self->second_check);
@@ -2564,15 +2354,7 @@ fk_drive_page_new (FkWindow   *window,
   gtk_stack_add_named (GTK_STACK (self->stack), build_student (self), "student");
   gtk_stack_add_named (GTK_STACK (self->stack), build_end (self), "end");
   gtk_box_append (GTK_BOX (self), self->stack);
-
-  shortcuts = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
-  /* Global and in the capture phase: Enter seals even when a button of
-   * the page has the focus, and the keys work wherever the focus is. */
-  gtk_shortcut_controller_set_scope (shortcuts, GTK_SHORTCUT_SCOPE_GLOBAL);
-  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (shortcuts), GTK_PHASE_CAPTURE);
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    add_shortcut (shortcuts, self, keys[i].accel, keys[i].what);
-  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (shortcuts));
+  fk_student_flow_add_keys (GTK_WIDGET (self), keys, G_N_ELEMENTS (keys), shortcut_cb);
 
   update_progress (self);
   if (self->students->len == 0)
@@ -2632,87 +2414,28 @@ fk_drive_page_refresh (FkDrivePage *self)
 FkDrivePage *
 fk_drive_page_find (GtkWidget *host)
 {
-  for (GtkWidget *c = gtk_widget_get_first_child (host); c; c = gtk_widget_get_next_sibling (c))
-    if (FK_IS_DRIVE_PAGE (c))
-      return FK_DRIVE_PAGE (c);
-  return NULL;
+  return (FkDrivePage *) fk_student_flow_find (host, FK_TYPE_DRIVE_PAGE);
 }
 
 /* ---- in the outing page ------------------------------------------------------------ */
-
-#define HIDDEN_KEY "fk-drive-hidden"
 
 void
 fk_drive_page_open (FkWindow   *window,
                     GtkWidget  *host,
                     const char *outing_id)
 {
-  GtkWidget *page;
-
-  for (GtkWidget *c = gtk_widget_get_first_child (host); c; c = gtk_widget_get_next_sibling (c))
-    {
-      if (FK_IS_DRIVE_PAGE (c))
-        return;
-    }
-  for (GtkWidget *c = gtk_widget_get_first_child (host); c; c = gtk_widget_get_next_sibling (c))
-    if (gtk_widget_get_visible (c))
-      {
-        g_object_set_data (G_OBJECT (c), HIDDEN_KEY, GINT_TO_POINTER (1));
-        gtk_widget_set_visible (c, FALSE);
-      }
-  page = fk_drive_page_new (window, outing_id);
-  gtk_widget_set_vexpand (page, TRUE);
-  gtk_box_append (GTK_BOX (host), page);
+  if (fk_drive_page_find (host))
+    return;
+  fk_student_flow_take_over (host, fk_drive_page_new (window, outing_id));
 }
 
 void
 fk_drive_page_close (FkDrivePage *self)
 {
-  GtkWidget *host = gtk_widget_get_parent (GTK_WIDGET (self));
-
-  if (host == NULL)
-    return;
-  gtk_box_remove (GTK_BOX (host), GTK_WIDGET (self));
-  for (GtkWidget *c = gtk_widget_get_first_child (host); c; c = gtk_widget_get_next_sibling (c))
-    if (g_object_get_data (G_OBJECT (c), HIDDEN_KEY))
-      {
-        g_object_set_data (G_OBJECT (c), HIDDEN_KEY, NULL);
-        gtk_widget_set_visible (c, TRUE);
-      }
-  if (FK_IS_OUTING_PAGE (host))
-    fk_outing_page_refresh (FK_OUTING_PAGE (host));
+  fk_student_flow_give_back (GTK_WIDGET (self));
 }
 
 /* ---- the outing page's entry to the drive ----------------------------------------- */
-
-typedef struct {
-  FkWindow  *window;
-  GtkWidget *host;
-  char      *outing_id;
-} Entry;
-
-static void
-entry_free (gpointer p, GClosure *closure)
-{
-  Entry *e = p;
-
-  g_free (e->outing_id);
-  g_free (e);
-}
-
-static void
-import_clicked_cb (GtkButton *button,
-                   Entry     *e)
-{
-  fk_roster_dialog_run (e->window, e->host, e->outing_id);
-}
-
-static void
-start_clicked_cb (GtkButton *button,
-                  Entry     *e)
-{
-  fk_drive_page_open (e->window, e->host, e->outing_id);
-}
 
 GtkWidget *
 fk_drive_entry_buttons (FkWindow   *window,
@@ -2720,21 +2443,16 @@ fk_drive_entry_buttons (FkWindow   *window,
                         const char *outing_id)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-  GtkWidget *import = fk_ui_button (_("Import roster…"), NULL);
-  GtkWidget *start = fk_ui_button (_("Start the drive"), "suggested-action");
-  Entry *e = g_new0 (Entry, 1);
-  Entry *e2 = g_new0 (Entry, 1);
 
-  e->window = e2->window = window;
-  e->host = e2->host = host;
-  e->outing_id = g_strdup (outing_id);
-  e2->outing_id = g_strdup (outing_id);
   gtk_box_set_homogeneous (GTK_BOX (box), TRUE);
-  gtk_widget_set_tooltip_text (import, _("Read the class list the school sent (CSV or TSV) and review every row before saving"));
-  gtk_widget_set_tooltip_text (start, _("One screen per student, in class and seat order"));
-  g_signal_connect_data (import, "clicked", G_CALLBACK (import_clicked_cb), e, entry_free, 0);
-  g_signal_connect_data (start, "clicked", G_CALLBACK (start_clicked_cb), e2, entry_free, 0);
-  gtk_box_append (GTK_BOX (box), import);
-  gtk_box_append (GTK_BOX (box), start);
+  gtk_box_append (GTK_BOX (box),
+                  fk_student_flow_entry_button (_("Import roster…"), NULL,
+                                                _("Read the class list the school sent (CSV or TSV) and review every "
+                                                  "row before saving"),
+                                                fk_roster_dialog_run, window, host, outing_id));
+  gtk_box_append (GTK_BOX (box),
+                  fk_student_flow_entry_button (_("Start the drive"), "suggested-action",
+                                                _("One screen per student, in class and seat order"),
+                                                fk_drive_page_open, window, host, outing_id));
   return box;
 }

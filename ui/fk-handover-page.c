@@ -34,6 +34,7 @@
 #include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
 #include "ui/fk-signature-pad.h"
+#include "ui/fk-student-flow.h"
 #include "ui/fk-ui-util.h"
 
 #define HANDOVER_SERVICE  "card_handover"
@@ -86,11 +87,7 @@ struct _FkHandoverPage
   GtkWidget    *stack;
   /* a student */
   GtkWidget    *scroll;
-  GtkWidget    *position;
-  GtkWidget    *name;
-  GtkWidget    *expected;
-  GtkWidget    *state;
-  GtkWidget    *problems;
+  FkStudentHeader header;       /* its detail: the card on the office's list */
   GtkWidget    *identity;
   GtkWidget    *card;
   GtkWidget    *card_reason;
@@ -129,11 +126,6 @@ typedef struct {
   FkCaseStatus  status;
   char         *receipt_no;
 } HandJob;
-
-typedef struct {
-  FkHandoverPage *page;
-  HandJob        *job;
-} HandCall;
 
 /* ---- prototypes ---------------------------------------------------------------- */
 
@@ -208,8 +200,7 @@ static gboolean
 page_active (FkHandoverPage *self,
              const char     *screen)
 {
-  return !self->gone && gtk_widget_get_mapped (GTK_WIDGET (self)) &&
-         g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (self->stack)), screen) == 0;
+  return !self->gone && fk_student_flow_screen_shown (GTK_WIDGET (self), self->stack, screen);
 }
 
 /* A card number as the list and the store compare it: no spaces around,
@@ -285,26 +276,6 @@ receiver_id_reason (const Student *s)
   if (!fk_person_id_check (s->receiver_id, NULL, NULL, &error))
     return g_strdup (error->message);
   return NULL;
-}
-
-static void
-show_reason (GtkWidget  *entry,
-             GtkWidget  *reason,
-             const char *text,
-             const char *css)
-{
-  gtk_label_set_text (GTK_LABEL (reason), text ? text : "");
-  gtk_widget_set_visible (reason, text != NULL);
-  gtk_widget_remove_css_class (reason, "fk-reason");
-  gtk_widget_remove_css_class (reason, "fk-ok");
-  gtk_widget_add_css_class (reason, css);
-  if (text && g_str_equal (css, "fk-reason"))
-    gtk_widget_add_css_class (entry, "error");
-  else
-    gtk_widget_remove_css_class (entry, "error");
-  gtk_accessible_update_state (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_STATE_INVALID,
-                               text && g_str_equal (css, "fk-reason")
-                               ? GTK_ACCESSIBLE_INVALID_TRUE : GTK_ACCESSIBLE_INVALID_FALSE, -1);
 }
 
 static char *
@@ -494,18 +465,15 @@ next_waiting (FkHandoverPage *self,
 }
 
 static void
-hand_done_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+hand_done (gpointer      page,
+           gpointer      data,
+           gboolean      ok,
+           const GError *error)
 {
-  HandCall *call = user_data;
-  g_autoptr(FkHandoverPage) self = call->page;
-  HandJob *job = call->job;
-  g_autoptr(GError) error = NULL;
-  gboolean ok = fk_window_run_job_finish (FK_WINDOW (source), result, &error);
+  FkHandoverPage *self = page;
+  HandJob *job = data;
   Student *s;
 
-  g_free (call);
   if (self->gone)
     return;
   set_busy (self, FALSE);
@@ -561,7 +529,7 @@ hand_done_cb (GObject      *source,
   if (s->problems)
     gtk_widget_error_bell (GTK_WIDGET (self));
   update_student_view (self);
-  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroll)), 0);
+  fk_ui_scroll_to_top (self->scroll);
 }
 
 /* What the page itself sees missing, in the order of the screen; *focus
@@ -637,7 +605,6 @@ hand_over (FkHandoverPage *self)
   g_autoptr(GError) error = NULL;
   GtkWidget *focus = NULL;
   HandJob *job;
-  HandCall *call;
   g_autofree char *card = NULL;
 
   if (s == NULL || self->job_running)
@@ -678,11 +645,8 @@ hand_over (FkHandoverPage *self)
     job->guardian = fk_signature_pad_to_png (FK_SIGNATURE_PAD (self->guardian), NULL);
   job->second_check = self->second_check;
   g_clear_pointer (&s->problems, g_ptr_array_unref);
-  call = g_new0 (HandCall, 1);
-  call->page = g_object_ref (self);
-  call->job = job;
   set_busy (self, TRUE);
-  fk_window_run_job (self->window, hand_job_run, job, hand_job_free, NULL, hand_done_cb, call);
+  fk_student_flow_run_job (self->window, self, hand_job_run, job, hand_job_free, hand_done);
 }
 
 /* Enter: the next step of this student, or the hand-over when nothing is
@@ -735,16 +699,16 @@ card_changed_cb (GtkEditable    *editable,
   card = normalize_card (s->card);
   why = card_reason (s, s->card, TRUE);
   if (why)
-    show_reason (self->card, self->card_reason, why, "fk-reason");
+    fk_ui_entry_set_reason (self->card, self->card_reason, why);
   else if (*card && *s->expected)
     {
       g_autofree char *expected = normalize_card (s->expected);
 
-      show_reason (self->card, self->card_reason,
-                   g_str_equal (card, expected) ? _("✓ The card on the office's list.") : NULL, "fk-ok");
+      fk_ui_entry_set_confirmation (self->card, self->card_reason,
+                                    g_str_equal (card, expected) ? _("✓ The card on the office's list.") : NULL);
     }
   else
-    show_reason (self->card, self->card_reason, NULL, "fk-reason");
+    fk_ui_entry_set_reason (self->card, self->card_reason, NULL);
 }
 
 /* Enter in the card field (a scanner sends it after the number): a wrong
@@ -767,7 +731,7 @@ card_activate_cb (GtkEntry       *entry,
   why = card_reason (s, s->card, FALSE);
   if (why)
     {
-      show_reason (self->card, self->card_reason, why, "fk-reason");
+      fk_ui_entry_set_reason (self->card, self->card_reason, why);
       gtk_editable_select_region (GTK_EDITABLE (entry), 0, -1);
       gtk_widget_error_bell (GTK_WIDGET (self));
       return;
@@ -819,16 +783,16 @@ receiver_entry_changed_cb (GtkEditable    *editable,
     {
       fk_wipe_free (s->receiver_name);
       s->receiver_name = g_strdup (gtk_editable_get_text (editable));
-      show_reason (self->receiver_name, self->receiver_name_reason,
-                   g_utf8_strlen (s->receiver_name, -1) > 100 ? _("The name is longer than 100 characters.") : NULL,
-                   "fk-reason");
+      fk_ui_entry_set_reason (self->receiver_name, self->receiver_name_reason,
+                              g_utf8_strlen (s->receiver_name, -1) > 100
+                              ? _("The name is longer than 100 characters.") : NULL);
       return;
     }
   fk_wipe_free (s->receiver_id);
   s->receiver_id = g_strdup (gtk_editable_get_text (editable));
   /* Said once the number is complete (ten characters), not while typing. */
   why = g_utf8_strlen (s->receiver_id, -1) >= 10 ? receiver_id_reason (s) : NULL;
-  show_reason (self->receiver_id, self->receiver_id_reason, why, "fk-reason");
+  fk_ui_entry_set_reason (self->receiver_id, self->receiver_id_reason, why);
 }
 
 static void
@@ -903,8 +867,7 @@ update_progress (FkHandoverPage *self)
                    self->students->len - done);
   if (attention)
     g_string_append_printf (text, _(" · %u needs attention"), attention);
-  gtk_label_set_text (GTK_LABEL (self->progress), text->str);
-  fk_ui_name (self->progress, text->str);
+  fk_student_flow_set_progress (self->progress, text->str);
 }
 
 static void
@@ -924,30 +887,14 @@ update_student_view (FkHandoverPage *self)
   self->loading = TRUE;
 
   position = g_strdup_printf (_("Student %u of %u"), self->current + 1, self->students->len);
-  gtk_label_set_text (GTK_LABEL (self->position), position);
-  gtk_label_set_text (GTK_LABEL (self->name), s->name ? s->name : "—");
+  state = student_status (self, s);
+  fk_student_header_show (&self->header, position, s->name, state, is_done (s), s->problems);
   masked = mask_card (s->expected);
   kind = s->card_kind ? g_hash_table_lookup (self->kind_labels, s->card_kind) : NULL;
   expected = *masked ? g_strdup_printf (_("%s on the office's list: %s"), kind ? kind : _("Card"), masked)
                      : g_strdup (_("The office's list gives no card number for this student."));
-  gtk_label_set_text (GTK_LABEL (self->expected), expected);
-  fk_ui_name (self->expected, expected);
-  state = student_status (self, s);
-  gtk_label_set_text (GTK_LABEL (self->state), state);
-  if (is_done (s))
-    gtk_widget_add_css_class (self->state, "fk-ok");
-  else
-    gtk_widget_remove_css_class (self->state, "fk-ok");
-
-  fk_ui_box_clear (self->problems);
-  for (guint i = 0; s->problems && i < s->problems->len; i++)
-    {
-      GtkWidget *l = fk_ui_label (s->problems->pdata[i], "fk-reason");
-
-      fk_ui_name (l, s->problems->pdata[i]);
-      gtk_box_append (GTK_BOX (self->problems), l);
-    }
-  gtk_widget_set_visible (self->problems, s->problems != NULL);
+  gtk_label_set_text (GTK_LABEL (self->header.detail), expected);
+  fk_ui_name (self->header.detail, expected);
 
   gtk_check_button_set_active (GTK_CHECK_BUTTON (self->identity), s->identity || is_done (s));
   gtk_widget_set_sensitive (self->identity, editable);
@@ -963,12 +910,12 @@ update_student_view (FkHandoverPage *self)
     gtk_editable_set_text (GTK_EDITABLE (self->card), s->card ? s->card : "");
   gtk_widget_set_sensitive (self->card, editable);
   if (is_done (s))
-    show_reason (self->card, self->card_reason, NULL, "fk-reason");
+    fk_ui_entry_set_reason (self->card, self->card_reason, NULL);
   else
     {
       g_autofree char *why = card_reason (s, s->card, TRUE);
 
-      show_reason (self->card, self->card_reason, why, "fk-reason");
+      fk_ui_entry_set_reason (self->card, self->card_reason, why);
     }
 
   for (guint i = 0; i < N_RECEIVERS; i++)
@@ -981,11 +928,11 @@ update_student_view (FkHandoverPage *self)
   gtk_editable_set_text (GTK_EDITABLE (self->receiver_name), s->receiver_name ? s->receiver_name : "");
   gtk_editable_set_text (GTK_EDITABLE (self->receiver_id), s->receiver_id ? s->receiver_id : "");
   gtk_widget_set_sensitive (self->other_box, editable);
-  show_reason (self->receiver_name, self->receiver_name_reason, NULL, "fk-reason");
+  fk_ui_entry_set_reason (self->receiver_name, self->receiver_name_reason, NULL);
   {
     g_autofree char *why = receiver_id_reason (s);
 
-    show_reason (self->receiver_id, self->receiver_id_reason, why, "fk-reason");
+    fk_ui_entry_set_reason (self->receiver_id, self->receiver_id_reason, why);
   }
 
   gtk_widget_set_sensitive (self->signature, editable);
@@ -995,9 +942,9 @@ update_student_view (FkHandoverPage *self)
   gtk_widget_set_sensitive (self->guardian_clear,
                             editable && !fk_signature_pad_is_empty (FK_SIGNATURE_PAD (self->guardian)));
 
-  gtk_label_set_text (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (self->hand_button))),
-                      is_done (s) ? _("Next student (Enter)") : _("Hand over (Enter)"));
-  fk_ui_name (self->hand_button, is_done (s) ? _("Next student") : _("Hand over"));
+  fk_ui_wrap_button_set_text (self->hand_button,
+                              is_done (s) ? _("Next student (Enter)") : _("Hand over (Enter)"),
+                              is_done (s) ? _("Next student") : _("Hand over"));
   gtk_widget_set_sensitive (self->prev_button, self->current > 0);
   gtk_widget_set_sensitive (self->next_button, self->current + 1 < self->students->len);
   self->loading = FALSE;
@@ -1031,7 +978,7 @@ show_student (FkHandoverPage *self,
     gtk_widget_grab_focus (self->hand_button);
   update_student_view (self);
   update_progress (self);
-  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroll)), 0);
+  fk_ui_scroll_to_top (self->scroll);
   /* Ready for the scanner: the card field has the keyboard. */
   gtk_widget_grab_focus (is_done (s) ? self->hand_button : self->card);
 }
@@ -1055,15 +1002,8 @@ show_list (FkHandoverPage *self)
       Student *s = self->students->pdata[i];
       g_autofree char *title = g_strdup_printf ("%u · %s", i + 1, s->name ? s->name : "—");
       g_autofree char *state = student_status (self, s);
-      g_autofree char *spoken = g_strdup_printf ("%s: %s", title, state);
-      GtkWidget *row = adw_action_row_new ();
 
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), state);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
-      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-      fk_ui_name (row, spoken);
-      gtk_list_box_append (GTK_LIST_BOX (self->list), row);
+      gtk_list_box_append (GTK_LIST_BOX (self->list), fk_student_flow_row (title, state));
       if (!is_done (s))
         waiting++;
     }
@@ -1161,11 +1101,9 @@ shortcut_cb (GtkWidget *widget,
     return FALSE;
   if (g_str_equal (what, "enter"))
     {
-      GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (GTK_WIDGET (self)));
-
-      /* In a field, Enter goes to the field first (an input method commits
-       * with it; a scanner ends the number with it): its "activate" moves on. */
-      if (focus && (GTK_IS_TEXT (focus) || GTK_IS_EDITABLE (focus)))
+      /* In the card field a scanner ends the number with Enter: the
+       * field's "activate" checks it and moves on. */
+      if (fk_student_flow_focus_in_field (GTK_WIDGET (self)))
         return FALSE;
       advance (self);
     }
@@ -1196,96 +1134,30 @@ shortcut_cb (GtkWidget *widget,
   return TRUE;
 }
 
-static void
-add_shortcut (GtkShortcutController *controller,
-              FkHandoverPage        *self,
-              const char            *accel,
-              const char            *what)
-{
-  GtkShortcutTrigger *trigger = gtk_shortcut_trigger_parse_string (accel);
-  GtkShortcutAction *action = gtk_callback_action_new (shortcut_cb, self, NULL);
-  GtkShortcut *shortcut = gtk_shortcut_new (trigger, action);
-
-  gtk_shortcut_set_arguments (shortcut, g_variant_new_string (what));
-  gtk_shortcut_controller_add_shortcut (controller, shortcut);
-}
-
 /* ---- construction ------------------------------------------------------------------ */
-
-static GtkWidget *
-section (GtkWidget  *parent,
-         const char *title)
-{
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-
-  gtk_box_append (GTK_BOX (box), fk_ui_label (title, "heading"));
-  gtk_box_append (GTK_BOX (parent), box);
-  return box;
-}
-
-static GtkWidget *
-key_button (GtkWidget  *button,
-            const char *keys)
-{
-  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_KEY_SHORTCUTS, keys, -1);
-  return button;
-}
-
-/* A button whose text wraps instead of widening the page (360 px). */
-static GtkWidget *
-wrap_button (const char *text,
-             const char *name,
-             const char *css_class)
-{
-  GtkWidget *b = gtk_button_new ();
-  GtkWidget *l = gtk_label_new (text);
-
-  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (l), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_justify (GTK_LABEL (l), GTK_JUSTIFY_CENTER);
-  gtk_button_set_child (GTK_BUTTON (b), l);
-  if (css_class)
-    gtk_widget_add_css_class (b, css_class);
-  fk_ui_name (b, name);
-  return b;
-}
 
 static GtkWidget *
 build_student (FkHandoverPage *self)
 {
   GtkWidget *outer = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *clamp = adw_clamp_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 16);
-  GtkWidget *sec, *row, *col, *bar, *list;
+  GtkWidget *box, *sec, *row, *col, *bar, *list;
   g_autofree char *identity = NULL;
 
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 720);
-  gtk_widget_set_margin_top (box, 12);
-  gtk_widget_set_margin_bottom (box, 18);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
+  self->scroll = fk_student_flow_scroller (720, 16, &box);
+  gtk_widget_set_vexpand (self->scroll, TRUE);
+  gtk_box_append (GTK_BOX (outer), self->scroll);
 
   /* Who, and which card. */
-  self->position = fk_ui_label ("", "dim-label");
-  gtk_box_append (GTK_BOX (box), self->position);
-  self->name = fk_ui_label ("", "title-1");
-  gtk_box_append (GTK_BOX (box), self->name);
-  self->expected = fk_ui_label ("", NULL);
-  gtk_box_append (GTK_BOX (box), self->expected);
-  self->state = fk_ui_label ("", "heading");
-  gtk_box_append (GTK_BOX (box), self->state);
-  self->problems = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
-  gtk_widget_set_visible (self->problems, FALSE);
-  gtk_box_append (GTK_BOX (box), self->problems);
+  fk_student_header_build (&self->header, box);
 
   /* 1. Identity. */
-  sec = section (box, _("1. Identity (Alt+I)"));
+  sec = fk_ui_section (box, _("1. Identity (Alt+I)"));
   identity = g_strdup_printf (_("Seen: %s"), self->identity_label);
   self->identity = gtk_check_button_new_with_label (identity);
   gtk_widget_set_name (self->identity, "handover-identity");
   fk_ui_name (self->identity, identity);
   gtk_widget_set_tooltip_text (self->identity, "Alt+I");
-  key_button (self->identity, "Alt+I");
+  fk_ui_key_shortcuts (self->identity, "Alt+I");
   {
     GtkWidget *label = gtk_widget_get_last_child (self->identity);
 
@@ -1296,10 +1168,10 @@ build_student (FkHandoverPage *self)
   gtk_box_append (GTK_BOX (sec), self->identity);
 
   /* 2. The card. */
-  sec = section (box, _("2. The card (Alt+C)"));
+  sec = fk_ui_section (box, _("2. The card (Alt+C)"));
   self->card = fk_ui_entry (_("Card number: type it or scan the barcode"), &col, &self->card_reason);
   gtk_widget_set_name (self->card, "handover-card");
-  key_button (self->card, "Alt+C");
+  fk_ui_key_shortcuts (self->card, "Alt+C");
   gtk_entry_set_input_hints (GTK_ENTRY (self->card), GTK_INPUT_HINT_UPPERCASE_CHARS | GTK_INPUT_HINT_NO_SPELLCHECK);
   g_signal_connect (self->card, "changed", G_CALLBACK (card_changed_cb), self);
   g_signal_connect (self->card, "activate", G_CALLBACK (card_activate_cb), self);
@@ -1307,7 +1179,7 @@ build_student (FkHandoverPage *self)
   gtk_box_append (GTK_BOX (sec), col);
 
   /* 3. Who receives it. */
-  sec = section (box, _("3. Received by (Alt+R)"));
+  sec = fk_ui_section (box, _("3. Received by (Alt+R)"));
   /* One above the other: the catalog's labels are long ("A person
    * authorised by the applicant") and a 360 px screen has no room for
    * three side by side. */
@@ -1324,7 +1196,7 @@ build_student (FkHandoverPage *self)
       gtk_button_set_child (GTK_BUTTON (b), l);
       gtk_widget_set_hexpand (b, TRUE);
       fk_ui_name (b, self->receiver_labels[i]);
-      key_button (b, "Alt+R");
+      fk_ui_key_shortcuts (b, "Alt+R");
       if (i > 0)
         gtk_toggle_button_set_group (GTK_TOGGLE_BUTTON (b), GTK_TOGGLE_BUTTON (self->receivers[0]));
       g_signal_connect (b, "toggled", G_CALLBACK (receiver_toggled_cb), self);
@@ -1348,101 +1220,73 @@ build_student (FkHandoverPage *self)
   gtk_box_append (GTK_BOX (sec), self->other_box);
 
   /* 4. Signatures. */
-  sec = section (box, _("4. The receiver's signature (Alt+S)"));
+  sec = fk_ui_section (box, _("4. The receiver's signature (Alt+S)"));
   self->signature = fk_signature_pad_new ();
   gtk_widget_set_name (self->signature, "handover-signature");
   fk_ui_name (self->signature, _("Receiver's signature pad: sign with a finger, pen or mouse"));
   g_signal_connect (self->signature, "changed", G_CALLBACK (signature_changed_cb), self);
   gtk_box_append (GTK_BOX (sec), self->signature);
-  self->signature_clear = wrap_button (_("Clear the receiver's signature"), _("Clear the receiver's signature"), NULL);
+  self->signature_clear = fk_ui_wrap_button (_("Clear the receiver's signature"), _("Clear the receiver's signature"), NULL);
   gtk_widget_set_halign (self->signature_clear, GTK_ALIGN_START);
   g_signal_connect (self->signature_clear, "clicked", G_CALLBACK (clear_clicked_cb), self);
   gtk_box_append (GTK_BOX (sec), self->signature_clear);
 
-  sec = section (box, _("5. The guardian's signature, optional (Alt+G)"));
+  sec = fk_ui_section (box, _("5. The guardian's signature, optional (Alt+G)"));
   self->guardian = fk_signature_pad_new ();
   gtk_widget_set_name (self->guardian, "handover-guardian");
   fk_ui_name (self->guardian, _("Guardian's signature pad (optional)"));
   g_signal_connect (self->guardian, "changed", G_CALLBACK (signature_changed_cb), self);
   gtk_box_append (GTK_BOX (sec), self->guardian);
-  self->guardian_clear = wrap_button (_("Clear the guardian's signature"), _("Clear the guardian's signature"), NULL);
+  self->guardian_clear = fk_ui_wrap_button (_("Clear the guardian's signature"), _("Clear the guardian's signature"), NULL);
   gtk_widget_set_halign (self->guardian_clear, GTK_ALIGN_START);
   g_signal_connect (self->guardian_clear, "clicked", G_CALLBACK (clear_clicked_cb), self);
   gtk_box_append (GTK_BOX (sec), self->guardian_clear);
 
-  adw_clamp_set_child (ADW_CLAMP (clamp), box);
-  self->scroll = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (self->scroll), clamp);
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (self->scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  gtk_widget_set_vexpand (self->scroll, TRUE);
-  gtk_box_append (GTK_BOX (outer), self->scroll);
-
-  /* The bar at the bottom: always in reach, whatever the scroll. */
-  bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_set_margin_start (bar, 6);
-  gtk_widget_set_margin_end (bar, 6);
-  gtk_widget_set_margin_top (bar, 4);
-  gtk_widget_set_margin_bottom (bar, 6);
-  self->prev_button = key_button (fk_ui_icon_button ("go-previous-symbolic", _("Previous student (Alt+B)")), "Alt+B");
-  fk_ui_name (self->prev_button, _("Previous student"));
+  bar = fk_student_flow_bar (outer);
+  self->prev_button = fk_student_flow_prev_button ();
   g_signal_connect (self->prev_button, "clicked", G_CALLBACK (nav_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->prev_button);
   self->spinner = gtk_spinner_new ();
   fk_ui_name (self->spinner, _("Handing over"));
   gtk_widget_set_visible (self->spinner, FALSE);
   gtk_box_append (GTK_BOX (bar), self->spinner);
-  self->hand_button = key_button (wrap_button (_("Hand over (Enter)"), _("Hand over"), "suggested-action"), "Enter");
+  self->hand_button = fk_ui_key_shortcuts (fk_ui_wrap_button (_("Hand over (Enter)"), _("Hand over"), "suggested-action"), "Enter");
   gtk_widget_set_name (self->hand_button, "handover-hand");
   gtk_widget_set_hexpand (self->hand_button, TRUE);
   g_signal_connect (self->hand_button, "clicked", G_CALLBACK (hand_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->hand_button);
-  self->next_button = key_button (fk_ui_icon_button ("go-next-symbolic", _("Next student (Alt+N)")), "Alt+N");
-  fk_ui_name (self->next_button, _("Next student"));
+  self->next_button = fk_student_flow_next_button (_("Next student"));
   g_signal_connect (self->next_button, "clicked", G_CALLBACK (nav_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), self->next_button);
-  list = key_button (fk_ui_icon_button ("view-list-symbolic", _("All students (Alt+L)")), "Alt+L");
+  list = fk_ui_key_shortcuts (fk_ui_icon_button ("view-list-symbolic", _("All students (Alt+L)")), "Alt+L");
   fk_ui_name (list, _("All students"));
   gtk_widget_set_name (list, "handover-list");
   g_signal_connect (list, "clicked", G_CALLBACK (list_clicked_cb), self);
   gtk_box_append (GTK_BOX (bar), list);
-  gtk_box_append (GTK_BOX (outer), gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
-  gtk_box_append (GTK_BOX (outer), bar);
   return outer;
 }
 
 static GtkWidget *
 build_list (FkHandoverPage *self)
 {
-  GtkWidget *scroll = gtk_scrolled_window_new ();
-  GtkWidget *clamp = adw_clamp_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  GtkWidget *box;
+  GtkWidget *scroll = fk_student_flow_scroller (720, 12, &box);
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkWidget *back, *leave;
 
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 720);
-  gtk_widget_set_margin_top (box, 12);
-  gtk_widget_set_margin_bottom (box, 18);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
   self->list_title = fk_ui_label ("", "title-2");
   gtk_box_append (GTK_BOX (box), self->list_title);
-  self->list = gtk_list_box_new ();
-  gtk_widget_add_css_class (self->list, "boxed-list");
-  gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->list), GTK_SELECTION_NONE);
-  fk_ui_name (self->list, _("Students and their cards"));
+  self->list = fk_student_flow_list (_("Students and their cards"));
   g_signal_connect (self->list, "row-activated", G_CALLBACK (row_activated_cb), self);
   gtk_box_append (GTK_BOX (box), self->list);
-  back = key_button (wrap_button (_("Back to the student (Alt+L)"), _("Back to the student"), NULL), "Alt+L");
+  back = fk_ui_key_shortcuts (fk_ui_wrap_button (_("Back to the student (Alt+L)"), _("Back to the student"), NULL), "Alt+L");
   g_signal_connect (back, "clicked", G_CALLBACK (back_to_student_cb), self);
   gtk_box_append (GTK_BOX (buttons), back);
-  leave = wrap_button (_("Leave the hand-over"), _("Leave the hand-over"), NULL);
+  leave = fk_ui_wrap_button (_("Leave the hand-over"), _("Leave the hand-over"), NULL);
   gtk_widget_set_tooltip_text (leave, _("Back to the outing's case list"));
   g_signal_connect (leave, "clicked", G_CALLBACK (leave_clicked_cb), self);
   gtk_box_append (GTK_BOX (buttons), leave);
   gtk_box_append (GTK_BOX (box), buttons);
-  adw_clamp_set_child (ADW_CLAMP (clamp), box);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), clamp);
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
   return scroll;
 }
 
@@ -1526,9 +1370,8 @@ fk_handover_page_new (FkWindow   *window,
   const FkField *kind = svc ? fk_service_field (svc, "card_kind") : NULL;
   const FkChecklistItem *item = svc ? fk_service_checklist_item (svc, IDENTITY_ITEM) : NULL;
   GtkWidget *top, *leave;
-  GtkShortcutController *shortcuts;
   guint first;
-  static const struct { const char *accel, *what; } keys[] = {
+  static const FkStudentFlowKey keys[] = {
     { "Return", "enter" }, { "KP_Enter", "enter" }, { "<Control>Return", "enter" },
     { "<Alt>i", "identity" }, { "<Alt>c", "card" }, { "<Alt>r", "receiver" },
     { "<Alt>s", "signature" }, { "<Alt>g", "guardian" },
@@ -1555,19 +1398,7 @@ fk_handover_page_new (FkWindow   *window,
     load_students (self, store);
 
   /* The line that is always there: where the list stands. */
-  top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-  gtk_widget_set_margin_top (top, 6);
-  gtk_widget_set_margin_bottom (top, 6);
-  gtk_widget_set_margin_start (top, 12);
-  gtk_widget_set_margin_end (top, 6);
-  self->progress = gtk_label_new ("");
-  gtk_label_set_xalign (GTK_LABEL (self->progress), 0);
-  gtk_label_set_wrap (GTK_LABEL (self->progress), TRUE);
-  gtk_widget_add_css_class (self->progress, "heading");
-  gtk_widget_set_hexpand (self->progress, TRUE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->progress), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  _("Progress of the hand-over"), -1);
-  gtk_box_append (GTK_BOX (top), self->progress);
+  top = fk_student_flow_progress_line (_("Progress of the hand-over"), &self->progress);
   leave = fk_ui_icon_button ("window-close-symbolic", _("Leave the hand-over (back to the case list)"));
   g_signal_connect (leave, "clicked", G_CALLBACK (leave_clicked_cb), self);
   gtk_box_append (GTK_BOX (top), leave);
@@ -1579,15 +1410,7 @@ fk_handover_page_new (FkWindow   *window,
   gtk_stack_add_named (GTK_STACK (self->stack), build_student (self), "student");
   gtk_stack_add_named (GTK_STACK (self->stack), build_list (self), "list");
   gtk_box_append (GTK_BOX (self), self->stack);
-
-  shortcuts = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
-  /* Global and in the capture phase: the keys work wherever the focus is
-   * on the page. */
-  gtk_shortcut_controller_set_scope (shortcuts, GTK_SHORTCUT_SCOPE_GLOBAL);
-  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (shortcuts), GTK_PHASE_CAPTURE);
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    add_shortcut (shortcuts, self, keys[i].accel, keys[i].what);
-  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (shortcuts));
+  fk_student_flow_add_keys (GTK_WIDGET (self), keys, G_N_ELEMENTS (keys), shortcut_cb);
 
   update_progress (self);
   first = self->students->len == 0 ? G_MAXUINT
@@ -1608,90 +1431,34 @@ fk_handover_page_new (FkWindow   *window,
 FkHandoverPage *
 fk_handover_page_find (GtkWidget *host)
 {
-  for (GtkWidget *c = gtk_widget_get_first_child (host); c; c = gtk_widget_get_next_sibling (c))
-    if (FK_IS_HANDOVER_PAGE (c))
-      return FK_HANDOVER_PAGE (c);
-  return NULL;
+  return (FkHandoverPage *) fk_student_flow_find (host, FK_TYPE_HANDOVER_PAGE);
 }
-
-#define HIDDEN_KEY "fk-handover-hidden"
 
 void
 fk_handover_page_open (FkWindow   *window,
                        GtkWidget  *host,
                        const char *outing_id)
 {
-  GtkWidget *page;
-
   if (fk_handover_page_find (host))
     return;
-  for (GtkWidget *c = gtk_widget_get_first_child (host); c; c = gtk_widget_get_next_sibling (c))
-    if (gtk_widget_get_visible (c))
-      {
-        g_object_set_data (G_OBJECT (c), HIDDEN_KEY, GINT_TO_POINTER (1));
-        gtk_widget_set_visible (c, FALSE);
-      }
-  page = fk_handover_page_new (window, outing_id);
-  gtk_widget_set_vexpand (page, TRUE);
-  gtk_box_append (GTK_BOX (host), page);
+  fk_student_flow_take_over (host, fk_handover_page_new (window, outing_id));
 }
 
 void
 fk_handover_page_close (FkHandoverPage *self)
 {
-  GtkWidget *host = gtk_widget_get_parent (GTK_WIDGET (self));
-
-  if (host == NULL)
-    return;
-  gtk_box_remove (GTK_BOX (host), GTK_WIDGET (self));
-  for (GtkWidget *c = gtk_widget_get_first_child (host); c; c = gtk_widget_get_next_sibling (c))
-    if (g_object_get_data (G_OBJECT (c), HIDDEN_KEY))
-      {
-        g_object_set_data (G_OBJECT (c), HIDDEN_KEY, NULL);
-        gtk_widget_set_visible (c, TRUE);
-      }
-  if (FK_IS_OUTING_PAGE (host))
-    fk_outing_page_refresh (FK_OUTING_PAGE (host));
+  fk_student_flow_give_back (GTK_WIDGET (self));
 }
 
 /* ---- the outing page's entry to the hand-over ------------------------------------ */
-
-typedef struct {
-  FkWindow  *window;
-  GtkWidget *host;
-  char      *outing_id;
-} Entry;
-
-static void
-entry_free (gpointer  p,
-            GClosure *closure)
-{
-  Entry *e = p;
-
-  g_free (e->outing_id);
-  g_free (e);
-}
-
-static void
-start_clicked_cb (GtkButton *button,
-                  Entry     *e)
-{
-  fk_handover_page_open (e->window, e->host, e->outing_id);
-}
 
 GtkWidget *
 fk_handover_entry_button (FkWindow   *window,
                           GtkWidget  *host,
                           const char *outing_id)
 {
-  GtkWidget *start = fk_ui_button (_("Start the hand-over"), "suggested-action");
-  Entry *e = g_new0 (Entry, 1);
-
-  e->window = window;
-  e->host = host;
-  e->outing_id = g_strdup (outing_id);
-  gtk_widget_set_tooltip_text (start, _("One screen per student: photo ID, the card checked against the office's list, "
-                                        "signature"));
-  g_signal_connect_data (start, "clicked", G_CALLBACK (start_clicked_cb), e, entry_free, 0);
-  return start;
+  return fk_student_flow_entry_button (_("Start the hand-over"), "suggested-action",
+                                       _("One screen per student: photo ID, the card checked against the office's list, "
+                                         "signature"),
+                                       fk_handover_page_open, window, host, outing_id);
 }

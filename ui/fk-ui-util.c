@@ -89,6 +89,92 @@ fk_ui_entry (const char  *caption,
   return entry;
 }
 
+/* problem: the text says what is wrong (the label in the colour of a
+ * reason, the entry marked invalid for screen readers too); else it
+ * confirms the value. */
+static void
+entry_note (GtkWidget  *entry,
+            GtkWidget  *reason,
+            const char *text,
+            gboolean    problem)
+{
+  gboolean invalid = text != NULL && problem;
+
+  gtk_label_set_text (GTK_LABEL (reason), text ? text : "");
+  gtk_widget_set_visible (reason, text != NULL);
+  gtk_widget_remove_css_class (reason, problem ? "fk-ok" : "fk-reason");
+  gtk_widget_add_css_class (reason, problem ? "fk-reason" : "fk-ok");
+  if (invalid)
+    gtk_widget_add_css_class (entry, "error");
+  else
+    gtk_widget_remove_css_class (entry, "error");
+  gtk_accessible_update_state (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_STATE_INVALID,
+                               invalid ? GTK_ACCESSIBLE_INVALID_TRUE : GTK_ACCESSIBLE_INVALID_FALSE, -1);
+}
+
+void
+fk_ui_entry_set_reason (GtkWidget  *entry,
+                        GtkWidget  *reason,
+                        const char *text)
+{
+  entry_note (entry, reason, text, TRUE);
+}
+
+void
+fk_ui_entry_set_confirmation (GtkWidget  *entry,
+                              GtkWidget  *reason,
+                              const char *text)
+{
+  entry_note (entry, reason, text, FALSE);
+}
+
+GtkWidget *
+fk_ui_wrap_button (const char *text,
+                   const char *name,
+                   const char *css_class)
+{
+  GtkWidget *b = gtk_button_new ();
+  GtkWidget *l = gtk_label_new (text);
+
+  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (l), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_justify (GTK_LABEL (l), GTK_JUSTIFY_CENTER);
+  gtk_button_set_child (GTK_BUTTON (b), l);
+  if (css_class)
+    gtk_widget_add_css_class (b, css_class);
+  fk_ui_name (b, name);
+  return b;
+}
+
+void
+fk_ui_wrap_button_set_text (GtkWidget  *button,
+                            const char *text,
+                            const char *name)
+{
+  gtk_label_set_text (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (button))), text);
+  fk_ui_name (button, name);
+}
+
+GtkWidget *
+fk_ui_key_shortcuts (GtkWidget  *widget,
+                     const char *keys)
+{
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_KEY_SHORTCUTS, keys, -1);
+  return widget;
+}
+
+GtkWidget *
+fk_ui_section (GtkWidget  *parent,
+               const char *title)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+
+  if (title)
+    gtk_box_append (GTK_BOX (box), fk_ui_label (title, "heading"));
+  gtk_box_append (GTK_BOX (parent), box);
+  return box;
+}
+
 void
 fk_ui_box_clear (GtkWidget *box)
 {
@@ -129,6 +215,14 @@ fk_ui_scroll_to (GtkWidget *scrolled_window,
   if (top < value || bottom > value + page)
     gtk_adjustment_set_value (adj, CLAMP (top, gtk_adjustment_get_lower (adj),
                                           gtk_adjustment_get_upper (adj) - page));
+}
+
+void
+fk_ui_scroll_to_top (GtkWidget *scrolled_window)
+{
+  g_return_if_fail (GTK_IS_SCROLLED_WINDOW (scrolled_window));
+
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled_window)), 0);
 }
 
 /* ---- passphrase strength --------------------------------------------------- */

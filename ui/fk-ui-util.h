@@ -27,6 +27,31 @@ GtkWidget  *fk_ui_label           (const char  *text,
 GtkWidget  *fk_ui_entry           (const char  *caption,
                                    GtkWidget  **box_out,
                                    GtkWidget  **reason_out);
+/* Shows text (NULL hides it) in the reason label of an fk_ui_entry as what
+ * is wrong with the entry: the entry is marked invalid while it is shown. */
+void        fk_ui_entry_set_reason (GtkWidget  *entry,
+                                    GtkWidget  *reason,
+                                    const char *text);
+/* The same label saying the entry is right ("✓ …"): not marked invalid. */
+void        fk_ui_entry_set_confirmation (GtkWidget  *entry,
+                                          GtkWidget  *reason,
+                                          const char *text);
+/* A button whose text wraps instead of widening the page (360 px
+ * phones); name is what a screen reader says. */
+GtkWidget  *fk_ui_wrap_button     (const char  *text,
+                                   const char  *name,
+                                   const char  *css_class);
+void        fk_ui_wrap_button_set_text (GtkWidget  *button,
+                                        const char *text,
+                                        const char *name);
+/* Tells a screen reader the keys that do what widget does ("Alt+B");
+ * returns widget. */
+GtkWidget  *fk_ui_key_shortcuts   (GtkWidget   *widget,
+                                   const char  *keys);
+/* A vertical box under a heading (none when title is NULL), appended to
+ * parent. */
+GtkWidget  *fk_ui_section         (GtkWidget   *parent,
+                                   const char  *title);
 
 /* 0 (very weak) … 4 (strong): length and variety, with a penalty for
  * repeated characters; a rough guide for the strength bar. */
@@ -48,5 +73,7 @@ void        fk_ui_box_clear       (GtkWidget *box);
  * to show it with a little room above (40 px) and below (8 px). */
 void        fk_ui_scroll_to       (GtkWidget *scrolled_window,
                                    GtkWidget *widget);
+/* Scrolls scrolled_window back to its top. */
+void        fk_ui_scroll_to_top   (GtkWidget *scrolled_window);
 
 G_END_DECLS

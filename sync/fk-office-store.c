@@ -42,7 +42,7 @@
 
 /* ---- types ---------------------------------------------------------------- */
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct _FkOfficeStore
 {
@@ -69,12 +69,20 @@ struct _FkOfficeStore
   guint      group_coming;  /* announced rows not queued yet */
 
   FkCheckpointer *checkpointer;   /* checkpoints off the commit path */
+
+  /* The segment this store appends packets to (see segment_append). */
+  GMutex      seg_lock;
+  int         seg_fd;       /* -1 until the first append */
+  guint       seg_number;
+  guint64     seg_end;      /* where the next append goes */
 };
 
 /* One caller's row waiting for its group; lives on the caller's stack. */
 typedef struct {
   const FkOfficePacket *packet;
-  GBytes               *bytes;     /* kept in the database, or NULL: a file */
+  GBytes               *bytes;     /* kept in the database, or NULL: a file or a segment */
+  guint                 segment;   /* 0, or the segment the bytes were appended to */
+  guint64               offset;    /* and where */
   gboolean              done;
   gboolean              ok;
   GError               *error;
@@ -405,6 +413,11 @@ migrate (FkOfficeStore  *self,
     "CREATE TABLE IF NOT EXISTS packet_data ("
     "  packet_id TEXT PRIMARY KEY REFERENCES packets (packet_id), bytes BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS packets_receipt ON packets (receipt_no);"
+    /* Version 3: larger packets that arrived whole are appended to a
+     * segment file, DATA_DIR/packets/segment-N.fks (segment_append). */
+    "CREATE TABLE IF NOT EXISTS packet_segments ("
+    "  packet_id TEXT PRIMARY KEY REFERENCES packets (packet_id), segment INTEGER NOT NULL,"
+    "  offset INTEGER NOT NULL, size INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS changes ("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  device_id TEXT NOT NULL REFERENCES devices (device_id), kind TEXT NOT NULL,"
@@ -456,6 +469,8 @@ fk_office_store_open (const char  *data_dir,
   self->stmts = fk_sql_cache_new ();
   g_mutex_init (&self->read_lock);
   self->read_stmts = fk_sql_cache_new ();
+  g_mutex_init (&self->seg_lock);
+  self->seg_fd = -1;
   self->data_dir = g_strdup (data_dir);
   self->db_path = g_build_filename (data_dir, "office.db", NULL);
   if (g_mkdir_with_parents (data_dir, 0700) != 0)
@@ -513,6 +528,9 @@ fk_office_store_free (FkOfficeStore *self)
   g_cond_clear (&self->group_done);
   g_cond_clear (&self->group_more);
   g_clear_pointer (&self->group_queue, g_ptr_array_unref);
+  if (self->seg_fd >= 0)
+    close (self->seg_fd);
+  g_mutex_clear (&self->seg_lock);
   g_free (self->data_dir);
   g_free (self->db_path);
   g_free (self);
@@ -1171,6 +1189,161 @@ fk_office_store_get_packet (FkOfficeStore  *self,
   return get_packet_on (self, TRUE, key, error);
 }
 
+/* ---- segments ---------------------------------------------------------------- */
+
+/* A packet of more than FK_OFFICE_SEGMENT_MIN_BYTES that arrived whole is
+ * appended to a segment file rather than written into office.db: SQLite
+ * would write its pages twice (the WAL, then the checkpoint into the
+ * database), computing the WAL's checksum over each, where a segment takes
+ * one write.  Each store appends to a segment of its own, made when it
+ * first needs one with the next free number (O_EXCL), so two processes on
+ * the same folder (`serve` and a `bundle import`) never share one.  The
+ * writer reserves its range under seg_lock and writes it outside; the group
+ * commit fdatasyncs the segment before the transaction holding the rows
+ * that point into it, so no committed row ever refers to bytes that are not
+ * on disk.  Bytes written for a row that was then not committed (a crash,
+ * a refused duplicate) are never referred to and stay as unused space. */
+static gboolean sync_packets_dir (FkOfficeStore  *self,
+                                  GError        **error);
+
+static char *
+segment_path (FkOfficeStore *self,
+              guint          number)
+{
+  g_autofree char *name = g_strdup_printf ("segment-%u.fks", number);
+
+  return g_build_filename (self->data_dir, "packets", name, NULL);
+}
+
+static gboolean
+segment_open_locked (FkOfficeStore  *self,
+                     GError        **error)
+{
+  g_autofree char *dir = g_build_filename (self->data_dir, "packets", NULL);
+  g_autoptr(GDir) d = NULL;
+  const char *name;
+  guint number = 0;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    goto fail;
+  d = g_dir_open (dir, 0, NULL);
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      guint n = 0;
+
+      if (sscanf (name, "segment-%u.fks", &n) == 1 && n > number)
+        number = n;
+    }
+  for (guint tries = 0; tries < 100; tries++)
+    {
+      g_autofree char *path = segment_path (self, ++number);
+      int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+      if (fd >= 0)
+        {
+          g_autoptr(GError) local = NULL;
+
+          self->seg_fd = fd;
+          self->seg_number = number;
+          self->seg_end = 0;
+          /* The segment's name is durable before any row names it. */
+          if (!sync_packets_dir (self, &local))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          return TRUE;
+        }
+      if (errno != EEXIST)
+        break;
+    }
+fail:
+  {
+    int saved = errno;
+
+    g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                 _("The folder %s could not take the packet: %s."), dir, g_strerror (saved));
+  }
+  return FALSE;
+}
+
+/* Appends bytes to this store's segment; says where (not yet durable). */
+static gboolean
+segment_append (FkOfficeStore  *self,
+                GBytes         *bytes,
+                guint          *segment,
+                guint64        *offset,
+                GError        **error)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  int fd;
+
+  g_mutex_lock (&self->seg_lock);
+  if (self->seg_fd < 0 && !segment_open_locked (self, error))
+    {
+      g_mutex_unlock (&self->seg_lock);
+      return FALSE;
+    }
+  fd = self->seg_fd;
+  *segment = self->seg_number;
+  *offset = self->seg_end;
+  self->seg_end += len;
+  g_mutex_unlock (&self->seg_lock);
+
+  for (gsize done = 0; done < len; )
+    {
+      ssize_t n = pwrite (fd, data + done, len - done, (off_t) (*offset + done));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = n < 0 ? errno : EIO;
+
+          g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                       _("The packet could not be written to %s: %s."), self->data_dir, g_strerror (saved));
+          return FALSE;
+        }
+      done += (gsize) n;
+    }
+  return TRUE;
+}
+
+static GBytes *
+segment_read (FkOfficeStore  *self,
+              guint           segment,
+              guint64         offset,
+              gsize           size,
+              GError        **error)
+{
+  g_autofree char *path = segment_path (self, segment);
+  guint8 *buf = g_malloc (MAX (size, 1));
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  gsize done = 0;
+
+  while (fd >= 0 && done < size)
+    {
+      ssize_t n = pread (fd, buf + done, size - done, (off_t) (offset + done));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      done += (gsize) n;
+    }
+  if (fd >= 0)
+    close (fd);
+  if (done < size)
+    {
+      g_free (buf);
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   _("The stored packet in %s could not be read whole."), path);
+      return NULL;
+    }
+  return g_bytes_new_take (buf, size);
+}
+
 GBytes *
 fk_office_store_packet_bytes (FkOfficeStore  *self,
                               const char     *packet_id,
@@ -1201,6 +1374,25 @@ fk_office_store_packet_bytes (FkOfficeStore  *self,
   }
   if (out != NULL)
     return out;
+  {
+    gint64 segment = 0, offset = 0, size = 0;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+    sqlite3_stmt *st = cached (self, "SELECT segment, offset, size FROM packet_segments WHERE packet_id = ?", error);
+
+    if (st == NULL)
+      return NULL;
+    bind_text (st, 1, packet_id);
+    if (sqlite3_step (st) == SQLITE_ROW)
+      {
+        segment = sqlite3_column_int64 (st, 0);
+        offset = sqlite3_column_int64 (st, 1);
+        size = sqlite3_column_int64 (st, 2);
+      }
+    fk_sql_done (st);
+    g_clear_pointer (&locker, g_mutex_locker_free);
+    if (segment > 0)
+      return segment_read (self, (guint) segment, (guint64) offset, (gsize) size, error);
+  }
   name = g_strconcat (packet_id, ".fkp", NULL);
   path = g_build_filename (self->data_dir, "packets", name, NULL);
   mapped = g_mapped_file_new (path, FALSE, NULL);
@@ -1245,6 +1437,8 @@ static gboolean
 insert_row_locked (FkOfficeStore         *self,
                    const FkOfficePacket  *p,
                    GBytes                *bytes,
+                   guint                  segment,
+                   guint64                offset,
                    GError               **error)
 {
   sqlite3_stmt *st;
@@ -1292,6 +1486,18 @@ insert_row_locked (FkOfficeStore         *self,
       if (!step_cached (self, st, error))
         goto fail;
     }
+  if (segment > 0)
+    {
+      st = cached (self, "INSERT INTO packet_segments (packet_id, segment, offset, size) VALUES (?, ?, ?, ?)", error);
+      if (st == NULL)
+        goto fail;
+      bind_text (st, 1, p->packet_id);
+      sqlite3_bind_int64 (st, 2, segment);
+      sqlite3_bind_int64 (st, 3, (gint64) offset);
+      sqlite3_bind_int64 (st, 4, p->size);
+      if (!step_cached (self, st, error))
+        goto fail;
+    }
   st = cached (self, "UPDATE devices SET last_seen = ? WHERE device_id = ?", error);
   if (st == NULL)
     goto fail;
@@ -1313,12 +1519,21 @@ commit_group (FkOfficeStore *self,
               GPtrArray     *group)
 {
   g_autoptr(GError) shared = NULL;
-  gboolean files = FALSE;
+  gboolean files = FALSE, segments = FALSE;
   guint n_ok = 0;
 
   for (guint i = 0; i < group->len; i++)
-    files |= ((PendingRow *) group->pdata[i])->bytes == NULL;
-  if (!files || sync_packets_dir (self, &shared))
+    {
+      PendingRow *row = group->pdata[i];
+
+      files |= row->bytes == NULL && row->segment == 0;
+      segments |= row->segment > 0;
+    }
+  /* Every segment row of a group is in this store's one segment. */
+  if (segments && fdatasync (self->seg_fd) != 0)
+    g_set_error (&shared, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                 _("The packets could not be synced to disk in %s: %s."), self->data_dir, g_strerror (errno));
+  if (shared == NULL && (!files || sync_packets_dir (self, &shared)))
     {
       g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
 
@@ -1328,7 +1543,7 @@ commit_group (FkOfficeStore *self,
             {
               PendingRow *row = group->pdata[i];
 
-              row->ok = insert_row_locked (self, row->packet, row->bytes, &row->error);
+              row->ok = insert_row_locked (self, row->packet, row->bytes, row->segment, row->offset, &row->error);
               n_ok += row->ok;
             }
           if (n_ok == 0)
@@ -1391,6 +1606,17 @@ fk_office_store_insert_packet (FkOfficeStore         *self,
                                GError               **error)
 {
   PendingRow me = { .packet = p, .bytes = bytes };
+
+  if (bytes != NULL && g_bytes_get_size (bytes) > FK_OFFICE_SEGMENT_MIN_BYTES)
+    {
+      if (!segment_append (self, bytes, &me.segment, &me.offset, error))
+        {
+          if (announced)
+            fk_office_store_expect_cancel (self);
+          return FALSE;
+        }
+      me.bytes = NULL;
+    }
 
   g_mutex_lock (&self->group_lock);
   g_ptr_array_add (self->group_queue, &me);

@@ -15,8 +15,10 @@
  * audit entry times, which are microseconds as on the device.
  *
  * Packet bytes.  A packet that arrived whole in one request (at most
- * FK_OFFICE_INLINE_PACKET_BYTES) is kept in the database, in the same
- * transaction as its row.  A larger one lives in
+ * FK_OFFICE_INLINE_PACKET_BYTES) is kept by the store with its row: up to
+ * FK_OFFICE_SEGMENT_MIN_BYTES in the database, in the same transaction;
+ * above that appended to the store's segment file, fdatasync'd before that
+ * transaction (fk-office-store.c, "segments").  A larger one lives in
  * DATA_DIR/packets/<packet_id>.fkp (fk-office-server.c writes it, fsync'd,
  * and renames it into place; fk_office_store_insert_packet fsyncs the
  * folder before the row that makes it "stored" is committed).  Read either
@@ -56,8 +58,12 @@ GQuark fk_office_error_quark (void);
 
 #define FK_OFFICE_MAX_DEVICES 99
 
-/* Packets up to this size are kept inside office.db rather than as files. */
+/* Packets up to this size are kept inside office.db rather than as files:
+ * up to FK_OFFICE_SEGMENT_MIN_BYTES in office.db itself, larger ones
+ * appended to a segment file (DATA_DIR/packets/segment-N.fks) whose place
+ * office.db records. */
 #define FK_OFFICE_INLINE_PACKET_BYTES (1024 * 1024)
+#define FK_OFFICE_SEGMENT_MIN_BYTES (64 * 1024)
 
 typedef struct _FkOfficeStore FkOfficeStore;
 

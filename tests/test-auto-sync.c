@@ -21,9 +21,7 @@
 #include "sync/fk-office-store.h"
 #include "sync/fk-sync.h"
 
-#include "fk-test-util.h"
-
-#define ADMIN_PASS "office admin passphrase"
+#include "fk-test-office.h"
 
 static AdwApplication *test_app;
 
@@ -47,29 +45,6 @@ spin (void)
   for (int i = 0; i < 20; i++)
     while (g_main_context_iteration (NULL, FALSE))
       ;
-}
-
-/* An invite as `fieldkit-office device invite` makes it (PROTOCOL §3.2). */
-static char *
-invite (Fixture *f)
-{
-  g_autoptr(GError) error = NULL;
-  const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  char code[21];
-  g_autofree char *id = NULL;
-  g_autofree char *m = NULL;
-  guint8 key[32];
-
-  for (int i = 0; i < 20; i++)
-    code[i] = alphabet[randombytes_uniform (32)];
-  code[20] = '\0';
-  id = fk_invite_id (code);
-  m = g_strconcat ("fk-invite-key", code, NULL);
-  fk_hash ((const guint8 *) m, strlen (m), key);
-  g_assert_true (fk_office_store_add_invite (f->office, id, "tablet", key,
-                                             g_get_real_time () / G_USEC_PER_SEC + 3600, &error));
-  g_assert_no_error (error);
-  return g_strdup (code);
 }
 
 /* A certificate application (no second check), sealed. */
@@ -165,33 +140,22 @@ static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(FkStore) device = NULL;
   g_autofree char *office_dir = NULL;
-  g_autofree char *code = NULL;
   g_autofree char *url = NULL;
-  char *recovery = NULL;
   /* data: the server's fault script, e.g. a first upload that hangs so
    * that a run is surely still going while the test looks at it. */
-  FkOfficeServerOptions options = { .quiet = TRUE, .faults = data };
+  FkOfficeServerOptions options = { .faults = data };
 
   f->root = fk_test_make_tmp ();
   office_dir = g_build_filename (f->root, "office", NULL);
-  f->office = fk_office_store_open (office_dir, &error);
-  g_assert_no_error (error);
-  f->keys = fk_office_store_init (f->office, "TCN", "alice", ADMIN_PASS, &recovery, &error);
-  g_assert_no_error (error);
-  fk_recovery_key_free (recovery);
-  f->server = fk_office_server_start (f->office, f->keys, &options, &error);
-  g_assert_no_error (error);
-  url = g_strdup_printf ("http://127.0.0.1:%u", fk_office_server_port (f->server));
+  f->office = fk_test_office_new (office_dir, &f->keys);
+  f->server = fk_test_office_start (f->office, f->keys, &options, &url);
 
   f->device_dir = g_build_filename (f->root, "device", NULL);
   device = fk_test_store_new (f->device_dir, NULL);
   f->outing = fk_test_outing (device);
-  code = invite (f);
-  g_assert_true (fk_sync_enroll (device, url, code, f->keys->fingerprint, "test tablet", &error));
-  g_assert_no_error (error);
+  fk_test_enroll (device, f->office, f->keys, url);
   sealed_case (device, f->outing, 1);
   g_clear_pointer (&device, fk_store_close);
 

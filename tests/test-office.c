@@ -27,7 +27,7 @@
 #include "sync/fk-office-server.h"
 #include "sync/fk-office-store.h"
 
-#define ADMIN_PASS "correct horse office"
+#include "fk-test-office.h"
 
 typedef struct {
   char           *dir;
@@ -55,25 +55,6 @@ typedef struct {
 
 /* ---- helpers: files ----------------------------------------------------------- */
 
-static void
-rm_rf (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          rm_rf (child);
-        }
-      g_dir_close (dir);
-    }
-  g_remove (path);
-}
-
 static guint
 count_files (const char *path)
 {
@@ -94,19 +75,12 @@ static void
 start_server (Fixture    *f,
               const char *faults)
 {
-  g_autoptr(GError) error = NULL;
   FkOfficeServerOptions options = { 0 };
 
-  options.address = "127.0.0.1";
-  options.port = 0;
   options.threads = 4;
   options.faults = faults;
-  options.quiet = g_getenv ("FK_TEST_OFFICE_LOG") == NULL;
-  f->server = fk_office_server_start (f->store, f->keys, &options, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->server);
+  f->server = fk_test_office_start (f->store, f->keys, &options, NULL);
   f->port = fk_office_server_port (f->server);
-  g_assert_cmpuint (f->port, >, 0);
 }
 
 static void
@@ -127,17 +101,8 @@ static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-  char *recovery = NULL;
-
-  f->dir = g_dir_make_tmp ("fk-office-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->store = fk_office_store_open (f->dir, &error);
-  g_assert_no_error (error);
-  f->keys = fk_office_store_init (f->store, "TCN", "alice", ADMIN_PASS, &recovery, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (recovery);
-  fk_recovery_key_free (recovery);
+  f->dir = fk_test_make_tmp ();
+  f->store = fk_test_office_new (f->dir, &f->keys);
   memcpy (f->sign_pk, fk_identity_public_key (f->keys->sign), 32);
   memcpy (f->box_pk, fk_box_key_public (f->keys->box), 32);
   start_server (f, data);
@@ -150,7 +115,7 @@ fixture_teardown (Fixture       *f,
   g_clear_pointer (&f->server, server_stop);
   g_clear_pointer (&f->keys, fk_office_keys_free);
   g_clear_pointer (&f->store, fk_office_store_free);
-  rm_rf (f->dir);
+  fk_test_rm_rf (f->dir);
   g_clear_pointer (&f->dir, g_free);
 }
 
@@ -349,30 +314,6 @@ device_free (Device *d)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Device, device_free)
 
-/* An invite as `device invite` makes it: only the id and proof key stored. */
-static char *
-make_invite (Fixture *f,
-             gint64   ttl_s)
-{
-  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  g_autoptr(GError) error = NULL;
-  g_autofree char *id = NULL;
-  g_autofree char *m = NULL;
-  char code[21];
-  guint8 key[32];
-
-  for (int i = 0; i < 20; i++)
-    code[i] = alphabet[randombytes_uniform (32)];
-  code[20] = '\0';
-  id = fk_invite_id (code);
-  m = g_strconcat ("fk-invite-key", code, NULL);
-  fk_hash ((const guint8 *) m, strlen (m), key);
-  g_assert_true (fk_office_store_add_invite (f->store, id, "van", key,
-                                             g_get_real_time () / G_USEC_PER_SEC + ttl_s, &error));
-  g_assert_no_error (error);
-  return g_strdup (code);
-}
-
 static char *
 enroll_body (const char   *code,
              FkIdentity   *id,
@@ -395,7 +336,7 @@ static Device *
 enroll (Fixture *f)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *code = make_invite (f, 3600);
+  g_autofree char *code = fk_test_invite (f->store, "van", 3600);
   Device *d = g_new0 (Device, 1);
   g_autofree char *body = NULL;
   g_autoptr(Resp) r = NULL;
@@ -545,9 +486,9 @@ test_enroll (Fixture       *f,
   g_autoptr(Device) d1 = enroll (f);
   g_autoptr(Device) d2 = enroll (f);
   g_autoptr(FkIdentity) other = fk_identity_generate (&error);
-  g_autofree char *code = make_invite (f, 3600);
-  g_autofree char *expired = make_invite (f, -10);
-  g_autofree char *fresh = make_invite (f, 3600);
+  g_autofree char *code = fk_test_invite (f->store, "van", 3600);
+  g_autofree char *expired = fk_test_invite (f->store, "van", -10);
+  g_autofree char *fresh = fk_test_invite (f->store, "van", 3600);
   g_autofree char *body = NULL;
   g_autofree char *again = NULL;
   g_autofree char *late = NULL;
@@ -846,6 +787,69 @@ test_packet_content_hash (Fixture       *f,
     g_assert_true (g_str_has_prefix (status, "HTTP/1.1 401"));
   }
   g_assert_cmpint (fk_office_store_count_packets (f->store), ==, 1);
+}
+
+/* A packet over FK_OFFICE_SEGMENT_MIN_BYTES that arrives whole is appended
+ * to this store's segment file (not a file of its own, not office.db): its
+ * bytes read back the same, a repeat gets the same ack and other bytes a
+ * conflict (both compare with the segment), and a second store on the same
+ * folder (a `bundle import` beside `serve`) reads it and appends to a
+ * segment of its own. */
+static void
+test_packet_segment (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Device) d = enroll (f);
+  g_autofree char *id = g_uuid_string_random ();
+  g_autofree char *id2 = g_uuid_string_random ();
+  g_autoptr(GBytes) packet = make_packet (f, d, id, 200 * 1024);
+  g_autoptr(GBytes) other = make_packet (f, d, id, 200 * 1024);
+  g_autoptr(GBytes) second = make_packet (f, d, id2, 150 * 1024);
+  g_autoptr(Resp) r1 = put_whole (f, d, id, packet);
+  g_autoptr(Resp) r2 = NULL;
+  g_autoptr(Resp) r3 = NULL;
+  g_autoptr(GBytes) held = NULL;
+  g_autoptr(FkOfficeStore) beside = NULL;
+  g_autofree char *seg1 = g_build_filename (f->dir, "packets", "segment-1.fks", NULL);
+  g_autofree char *seg2 = g_build_filename (f->dir, "packets", "segment-2.fks", NULL);
+  g_autofree char *own_file = stored_path (f, id);
+  g_autofree char *ack = NULL;
+  gboolean duplicate = FALSE;
+
+  g_assert_cmpint (g_bytes_get_size (packet), >, FK_OFFICE_SEGMENT_MIN_BYTES);
+  g_assert_cmpint (r1->status, ==, 200);
+  held = stored_bytes (f, id);
+  g_assert_nonnull (held);
+  g_assert_true (g_bytes_equal (held, packet));
+  g_assert_true (g_file_test (seg1, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (own_file, G_FILE_TEST_EXISTS));
+
+  r2 = put_whole (f, d, id, packet);
+  g_assert_cmpint (r2->status, ==, 200);
+  g_assert_cmpstr (resp_text (r2), ==, resp_text (r1));
+  r3 = put_whole (f, d, id, other);
+  assert_error (r3, 409, "conflict");
+  g_assert_cmpint (fk_office_store_count_packets (f->store), ==, 1);
+
+  beside = fk_office_store_open (f->dir, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GBytes) again = fk_office_store_packet_bytes (beside, id, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (again, packet));
+  }
+  ack = fk_office_ingest_packet (beside, f->keys, second, id2, d->device_id, &duplicate, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ack);
+  g_assert_false (duplicate);
+  g_assert_true (g_file_test (seg2, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&held, g_bytes_unref);
+  held = stored_bytes (f, id2);
+  g_assert_nonnull (held);
+  g_assert_true (g_bytes_equal (held, second));
+  g_assert_cmpint (fk_office_store_count_packets (f->store), ==, 2);
 }
 
 static void
@@ -1246,7 +1250,7 @@ test_bundle (Fixture       *f,
   g_byte_array_append (bundle, (const guint8 *) audit, (guint) strlen (audit));
   g_assert_true (g_file_set_contents (file, (const char *) bundle->data, bundle->len, &error));
 
-  g_setenv ("FIELDKIT_ADMIN_PASSPHRASE", ADMIN_PASS, TRUE);
+  g_setenv ("FIELDKIT_ADMIN_PASSPHRASE", FK_TEST_PASS_ADMIN, TRUE);
   g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
   g_assert_no_error (error);
   g_test_message ("bundle import: %s %s", out, err);
@@ -1293,7 +1297,7 @@ run_office (Fixture     *f,
     g_ptr_array_add (argv, g_strdup (a));
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-  g_setenv ("FIELDKIT_ADMIN_PASSPHRASE", ADMIN_PASS, TRUE);
+  g_setenv ("FIELDKIT_ADMIN_PASSPHRASE", FK_TEST_PASS_ADMIN, TRUE);
   g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
   g_assert_no_error (error);
   g_test_message ("fieldkit-office %s: %s %s", first, out, err);
@@ -1496,22 +1500,18 @@ test_fault_spec (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("fk-office-XXXXXX", &error);
+  g_autofree char *dir = fk_test_make_tmp ();
   FkOfficeServerOptions options = { 0 };
   FkOfficeKeys *keys;
-  char *recovery = NULL;
 
-  store = fk_office_store_open (dir, &error);
-  keys = fk_office_store_init (store, "TCN", "alice", ADMIN_PASS, &recovery, &error);
-  g_assert_no_error (error);
+  store = fk_test_office_new (dir, &keys);
   options.faults = "status=503:2,explode=1";
   options.quiet = TRUE;
   g_assert_null (fk_office_server_start (store, keys, &options, &error));
   g_assert_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID);
-  fk_recovery_key_free (recovery);
   fk_office_keys_free (keys);
   g_clear_pointer (&store, fk_office_store_free);
-  rm_rf (dir);
+  fk_test_rm_rf (dir);
 }
 
 int
@@ -1531,6 +1531,7 @@ main (int    argc,
   ADD ("/office/packet/chunks", test_packet_chunks);
   ADD ("/office/packet/tampered", test_packet_tampered);
   ADD ("/office/packet/content-hash", test_packet_content_hash);
+  ADD ("/office/packet/segment", test_packet_segment);
   ADD ("/office/packet/wrong-id", test_packet_wrong_id);
   ADD ("/office/auth", test_auth);
   ADD ("/office/limits", test_limits);

@@ -2,7 +2,6 @@
  * its progress reports and cancellation, and the retry backoff, against a
  * real office server on 127.0.0.1 started in this process. */
 #include <string.h>
-#include <glib/gstdio.h>
 
 #include "app/fk-audit.h"
 #include "app/fk-packet.h"
@@ -11,9 +10,7 @@
 #include "sync/fk-office-store.h"
 #include "sync/fk-sync.h"
 
-#define ADMIN_PASS "office admin passphrase"
-#define CLERK_PASS "clerk passphrase one"
-#define CHECK_PASS "second checker pass"
+#include "fk-test-office.h"
 
 typedef struct {
   char           *root;
@@ -25,37 +22,6 @@ typedef struct {
   char           *device_dir;
   char           *outing;
 } Fixture;
-
-static void
-rm_rf (const char *path)
-{
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", path);
-
-  g_assert_cmpint (system (cmd), ==, 0);
-}
-
-static void
-invite (Fixture *f,
-        char   **code_out)
-{
-  g_autoptr(GError) error = NULL;
-  const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  char code[21];
-  g_autofree char *id = NULL;
-  g_autofree char *m = NULL;
-  guint8 key[32];
-
-  for (int i = 0; i < 20; i++)
-    code[i] = alphabet[randombytes_uniform (32)];
-  code[20] = '\0';
-  id = fk_invite_id (code);
-  m = g_strconcat ("fk-invite-key", code, NULL);
-  fk_hash ((const guint8 *) m, strlen (m), key);
-  g_assert_true (fk_office_store_add_invite (f->office, id, "tablet", key,
-                                             g_get_real_time () / G_USEC_PER_SEC + 3600, &error));
-  g_assert_no_error (error);
-  *code_out = g_strdup (code);
-}
 
 static gint64
 sealed_case (Fixture    *f,
@@ -84,7 +50,7 @@ sealed_case (Fixture    *f,
   g_assert_no_error (error);
   g_assert_true (fk_store_case_tick (f->device, id, NULL, TRUE, &error));
   g_assert_true (fk_store_case_check (f->device, id, &error));
-  g_assert_true (fk_store_case_approve_as (f->device, id, "bob", CHECK_PASS, &error));
+  g_assert_true (fk_store_case_approve_as (f->device, id, "bob", FK_TEST_PASS_BOB, &error));
   g_assert_true (fk_store_case_finalize (f->device, id, NULL, &error));
   g_assert_no_error (error);
   return id;
@@ -95,35 +61,19 @@ fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *code = NULL;
   g_autofree char *office_dir = NULL;
-  char *recovery = NULL;
-  FkOfficeServerOptions options = { 0 };
 
-  f->root = g_dir_make_tmp ("fk-sync-client-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->root = fk_test_make_tmp ();
   office_dir = g_build_filename (f->root, "office", NULL);
-  f->office = fk_office_store_open (office_dir, &error);
-  g_assert_no_error (error);
-  f->keys = fk_office_store_init (f->office, "TCN", "alice", ADMIN_PASS, &recovery, &error);
-  g_assert_no_error (error);
-  fk_recovery_key_free (recovery);
-  options.quiet = TRUE;
-  f->server = fk_office_server_start (f->office, f->keys, &options, &error);
-  g_assert_no_error (error);
-  f->url = g_strdup_printf ("http://127.0.0.1:%u", fk_office_server_port (f->server));
+  f->office = fk_test_office_new (office_dir, &f->keys);
+  f->server = fk_test_office_start (f->office, f->keys, NULL, &f->url);
 
   f->device_dir = g_build_filename (f->root, "device", NULL);
-  f->device = fk_store_open (f->device_dir, &error);
+  f->device = fk_test_store_new (f->device_dir, NULL);
+  g_assert_true (fk_store_operator_add (f->device, "bob", "Checker", FK_ROLE_STAFF, FK_TEST_PASS_BOB, &error));
   g_assert_no_error (error);
-  g_assert_true (fk_store_init_device (f->device, "ann", "Clerk", CLERK_PASS, "TCN", 3, &recovery, &error));
-  fk_recovery_key_free (recovery);
-  g_assert_true (fk_store_operator_add (f->device, "bob", "Checker", FK_ROLE_STAFF, CHECK_PASS, &error));
-  f->outing = fk_store_outing_new (f->device, "home_visit", "Visits", "2026-11-26", NULL, &error);
-  g_assert_no_error (error);
-  invite (f, &code);
-  g_assert_true (fk_sync_enroll (f->device, f->url, code, f->keys->fingerprint, "test tablet", &error));
-  g_assert_no_error (error);
+  f->outing = fk_test_outing (f->device);
+  fk_test_enroll (f->device, f->office, f->keys, f->url);
 }
 
 static void
@@ -134,7 +84,7 @@ fixture_tear_down (Fixture       *f,
   fk_office_server_stop (f->server, 5);
   g_clear_pointer (&f->keys, fk_office_keys_free);
   g_clear_pointer (&f->office, fk_office_store_free);
-  rm_rf (f->root);
+  fk_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->url);
   g_free (f->device_dir);
@@ -192,7 +142,7 @@ test_async_run (Fixture       *f,
   sealed_case (f, "B220000019", 10 * 1024);
   s.loop = g_main_loop_new (NULL, FALSE);
   s.main_thread = g_thread_self ();
-  fk_sync_run_async (f->device_dir, "ann", CLERK_PASS, progress_cb, &s, NULL, run_done_cb, &s);
+  fk_sync_run_async (f->device_dir, "ann", FK_TEST_PASS_ANN, progress_cb, &s, NULL, run_done_cb, &s);
   g_main_loop_run (s.loop);
   g_assert_no_error (s.error);
   g_assert_true (s.ok);
@@ -240,7 +190,7 @@ test_async_cancel (Fixture       *f,
   g_cancellable_cancel (cancellable);
   s.loop = g_main_loop_new (NULL, FALSE);
   s.main_thread = g_thread_self ();
-  fk_sync_run_async (f->device_dir, "ann", CLERK_PASS, NULL, NULL, cancellable, run_done_cb, &s);
+  fk_sync_run_async (f->device_dir, "ann", FK_TEST_PASS_ANN, NULL, NULL, cancellable, run_done_cb, &s);
   g_main_loop_run (s.loop);
   g_assert_false (s.ok);
   g_assert_nonnull (s.error);
@@ -249,19 +199,6 @@ test_async_cancel (Fixture       *f,
   g_clear_error (&s.error);
   fk_sync_report_clear (&s.report);
   g_main_loop_unref (s.loop);
-}
-
-/* "A1" + seven digits of n + the check digit: letter A counts 1·1 + 0·9,
- * the gender digit 1 weighs 8, the seven digits 7 … 1. */
-static char *
-national_id (int n)
-{
-  g_autofree char *digits = g_strdup_printf ("%07d", n);
-  int sum = 1 + 8;
-
-  for (int k = 0; k < 7; k++)
-    sum += (digits[k] - '0') * (7 - k);
-  return g_strdup_printf ("A1%s%d", digits, (10 - sum % 10) % 10);
 }
 
 /* The audit log goes up in parts under the office's 1 MiB body limit: a
@@ -281,7 +218,7 @@ test_audit_in_parts (Fixture       *f,
 
   for (int i = 0; i < 110; i++)
     {
-      g_autofree char *pid = national_id (i);
+      g_autofree char *pid = fk_test_national_id ('A', 1, i);
 
       sealed_case (f, pid, 256);
     }
@@ -318,7 +255,7 @@ test_ack_not_recorded (Fixture       *f,
 
   for (int i = 0; i < 12; i++)
     {
-      g_autofree char *pid = national_id (1000 + i);
+      g_autofree char *pid = fk_test_national_id ('A', 1, 1000 + i);
 
       sealed_case (f, pid, 20000);
     }

@@ -21,6 +21,8 @@
 #include "ui/fk-ui-util.h"
 #include "ui/fk-window.h"
 
+#include "fk-test-util.h"
+
 /* ---- FkCaseItem ----------------------------------------------------------------- */
 
 static void
@@ -219,21 +221,6 @@ find_label (GtkWidget  *root,
   return NULL;
 }
 
-static void
-remove_folder (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
-
 /* ---- the card hand-over in the window ---------------------------------------------- */
 
 #define HANDOVER_LIST \
@@ -359,7 +346,7 @@ test_window_fits_360 (void)
       spin ();
     }
   g_settings_reset (settings, "large-text");
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 /* A job refused because another holds the store must not mark the store
@@ -442,7 +429,7 @@ test_window_busy_refusal (void)
   g_cond_clear (&gate.cond);
   gtk_window_destroy (GTK_WINDOW (win));
   spin ();
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 /* Locking closes Preferences and every dialog (also one over Preferences)
@@ -488,7 +475,7 @@ test_window_lock_closes_dialogs (void)
 
   gtk_window_destroy (GTK_WINDOW (win));
   spin ();
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 /* The language follows the setting at once; the open case stays open. */
@@ -525,7 +512,7 @@ test_window_language (void)
   g_settings_reset (settings, "language");
   gtk_window_destroy (GTK_WINDOW (win));
   spin ();
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 /* Home shows the last sync the store recorded (any sync: CLI or window). */
@@ -548,7 +535,7 @@ test_home_last_sync (void)
   g_assert_nonnull (find_label (GTK_WIDGET (win), "Last successful sync: "));
   gtk_window_destroy (GTK_WINDOW (win));
   spin ();
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 /* Typing and deleting in the outing's search: the filter's shortcuts
@@ -588,7 +575,7 @@ test_outing_search_typing (void)
     }
   gtk_window_destroy (GTK_WINDOW (win));
   spin ();
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 /* ---- the school drive in the window ----------------------------------------------- */
@@ -664,7 +651,7 @@ test_drive_import_and_back (void)
 
   gtk_window_destroy (GTK_WINDOW (win));
   spin ();
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 /* The hand-over page: a wrong card is refused at once with its reason and
@@ -860,7 +847,7 @@ test_handover_page (void)
   g_clear_pointer (&cases, g_ptr_array_unref);
   gtk_window_destroy (GTK_WINDOW (win));
   spin ();
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 static void
@@ -1056,7 +1043,7 @@ test_handover_keeps_unsaved (void)
 
   gtk_window_destroy (GTK_WINDOW (win));
   spin ();
-  remove_folder (dir);
+  fk_test_rm_rf (dir);
 }
 
 int

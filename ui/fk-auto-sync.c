@@ -27,6 +27,8 @@ struct _FkAutoSync
   guint         seal_source;     /* the delay after a seal */
   guint         retry_source;
   guint         check_source;    /* a look at the outbox after a store change */
+  guint         poll_source;     /* the look every FK_AUTO_SYNC_POLL_S */
+  gint64        answers_us;      /* FK_AUTO_SYNC_ANSWERS_MINUTES, in µs */
   guint         waiting_seen;    /* packets waiting at the last look */
   guint         quarantined_before;
   guint         failures;        /* runs in a row that failed or left packets waiting */
@@ -97,7 +99,7 @@ static gboolean
 answers_due (FkAutoSync *self,
              FkStore    *store)
 {
-  const gint64 interval = (gint64) FK_AUTO_SYNC_ANSWERS_MINUTES * 60 * G_USEC_PER_SEC;
+  const gint64 interval = self->answers_us;
   FkSafetyState s;
 
   if (self->last_attempt != 0 && g_get_monotonic_time () - self->last_attempt < interval)
@@ -421,11 +423,36 @@ fk_auto_sync_init (FkAutoSync *self)
 
 /* ---- public API ---------------------------------------------------------------- */
 
+static gboolean
+poll_cb (gpointer user_data)
+{
+  try_start (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* A whole number of seconds from the environment, for the tests only. */
+static guint
+env_seconds (const char *name,
+             guint       fallback)
+{
+  const char *v = g_getenv (name);
+  guint64 n;
+
+  if (v != NULL && g_ascii_string_to_unsigned (v, 10, 1, 86400, &n, NULL))
+    return (guint) n;
+  return fallback;
+}
+
 FkAutoSync *
 fk_auto_sync_new (FkWindow *window,
                   gboolean  network_available)
 {
   FkAutoSync *self = g_object_new (FK_TYPE_AUTO_SYNC, NULL);
+
+  self->answers_us = (gint64) env_seconds ("FIELDKIT_AUTO_SYNC_ANSWERS_S", FK_AUTO_SYNC_ANSWERS_MINUTES * 60)
+                     * G_USEC_PER_SEC;
+  self->poll_source = g_timeout_add_seconds (env_seconds ("FIELDKIT_AUTO_SYNC_POLL_S", FK_AUTO_SYNC_POLL_S),
+                                             poll_cb, self);
 
   self->window = window;
   self->online = network_available;
@@ -487,6 +514,7 @@ void
 fk_auto_sync_close (FkAutoSync *self)
 {
   fk_auto_sync_stop (self);
+  g_clear_handle_id (&self->poll_source, g_source_remove);
   if (self->settings_handler)
     g_clear_signal_handler (&self->settings_handler, self->settings);
   g_clear_object (&self->settings);

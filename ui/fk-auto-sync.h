@@ -10,7 +10,10 @@
  * neither a sync nor an automatic attempt happened in the last
  * FK_AUTO_SYNC_ANSWERS_MINUTES.
  *
- * Triggers: the network coming back (FALSE → TRUE), sign-in, a case
+ * Triggers: a look every FK_AUTO_SYNC_POLL_S while the window is open
+ * (so that a case the office returned for correction, 補正, shows without
+ * a click once the answers are due), the network coming back (FALSE →
+ * TRUE), sign-in, a case
  * sealed (FK_AUTO_SYNC_SEAL_DELAY_S later, restarted by every further
  * seal), the setting turned on, and a retry timer after a run that failed
  * or left packets waiting.  Locking, turning the setting off and closing
@@ -29,6 +32,7 @@ G_BEGIN_DECLS
 
 #define FK_AUTO_SYNC_SEAL_DELAY_S      10
 #define FK_AUTO_SYNC_ANSWERS_MINUTES   15
+#define FK_AUTO_SYNC_POLL_S            60
 /* Retries when the packets' own next_attempt says nothing later: 30 s,
  * doubling, at most 10 min. */
 #define FK_AUTO_SYNC_RETRY_FIRST_S     30

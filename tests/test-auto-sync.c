@@ -22,6 +22,7 @@
 #include "sync/fk-sync.h"
 
 #include "fk-test-office.h"
+#include "fk-test-ui.h"
 
 static AdwApplication *test_app;
 
@@ -38,14 +39,6 @@ typedef struct {
 } Fixture;
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static void
-spin (void)
-{
-  for (int i = 0; i < 20; i++)
-    while (g_main_context_iteration (NULL, FALSE))
-      ;
-}
 
 /* A certificate application (no second check), sealed. */
 static gint64
@@ -90,23 +83,7 @@ wait_for_sync (Fixture *f)
   /* Its worker answers through this main context. */
   while (fk_window_sync_running (f->win))
     g_main_context_iteration (NULL, TRUE);
-  spin ();
-}
-
-static GtkWidget *
-find_button (GtkWidget  *root,
-             const char *label)
-{
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button (c, label);
-
-      if (found)
-        return found;
-    }
-  return NULL;
+  fk_test_ui_spin ();
 }
 
 static gboolean
@@ -129,7 +106,7 @@ sign_in (Fixture *f)
   g_assert_true (fk_store_unlock (fk_window_store (f->win), "ann", FK_TEST_PASS_ANN, &error));
   g_assert_no_error (error);
   fk_window_signed_in (f->win, FK_TEST_PASS_ANN);
-  spin ();
+  fk_test_ui_spin ();
 }
 
 /* ---- fixture ------------------------------------------------------------------------ */
@@ -164,7 +141,7 @@ fixture_set_up (Fixture       *f,
   f->win = fk_window_new (test_app, f->device_dir, f->settings);
   f->auto_sync = fk_window_auto_sync (f->win);
   gtk_window_present (GTK_WINDOW (f->win));
-  spin ();
+  fk_test_ui_spin ();
   fk_auto_sync_network_changed (f->auto_sync, FALSE);
   sign_in (f);
   /* Offline: signing in started nothing. */
@@ -178,7 +155,7 @@ fixture_tear_down (Fixture       *f,
 {
   wait_for_sync (f);
   gtk_window_destroy (GTK_WINDOW (f->win));
-  spin ();
+  fk_test_ui_spin ();
   g_settings_reset (f->settings, "auto-sync");
   g_clear_object (&f->settings);
   fk_office_server_stop (f->server, 5);
@@ -230,8 +207,8 @@ test_network_back (Fixture       *f,
 
   /* Nor does the Sync page: its button is off and a click is refused. */
   fk_window_show_sync (f->win);
-  spin ();
-  sync_now = find_button (GTK_WIDGET (f->win), "Sync now");
+  fk_test_ui_spin ();
+  sync_now = fk_test_ui_find_button (GTK_WIDGET (f->win), "Sync now");
   g_assert_nonnull (sync_now);
   g_assert_true (fk_window_sync_running (f->win));
   g_assert_false (gtk_widget_get_sensitive (sync_now));
@@ -268,7 +245,7 @@ test_setting_off (Fixture       *f,
   g_settings_set_boolean (f->settings, "auto-sync", FALSE);
   fk_auto_sync_network_changed (f->auto_sync, TRUE);
   fk_auto_sync_signed_in (f->auto_sync);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_false (fk_window_sync_running (f->win));
   g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 0);
   state = packet_state (f, id);
@@ -302,7 +279,7 @@ test_after_seal (Fixture       *f,
 
   second = sealed_case (fk_window_store (f->win), f->outing, 2);
   fk_window_show_receipt (f->win, second);
-  spin ();
+  fk_test_ui_spin ();
   /* Not at once: the clerk may seal the next one. */
   g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
   while (fk_auto_sync_n_runs (f->auto_sync) < 2)
@@ -357,7 +334,7 @@ test_revoked (Fixture       *f,
                                                 g_get_real_time () / G_USEC_PER_SEC, &error));
   g_assert_no_error (error);
   fk_window_show_home (f->win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (label_shown (GTK_WIDGET (f->win), "Outings"));
 
   fk_auto_sync_network_changed (f->auto_sync, TRUE);
@@ -386,7 +363,7 @@ test_revoked (Fixture       *f,
   /* Nothing starts again in this window. */
   fk_auto_sync_network_changed (f->auto_sync, FALSE);
   fk_auto_sync_network_changed (f->auto_sync, TRUE);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), ==, 1);
   g_assert_false (fk_window_sync_running (f->win));
 }
@@ -454,11 +431,6 @@ test_polls_answers (Fixture       *f,
   g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), >, runs);
 }
 
-static void
-test_app_activate (GApplication *app)
-{
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -469,19 +441,7 @@ main (int   argc,
       g_printerr ("no display: skipped (run under xvfb-run)\n");
       return 77;
     }
-  adw_init ();
-  {
-    g_autoptr(GError) error = NULL;
-
-    g_setenv ("FIELDKIT_KDF", "test", TRUE);
-    g_setenv ("LANGUAGE", "en", TRUE);
-    g_assert_true (fk_crypto_init (&error));
-    test_app = g_object_new (ADW_TYPE_APPLICATION, "application-id", "io.github.fieldkit.TestAutoSync",
-                             "flags", G_APPLICATION_NON_UNIQUE, "resource-base-path", "/io/github/fieldkit/FieldKit", NULL);
-    g_signal_connect (test_app, "activate", G_CALLBACK (test_app_activate), NULL);
-    g_assert_true (g_application_register (G_APPLICATION (test_app), NULL, &error));
-    g_application_hold (G_APPLICATION (test_app));
-  }
+  test_app = fk_test_ui_app_new ("io.github.fieldkit.TestAutoSync");
 
   g_test_add ("/ui/auto-sync/network-back", Fixture, "hang=2", fixture_set_up, test_network_back, fixture_tear_down);
   g_test_add ("/ui/auto-sync/setting-off", Fixture, NULL, fixture_set_up, test_setting_off, fixture_tear_down);

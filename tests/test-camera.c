@@ -25,6 +25,8 @@
 #include "ui/fk-pages.h"
 #include "ui/fk-window.h"
 
+#include "fk-test-ui.h"
+
 static AdwApplication *test_app;
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -148,22 +150,6 @@ find_camera_dialog (void)
       found = l->data;
   g_list_free (toplevels);
   return found;
-}
-
-static GtkWidget *
-find_button (GtkWidget  *root,
-             const char *label)
-{
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button (c, label);
-
-      if (found)
-        return found;
-    }
-  return NULL;
 }
 
 /* ---- the dialog alone ------------------------------------------------------------- */
@@ -304,7 +290,7 @@ signed_in_window (const char *dir,
 static FkCameraDialog *
 open_editor_camera (FkWindow *win)
 {
-  GtkWidget *button = find_button (GTK_WIDGET (win), "Take photo with camera…");
+  GtkWidget *button = fk_test_ui_find_button (GTK_WIDGET (win), "Take photo with camera…");
   FkCameraDialog *dialog;
 
   g_assert_nonnull (button);
@@ -343,7 +329,7 @@ test_camera_case_editor (void)
   dialog = open_editor_camera (win);
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
   pipeline = gst_object_ref (fk_camera_dialog_get_pipeline (dialog));
-  take = find_button (GTK_WIDGET (dialog), "Take photo");
+  take = fk_test_ui_find_button (GTK_WIDGET (dialog), "Take photo");
   g_assert_nonnull (take);
   g_assert_true (gtk_widget_get_sensitive (take));
   g_signal_emit_by_name (take, "clicked");
@@ -389,11 +375,6 @@ test_camera_case_editor (void)
   fk_test_rm_rf (dir);
 }
 
-static void
-test_app_activate (GApplication *app)
-{
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -405,25 +386,13 @@ main (int   argc,
   g_assert_nonnull (g_mkdtemp (tmp));
   g_setenv ("TMPDIR", tmp, TRUE);
   g_setenv ("FIELDKIT_CAMERA", "test", TRUE);
-  g_setenv ("FIELDKIT_KDF", "test", TRUE);
-  g_setenv ("LANGUAGE", "en", TRUE);
   g_test_init (&argc, &argv, NULL);
   if (!gtk_init_check ())
     {
       g_printerr ("no display: skipped (run under xvfb-run)\n");
       return 77;
     }
-  adw_init ();
-  {
-    g_autoptr(GError) error = NULL;
-
-    g_assert_true (fk_crypto_init (&error));
-    test_app = g_object_new (ADW_TYPE_APPLICATION, "application-id", "io.github.fieldkit.TestCamera",
-                             "flags", G_APPLICATION_NON_UNIQUE, "resource-base-path", "/io/github/fieldkit/FieldKit", NULL);
-    g_signal_connect (test_app, "activate", G_CALLBACK (test_app_activate), NULL);
-    g_assert_true (g_application_register (G_APPLICATION (test_app), NULL, &error));
-    g_application_hold (G_APPLICATION (test_app));
-  }
+  test_app = fk_test_ui_app_new ("io.github.fieldkit.TestCamera");
 
   g_test_add_func ("/ui/camera/available", test_camera_available);
   g_test_add_func ("/ui/camera/capture", test_camera_capture);

@@ -1963,7 +1963,7 @@ test_attach_later (Fixture *f, gconstpointer data)
 static void
 test_checkpoint_bounded (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("fieldkit-ckpt-XXXXXX", NULL);
+  g_autofree char *dir = fk_test_make_tmp ();
   g_autofree char *path = g_build_filename (dir, "t.db", NULL);
   g_autofree char *wal = g_strconcat (path, "-wal", NULL);
   g_autofree char *blob = g_malloc0 (3 * 4096);

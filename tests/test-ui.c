@@ -22,6 +22,7 @@
 #include "ui/fk-window.h"
 
 #include "fk-test-util.h"
+#include "fk-test-ui.h"
 
 /* ---- FkCaseItem ----------------------------------------------------------------- */
 
@@ -165,14 +166,6 @@ window_data_folder (void)
   return g_steal_pointer (&dir);
 }
 
-static void
-spin (void)
-{
-  for (int i = 0; i < 20; i++)
-    while (g_main_context_iteration (NULL, FALSE))
-      ;
-}
-
 static FkWindow *
 signed_in_window (const char *dir,
                   GSettings  *settings)
@@ -181,11 +174,11 @@ signed_in_window (const char *dir,
   FkWindow *win = fk_window_new (test_app, dir, settings);
 
   gtk_window_present (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (fk_store_unlock (fk_window_store (win), "ann", WIN_PASSPHRASE, &error));
   g_assert_no_error (error);
   fk_window_signed_in (win, WIN_PASSPHRASE);
-  spin ();
+  fk_test_ui_spin ();
   return win;
 }
 
@@ -280,10 +273,10 @@ label_shown (GtkWidget  *root,
 static void
 wait_for_store (FkWindow *win)
 {
-  spin ();
+  fk_test_ui_spin ();
   while (fk_window_is_busy (win))
     g_main_context_iteration (NULL, TRUE);
-  spin ();
+  fk_test_ui_spin ();
 }
 
 static int
@@ -309,19 +302,19 @@ test_window_fits_360 (void)
       g_settings_set_boolean (settings, "large-text", large);
       win = signed_in_window (dir, settings);
       fk_ui_apply_large_text (GTK_WINDOW (win), large);
-      spin ();
+      fk_test_ui_spin ();
       g_assert_cmpint (window_min_width (win), <=, 360);
       fk_window_show_sync (win);
-      spin ();
+      fk_test_ui_spin ();
       g_assert_cmpint (window_min_width (win), <=, 360);
       fk_window_show_outing (win, "O1");
-      spin ();
+      fk_test_ui_spin ();
       g_assert_cmpint (window_min_width (win), <=, 360);
       fk_window_show_case (win, 1);
-      spin ();
+      fk_test_ui_spin ();
       g_assert_cmpint (window_min_width (win), <=, 360);
       fk_window_new_case (win, "O1", "id_card_replace");
-      spin ();
+      fk_test_ui_spin ();
       g_assert_cmpint (window_min_width (win), <=, 360);
       {
         /* The card hand-over, with someone other than the applicant receiving. */
@@ -329,21 +322,21 @@ test_window_fits_360 (void)
         GtkWidget *outing_page;
 
         fk_window_show_outing (win, handover);
-        spin ();
+        fk_test_ui_spin ();
         outing_page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
         fk_handover_page_open (win, outing_page, handover);
-        spin ();
+        fk_test_ui_spin ();
         g_assert_nonnull (fk_handover_page_find (outing_page));
         g_assert_cmpint (window_min_width (win), <=, 360);
         gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_button (outing_page, "A person authorised")), TRUE);
-        spin ();
+        fk_test_ui_spin ();
         g_assert_cmpint (window_min_width (win), <=, 360);
       }
       fk_window_lock (win);
-      spin ();
+      fk_test_ui_spin ();
       g_assert_cmpint (window_min_width (win), <=, 360);
       gtk_window_destroy (GTK_WINDOW (win));
-      spin ();
+      fk_test_ui_spin ();
     }
   g_settings_reset (settings, "large-text");
   fk_test_rm_rf (dir);
@@ -428,7 +421,7 @@ test_window_busy_refusal (void)
   g_mutex_clear (&gate.lock);
   g_cond_clear (&gate.cond);
   gtk_window_destroy (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   fk_test_rm_rf (dir);
 }
 
@@ -452,10 +445,10 @@ test_window_lock_closes_dialogs (void)
   prefs = fk_preferences_show (win);
   over = adw_message_dialog_new (GTK_WINDOW (prefs), "Over Preferences", NULL);
   gtk_window_present (GTK_WINDOW (over));
-  spin ();
+  fk_test_ui_spin ();
 
   fk_window_lock (win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_nonnull (win);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
   g_assert_false (fk_store_is_unlocked (fk_window_store (win)));
@@ -474,7 +467,7 @@ test_window_lock_closes_dialogs (void)
   g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_CASE_EDITOR));
 
   gtk_window_destroy (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   fk_test_rm_rf (dir);
 }
 
@@ -488,15 +481,15 @@ test_window_language (void)
   FkCaseEditor *editor;
 
   g_settings_set_string (settings, "language", "en");
-  spin ();
+  fk_test_ui_spin ();
   fk_window_show_outing (win, "O1");
   fk_window_show_case (win, 2);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "FieldKit");
   g_assert_nonnull (find_label (GTK_WIDGET (win), "Signed in: ann"));
 
   g_settings_set_string (settings, "language", "zh_TW");
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (fk_lang_is_zh ());
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "戶政外勤工具");
   g_assert_nonnull (find_label (GTK_WIDGET (win), "已登入：ann"));
@@ -506,12 +499,12 @@ test_window_language (void)
   g_assert_cmpint (fk_case_editor_case_id (editor), ==, 2);
 
   g_settings_set_string (settings, "language", "en");
-  spin ();
+  fk_test_ui_spin ();
   g_assert_false (fk_lang_is_zh ());
   g_assert_nonnull (find_label (GTK_WIDGET (win), "Signed in: ann"));
   g_settings_reset (settings, "language");
   gtk_window_destroy (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   fk_test_rm_rf (dir);
 }
 
@@ -531,10 +524,10 @@ test_home_last_sync (void)
   g_assert_true (fk_store_mark_synced (other, &error));
   g_assert_no_error (error);
   fk_window_refresh (win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_nonnull (find_label (GTK_WIDGET (win), "Last successful sync: "));
   gtk_window_destroy (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   fk_test_rm_rf (dir);
 }
 
@@ -556,7 +549,7 @@ test_outing_search_typing (void)
   };
 
   fk_window_show_outing (win, "O1");
-  spin ();
+  fk_test_ui_spin ();
   page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
   entry = find_widget (page, GTK_TYPE_SEARCH_ENTRY);
   model = fk_outing_page_model (FK_OUTING_PAGE (page));
@@ -568,13 +561,13 @@ test_outing_search_typing (void)
       for (int k = 0; k < 5; k++)
         {
           g_usleep (2000);
-          spin ();
+          fk_test_ui_spin ();
         }
       if (g_list_model_get_n_items (model) != steps[i].shown)
         g_error ("“%s” shows %u cases, not %u", steps[i].text, g_list_model_get_n_items (model), steps[i].shown);
     }
   gtk_window_destroy (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   fk_test_rm_rf (dir);
 }
 
@@ -617,11 +610,11 @@ test_drive_import_and_back (void)
   outing = fk_store_outing_new (fk_window_store (win), "school_drive", "Class 801", "2026-11-26", "JHS", &error);
   g_assert_no_error (error);
   fk_window_show_outing (win, outing);
-  spin ();
+  fk_test_ui_spin ();
   page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
   g_assert_nonnull (page);
   fk_drive_page_open (win, page, outing);
-  spin ();
+  fk_test_ui_spin ();
   drive = GTK_WIDGET (fk_drive_page_find (page));
   g_assert_nonnull (drive);
   g_assert_nonnull (find_label (drive, "No students yet"));
@@ -630,27 +623,27 @@ test_drive_import_and_back (void)
   add_student (fk_window_store (win), outing, "A123456789", "王小明", "1");
   add_student (fk_window_store (win), outing, "B220000019", "林美玲", "2");
   fk_window_refresh (win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (GTK_WIDGET (fk_drive_page_find (page)) == drive);
   g_assert_nonnull (find_label (drive, "0 / 2 done"));
 
   /* One more while the drive runs: it joins in its seat. */
   add_student (fk_window_store (win), outing, "A100000001", "陳大文", "3");
   fk_window_refresh (win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_nonnull (find_label (drive, "0 / 3 done"));
 
   fk_window_go_back (win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_null (fk_drive_page_find (page));
   g_assert_true (find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE) == page);
   g_assert_true (gtk_widget_get_mapped (page));
   fk_window_go_back (win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE));
 
   gtk_window_destroy (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   fk_test_rm_rf (dir);
 }
 
@@ -674,13 +667,13 @@ test_handover_page (void)
   gboolean signature = FALSE, guardian = FALSE;
 
   fk_window_show_outing (win, outing);
-  spin ();
+  fk_test_ui_spin ();
   page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
   g_assert_nonnull (page);
   start = find_button (page, "Start the hand-over");
   g_assert_nonnull (start);
   g_signal_emit_by_name (start, "clicked");
-  spin ();
+  fk_test_ui_spin ();
   ho = GTK_WIDGET (fk_handover_page_find (page));
   g_assert_nonnull (ho);
   g_assert_nonnull (find_label (ho, "0 / 2 handed over · 2 waiting"));
@@ -762,7 +755,7 @@ test_handover_page (void)
   /* Someone else receives: name and ID number appear and are required. */
   g_assert_false (gtk_widget_is_visible (find_named (ho, "handover-receiver-name")));
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_button (ho, "Legal representative")), TRUE);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (gtk_widget_is_visible (find_named (ho, "handover-receiver-name")));
   g_assert_true (gtk_widget_is_visible (find_named (ho, "handover-receiver-id")));
 
@@ -771,18 +764,18 @@ test_handover_page (void)
   wait_for_store (win);
   g_assert_true (label_shown (ho, "Type the receiver's name"));
   fk_window_go_back (win);   /* Back: the outing's case list */
-  spin ();
+  fk_test_ui_spin ();
   g_assert_null (fk_handover_page_find (page));
   g_assert_true (gtk_widget_get_mapped (page));
   g_signal_emit_by_name (start, "clicked");
-  spin ();
+  fk_test_ui_spin ();
   ho = GTK_WIDGET (fk_handover_page_find (page));
   g_assert_nonnull (ho);
   /* It opens on the student still waiting; the list shows the other as handed over. */
   g_assert_true (label_shown (ho, "林美玲"));
   g_assert_nonnull (find_label (ho, "1 / 2 handed over · 1 waiting"));
   g_signal_emit_by_name (find_named (ho, "handover-list"), "clicked");
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (label_shown (ho, "Handed over · receipt "));
   g_assert_true (label_shown (ho, "Waiting"));
   {
@@ -793,7 +786,7 @@ test_handover_page (void)
     row = gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), 0);
     g_assert_nonnull (row);
     g_signal_emit_by_name (list, "row-activated", row);
-    spin ();
+    fk_test_ui_spin ();
   }
   g_assert_true (label_shown (ho, "王小明"));
   g_assert_true (label_shown (ho, "Handed over · receipt "));
@@ -823,7 +816,7 @@ test_handover_page (void)
     g_assert_no_error (error);
 
     g_signal_emit_by_name (find_named (ho, "handover-hand"), "clicked");   /* next: 林美玲, still waiting here */
-    spin ();
+    fk_test_ui_spin ();
     g_assert_true (label_shown (ho, "林美玲"));
     gtk_check_button_set_active (GTK_CHECK_BUTTON (find_named (ho, "handover-identity")), TRUE);
     fk_signature_pad_add_stroke (FK_SIGNATURE_PAD (find_named (ho, "handover-signature")), stroke, 3);
@@ -839,20 +832,15 @@ test_handover_page (void)
 
   /* Locking destroys the page and every name on it. */
   fk_window_lock (win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_HANDOVER_PAGE));
   g_assert_null (find_label (GTK_WIDGET (win), "王小明"));
   g_assert_null (find_label (GTK_WIDGET (win), "林美玲"));
 
   g_clear_pointer (&cases, g_ptr_array_unref);
   gtk_window_destroy (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   fk_test_rm_rf (dir);
-}
-
-static void
-test_app_activate (GApplication *app)
-{
 }
 
 /* ---- the hand-over keeps what was not handed over yet ------------------------------ */
@@ -906,11 +894,11 @@ handover_show_row (GtkWidget *ho,
   GtkWidget *list;
 
   g_signal_emit_by_name (find_named (ho, "handover-list"), "clicked");
-  spin ();
+  fk_test_ui_spin ();
   list = find_widget (ho, GTK_TYPE_LIST_BOX);
   g_assert_nonnull (list);
   g_signal_emit_by_name (list, "row-activated", gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), index));
-  spin ();
+  fk_test_ui_spin ();
 }
 
 /* A clerk who goes to another student (the list, next, previous) before
@@ -934,10 +922,10 @@ test_handover_keeps_unsaved (void)
   gboolean signature = FALSE, guardian = FALSE;
 
   fk_window_show_outing (win, outing);
-  spin ();
+  fk_test_ui_spin ();
   page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
   g_signal_emit_by_name (find_button (page, "Start the hand-over"), "clicked");
-  spin ();
+  fk_test_ui_spin ();
   ho = GTK_WIDGET (fk_handover_page_find (page));
   g_assert_nonnull (ho);
   card = find_named (ho, "handover-card");
@@ -959,7 +947,7 @@ test_handover_keeps_unsaved (void)
 
   /* Student 2 starts clean, and gets a signature and half a number. */
   g_signal_emit_by_name (next, "clicked");
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (label_shown (ho, "林美玲"));
   g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-signature"))));
   g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-guardian"))));
@@ -982,13 +970,13 @@ test_handover_keeps_unsaved (void)
 
   /* Next and previous keep student 2's too. */
   g_signal_emit_by_name (next, "clicked");
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (label_shown (ho, "林美玲"));
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (card)), ==, "F1000");
   assert_pad_holds (find_named (ho, "handover-signature"), other, 3);
   g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-guardian"))));
   g_signal_emit_by_name (previous, "clicked");
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (label_shown (ho, "王小明"));
   assert_pad_holds (find_named (ho, "handover-signature"), stroke, 3);
 
@@ -1029,7 +1017,7 @@ test_handover_keeps_unsaved (void)
 
   /* Handed over, student 1 keeps no signature on the page. */
   g_signal_emit_by_name (previous, "clicked");
-  spin ();
+  fk_test_ui_spin ();
   g_assert_true (label_shown (ho, "王小明"));
   g_assert_true (label_shown (ho, "Handed over · receipt "));
   g_assert_true (fk_signature_pad_is_empty (FK_SIGNATURE_PAD (find_named (ho, "handover-signature"))));
@@ -1038,11 +1026,11 @@ test_handover_keeps_unsaved (void)
 
   /* Locking destroys the page with what it kept. */
   fk_window_lock (win);
-  spin ();
+  fk_test_ui_spin ();
   g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_HANDOVER_PAGE));
 
   gtk_window_destroy (GTK_WINDOW (win));
-  spin ();
+  fk_test_ui_spin ();
   fk_test_rm_rf (dir);
 }
 
@@ -1056,21 +1044,7 @@ main (int   argc,
       g_printerr ("no display: skipped (run under xvfb-run)\n");
       return 77;
     }
-  adw_init ();
-  {
-    g_autoptr(GError) error = NULL;
-
-    g_setenv ("FIELDKIT_KDF", "test", TRUE);
-    g_setenv ("LANGUAGE", "en", TRUE);
-    g_assert_true (fk_crypto_init (&error));
-    /* The windows need a registered application; FieldKit's resource
-     * path gives them its style sheet, as in the real program. */
-    test_app = g_object_new (ADW_TYPE_APPLICATION, "application-id", "io.github.fieldkit.TestUi",
-                             "flags", G_APPLICATION_NON_UNIQUE, "resource-base-path", "/io/github/fieldkit/FieldKit", NULL);
-    g_signal_connect (test_app, "activate", G_CALLBACK (test_app_activate), NULL);
-    g_assert_true (g_application_register (G_APPLICATION (test_app), NULL, &error));
-    g_application_hold (G_APPLICATION (test_app));
-  }
+  test_app = fk_test_ui_app_new ("io.github.fieldkit.TestUi");
 
   g_test_add_func ("/ui/case-item/basics", test_case_item);
   g_test_add_func ("/ui/case-item/list-10000", test_case_list_10000);

@@ -4462,6 +4462,20 @@ fk_store_audit_export_some (FkStore  *self,
   return json_generator_to_data (gen, NULL);
 }
 
+gint64
+fk_store_audit_last_seq (FkStore *self)
+{
+  sqlite3_stmt *st = prepare (self, "SELECT seq FROM audit_head WHERE id = 1", NULL);
+  gint64 seq = 0;
+
+  if (st == NULL)
+    return 0;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    seq = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  return seq;
+}
+
 gboolean
 fk_store_wipe (FkStore  *self,
                GError  **error)

@@ -411,6 +411,9 @@ char         *fk_store_audit_export (FkStore *store, gint64 after_seq, gint64 *l
  * the first point where the last entry taken is signed. */
 char         *fk_store_audit_export_some (FkStore *store, gint64 after_seq, guint limit, gint64 *last, GError **error);
 
+/* The seq of the newest audit entry (0 when there is none, or on failure). */
+gint64        fk_store_audit_last_seq (FkStore *store);
+
 /* Revocation: wipes every file of this device's data folder. */
 gboolean      fk_store_wipe         (FkStore *store, GError **error);
 

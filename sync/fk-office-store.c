@@ -1917,10 +1917,10 @@ fk_office_store_audit_append (FkOfficeStore  *self,
   for (guint i = 0; i < entries->len; i++)
     {
       FkOfficeAuditEntry *e = entries->pdata[i];
-      sqlite3_stmt *st = prepare (self,
-                                  "INSERT INTO device_audit (device_id, seq, at, operator, action, subject,"
-                                  " detail, prev, hash, sig, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  error);
+      sqlite3_stmt *st = cached (self,
+                                 "INSERT INTO device_audit (device_id, seq, at, operator, action, subject,"
+                                 " detail, prev, hash, sig, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 error);
 
       if (st == NULL)
         goto fail;
@@ -1938,7 +1938,7 @@ fk_office_store_audit_append (FkOfficeStore  *self,
       else
         sqlite3_bind_zeroblob (st, 10, 0);   /* a later entry's signature covers it */
       sqlite3_bind_int64 (st, 11, now);
-      if (!step_done (self, st, error))
+      if (!step_cached (self, st, error))
         goto fail;
     }
   return commit (self, error);

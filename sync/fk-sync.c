@@ -598,6 +598,8 @@ struct _Run {
   GError             *error;       /* the first fatal error */
   gint64              clock_offset;
   gboolean            revoked;
+  guint               running;     /* workers not yet finished */
+  GCond               done_cond;   /* a worker finished */
 
   GMutex              store_lock;  /* every store call */
   GMutex              ack_lock;    /* guards what follows */
@@ -1082,24 +1084,45 @@ upload_packet (Http                *h,
 
 /* The office takes JSON bodies up to 1 MiB: the log goes up in bodies of
  * about AUDIT_BATCH entries, each ending on a signed entry, and the cursor
- * moves after each acknowledged body. */
+ * moves after each acknowledged body.
+ *
+ * While packets go up, the run's own thread sends the log as it grows, in
+ * whole bodies only (`min_unsent` = AUDIT_BATCH, every store call under
+ * `lock`, the workers' store_lock), so that what is left for the end is at
+ * most one body; after the uploads it sends the rest (`min_unsent` 0, no
+ * other thread left).  The office verifies each body's chain from the head
+ * it holds, so the two steps need no other coordination. */
 #define AUDIT_BATCH 500
 
 static gboolean
 send_audit (Http                *h,
             const FkOfficeInfo  *office,
+            GMutex              *lock,
+            gint64               min_unsent,
             GError             **error)
 {
   for (;;)
     {
-      g_autofree char *sent = fk_store_get_setting (h->store, "audit_sent_seq");
-      gint64 after = sent ? g_ascii_strtoll (sent, NULL, 10) : 0;
-      gint64 last = after;
-      g_autofree char *body = fk_store_audit_export_some (h->store, after, AUDIT_BATCH, &last, error);
+      g_autofree char *sent = NULL;
+      g_autofree char *body = NULL;
       g_autoptr(JsonObject) ack = NULL;
       g_autofree char *through = NULL;
+      gint64 after, last, head;
+      gboolean saved;
       Answer a;
 
+      if (lock)
+        g_mutex_lock (lock);
+      sent = fk_store_get_setting (h->store, "audit_sent_seq");
+      after = sent ? g_ascii_strtoll (sent, NULL, 10) : 0;
+      last = after;
+      head = min_unsent > 0 ? fk_store_audit_last_seq (h->store) : G_MAXINT64;
+      if (head - after >= MAX (min_unsent, 1))
+        body = fk_store_audit_export_some (h->store, after, AUDIT_BATCH, &last, error);
+      if (lock)
+        g_mutex_unlock (lock);
+      if (head - after < MAX (min_unsent, 1))
+        return TRUE;
       if (body == NULL)
         return FALSE;
       if (last == after)
@@ -1120,7 +1143,12 @@ send_audit (Http                *h,
       if (ack == NULL)
         return FALSE;
       through = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member_with_default (ack, "through", after));
-      if (!fk_store_set_setting (h->store, "audit_sent_seq", through, error))
+      if (lock)
+        g_mutex_lock (lock);
+      saved = fk_store_set_setting (h->store, "audit_sent_seq", through, error);
+      if (lock)
+        g_mutex_unlock (lock);
+      if (!saved)
         return FALSE;
       if (g_ascii_strtoll (through, NULL, 10) <= after)
         {
@@ -1338,7 +1366,41 @@ upload_worker (gpointer data)
       g_clear_error (&error);
       g_mutex_unlock (&run->lock);
     }
+  g_mutex_lock (&run->lock);
+  run->running--;
+  g_cond_broadcast (&run->done_cond);
+  g_mutex_unlock (&run->lock);
   return NULL;
+}
+
+/* The run's own thread while the workers upload: the audit log goes up as
+ * it grows (see send_audit).  A failure here only stops this early part;
+ * the send after the uploads starts again from the cursor and reports it. */
+static void
+send_audit_meanwhile (Http               *h,
+                      const FkOfficeInfo *office,
+                      Run                *run)
+{
+  gboolean live = TRUE;
+
+  g_mutex_lock (&run->lock);
+  while (run->running > 0)
+    {
+      if (live && !run->stop)
+        {
+          g_autoptr(GError) error = NULL;
+
+          g_mutex_unlock (&run->lock);
+          live = send_audit (h, office, &run->store_lock, AUDIT_BATCH, &error);
+          if (!live)
+            g_debug ("audit log during the uploads: %s (sent again at the end)", error->message);
+          g_mutex_lock (&run->lock);
+          if (run->running == 0)
+            break;
+        }
+      g_cond_wait_until (&run->done_cond, &run->lock, g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND);
+    }
+  g_mutex_unlock (&run->lock);
 }
 
 /* Uploads the items whose case in `cases` is not NULL; returns FALSE on a
@@ -1371,6 +1433,7 @@ upload_all (Http               *h,
   g_mutex_init (&run.store_lock);
   g_mutex_init (&run.ack_lock);
   g_cond_init (&run.ack_cond);
+  g_cond_init (&run.done_cond);
   run.acks = g_ptr_array_new_with_free_func (pending_ack_free);
   run.failed_acks = g_ptr_array_new_with_free_func (pending_ack_free);
   workers = g_new0 (Http, MAX (n, 1));
@@ -1395,8 +1458,10 @@ upload_all (Http               *h,
       w->clock_offset = h->clock_offset;
     }
   recorder = g_thread_new ("fk-sync-acks", ack_recorder, &run);
+  run.running = n;
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (threads, g_thread_new ("fk-sync-upload", upload_worker, &workers[i]));
+  send_audit_meanwhile (h, office, &run);
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (threads->pdata[i]);
   for (guint i = 0; i < n; i++)
@@ -1419,6 +1484,7 @@ upload_all (Http               *h,
   g_ptr_array_unref (run.acks);
   g_ptr_array_unref (run.failed_acks);
   g_cond_clear (&run.ack_cond);
+  g_cond_clear (&run.done_cond);
   g_mutex_clear (&run.lock);
   g_mutex_clear (&run.store_lock);
   g_mutex_clear (&run.ack_lock);
@@ -1499,7 +1565,7 @@ fk_sync_run (FkStore             *store,
         }
     }
   if (ok)
-    ok = send_audit (&h, &office, error) && fetch_answers (&h, &office, report, error);
+    ok = send_audit (&h, &office, NULL, 0, error) && fetch_answers (&h, &office, report, error);
   if (ok)
     fk_store_mark_synced (store, NULL);
 

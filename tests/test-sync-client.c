@@ -66,7 +66,8 @@ fixture_set_up (Fixture       *f,
   f->root = fk_test_make_tmp ();
   office_dir = g_build_filename (f->root, "office", NULL);
   f->office = fk_test_office_new (office_dir, &f->keys);
-  f->server = fk_test_office_start (f->office, f->keys, NULL, &f->url);
+  /* `data`: the office's fault script (tests only), or NULL. */
+  f->server = fk_test_office_start (f->office, f->keys, &(FkOfficeServerOptions) { .faults = data }, &f->url);
 
   f->device_dir = g_build_filename (f->root, "device", NULL);
   f->device = fk_test_store_new (f->device_dir, NULL);
@@ -240,6 +241,97 @@ test_audit_in_parts (Fixture       *f,
   g_assert_cmpuint (n, >=, local->len - 10);
 }
 
+/* The audit log goes up while the packets do (sync/fk-sync.c, send_audit):
+ * the office's first four packet PUTs are held for a second, and within
+ * that second, before any packet is stored, the office already holds a
+ * body of the device's audit log.  After the run it holds all of it, one
+ * intact chain, and the device's cursor is at its last entry. */
+typedef struct {
+  FkOfficeStore *office;
+  char          *device_id;
+  gint64         audit_before_packets;   /* audit head seen while no packet was stored */
+  gboolean       done;
+} AuditWatch;
+
+static gboolean
+audit_watch_tick (gpointer data)
+{
+  AuditWatch *w = data;
+  gint64 seq = 0;
+  guint8 hash[32];
+
+  if (w->done)
+    return G_SOURCE_REMOVE;
+  if (fk_office_store_count_packets (w->office) == 0 &&
+      fk_office_store_audit_head (w->office, w->device_id, &seq, hash, NULL))
+    w->audit_before_packets = MAX (w->audit_before_packets, seq);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+audit_watch_done_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  RunState *s = user_data;
+
+  s->ok = fk_sync_run_finish (result, &s->report, &s->error);
+  g_main_loop_quit (s->loop);
+}
+
+static void
+test_audit_during_uploads (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeDevice) device = NULL;
+  g_autoptr(GPtrArray) local = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *sent = NULL;
+  AuditWatch w = { 0 };
+  RunState s = { 0 };
+  gint64 first_bad = -1;
+  guint n = 0;
+  guint tick;
+
+  for (int i = 0; i < 110; i++)
+    {
+      g_autofree char *pid = fk_test_national_id ('A', 1, 2000 + i);
+
+      sealed_case (f, pid, 256);
+    }
+  device = fk_office_store_get_device (f->office, "1", &error);
+  g_assert_no_error (error);
+  w.office = f->office;
+  w.device_id = device->device_id;
+  tick = g_timeout_add (10, audit_watch_tick, &w);
+
+  s.loop = g_main_loop_new (NULL, FALSE);
+  s.main_thread = g_thread_self ();
+  fk_sync_run_async (f->device_dir, "ann", FK_TEST_PASS_ANN, NULL, NULL, NULL, audit_watch_done_cb, &s);
+  g_main_loop_run (s.loop);
+  w.done = TRUE;
+  g_source_remove (tick);
+  g_assert_no_error (s.error);
+  g_assert_true (s.ok);
+  g_assert_cmpuint (s.report.uploaded, ==, 110);
+  fk_sync_report_clear (&s.report);
+  g_main_loop_unref (s.loop);
+
+  /* A whole body went up while the uploads were held. */
+  g_assert_cmpint (w.audit_before_packets, >=, 500);
+
+  local = fk_audit_entries (fk_store_db (f->device), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (fk_office_audit_verify (f->office, device->device_id, &n, &first_bad, &reason, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (first_bad, ==, 0);
+  sent = fk_store_get_setting (f->device, "audit_sent_seq");
+  g_assert_nonnull (sent);
+  g_assert_cmpint (g_ascii_strtoll (sent, NULL, 10), ==, (gint64) n);
+  g_assert_cmpuint (n, >=, local->len - 10);
+}
+
 /* Acks are recorded behind the uploads (sync/fk-sync.c, Run): when the
  * device cannot record them (here a trigger refuses them, as a full disk
  * would), every case is reported waiting with the reason, nothing is lost
@@ -335,6 +427,8 @@ main (int    argc,
               fixture_tear_down);
   g_test_add ("/sync/client/async-cancel", Fixture, NULL, fixture_set_up, test_async_cancel, fixture_tear_down);
   g_test_add ("/sync/client/audit-in-parts", Fixture, NULL, fixture_set_up, test_audit_in_parts, fixture_tear_down);
+  g_test_add ("/sync/client/audit-during-uploads", Fixture, "hang=1:4", fixture_set_up, test_audit_during_uploads,
+              fixture_tear_down);
   g_test_add ("/sync/client/ack-not-recorded", Fixture, NULL, fixture_set_up, test_ack_not_recorded, fixture_tear_down);
   return g_test_run ();
 }

@@ -850,6 +850,7 @@ upload_once (Http                *h,
              FkSyncProgressFunc   progress,
              gpointer             user_data,
              FkSyncReport        *report,
+             gboolean             first_try,
              gint64              *retry_after,
              char               **message,
              GError             **error)
@@ -862,7 +863,15 @@ upload_once (Http                *h,
   Answer a;
 
   *retry_after = -1;
-  /* Where does the office stand with this packet? */
+  /* Where does the office stand with this packet?  Not asked on the first
+   * try of a packet that goes in one part and was never tried before: the
+   * office keeps nothing of a one-part PUT that did not arrive whole, and
+   * if it holds the packet already (an ack lost when a sync was cut, a USB
+   * bundle) the PUT of the same bytes is answered with the same ack
+   * (PROTOCOL §3.4).  The question costs a signed request and a round trip
+   * per packet; a retry asks it. */
+  if (first_try && total <= UPLOAD_PART && item->attempts == 0 && item->sent_offset == 0)
+    goto send;
   if (!http_do (h, "GET", path, NULL, 0, NULL, NULL, &a, &local))
     {
       if (g_error_matches (local, FK_SYNC_ERROR, FK_SYNC_ERROR_NETWORK))
@@ -912,6 +921,7 @@ upload_once (Http                *h,
   if (offset < 0 || (gsize) offset > total)
     offset = 0;
 
+send:
   while ((gsize) offset < total || total == 0)
     {
       gsize part = MIN ((gsize) UPLOAD_PART, total - (gsize) offset);
@@ -1025,7 +1035,7 @@ upload_packet (Http                *h,
             h->clock_offset = h->run->clock_offset;
           g_mutex_unlock (&h->run->lock);
         }
-      r = upload_once (h, office, item, packet, progress, user_data, report, &retry_after, &message, error);
+      r = upload_once (h, office, item, packet, progress, user_data, report, attempt == 0, &retry_after, &message, error);
       if (h->run && h->clock_offset != 0)
         {
           g_mutex_lock (&h->run->lock);

@@ -121,6 +121,12 @@ class Office:
         rc, doc, err = self.run("inbox")
         return doc.get("packets", []) if rc == 0 else None
 
+    def requests(self, method, prefix):
+        """How many requests the office has logged so far (one line each)."""
+        self.log.flush()
+        with open(self.log.name, encoding="utf-8", errors="replace") as f:
+            return sum(1 for line in f if f" {method} {prefix}" in line)
+
 
 def new_case(dev, outing, pid, name, photo, finalize=True):
     rc, doc, err = dev.run("case", "new", "--outing", outing, "--service", "id_card_replace",
@@ -196,8 +202,12 @@ def main():
             ids.append(cid)
             ok(cid is not None, f"case {i + 2} sealed after enrolment", err)
 
+        gets, puts = office.requests("GET", "/v1/packets/"), office.requests("PUT", "/v1/packets/")
         rc, doc, err = dev.run("sync")
         ok(rc == 0 and doc.get("uploaded") == 3, "sync uploads the three sealed cases", (rc, doc, err))
+        ok(office.requests("GET", "/v1/packets/") == gets and office.requests("PUT", "/v1/packets/") == puts + 3,
+           "packets never tried go up in one PUT each, without asking the office first",
+           (office.requests("GET", "/v1/packets/") - gets, office.requests("PUT", "/v1/packets/") - puts))
         statuses = [(c.get("client_status"), c.get("server_status")) for c in doc.get("cases", [])]
         ok(all(s == "stored" for _, s in statuses) and len(statuses) == 3, "sync reports client and server status per case", statuses)
 
@@ -284,6 +294,7 @@ def main():
             office.stop()
             ok(office.start(faults=spec), f"office restarted with --faults {spec}")
             before = len(office.inbox())
+            gets = office.requests("GET", "/v1/packets/")
             cid, err = new_case(dev, outing, id_with_checksum(3000 + len(results)), f"Fault {spec}", photo)
             extra = {"FIELDKIT_LOW_SPEED_TIME_S": "2"} if spec.startswith("hang") else {}
             rc, doc, err = dev.run("sync", extra_env=extra)
@@ -293,6 +304,9 @@ def main():
             ok(len(after) == before + 1, f"{label}: stored exactly once", (rc, doc, err, len(after), before))
             rc, doc, err = dev.run("outbox")
             ok(all(p["state"] == "acked" for p in doc.get("packets", [])), f"{label}: device ends acknowledged", doc)
+            if spec.startswith("lose-ack"):
+                ok(office.requests("GET", "/v1/packets/") > gets,
+                   f"{label}: the retry asks the office where it stands and takes the stored ack")
 
         # Any other 4xx: the case goes to quarantine with the office's words,
         # and the clerk's retry sends it again.

@@ -4733,6 +4733,8 @@ fk_store_apply_handover (FkStore     *self,
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree char *title = NULL;
   g_autofree char *oid = NULL;
+  static const char *const handover_seat_fields[] = { "school_class", "seat_number" };
+  const FkService *handover_svc = fk_catalog_lookup (self->catalog, "card_handover");
   JsonObject *root, *outing;
   JsonArray *items;
   gint64 made = 0;
@@ -4784,6 +4786,17 @@ fk_store_apply_handover (FkStore     *self,
       g_hash_table_insert (fields, "receiver", "self");
       if (json_object_get_string_member_with_default (it, "receipt_no", NULL))
         g_hash_table_insert (fields, "source_receipt", (gpointer) json_object_get_string_member (it, "receipt_no"));
+      /* The student's class and seat, from the application, so that the
+       * cards are handed over class by class in seat order — when the
+       * catalog in use knows the fields (one published before them does
+       * not, and the list must still apply). */
+      for (guint k = 0; k < G_N_ELEMENTS (handover_seat_fields); k++)
+        {
+          const char *v = json_object_get_string_member_with_default (it, handover_seat_fields[k], NULL);
+
+          if (v != NULL && *v != '\0' && handover_svc != NULL && fk_service_field (handover_svc, handover_seat_fields[k]) != NULL)
+            g_hash_table_insert (fields, (gpointer) handover_seat_fields[k], (gpointer) v);
+        }
       in.outing_id = oid;
       in.service = "card_handover";
       in.person_id = json_object_get_string_member_with_default (person, "person_id", NULL);

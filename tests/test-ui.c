@@ -647,6 +647,88 @@ test_drive_import_and_back (void)
   fk_test_rm_rf (dir);
 }
 
+/* The office's list carries each student's class and seat (from the
+ * application): the drafts keep them, and the hand-over page takes the
+ * students class by class in seat order (seat 2 before seat 10), those
+ * without a class last, whatever the order of the list; each is shown with
+ * the class and seat. */
+static void
+test_handover_class_and_seat (void)
+{
+  static const struct { const char *name, *school_class, *seat; } items[] = {
+    { "陳一", "802", "3" }, { "李二", "801", "10" }, { "無班", NULL, NULL }, { "張三", "801", "2" },
+  };
+  static const char *const expected[] = { "張三", "李二", "陳一", "無班" };
+  g_autofree char *dir = window_data_folder ();
+  g_autoptr(GSettings) settings = fk_ui_settings_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) list = g_string_new ("{\"v\":1,\"outing\":{\"title\":\"Grade 8\",\"date\":\"2026-11-26\"},\"items\":[");
+  g_autoptr(GPtrArray) cases = NULL;
+  g_autofree char *outing = NULL;
+  FkWindow *win = signed_in_window (dir, settings);
+  GtkWidget *page, *ho, *start, *rows;
+
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++)
+    {
+      g_autofree char *pid = fk_test_national_id ('A', 1, 300 + i);
+
+      g_string_append_printf (list, "%s{\"receipt_no\":\"TCN-01-1151101-%04u\",\"card_kind\":\"id_card\","
+                              "\"card_number\":\"F10000010%u\",\"person\":{\"person_id\":\"%s\",\"name\":\"%s\","
+                              "\"birth_date\":\"2012-05-03\"}",
+                              i ? "," : "", i + 1, i, pid, items[i].name);
+      if (items[i].school_class)
+        g_string_append_printf (list, ",\"school_class\":\"%s\",\"seat_number\":\"%s\"",
+                                items[i].school_class, items[i].seat);
+      g_string_append (list, "}");
+    }
+  g_string_append (list, "]}");
+  g_assert_cmpint (fk_store_apply_handover (fk_window_store (win), list->str, &outing, &error), ==, 4);
+  g_assert_no_error (error);
+  cases = fk_store_cases (fk_window_store (win), outing, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < cases->len; i++)
+    {
+      FkCase *c = cases->pdata[i];
+
+      if (g_strcmp0 (c->name, "李二") == 0)
+        {
+          g_assert_cmpstr (g_hash_table_lookup (c->fields, "school_class"), ==, "801");
+          g_assert_cmpstr (g_hash_table_lookup (c->fields, "seat_number"), ==, "10");
+        }
+    }
+
+  fk_window_show_outing (win, outing);
+  fk_test_ui_spin ();
+  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  start = find_button (page, "Start the hand-over");
+  g_assert_nonnull (start);
+  g_signal_emit_by_name (start, "clicked");
+  fk_test_ui_spin ();
+  ho = GTK_WIDGET (fk_handover_page_find (page));
+  g_assert_nonnull (ho);
+  g_assert_true (label_shown (ho, "801 · seat 2 · 張三"));
+  g_signal_emit_by_name (find_named (ho, "handover-list"), "clicked");
+  fk_test_ui_spin ();
+  rows = find_widget (ho, GTK_TYPE_LIST_BOX);
+  g_assert_nonnull (rows);
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      GtkListBoxRow *row = gtk_list_box_get_row_at_index (GTK_LIST_BOX (rows), (int) i);
+      g_autofree char *prefix = g_strdup_printf ("%u · ", i + 1);
+      GtkWidget *title;
+
+      g_assert_nonnull (row);
+      title = find_label (GTK_WIDGET (row), prefix);
+      g_assert_nonnull (title);
+      g_assert_true (g_str_has_suffix (gtk_label_get_text (GTK_LABEL (title)), expected[i]));
+    }
+  g_assert_nonnull (find_label (ho, "2 · 801 · seat 10 · 李二"));
+  g_assert_nonnull (find_label (ho, "4 · 無班"));
+  gtk_window_destroy (GTK_WINDOW (win));
+  fk_test_ui_spin ();
+  fk_test_rm_rf (dir);
+}
+
 /* The hand-over page: a wrong card is refused at once with its reason and
  * nothing is sealed; the right one, the photo ID, the receiver's and the
  * guardian's signatures seal the case with both signatures, and the page
@@ -1061,5 +1143,6 @@ main (int   argc,
   g_test_add_func ("/ui/drive/import-and-back", test_drive_import_and_back);
   g_test_add_func ("/ui/handover/hand-over", test_handover_page);
   g_test_add_func ("/ui/handover/keeps-unsaved", test_handover_keeps_unsaved);
+  g_test_add_func ("/ui/handover/class-and-seat", test_handover_class_and_seat);
   return g_test_run ();
 }

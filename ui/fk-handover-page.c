@@ -19,9 +19,11 @@
  * calls the case editor makes — set the fields, tick, attach the
  * signatures, check, finalize.  The page waits for it (a few
  * milliseconds) so that a refusal is shown on the student it is about.
- * Students are the outing's card_handover drafts in list order (the list
- * carries no class or seat); a sealed one shows as handed over and cannot
- * be handed over again.
+ * Students are the outing's card_handover drafts class by class in seat
+ * order, as the roster was (the office's list carries each student's class
+ * and seat from the application; students without them come last, in list
+ * order); a sealed one shows as handed over and cannot be handed over
+ * again.
  *
  * What the clerk typed, ticked and had signed for a student stays with
  * that student, in memory only, while the clerk looks at another one: the
@@ -31,6 +33,7 @@
  * window locked). */
 #include "ui/fk-pages.h"
 
+#include "app/fk-class-summary.h"
 #include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
 #include "ui/fk-signature-pad.h"
@@ -48,6 +51,8 @@ static const char *const receiver_values[N_RECEIVERS] = { "self", "legal_represe
 typedef struct {
   gint64        case_id;
   char         *name;
+  char         *school_class;   /* "" when the list gave none */
+  char         *seat;           /* "" when the list gave none */
   char         *expected;       /* expected_card_number, from the office's list */
   char         *card_kind;
   char         *card;           /* typed or scanned, not written yet */
@@ -80,7 +85,7 @@ struct _FkHandoverPage
   char         *receiver_labels[N_RECEIVERS];
   GHashTable   *kind_labels;    /* card_kind value → label */
 
-  GPtrArray    *students;       /* Student*, list order */
+  GPtrArray    *students;       /* Student*, by class and seat */
   guint         current;
 
   GtkWidget    *progress;
@@ -142,6 +147,8 @@ student_free (gpointer p)
   Student *s = p;
 
   fk_wipe_free (s->name);
+  g_free (s->school_class);
+  g_free (s->seat);
   fk_wipe_free (s->expected);
   g_free (s->card_kind);
   fk_wipe_free (s->card);
@@ -344,6 +351,12 @@ student_fill (Student      *s,
   s->case_id = c->id;
   fk_wipe_free (s->name);
   s->name = g_strdup (c->name);
+  g_free (s->school_class);
+  v = c->fields ? g_hash_table_lookup (c->fields, "school_class") : NULL;
+  s->school_class = g_strdup (v ? v : "");
+  g_free (s->seat);
+  v = c->fields ? g_hash_table_lookup (c->fields, "seat_number") : NULL;
+  s->seat = g_strdup (v ? v : "");
   fk_wipe_free (s->expected);
   v = c->fields ? g_hash_table_lookup (c->fields, "expected_card_number") : NULL;
   s->expected = g_strdup (v ? v : "");
@@ -375,6 +388,31 @@ student_fill (Student      *s,
     student_forget_unsaved (s);
 }
 
+/* Class, then seat (fk_class_summary_compare_seats), then the list's order. */
+static int
+compare_students (gconstpointer a,
+                  gconstpointer b)
+{
+  const Student *sa = *(const Student * const *) a;
+  const Student *sb = *(const Student * const *) b;
+  int c = fk_class_summary_compare_seats (sa->school_class, sa->seat, sb->school_class, sb->seat);
+
+  if (c != 0)
+    return c;
+  return sa->case_id < sb->case_id ? -1 : sa->case_id > sb->case_id;
+}
+
+/* "801 · seat 5 · 陳小明", or the name alone when the list gave no class
+ * and no seat. */
+static char *
+student_title (const Student *s)
+{
+  if (*s->school_class == '\0' && *s->seat == '\0')
+    return g_strdup (s->name ? s->name : "—");
+  return g_strdup_printf (_("%s · seat %s · %s"), *s->school_class ? s->school_class : "—",
+                          *s->seat ? s->seat : "—", s->name ? s->name : "—");
+}
+
 static void
 load_students (FkHandoverPage *self,
                FkStore        *store)
@@ -396,6 +434,7 @@ load_students (FkHandoverPage *self,
         }
       student_fill (s, c);
     }
+  g_ptr_array_sort (self->students, compare_students);
 }
 
 /* ---- handing over ------------------------------------------------------------------- */
@@ -875,6 +914,7 @@ update_student_view (FkHandoverPage *self)
 {
   Student *s = current_student (self);
   g_autofree char *position = NULL;
+  g_autofree char *who = NULL;
   g_autofree char *masked = NULL;
   g_autofree char *expected = NULL;
   g_autofree char *state = NULL;
@@ -888,7 +928,8 @@ update_student_view (FkHandoverPage *self)
 
   position = g_strdup_printf (_("Student %u of %u"), self->current + 1, self->students->len);
   state = student_status (self, s);
-  fk_student_header_show (&self->header, position, s->name, state, is_done (s), s->problems);
+  who = student_title (s);
+  fk_student_header_show (&self->header, position, who, state, is_done (s), s->problems);
   masked = mask_card (s->expected);
   kind = s->card_kind ? g_hash_table_lookup (self->kind_labels, s->card_kind) : NULL;
   expected = *masked ? g_strdup_printf (_("%s on the office's list: %s"), kind ? kind : _("Card"), masked)
@@ -1000,7 +1041,8 @@ show_list (FkHandoverPage *self)
   for (guint i = 0; i < self->students->len; i++)
     {
       Student *s = self->students->pdata[i];
-      g_autofree char *title = g_strdup_printf ("%u · %s", i + 1, s->name ? s->name : "—");
+      g_autofree char *who = student_title (s);
+      g_autofree char *title = g_strdup_printf ("%u · %s", i + 1, who);
       g_autofree char *state = student_status (self, s);
 
       gtk_list_box_append (GTK_LIST_BOX (self->list), fk_student_flow_row (title, state));

@@ -8,6 +8,8 @@
  * calls too.
  *
  * Display suite: without a display it exits 77 (skipped). */
+#include <string.h>
+
 #include <gtk/gtk.h>
 #include <adwaita.h>
 
@@ -431,6 +433,139 @@ test_polls_answers (Fixture       *f,
   g_assert_cmpuint (fk_auto_sync_n_runs (f->auto_sync), >, runs);
 }
 
+/* ---- the Sync page ------------------------------------------------------------------ */
+
+static GtkWidget *
+find_type (GtkWidget *root,
+           GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_type (c, type);
+
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+label_contains (GtkWidget  *root,
+                const char *text)
+{
+  if (GTK_IS_LABEL (root) && strstr (gtk_label_get_text (GTK_LABEL (root)), text) != NULL &&
+      gtk_widget_is_visible (root))
+    return TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    if (label_contains (c, text))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+click_sync_now (Fixture   *f,
+                GtkWidget *page)
+{
+  GtkWidget *sync_now = fk_test_ui_find_button (page, "Sync now");
+
+  g_assert_nonnull (sync_now);
+  g_assert_true (gtk_widget_get_sensitive (sync_now));
+  g_signal_emit_by_name (sync_now, "clicked");
+  g_assert_true (fk_window_sync_running (f->win));
+  wait_for_sync (f);
+}
+
+/* The Sync page as the clerk uses it (the office refuses the first upload
+ * with a 400): the case waits under "Quarantined" with the office's words
+ * and a Retry button; Retry puts it back and the next sync sends it; when
+ * the office returns it for correction (補正) it shows under "Returned by
+ * the office" with the reason, and Correct opens a new draft version of it
+ * in the case editor. */
+static void
+test_sync_page (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) packets = NULL;
+  g_autoptr(GPtrArray) cases = NULL;
+  FkStore *store = fk_window_store (f->win);
+  gint64 id = first_case (f);
+  g_autofree char *state = NULL;
+  g_autofree char *receipt = NULL;
+  GtkWidget *page, *retry, *correct;
+  gint64 corrected = 0;
+
+  /* Keep the personal data after the ack, so that a returned case can be
+   * corrected here rather than captured again. */
+  g_assert_true (fk_store_set_setting (store, "retention_days", "7", &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(FkCase) c = fk_store_case_get (store, id, &error);
+
+    g_assert_no_error (error);
+    receipt = g_strdup (c->receipt_no);
+  }
+
+  fk_window_show_sync (f->win);
+  fk_test_ui_spin ();
+  page = find_type (GTK_WIDGET (f->win), FK_TYPE_SYNC_PAGE);
+  g_assert_nonnull (page);
+  g_assert_false (label_shown (page, "Quarantined"));
+
+  click_sync_now (f, page);
+  state = packet_state (f, id);
+  g_assert_cmpstr (state, ==, "quarantined");
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 0);
+  g_assert_true (label_shown (page, "Quarantined"));
+  g_assert_true (label_contains (page, "The office answered HTTP 400"));
+  retry = fk_test_ui_find_button (page, "Retry");
+  g_assert_nonnull (retry);
+  g_signal_emit_by_name (retry, "clicked");
+  fk_test_ui_spin ();
+  g_clear_pointer (&state, g_free);
+  state = packet_state (f, id);
+  g_assert_cmpstr (state, ==, "waiting");
+  g_assert_false (label_shown (page, "Quarantined"));
+
+  click_sync_now (f, page);
+  g_clear_pointer (&state, g_free);
+  state = packet_state (f, id);
+  g_assert_cmpstr (state, ==, "acked");
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 1);
+  g_assert_true (label_contains (page, "Sync done: 1 uploaded"));
+
+  packets = fk_office_store_list_packets (f->office, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (fk_office_store_review (f->office, ((FkOfficePacket *) packets->pdata[0])->packet_id,
+                                         "returned", "照片不符規格", g_get_real_time () / G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+  g_assert_false (label_shown (page, "Returned by the office"));
+  click_sync_now (f, page);
+  g_assert_true (label_shown (page, "Returned by the office"));
+  g_assert_true (label_contains (page, "照片不符規格"));
+  correct = fk_test_ui_find_button (page, "Correct");
+  g_assert_nonnull (correct);
+  g_signal_emit_by_name (correct, "clicked");
+  fk_test_ui_spin ();
+
+  cases = fk_store_cases (store, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < cases->len; i++)
+    {
+      FkCase *c = cases->pdata[i];
+
+      if (c->supersedes == id)
+        {
+          g_assert_cmpint (c->status, ==, FK_CASE_DRAFT);
+          corrected = c->id;
+        }
+    }
+  g_assert_cmpint (corrected, >, 0);
+  g_assert_nonnull (find_type (GTK_WIDGET (f->win), FK_TYPE_CASE_EDITOR));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -448,6 +583,8 @@ main (int   argc,
   g_test_add ("/ui/auto-sync/after-seal", Fixture, NULL, fixture_set_up, test_after_seal, fixture_tear_down);
   g_test_add ("/ui/auto-sync/lock-cancels", Fixture, "hang=2", fixture_set_up, test_lock_cancels, fixture_tear_down);
   g_test_add ("/ui/auto-sync/revoked", Fixture, NULL, fixture_set_up, test_revoked, fixture_tear_down);
+  g_test_add ("/ui/sync-page/quarantine-retry-correct", Fixture, "status=400:1", fixture_set_up, test_sync_page,
+              fixture_tear_down);
   g_test_add ("/ui/auto-sync/polls-answers", Fixture, NULL, fixture_set_up_polling, test_polls_answers,
               fixture_tear_down);
   return g_test_run ();

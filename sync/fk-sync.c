@@ -799,16 +799,33 @@ accept_ack (Http               *h,
   return record_ack (h, item->packet_id, text, error);
 }
 
-static UploadResult
-classify (Http          *h,
-          const Answer  *a,
-          char         **message)
+/* What a clerk reads about an office's refusal: the office's own words
+ * first, what to do, and the status and code in parentheses for whoever
+ * the clerk calls (the code also tells a revocation apart, see
+ * upload_packet). */
+static char *
+refusal_message (UploadResult  r,
+                 long          status,
+                 const char   *code,
+                 const char   *msg)
 {
-  const char *code, *msg;
-  g_autoptr(JsonObject) err = answer_error (a, &code, &msg);
+  g_autofree char *tech = *code ? g_strdup_printf ("HTTP %ld %s", status, code) : g_strdup_printf ("HTTP %ld", status);
+  const char *words = *msg ? msg : _("no reason given");
 
-  *message = g_strdup_printf (_("The office answered HTTP %ld %s: %s"),
-                              a->status, code, *msg ? msg : "");
+  if (r == UP_RETRY)
+    return g_strdup_printf (_("The office cannot take it just now: %s (%s). FieldKit tries again by itself."), words, tech);
+  if (r == UP_QUARANTINE)
+    return g_strdup_printf (_("The office refused this case: %s (%s). Check the case and press Retry; "
+                              "if the office refuses it again, call the office."), words, tech);
+  return g_strdup_printf (_("The office refused this device's request: %s (%s)."), words, tech);
+}
+
+static UploadResult
+classify_status (Http         *h,
+                 const Answer *a,
+                 const char   *code,
+                 JsonObject   *err)
+{
   if (a->status == 401 && g_strcmp0 (code, "clock_skew") == 0 && err != NULL)
     {
       gint64 server_time = json_object_get_int_member_with_default (err, "server_time", 0);
@@ -840,6 +857,19 @@ classify (Http          *h,
   if (a->status == 429 || a->status == 503 || a->status >= 500 || a->status == 0)
     return UP_RETRY;
   return UP_QUARANTINE;
+}
+
+static UploadResult
+classify (Http          *h,
+          const Answer  *a,
+          char         **message)
+{
+  const char *code, *msg;
+  g_autoptr(JsonObject) err = answer_error (a, &code, &msg);
+  UploadResult r = classify_status (h, a, code, err);
+
+  *message = refusal_message (r, a->status, code, msg);
+  return r;
 }
 
 static UploadResult

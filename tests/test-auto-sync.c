@@ -519,7 +519,8 @@ test_sync_page (Fixture       *f,
   g_assert_cmpstr (state, ==, "quarantined");
   g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 0);
   g_assert_true (label_shown (page, "Quarantined"));
-  g_assert_true (label_contains (page, "The office answered HTTP 400"));
+  g_assert_true (label_contains (page, "The office refused this case: "));
+  g_assert_true (label_contains (page, "(HTTP 400 "));
   retry = fk_test_ui_find_button (page, "Retry");
   g_assert_nonnull (retry);
   g_signal_emit_by_name (retry, "clicked");

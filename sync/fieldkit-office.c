@@ -173,6 +173,52 @@ cmd_admin (const FkArgs *args)
   return FK_EXIT_OK;
 }
 
+/* Every admin passphrase forgotten (or one admin's): the recovery key that
+ * init printed opens the office keys, and the admin gets a new passphrase
+ * (their old one stops working).  The recovery key keeps working. */
+static int
+cmd_recover (const FkArgs *args)
+{
+  static const char *const allowed[] = { "admin", "recovery-key-file", "new-passphrase-file", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_auto(FkPassphrase) key = NULL;
+  g_auto(FkPassphrase) pass = NULL;
+  g_autofree char *detail = NULL;
+  const char *name = fk_args_opt (args, "admin");
+  guint replaced = 0;
+
+  if (!fk_args_check (args, allowed, &error) || name == NULL || fk_args_word (args, 1) != NULL)
+    return fk_cli_usage ("%s", error ? error->message : "recover --admin NAME");
+  if ((store = open_store (args, TRUE, &error)) == NULL)
+    return fk_cli_fail (error);
+  key = fk_cli_passphrase (args, "FIELDKIT_RECOVERY_KEY", "recovery-key-file", _("Recovery key: "), FALSE, &error);
+  if (key == NULL || (keys = fk_office_store_unlock_recovery (store, key, &error)) == NULL)
+    return fk_cli_fail (error);
+  {
+    g_autofree char *prompt = g_strdup_printf (_("New passphrase for %s: "), name);
+
+    pass = fk_cli_passphrase (args, "FIELDKIT_NEW_ADMIN_PASSPHRASE", "new-passphrase-file", prompt, TRUE, &error);
+  }
+  if (pass == NULL || !fk_office_store_set_admin_passphrase (store, keys, name, pass, &replaced, &error))
+    return fk_cli_fail (error);
+  detail = g_strdup_printf ("{\"replaced\":%u}", replaced);
+  fk_office_store_log (store, keys->admin, "admin.recover", name, detail, NULL);
+  if (replaced > 0)
+    fk_cli_say (_("Administrator %s has a new passphrase; the old one no longer opens the office keys. "
+                  "The recovery key still does: keep it locked away."), name);
+  else
+    fk_cli_say (_("Administrator %s was added with the recovery key. "
+                  "The recovery key still opens the office keys: keep it locked away."), name);
+  json_builder_begin_object (b);
+  fk_cli_add_str (b, "admin", name);
+  fk_cli_add_int (b, "replaced", replaced);
+  fk_cli_emit (fk_cli_ok_document (b));
+  return FK_EXIT_OK;
+}
+
 /* ---- commands: serve ------------------------------------------------------------------------------ */
 
 static gboolean
@@ -1156,6 +1202,7 @@ cmd_help (const FkArgs *args)
     "The admin passphrase comes from FIELDKIT_ADMIN_PASSPHRASE, --passphrase-file, or a prompt; never the command line.\n"
     "  init --admin NAME [--office-code CODE]\n"
     "  admin add --name NAME             (new passphrase: FIELDKIT_NEW_ADMIN_PASSPHRASE)\n"
+    "  recover --admin NAME              a new passphrase with the recovery key (FIELDKIT_RECOVERY_KEY)\n"
     "  serve [--listen ADDR:PORT] [--tls-cert F --tls-key F] [--port-file F] [--threads N] [--quiet]\n"
     "  device invite --name NAME | device list | device revoke ID|NUMBER\n"
     "  inbox [--device D] [--outing KIND]\n"
@@ -1171,6 +1218,7 @@ cmd_help (const FkArgs *args)
 static const FkCommand commands[] = {
   { "init", cmd_init },
   { "admin", cmd_admin },
+  { "recover", cmd_recover },
   { "serve", cmd_serve },
   { "device", cmd_device },
   { "inbox", cmd_inbox },

@@ -783,7 +783,110 @@ fk_office_store_add_admin (FkOfficeStore  *self,
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
 
+  if (g_strcmp0 (name, "recovery") == 0)
+    {
+      g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                           _("\"recovery\" is the recovery key's own slot, not an administrator; choose another name."));
+      return FALSE;
+    }
   return add_slot_locked (self, keys->vault, name, "passphrase", passphrase, FK_KDF_STRENGTH_OPERATOR, error);
+}
+
+FkOfficeKeys *
+fk_office_store_unlock_recovery (FkOfficeStore  *self,
+                                 const char     *recovery_key,
+                                 GError        **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  g_autofree char *key = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) local = NULL;
+  sqlite3_stmt *st;
+  FkKeyslot slot;
+  FkVault *vault;
+  int rc;
+
+  if (!is_initialized_locked (self))
+    {
+      not_initialized (self, error);
+      return NULL;
+    }
+  key = fk_recovery_key_normalize (recovery_key, NULL);
+  if (key == NULL)
+    {
+      g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                           _("This is not a recovery key: it is 14 groups of four letters and digits, "
+                             "as \"fieldkit-office init\" printed it."));
+      return NULL;
+    }
+  st = prepare (self, "SELECT slot FROM admins WHERE kind = 'recovery' ORDER BY id LIMIT 1", error);
+  if (st == NULL)
+    return NULL;
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    bytes = g_bytes_new (sqlite3_column_blob (st, 0), (gsize) sqlite3_column_bytes (st, 0));
+  sqlite3_finalize (st);
+  if (bytes == NULL || !fk_keyslot_from_bytes (bytes, &slot, NULL))
+    {
+      sodium_memzero (key, strlen (key));
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        sql_fail (self, error);
+      else
+        g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                             _("This office has no recovery slot; nothing was changed."));
+      return NULL;
+    }
+  vault = fk_vault_open (&slot, key, strlen (key), &local);
+  sodium_memzero (key, strlen (key));
+  if (vault == NULL)
+    {
+      if (g_error_matches (local, FK_CRYPTO_ERROR, FK_CRYPTO_ERROR_WRONG_PASSPHRASE))
+        g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_WRONG_PASSPHRASE,
+                             _("This recovery key does not open this office's keys. Check it against the paper "
+                               "it was written on; nothing was changed."));
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  return open_keys_locked (self, vault, "recovery", error);
+}
+
+gboolean
+fk_office_store_set_admin_passphrase (FkOfficeStore  *self,
+                                      FkOfficeKeys   *keys,
+                                      const char     *name,
+                                      const char     *passphrase,
+                                      guint          *replaced,
+                                      GError        **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  sqlite3_stmt *st;
+
+  if (replaced)
+    *replaced = 0;
+  if (g_strcmp0 (name, "recovery") == 0)
+    {
+      g_set_error_literal (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                           _("\"recovery\" is the recovery key's own slot, not an administrator; choose another name."));
+      return FALSE;
+    }
+  if (!begin (self, error))
+    return FALSE;
+  st = prepare (self, "DELETE FROM admins WHERE name = ? AND kind = 'passphrase'", error);
+  if (st == NULL)
+    goto fail;
+  bind_text (st, 1, name);
+  if (!step_done (self, st, error))
+    goto fail;
+  if (replaced)
+    *replaced = (guint) sqlite3_changes (self->db);
+  if (!add_slot_locked (self, keys->vault, name, "passphrase", passphrase, FK_KDF_STRENGTH_OPERATOR, error))
+    goto fail;
+  return commit (self, error);
+
+fail:
+  rollback (self);
+  return FALSE;
 }
 
 gboolean

@@ -180,6 +180,22 @@ gboolean       fk_office_store_add_admin   (FkOfficeStore  *store,
                                             const char     *name,
                                             const char     *passphrase,
                                             GError        **error);
+/* Opens the office keys with the recovery key only (typed in any case,
+ * with or without dashes); FK_OFFICE_ERROR_WRONG_PASSPHRASE when it is not
+ * this office's. */
+FkOfficeKeys  *fk_office_store_unlock_recovery (FkOfficeStore  *store,
+                                                const char     *recovery_key,
+                                                GError        **error);
+/* Gives administrator `name` a new passphrase, in one transaction: their
+ * passphrase slots are replaced by one for `passphrase`, or one is added
+ * when they have none.  *replaced (may be NULL) gets how many were
+ * replaced.  For `recover`, once the recovery key has opened `keys`. */
+gboolean       fk_office_store_set_admin_passphrase (FkOfficeStore  *store,
+                                                     FkOfficeKeys   *keys,
+                                                     const char     *name,
+                                                     const char     *passphrase,
+                                                     guint          *replaced,
+                                                     GError        **error);
 /* Public facts, no unlock: office code, key id, fingerprint, public keys. */
 gboolean       fk_office_store_public      (FkOfficeStore  *store,
                                             char          **office_code,

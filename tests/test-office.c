@@ -1514,6 +1514,76 @@ test_fault_spec (void)
   fk_test_rm_rf (dir);
 }
 
+/* Every admin passphrase forgotten: the recovery key init printed opens
+ * the office keys (and nothing else does in its place — a passphrase, a
+ * wrong key, a text that is no recovery key), the admin gets a new
+ * passphrase, the old one stops working, and the keys are the same keys. */
+static void
+test_recover (void)
+{
+  g_autofree char *dir = fk_test_make_tmp ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = fk_office_store_open (dir, &error);
+  g_autoptr(FkOfficeKeys) first = NULL;
+  g_autoptr(FkOfficeKeys) by_key = NULL;
+  g_autoptr(FkOfficeKeys) by_new = NULL;
+  g_autoptr(FkOfficeKeys) by_old = NULL;
+  g_autoptr(FkOfficeKeys) none = NULL;
+  g_autofree char *other = fk_recovery_key_generate ();
+  g_autofree char *typed = NULL;
+  char *recovery = NULL;
+  guint replaced = 99;
+
+  g_assert_no_error (error);
+  first = fk_office_store_init (store, "TCN", "alice", "old admin passphrase", &recovery, &error);
+  g_assert_no_error (error);
+
+  none = fk_office_store_unlock_recovery (store, "old admin passphrase", &error);
+  g_assert_null (none);
+  g_assert_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID);
+  g_clear_error (&error);
+  none = fk_office_store_unlock_recovery (store, other, &error);
+  g_assert_null (none);
+  g_assert_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_WRONG_PASSPHRASE);
+  g_clear_error (&error);
+
+  /* Typed back in lower case, without dashes. */
+  typed = g_ascii_strdown (recovery, -1);
+  for (char *r = typed, *w = typed; ; r++)
+    if (*r != '-' && (*w++ = *r) == '\0')
+      break;
+  by_key = fk_office_store_unlock_recovery (store, typed, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (by_key);
+  g_assert_cmpstr (by_key->key_id, ==, first->key_id);
+  g_assert_true (fk_equal (fk_identity_public_key (by_key->sign), fk_identity_public_key (first->sign), 32));
+
+  g_assert_false (fk_office_store_set_admin_passphrase (store, by_key, "recovery", "x", NULL, &error));
+  g_assert_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (fk_office_store_set_admin_passphrase (store, by_key, "alice", "new admin passphrase", &replaced, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (replaced, ==, 1);
+
+  by_old = fk_office_store_unlock (store, "old admin passphrase", &error);
+  g_assert_null (by_old);
+  g_assert_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_WRONG_PASSPHRASE);
+  g_clear_error (&error);
+  by_new = fk_office_store_unlock (store, "new admin passphrase", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (by_new->admin, ==, "alice");
+  g_assert_true (fk_equal (fk_box_key_secret (by_new->box), fk_box_key_secret (first->box), 32));
+  /* The recovery key still works, and a name without a slot is added. */
+  g_clear_pointer (&by_key, fk_office_keys_free);
+  by_key = fk_office_store_unlock_recovery (store, recovery, &error);
+  g_assert_no_error (error);
+  g_assert_true (fk_office_store_set_admin_passphrase (store, by_key, "bob", "bob admin passphrase", &replaced, &error));
+  g_assert_cmpuint (replaced, ==, 0);
+  fk_recovery_key_free (recovery);
+  g_clear_pointer (&store, fk_office_store_free);
+  fk_test_rm_rf (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1544,6 +1614,7 @@ main (int    argc,
   ADD ("/office/fault/hang", test_fault_hang);
   ADD ("/office/fault/lose-ack", test_fault_lose_ack);
   g_test_add_func ("/office/fault/spec", test_fault_spec);
+  g_test_add_func ("/office/keys/recover", test_recover);
 #undef ADD
 
   {

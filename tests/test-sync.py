@@ -536,6 +536,36 @@ def main():
         # Correct the returned case as a new version and send it.
         rc, doc, err = dev.run("case", "correct", ids[0])
         ok(rc == 1 and "removed" in err, "a purged returned case asks for re-capture, clearly", err)
+
+        # Every admin passphrase forgotten: the recovery key printed at init
+        # gives the admin a new one (an office of its own, so the one above
+        # keeps its passphrase).
+        lost = os.path.join(root, "office-lost")
+
+        def office_cli(*args, **extra):
+            p = subprocess.run([OFFICE, "--data-dir", lost, "--json"] + list(args), env=env(**extra),
+                               capture_output=True, text=True, timeout=120)
+            try:
+                return p.returncode, json.loads(p.stdout) if p.stdout.strip() else {}, p.stderr
+            except json.JSONDecodeError:
+                return p.returncode, {}, p.stderr
+
+        rc, doc, err = office_cli("init", "--admin", "Director Wu")
+        recovery_key = doc.get("recovery_key", "")
+        ok(rc == 0 and recovery_key, "a second office is set up and prints its recovery key", err)
+        rc, doc, err = office_cli("recover", "--admin", "Director Wu", FIELDKIT_RECOVERY_KEY="not a key",
+                                  FIELDKIT_NEW_ADMIN_PASSPHRASE="a brand new admin passphrase")
+        ok(rc == 1 and "not a recovery key" in err, "recover refuses a text that is no recovery key, saying so", err)
+        rc, doc, err = office_cli("recover", "--admin", "Director Wu",
+                                  FIELDKIT_RECOVERY_KEY=recovery_key.lower().replace("-", ""),
+                                  FIELDKIT_NEW_ADMIN_PASSPHRASE="a brand new admin passphrase")
+        ok(rc == 0 and doc.get("replaced") == 1, "recover gives the admin a new passphrase with the recovery key",
+           (rc, doc, err))
+        rc, doc, err = office_cli("device", "invite", "--name", "tablet 9")
+        ok(rc == 1 and "does not open" in err, "the forgotten passphrase no longer opens the office keys", err)
+        rc, doc, err = office_cli("device", "invite", "--name", "tablet 9",
+                                  FIELDKIT_ADMIN_PASSPHRASE="a brand new admin passphrase")
+        ok(rc == 0 and doc.get("code"), "the new passphrase opens them (an invite is made)", (rc, doc, err))
     finally:
         office.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -4197,6 +4197,32 @@ purge_case (FkStore  *self,
   return advance_case (self, case_id, "uploaded", "case.purge", error);
 }
 
+/* The office holds the packet now (its signed ack says so): the device's
+ * sealed copy goes, whatever the retention, so that delivered packets do
+ * not pile up in the file (a photo case is ~200 KiB).  The device cannot
+ * open it anyway (sealed to the office's key, the ephemeral key long
+ * gone); it is freed under secure_delete = FAST, like an erased photo's
+ * ciphertext (docs/SECURITY.md §12): its freed pages hold only what the
+ * office can read and is already holding, and later writes reuse them. */
+static gboolean
+drop_sealed_packet (FkStore     *self,
+                    const char  *packet_id,
+                    GError     **error)
+{
+  sqlite3_stmt *st;
+  gboolean done;
+
+  if (!exec_cached (self, "PRAGMA secure_delete = FAST", error))
+    return FALSE;
+  st = cached (self, "DELETE FROM outbox_packets WHERE packet_id = ?", error);
+  if (st != NULL)
+    sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  done = st != NULL && step_cached (self, st, error);
+  if (!exec_cached (self, "PRAGMA secure_delete = ON", done ? error : NULL) || !done)
+    return FALSE;
+  return TRUE;
+}
+
 gboolean
 fk_store_outbox_acked (FkStore     *self,
                        const char  *packet_id,
@@ -4229,7 +4255,8 @@ fk_store_outbox_acked (FkStore     *self,
   sqlite3_bind_text (st, 2, ack_text, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (st, 3, g_get_real_time ());
   if (!step_cached (self, st, error) ||
-      !advance_case (self, case_id, "uploaded", "case.uploaded", error))
+      !advance_case (self, case_id, "uploaded", "case.uploaded", error) ||
+      !drop_sealed_packet (self, packet_id, error))
     goto fail;
   /* Retention 0 (the default): the office holds the case now, so the device
    * keeps only the non-identifying stub. */

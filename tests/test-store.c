@@ -1577,10 +1577,24 @@ test_open_migrates_v3 (Fixture *f, gconstpointer data)
     g_clear_error (&error);
   }
 
-  /* The outbox still works: an ack moves the row on without its packet. */
+  /* The outbox still works: an ack moves the row on, and the device's
+   * sealed copy of the packet goes (the office holds it); the other
+   * packet, still waiting, stays. */
   g_assert_true (fk_store_outbox_acked (f->store, ((FkOutboxItem *) after->pdata[0])->packet_id, "{}", &error));
   g_assert_no_error (error);
   g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM outbox WHERE state = 'acked'"), ==, 1);
+  g_assert_cmpint (fk_test_int (db, "SELECT COUNT(*) FROM outbox_packets"), ==, 1);
+  g_assert_null (fk_store_outbox_packet (f->store, ((FkOutboxItem *) after->pdata[0])->packet_id, &error));
+  g_assert_error (error, FK_STORE_ERROR, FK_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  {
+    g_autoptr(GBytes) waiting = fk_store_outbox_packet (f->store, ((FkOutboxItem *) after->pdata[1])->packet_id, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (waiting, bytes->pdata[1]));
+  }
+  /* secure_delete is back to ON for everything else. */
+  g_assert_cmpint (fk_test_int (db, "PRAGMA secure_delete"), ==, 1);
 }
 
 /* Format 3 makes the receipt number's unique index partial: a file of

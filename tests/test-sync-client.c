@@ -241,6 +241,70 @@ test_audit_in_parts (Fixture       *f,
   g_assert_cmpuint (n, >=, local->len - 10);
 }
 
+/* What the device no longer needs goes after the ack — the photo (its key
+ * erased), the personal record, and the device's own sealed copy of the
+ * packet — and the space is used again: a second day of cases with photos
+ * grows the file by much less than one day's packets would. */
+static gint64
+db_pages (FkStore *store)
+{
+  sqlite3_stmt *st = NULL;
+  gint64 n = -1;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (fk_store_db (store), "PRAGMA page_count", -1, &st, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    n = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  return n;
+}
+
+static void
+test_space_reused (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  FkSyncReport report;
+  gint64 day1, day2, packet_pages = 0;   /* one day's packets, in 4 KiB pages */
+
+  for (int day = 0; day < 2; day++)
+    {
+      for (int i = 0; i < 10; i++)
+        {
+          g_autofree char *pid = fk_test_national_id ('A', 1, 5000 + day * 100 + i);
+
+          sealed_case (f, pid, 200 * 1024);
+        }
+      if (day == 1)
+        {
+          g_autoptr(GPtrArray) outbox = fk_store_outbox (f->device, FALSE, &error);
+
+          g_assert_no_error (error);
+          for (guint i = 0; i < outbox->len; i++)
+            packet_pages += (gint64) ((FkOutboxItem *) outbox->pdata[i])->size / 4096;
+        }
+      g_assert_true (fk_sync_run (f->device, NULL, NULL, &report, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (report.uploaded, ==, 10);
+      fk_sync_report_clear (&report);
+    }
+  g_assert_cmpint (fk_test_int (fk_store_db (f->device), "SELECT COUNT(*) FROM outbox_packets"), ==, 0);
+  /* A third day, measured from the second: the freed pages of two days'
+   * photos and packets are there to be used again. */
+  day1 = db_pages (f->device);
+  for (int i = 0; i < 10; i++)
+    {
+      g_autofree char *pid = fk_test_national_id ('A', 1, 5300 + i);
+
+      sealed_case (f, pid, 200 * 1024);
+    }
+  g_assert_true (fk_sync_run (f->device, NULL, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  fk_sync_report_clear (&report);
+  day2 = db_pages (f->device);
+  g_assert_cmpint (packet_pages, >, 400);
+  g_assert_cmpint (day2 - day1, <, packet_pages / 4);
+}
+
 /* The audit log goes up while the packets do (sync/fk-sync.c, send_audit):
  * the office's first four packet PUTs are held for a second, and within
  * that second, before any packet is stored, the office already holds a
@@ -429,6 +493,7 @@ main (int    argc,
   g_test_add ("/sync/client/audit-in-parts", Fixture, NULL, fixture_set_up, test_audit_in_parts, fixture_tear_down);
   g_test_add ("/sync/client/audit-during-uploads", Fixture, "hang=1:4", fixture_set_up, test_audit_during_uploads,
               fixture_tear_down);
+  g_test_add ("/sync/client/space-reused", Fixture, NULL, fixture_set_up, test_space_reused, fixture_tear_down);
   g_test_add ("/sync/client/ack-not-recorded", Fixture, NULL, fixture_set_up, test_ack_not_recorded, fixture_tear_down);
   return g_test_run ();
 }

@@ -1957,6 +1957,37 @@ server_free (FkOfficeServer *self)
   g_free (self);
 }
 
+guint
+fk_office_remove_stale_partials (FkOfficeStore *store,
+                                 gint64         max_age_s)
+{
+  g_autofree char *root = g_build_filename (fk_office_store_data_dir (store), "partial", NULL);
+  g_autoptr(GDir) devices = g_dir_open (root, 0, NULL);
+  gint64 cutoff = g_get_real_time () / G_USEC_PER_SEC - max_age_s;
+  const char *device;
+  guint removed = 0;
+
+  while (devices && (device = g_dir_read_name (devices)) != NULL)
+    {
+      g_autofree char *dir_path = g_build_filename (root, device, NULL);
+      g_autoptr(GDir) packets = g_dir_open (dir_path, 0, NULL);
+      const char *packet;
+
+      while (packets && (packet = g_dir_read_name (packets)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir_path, packet, NULL);
+          GStatBuf st;
+
+          if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode) && (gint64) st.st_mtime < cutoff &&
+              g_unlink (path) == 0)
+            removed++;
+        }
+      g_clear_pointer (&packets, g_dir_close);
+      g_rmdir (dir_path);   /* only when empty */
+    }
+  return removed;
+}
+
 FkOfficeServer *
 fk_office_server_start (FkOfficeStore                *store,
                         FkOfficeKeys                 *keys,
@@ -1991,6 +2022,14 @@ fk_office_server_start (FkOfficeStore                *store,
   self->faults = parse_faults (options->faults, error);
   if (self->faults == NULL)
     goto fail;
+  {
+    guint stale = fk_office_remove_stale_partials (store, FK_OFFICE_PARTIAL_MAX_AGE_S);
+
+    if (stale > 0 && !self->quiet)
+      fprintf (stderr, "fieldkit-office: removed %u unfinished upload(s) untouched for %d days; "
+                       "their devices send those packets again from the start\n",
+               stale, FK_OFFICE_PARTIAL_MAX_AGE_S / (24 * 3600));
+  }
 
   addr.sin_family = AF_INET;
   addr.sin_port = htons (options->port);

@@ -47,6 +47,15 @@ guint16         fk_office_server_port  (FkOfficeServer *server);
 void            fk_office_server_stop  (FkOfficeServer *server,
                                         guint           grace_s);
 
+/* Unfinished uploads (the parts a device sent of a packet over one part,
+ * DATA_DIR/partial/DEVICE/PACKET) untouched for FK_OFFICE_PARTIAL_MAX_AGE_S
+ * are removed, and so are device folders left empty; a device that comes
+ * back later simply starts that packet again (GET answers "none").  The
+ * server does this when it starts.  Returns how many files went. */
+#define FK_OFFICE_PARTIAL_MAX_AGE_S (14 * 24 * 3600)
+guint           fk_office_remove_stale_partials (FkOfficeStore *store,
+                                                 gint64         max_age_s);
+
 /* ---- shared with bundle import ------------------------------------------- */
 
 /* Verifies a whole packet file (§4.3) and stores it durably (file fsync'd

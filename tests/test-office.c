@@ -12,6 +12,8 @@
  */
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
+#include <utime.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1514,6 +1516,42 @@ test_fault_spec (void)
   fk_test_rm_rf (dir);
 }
 
+/* Unfinished uploads do not pile up: parts of a packet untouched for two
+ * weeks go when the server starts (with folders left empty), recent ones
+ * stay for their device to resume. */
+static void
+test_stale_partials (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *root = g_build_filename (f->dir, "partial", NULL);
+  g_autofree char *dev_a = g_build_filename (root, "dev-a", NULL);
+  g_autofree char *dev_b = g_build_filename (root, "dev-b", NULL);
+  g_autofree char *old_a = g_build_filename (dev_a, "packet-old", NULL);
+  g_autofree char *new_a = g_build_filename (dev_a, "packet-new", NULL);
+  g_autofree char *old_b = g_build_filename (dev_b, "packet-old", NULL);
+  struct utimbuf weeks_ago = { .actime = time (NULL) - 15 * 24 * 3600, .modtime = time (NULL) - 15 * 24 * 3600 };
+
+  g_assert_cmpint (g_mkdir_with_parents (dev_a, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (dev_b, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (old_a, "part", -1, NULL));
+  g_assert_true (g_file_set_contents (new_a, "part", -1, NULL));
+  g_assert_true (g_file_set_contents (old_b, "part", -1, NULL));
+  g_assert_cmpint (utime (old_a, &weeks_ago), ==, 0);
+  g_assert_cmpint (utime (old_b, &weeks_ago), ==, 0);
+
+  g_assert_cmpuint (fk_office_remove_stale_partials (f->store, FK_OFFICE_PARTIAL_MAX_AGE_S), ==, 2);
+  g_assert_false (g_file_test (old_a, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (old_b, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (dev_b, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (new_a, G_FILE_TEST_EXISTS));
+  /* The server does it as it starts. */
+  g_assert_cmpint (utime (new_a, &weeks_ago), ==, 0);
+  g_clear_pointer (&f->server, server_stop);
+  start_server (f, NULL);
+  g_assert_false (g_file_test (new_a, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (dev_a, G_FILE_TEST_EXISTS));
+}
+
 /* Every admin passphrase forgotten: the recovery key init printed opens
  * the office keys (and nothing else does in its place — a passphrase, a
  * wrong key, a text that is no recovery key), the admin gets a new
@@ -1613,6 +1651,7 @@ main (int    argc,
   ADD ("/office/fault/drop", test_fault_drop);
   ADD ("/office/fault/hang", test_fault_hang);
   ADD ("/office/fault/lose-ack", test_fault_lose_ack);
+  ADD ("/office/partial/stale", test_stale_partials);
   g_test_add_func ("/office/fault/spec", test_fault_spec);
   g_test_add_func ("/office/keys/recover", test_recover);
 #undef ADD

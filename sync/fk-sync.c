@@ -600,6 +600,9 @@ struct _Run {
   gboolean            revoked;
   guint               running;     /* workers not yet finished */
   GCond               done_cond;   /* a worker finished */
+  gint64              in_flight;   /* bytes of the packets being uploaded now */
+  gint64              budget;      /* bytes_in_flight_budget () */
+  GCond               slot_cond;   /* in_flight went down */
 
   GMutex              store_lock;  /* every store call */
   GMutex              ack_lock;    /* guards what follows */
@@ -1348,11 +1351,25 @@ fetch_answers (Http                *h,
 
 /* ---- the whole run ------------------------------------------------------------- */
 
-/* How many packets go up at once (FIELDKIT_SYNC_PARALLEL, 1 … 16). */
+/* How many packets go up at once (FIELDKIT_SYNC_PARALLEL, 1 … 16).  8:
+ * with 4, the office's group commits and the device's batches of acks were
+ * half as large, and the cores idle between them (docs/PERFORMANCE.md,
+ * series V: 1.2-1.4x). */
 static guint
 parallel_uploads (void)
 {
-  return (guint) CLAMP (env_long ("FIELDKIT_SYNC_PARALLEL", 4), 1, 16);
+  return (guint) CLAMP (env_long ("FIELDKIT_SYNC_PARALLEL", 8), 1, 16);
+}
+
+/* Each worker holds its packet in memory while it goes up; together they
+ * hold at most this many bytes (FIELDKIT_SYNC_BYTES_IN_FLIGHT), except that
+ * one packet always may go, however large (up to the office's 64 MiB).  A
+ * tablet sending eight large packets at once would otherwise hold half a
+ * gigabyte. */
+static gint64
+bytes_in_flight_budget (void)
+{
+  return MAX (1, (gint64) env_long ("FIELDKIT_SYNC_BYTES_IN_FLIGHT", 64L * 1024 * 1024));
 }
 
 /* One worker: its own Http (made by upload_all, so curl_global_init runs
@@ -1373,13 +1390,24 @@ upload_worker (gpointer data)
       g_mutex_lock (&run->lock);
       while (!run->stop && run->next < run->items->len && item == NULL)
         {
-          guint i = run->next++;
+          guint i = run->next;
+          FkOutboxItem *next = run->items->pdata[i];
 
-          if (run->cases->pdata[i] != NULL)
+          if (run->cases->pdata[i] == NULL)
             {
-              item = run->items->pdata[i];
-              rc = run->cases->pdata[i];
+              run->next++;
+              continue;
             }
+          /* Wait for memory while others hold theirs (see bytes_in_flight_budget). */
+          if (run->in_flight > 0 && run->in_flight + (gint64) next->size > run->budget)
+            {
+              g_cond_wait (&run->slot_cond, &run->lock);
+              continue;
+            }
+          run->next++;
+          item = next;
+          rc = run->cases->pdata[i];
+          run->in_flight += (gint64) item->size;
         }
       g_mutex_unlock (&run->lock);
       if (item == NULL)
@@ -1387,6 +1415,8 @@ upload_worker (gpointer data)
 
       r = upload_packet (hp, run->office, item, run->progress, run->user_data, run->report, rc, &error);
       g_mutex_lock (&run->lock);
+      run->in_flight -= (gint64) item->size;
+      g_cond_broadcast (&run->slot_cond);
       if (rc->client_status == NULL)
         rc->client_status = g_strdup (_("waiting"));
       if (r == UP_DONE)
@@ -1474,6 +1504,8 @@ upload_all (Http               *h,
   g_mutex_init (&run.ack_lock);
   g_cond_init (&run.ack_cond);
   g_cond_init (&run.done_cond);
+  g_cond_init (&run.slot_cond);
+  run.budget = bytes_in_flight_budget ();
   run.acks = g_ptr_array_new_with_free_func (pending_ack_free);
   run.failed_acks = g_ptr_array_new_with_free_func (pending_ack_free);
   workers = g_new0 (Http, MAX (n, 1));
@@ -1525,6 +1557,7 @@ upload_all (Http               *h,
   g_ptr_array_unref (run.failed_acks);
   g_cond_clear (&run.ack_cond);
   g_cond_clear (&run.done_cond);
+  g_cond_clear (&run.slot_cond);
   g_mutex_clear (&run.lock);
   g_mutex_clear (&run.store_lock);
   g_mutex_clear (&run.ack_lock);

@@ -1,8 +1,10 @@
 /* fk-sync.h — the device side of the sync protocol (docs/PROTOCOL.md):
  * enrolment, upload with resume and retries, the office's answers, the
  * audit log upload, and USB bundles.  libcurl: packets go up several at
- * once (FIELDKIT_SYNC_PARALLEL, default 4), each worker with its own
- * keep-alive connection; everything else on one connection. */
+ * once (FIELDKIT_SYNC_PARALLEL, default 8; together holding at most
+ * FIELDKIT_SYNC_BYTES_IN_FLIGHT, default 64 MiB, but always one), each
+ * worker with its own keep-alive connection; everything else on one
+ * connection. */
 #pragma once
 
 #include <gio/gio.h>

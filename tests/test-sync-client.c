@@ -241,6 +241,70 @@ test_audit_in_parts (Fixture       *f,
   g_assert_cmpuint (n, >=, local->len - 10);
 }
 
+/* The packets the workers hold in memory at once stay within
+ * FIELDKIT_SYNC_BYTES_IN_FLIGHT (one packet always goes, however large):
+ * with a budget smaller than any packet they go one at a time, all of
+ * them; without it, several are in flight together. */
+typedef struct {
+  GMutex      lock;
+  GHashTable *open;        /* packet ids started and not finished */
+  guint       max_open;
+} Flight;
+
+static void
+flight_cb (const char *packet_id,
+           gsize       done,
+           gsize       total,
+           gpointer    user_data)
+{
+  Flight *fl = user_data;
+
+  g_mutex_lock (&fl->lock);
+  if (done < total)
+    g_hash_table_add (fl->open, g_strdup (packet_id));
+  else
+    g_hash_table_remove (fl->open, packet_id);
+  fl->max_open = MAX (fl->max_open, g_hash_table_size (fl->open));
+  g_mutex_unlock (&fl->lock);
+}
+
+static guint
+max_in_flight (Fixture    *f,
+               const char *budget,
+               guint       first_serial)
+{
+  g_autoptr(GError) error = NULL;
+  Flight fl = { .open = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
+  FkSyncReport report;
+
+  g_mutex_init (&fl.lock);
+  for (guint i = 0; i < 8; i++)
+    {
+      g_autofree char *pid = fk_test_national_id ('A', 1, first_serial + i);
+
+      sealed_case (f, pid, 300 * 1024);
+    }
+  if (budget)
+    g_setenv ("FIELDKIT_SYNC_BYTES_IN_FLIGHT", budget, TRUE);
+  g_assert_true (fk_sync_run (f->device, flight_cb, &fl, &report, NULL, &error));
+  g_unsetenv ("FIELDKIT_SYNC_BYTES_IN_FLIGHT");
+  g_assert_no_error (error);
+  g_assert_cmpuint (report.uploaded, ==, 8);
+  fk_sync_report_clear (&report);
+  g_hash_table_unref (fl.open);
+  g_mutex_clear (&fl.lock);
+  return fl.max_open;
+}
+
+static void
+test_bytes_in_flight (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_assert_cmpuint (max_in_flight (f, "1000", 6000), ==, 1);
+  g_assert_cmpuint (max_in_flight (f, NULL, 6100), >, 1);
+  g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 16);
+}
+
 /* What the device no longer needs goes after the ack — the photo (its key
  * erased), the personal record, and the device's own sealed copy of the
  * packet — and the space is used again: a second day of cases with photos
@@ -306,10 +370,11 @@ test_space_reused (Fixture       *f,
 }
 
 /* The audit log goes up while the packets do (sync/fk-sync.c, send_audit):
- * the office's first four packet PUTs are held for a second, and within
- * that second, before any packet is stored, the office already holds a
- * body of the device's audit log.  After the run it holds all of it, one
- * intact chain, and the device's cursor is at its last entry. */
+ * the office holds its first packet PUTs (more than there are workers) for
+ * a second, and within that second, before any packet is stored, the
+ * office already holds a body of the device's audit log.  After the run it
+ * holds all of it, one intact chain, and the device's cursor is at its
+ * last entry. */
 typedef struct {
   FkOfficeStore *office;
   char          *device_id;
@@ -491,8 +556,9 @@ main (int    argc,
               fixture_tear_down);
   g_test_add ("/sync/client/async-cancel", Fixture, NULL, fixture_set_up, test_async_cancel, fixture_tear_down);
   g_test_add ("/sync/client/audit-in-parts", Fixture, NULL, fixture_set_up, test_audit_in_parts, fixture_tear_down);
-  g_test_add ("/sync/client/audit-during-uploads", Fixture, "hang=1:4", fixture_set_up, test_audit_during_uploads,
+  g_test_add ("/sync/client/audit-during-uploads", Fixture, "hang=1:16", fixture_set_up, test_audit_during_uploads,
               fixture_tear_down);
+  g_test_add ("/sync/client/bytes-in-flight", Fixture, NULL, fixture_set_up, test_bytes_in_flight, fixture_tear_down);
   g_test_add ("/sync/client/space-reused", Fixture, NULL, fixture_set_up, test_space_reused, fixture_tear_down);
   g_test_add ("/sync/client/ack-not-recorded", Fixture, NULL, fixture_set_up, test_ack_not_recorded, fixture_tear_down);
   return g_test_run ();

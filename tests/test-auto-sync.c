@@ -465,6 +465,17 @@ label_contains (GtkWidget  *root,
 }
 
 static void
+progress_text_cb (GObject    *bar,
+                  GParamSpec *pspec,
+                  gpointer    user_data)
+{
+  const char *text = gtk_progress_bar_get_text (GTK_PROGRESS_BAR (bar));
+
+  if (text != NULL)
+    g_ptr_array_add (user_data, g_strdup (text));
+}
+
+static void
 click_sync_now (Fixture   *f,
                 GtkWidget *page)
 {
@@ -530,7 +541,27 @@ test_sync_page (Fixture       *f,
   g_assert_cmpstr (state, ==, "waiting");
   g_assert_false (label_shown (page, "Quarantined"));
 
-  click_sync_now (f, page);
+  /* The bar tells the whole run, in cases and bytes — never a packet id. */
+  {
+    GtkWidget *bar = find_type (page, GTK_TYPE_PROGRESS_BAR);
+    g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+    gulong handler;
+    gboolean whole = FALSE;
+
+    g_assert_nonnull (bar);
+    handler = g_signal_connect (bar, "notify::text", G_CALLBACK (progress_text_cb), texts);
+    click_sync_now (f, page);
+    g_signal_handler_disconnect (bar, handler);
+    for (guint i = 0; i < texts->len; i++)
+      {
+        const char *t = texts->pdata[i];
+
+        g_assert_true (g_str_has_prefix (t, "Uploading: "));
+        g_assert_null (strstr (t, "-"));   /* no packet id (a UUID) */
+        whole |= g_str_has_prefix (t, "Uploading: 1 of 1 cases sent");
+      }
+    g_assert_true (whole);
+  }
   g_clear_pointer (&state, g_free);
   state = packet_state (f, id);
   g_assert_cmpstr (state, ==, "acked");

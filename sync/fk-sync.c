@@ -818,7 +818,8 @@ refusal_message (UploadResult  r,
   if (r == UP_RETRY)
     return g_strdup_printf (_("The office cannot take it just now: %s (%s). FieldKit tries again by itself."), words, tech);
   if (r == UP_QUARANTINE)
-    return g_strdup_printf (_("The office refused this case: %s (%s). Check the case and press Retry; "
+    return g_strdup_printf (_("The office refused this case: %s (%s). Check the case, then retry it "
+                              "(Retry on the Sync page, or \"fieldkit-cli outbox retry\"); "
                               "if the office refuses it again, call the office."), words, tech);
   return g_strdup_printf (_("The office refused this device's request: %s (%s)."), words, tech);
 }

@@ -598,6 +598,59 @@ test_sync_page (Fixture       *f,
   g_assert_nonnull (find_type (GTK_WIDGET (f->win), FK_TYPE_CASE_EDITOR));
 }
 
+/* After a season the outbox holds thousands of delivered packets: the
+ * Sync page lists every packet still on its way and only the newest 20 at
+ * the office, with a line saying how many earlier ones there are. */
+static guint
+count_rows_titled (GtkWidget  *root,
+                   const char *prefix)
+{
+  guint n = 0;
+
+  if (ADW_IS_PREFERENCES_ROW (root) && gtk_widget_is_visible (root) &&
+      g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), prefix))
+    n++;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    n += count_rows_titled (c, prefix);
+  return n;
+}
+
+static void
+test_sync_page_long_history (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) outbox = NULL;
+  FkStore *store = fk_window_store (f->win);
+  FkSyncReport report;
+  GtkWidget *page;
+
+  for (guint i = 2; i <= 25; i++)
+    sealed_case (store, f->outing, i);
+  g_assert_true (fk_sync_run (store, NULL, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (report.uploaded, ==, 25);
+  fk_sync_report_clear (&report);
+  sealed_case (store, f->outing, 26);   /* one still waiting */
+
+  fk_window_show_sync (f->win);
+  fk_test_ui_spin ();
+  page = find_type (GTK_WIDGET (f->win), FK_TYPE_SYNC_PAGE);
+  g_assert_nonnull (page);
+  fk_sync_page_refresh (FK_SYNC_PAGE (page));
+  fk_test_ui_spin ();
+  /* 20 at the office and the one waiting; the line for the 5 before them. */
+  outbox = fk_store_outbox (store, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (outbox->len, ==, 26);
+  g_assert_cmpuint (count_rows_titled (page, "TCN-"), ==, 21);
+  g_assert_cmpuint (count_rows_titled (page, ((FkOutboxItem *) outbox->pdata[0])->receipt_no), ==, 0);
+  g_assert_cmpuint (count_rows_titled (page, ((FkOutboxItem *) outbox->pdata[4])->receipt_no), ==, 0);
+  g_assert_cmpuint (count_rows_titled (page, ((FkOutboxItem *) outbox->pdata[5])->receipt_no), ==, 1);
+  g_assert_cmpuint (count_rows_titled (page, ((FkOutboxItem *) outbox->pdata[25])->receipt_no), ==, 1);
+  g_assert_cmpuint (count_rows_titled (page, "Earlier packets at the office: 5"), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -615,6 +668,8 @@ main (int   argc,
   g_test_add ("/ui/auto-sync/after-seal", Fixture, NULL, fixture_set_up, test_after_seal, fixture_tear_down);
   g_test_add ("/ui/auto-sync/lock-cancels", Fixture, "hang=2", fixture_set_up, test_lock_cancels, fixture_tear_down);
   g_test_add ("/ui/auto-sync/revoked", Fixture, NULL, fixture_set_up, test_revoked, fixture_tear_down);
+  g_test_add ("/ui/sync-page/long-history", Fixture, NULL, fixture_set_up, test_sync_page_long_history,
+              fixture_tear_down);
   g_test_add ("/ui/sync-page/quarantine-retry-correct", Fixture, "status=400:1", fixture_set_up, test_sync_page,
               fixture_tear_down);
   g_test_add ("/ui/auto-sync/polls-answers", Fixture, NULL, fixture_set_up_polling, test_polls_answers,

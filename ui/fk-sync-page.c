@@ -8,6 +8,9 @@
 #include "ui/fk-preferences.h"
 #include "ui/fk-ui-util.h"
 
+/* The packets already at the office that "Every packet" lists: the newest. */
+#define SYNC_PAGE_ACKED_SHOWN 20
+
 /* ---- types -------------------------------------------------------------------- */
 
 struct _FkSyncPage
@@ -424,6 +427,7 @@ fk_sync_page_refresh (FkSyncPage *self)
   g_autoptr(GPtrArray) returned = NULL;
   FkCaseStatus status = FK_CASE_RETURNED;
   guint n_quarantined = 0;
+  guint n_acked = 0, skip_acked, skipped = 0;
 
   if (store == NULL || !fk_store_is_unlocked (store))
     return;
@@ -444,6 +448,12 @@ fk_sync_page_refresh (FkSyncPage *self)
   clear_group (self->packets);
   clear_group (self->quarantine);
   outbox = fk_store_outbox (store, TRUE, NULL);
+  /* Every packet still on its way, and only the newest of those at the
+   * office: after a season they are thousands, and the clerk looks here
+   * for what has not gone yet (their cases stay listed in their outings). */
+  for (guint i = 0; outbox && i < outbox->len; i++)
+    n_acked += g_strcmp0 (((FkOutboxItem *) outbox->pdata[i])->state, "acked") == 0;
+  skip_acked = n_acked > SYNC_PAGE_ACKED_SHOWN ? n_acked - SYNC_PAGE_ACKED_SHOWN : 0;
   for (guint i = 0; outbox && i < outbox->len; i++)
     {
       FkOutboxItem *item = outbox->pdata[i];
@@ -451,6 +461,11 @@ fk_sync_page_refresh (FkSyncPage *self)
                                               client_state_label (item->state), server_state_label (item->server_status));
       const char *title = item->receipt_no ? item->receipt_no : item->packet_id;
 
+      if (g_strcmp0 (item->state, "acked") == 0 && skipped < skip_acked)
+        {
+          skipped++;
+          continue;
+        }
       group_add (self->packets, info_row (title, sub));
       if (g_strcmp0 (item->state, "quarantined") == 0)
         {
@@ -466,6 +481,12 @@ fk_sync_page_refresh (FkSyncPage *self)
           group_add (self->quarantine, row);
           n_quarantined++;
         }
+    }
+  if (skipped > 0)
+    {
+      g_autofree char *earlier = g_strdup_printf (_("Earlier packets at the office: %u"), skipped);
+
+      group_add (self->packets, info_row (earlier, _("Not listed here; their cases are in their outings.")));
     }
   if (outbox == NULL || outbox->len == 0)
     group_add (self->packets, info_row (_("Nothing sealed yet"), NULL));

@@ -1060,14 +1060,28 @@ cmd_enroll (const FkArgs *args)
   return FK_EXIT_OK;
 }
 
+/* The line a terminal shows while packets go up (several at once, so the
+ * whole run, not one packet).  The sync calls this one call at a time. */
+typedef struct {
+  guint       waiting;   /* packets waiting when the run started */
+  GHashTable *sent;      /* packet ids fully sent and acknowledged */
+} SyncLine;
+
 static void
 sync_progress (const char *packet_id,
                gsize       done,
                gsize       total,
                gpointer    user_data)
 {
-  if (!fk_cli_json () && isatty (STDERR_FILENO))
-    g_printerr ("\r%s %3u%%", packet_id, total ? (guint) (done * 100 / total) : 100);
+  SyncLine *line = user_data;
+
+  if (fk_cli_json () || !isatty (STDERR_FILENO))
+    return;
+  if (done >= total)
+    g_hash_table_add (line->sent, g_strdup (packet_id));
+  g_printerr ("\r");
+  g_printerr (_("Uploading: %u of %u cases sent"), g_hash_table_size (line->sent),
+              MAX (line->waiting, g_hash_table_size (line->sent)));
 }
 
 static int
@@ -1084,9 +1098,21 @@ cmd_sync (const FkArgs *args)
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  ok = fk_sync_run (store, sync_progress, NULL, &report, NULL, &error);
+  {
+    g_autoptr(GPtrArray) waiting = fk_store_outbox (store, FALSE, NULL);
+    SyncLine line = { .sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
+
+    for (guint i = 0; waiting && i < waiting->len; i++)
+      {
+        FkOutboxItem *item = waiting->pdata[i];
+
+        line.waiting += g_strcmp0 (item->state, "waiting") == 0 && item->packet_hash != NULL;
+      }
+    ok = fk_sync_run (store, sync_progress, &line, &report, NULL, &error);
+    g_hash_table_unref (line.sent);
+  }
   if (!fk_cli_json () && isatty (STDERR_FILENO))
-    g_printerr ("\r");
+    g_printerr ("\r\033[K");
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "cases");

@@ -11,6 +11,8 @@ office's per-device audit verification."""
 
 import json
 import os
+import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -66,6 +68,25 @@ class Device:
         except json.JSONDecodeError:
             doc = {"_raw": p.stdout}
         return p.returncode, doc, p.stderr
+
+    def run_tty(self, *args, op="ann", timeout=300):
+        """Runs a command as a person at a terminal: no --json, stderr a tty."""
+        master, slave = pty.openpty()
+        cmd = [CLI, "--data-dir", self.dir, "--operator", op] + list(args)
+        p = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=slave, text=True)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        out = p.communicate(timeout=timeout)[0]
+        os.close(master)
+        return p.returncode, out, b"".join(chunks).decode("utf-8", "replace")
 
 
 class Office:
@@ -388,6 +409,13 @@ def main():
         cid, err = new_case(dev, outing, id_with_checksum(5500), "After Garbage", photo)
         rc, doc, err = dev.run("sync")
         ok(rc == 0 and len(office.inbox()) == before + 1, "a real device still syncs after the garbage", (doc, err))
+
+        # At a terminal the sync shows the whole run, in cases, never a packet id.
+        cid, err = new_case(dev, outing, id_with_checksum(5501), "At A Terminal", photo)
+        rc, out, tty = dev.run_tty("sync")
+        ok(rc == 0 and "Uploading: 1 of 1 cases sent" in tty
+           and not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", tty),
+           "at a terminal, sync shows 'Uploading: 1 of 1 cases sent'", (rc, out, tty))
 
         # Reference data: the office publishes a new catalog (a fee changes);
         # the device applies it from the signed change feed.

@@ -1036,8 +1036,20 @@ cmd_handover (const FkArgs *args)
       JsonArray *list;
       const char *receipt, *card;
 
-      if (g_strv_length (cells) < 2 || *g_strstrip (cells[0]) == '\0' || g_str_equal (cells[0], "receipt_no"))
+      if (*g_strstrip (lines[i]) == '\0' || g_str_equal (g_strstrip (cells[0]), "receipt_no"))
         continue;
+      if (g_strv_length (cells) < 2 || *cells[0] == '\0')
+        {
+          /* A line that is not receipt_no,card_number: said, never skipped in silence. */
+          refused++;
+          json_builder_begin_object (b);
+          fk_cli_add_int (b, "line", i + 1);
+          fk_cli_add_str (b, "result", "refused");
+          fk_cli_add_str (b, "message", _("not \"receipt_no,card_number\""));
+          json_builder_end_object (b);
+          fk_cli_say (_("line %u: not \"receipt_no,card_number\"; refused"), i + 1);
+          continue;
+        }
       receipt = cells[0];
       card = g_strstrip (cells[1]);
       row = fk_office_store_get_packet (store, receipt, &local);
@@ -1050,10 +1062,12 @@ cmd_handover (const FkArgs *args)
       if (person == NULL || *card == '\0')
         {
           refused++;
+          const char *why = local ? local->message
+                            : _("no application with this receipt number has arrived, or no card number");
+
           fk_cli_add_str (b, "result", "refused");
-          fk_cli_add_str (b, "message", local ? local->message
-                                       : _("no application with this receipt number has arrived, or no card number"));
-          fk_cli_say (_("line %u: %s refused"), i + 1, receipt);
+          fk_cli_add_str (b, "message", why);
+          fk_cli_say (_("line %u: %s refused: %s"), i + 1, receipt, why);
           json_builder_end_object (b);
           continue;
         }
@@ -1131,6 +1145,14 @@ cmd_handover (const FkArgs *args)
       fk_cli_say (_("Device %u: %u card(s) listed for hand-over; the device receives them at its next sync."),
            device->number, json_array_get_length (value));
       fk_office_store_log (store, keys->admin, "handover.publish", device->device_id, "{}", NULL);
+    }
+  if (listed == 0 && refused == 0)
+    {
+      g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                   _("%s has no hand-over lines: each line is \"receipt_no,card_number\" (a first line "
+                     "\"receipt_no,card_number\" is allowed). Nothing was published."),
+                   fk_args_word (args, 2));
+      return fk_cli_fail (error);
     }
   fk_cli_add_int (b, "listed", listed);
   fk_cli_add_int (b, "refused", refused);

@@ -460,6 +460,16 @@ def main():
         with open(cards, "w") as f:
             f.write("receipt_no,card_number\n")
             f.write(f"{students[0][1]},F100000001\n{students[1][1]},F100000002\n")
+        wrong = os.path.join(root, "not-cards.txt")
+        with open(wrong, "w") as f:
+            f.write("receipt_no,card_number\n\nthis is a class photo list\n")
+        rc, doc, err = office.run("handover", "publish", wrong)
+        ok(rc == 1 and doc.get("listed") == 0 and "receipt_no,card_number" in str(doc.get("rows")),
+           "a line that is not receipt_no,card_number is refused and said, never skipped in silence", (rc, doc, err))
+        with open(wrong, "w") as f:
+            f.write("receipt_no,card_number\n\n")
+        rc, doc, err = office.run("handover", "publish", wrong)
+        ok(rc == 1 and "no hand-over lines" in err, "a list with no line at all is refused, saying what a line is", err)
         export_dir = os.path.join(root, "handover-usb")
         rc, doc, err = office.run("handover", "publish", cards, "--export", export_dir)
         ok(rc == 0 and doc.get("listed") == 2, "the office publishes the hand-over list", (doc, err))

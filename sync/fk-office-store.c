@@ -1856,6 +1856,20 @@ fk_office_store_review (FkOfficeStore  *self,
                      _("No packet %s has arrived."), packet_id);
       return FALSE;
     }
+  /* A decision is final: the device has been told it (or will be), and a
+   * returned case comes back corrected as a new packet that is reviewed in
+   * its turn; an approval after a return, or two returns, would leave the
+   * clerk with two answers to one application. */
+  if (g_strcmp0 (p->review, "pending") != 0)
+    {
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS,
+                   _("Packet %s (%s) was already reviewed: %s. A decision is final; a returned case "
+                     "comes back corrected as a new packet, which is reviewed in its turn."),
+                   p->packet_id, p->receipt_no ? p->receipt_no : "—",
+                   g_strcmp0 (p->review, "approved") == 0 ? _("approved")
+                   : g_strcmp0 (p->review, "returned") == 0 ? _("returned for correction") : p->review);
+      return FALSE;
+    }
   if (!begin (self, error))
     return FALSE;
   st = prepare (self, "UPDATE packets SET review = ?, review_reason = ? WHERE packet_id = ?", error);

@@ -1013,6 +1013,11 @@ test_changes (Fixture       *f,
   g_assert_no_error (error);
   g_assert_true (fk_office_store_review (f->store, id2, "returned", "照片不符規格，請補正", 101, &error));
   g_assert_no_error (error);
+  /* A decision is final: a second one is refused and adds nothing to the feed. */
+  g_assert_false (fk_office_store_review (f->store, id2, "approved", NULL, 102, &error));
+  g_assert_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS);
+  g_assert_nonnull (strstr (error->message, "already reviewed: returned for correction"));
+  g_clear_error (&error);
 
   c = http (f, "GET", "/v1/changes?since=0", NULL, 0, d, NULL);
   g_assert_cmpint (c->status, ==, 200);

@@ -219,6 +219,36 @@ cmd_recover (const FkArgs *args)
   return FK_EXIT_OK;
 }
 
+/* A consistent copy of the whole office, while it serves. */
+static int
+cmd_backup (const FkArgs *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkOfficeStore) store = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  const char *dest = fk_args_word (args, 1);
+  gint64 packets = 0;
+  guint64 bytes = 0;
+
+  if (!fk_cli_check_options (args, NULL))
+    return FK_EXIT_USAGE;
+  if (dest == NULL || fk_args_word (args, 2) != NULL)
+    return fk_cli_usage ("backup DIR");
+  if ((store = open_store (args, TRUE, &error)) == NULL ||
+      !fk_office_store_backup (store, dest, &packets, &bytes, &error))
+    return fk_cli_fail (error);
+  fk_cli_say (_("The office is copied to %s: %lld packets, %.1f MB. The copy holds the office "
+                "keys sealed as they are here (an admin passphrase or the recovery key opens them): keep it "
+                "as safe as the office. To restore, serve from it: fieldkit-office --data-dir %s serve"),
+              dest, (long long) packets, (double) bytes / 1e6, dest);
+  json_builder_begin_object (b);
+  fk_cli_add_str (b, "backup", dest);
+  fk_cli_add_int (b, "packets", packets);
+  fk_cli_add_int (b, "bytes", (gint64) bytes);
+  fk_cli_emit (fk_cli_ok_document (b));
+  return FK_EXIT_OK;
+}
+
 /* ---- commands: serve ------------------------------------------------------------------------------ */
 
 static gboolean
@@ -1225,6 +1255,7 @@ cmd_help (const FkArgs *args)
     "  init --admin NAME [--office-code CODE]\n"
     "  admin add --name NAME             (new passphrase: FIELDKIT_NEW_ADMIN_PASSPHRASE)\n"
     "  recover --admin NAME              a new passphrase with the recovery key (FIELDKIT_RECOVERY_KEY)\n"
+    "  backup DIR                        a consistent copy of the whole office, while it serves\n"
     "  serve [--listen ADDR:PORT] [--tls-cert F --tls-key F] [--port-file F] [--threads N] [--quiet]\n"
     "  device invite --name NAME | device list | device revoke ID|NUMBER\n"
     "  inbox [--device D] [--outing KIND]\n"
@@ -1241,6 +1272,7 @@ static const FkCommand commands[] = {
   { "init", cmd_init },
   { "admin", cmd_admin },
   { "recover", cmd_recover },
+  { "backup", cmd_backup },
   { "serve", cmd_serve },
   { "device", cmd_device },
   { "inbox", cmd_inbox },

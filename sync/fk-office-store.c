@@ -889,6 +889,183 @@ fail:
   return FALSE;
 }
 
+/* Copies one file and fsyncs the copy; adds its size to *bytes. */
+static gboolean
+copy_durably (const char  *from,
+              const char  *to,
+              guint64     *bytes,
+              GError     **error)
+{
+  g_autoptr(GFile) src = g_file_new_for_path (from);
+  g_autoptr(GFile) dst = g_file_new_for_path (to);
+  GStatBuf st;
+  int fd;
+
+  if (!g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+    return FALSE;
+  fd = open (to, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync (fd) != 0 || fstat (fd, &st) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   _("%s could not be written to disk: %s."), to, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  *bytes += (guint64) st.st_size;
+  return TRUE;
+}
+
+static gboolean
+fsync_dir (const char  *dir,
+           GError     **error)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   _("%s could not be written to disk: %s."), dir, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+gboolean
+fk_office_store_backup (FkOfficeStore  *self,
+                        const char     *dest_dir,
+                        gint64         *packets,
+                        guint64        *bytes,
+                        GError        **error)
+{
+  g_autofree char *dest_db = g_build_filename (dest_dir, "office.db", NULL);
+  g_autofree char *src_packets = g_build_filename (self->data_dir, "packets", NULL);
+  g_autofree char *dest_packets = g_build_filename (dest_dir, "packets", NULL);
+  g_autoptr(GDir) existing = NULL;
+  g_autoptr(GDir) dir = NULL;
+  sqlite3 *src = NULL, *dst = NULL;
+  sqlite3_backup *bk;
+  guint64 copied = 0;
+  gint64 n = 0;
+  const char *name;
+  int rc;
+
+  if (g_mkdir_with_parents (dest_dir, 0700) != 0)
+    {
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   _("The folder %s could not be made: %s."), dest_dir, g_strerror (errno));
+      return FALSE;
+    }
+  existing = g_dir_open (dest_dir, 0, error);
+  if (existing == NULL)
+    return FALSE;
+  if (g_dir_read_name (existing) != NULL)
+    {
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS,
+                   _("%s is not empty. Give a new or empty folder, so that no earlier backup is mixed in."), dest_dir);
+      return FALSE;
+    }
+
+  /* office.db: one snapshot, read through a connection of our own. */
+  if (sqlite3_open_v2 (self->db_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+      sqlite3_open_v2 (dest_db, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   _("The office database could not be copied to %s: %s."), dest_dir,
+                   src && dst ? sqlite3_errmsg (dst) : src ? sqlite3_errmsg (src) : "out of memory");
+      goto fail;
+    }
+  sqlite3_busy_timeout (src, 5000);
+  bk = sqlite3_backup_init (dst, "main", src, "main");
+  rc = bk ? sqlite3_backup_step (bk, -1) : SQLITE_ERROR;
+  if (bk)
+    sqlite3_backup_finish (bk);
+  if (rc != SQLITE_DONE ||
+      sqlite3_exec (dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   _("The office database could not be copied to %s: %s."), dest_dir, sqlite3_errmsg (dst));
+      goto fail;
+    }
+  {
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2 (dst, "SELECT count(*) FROM packets", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step (st) == SQLITE_ROW)
+      n = sqlite3_column_int64 (st, 0);
+    sqlite3_finalize (st);
+  }
+  sqlite3_close (dst);
+  dst = NULL;
+  sqlite3_close (src);
+  src = NULL;
+  {
+    GStatBuf sb;
+
+    if (g_stat (dest_db, &sb) == 0)
+      copied += (guint64) sb.st_size;
+  }
+  {
+    int fd = open (dest_db, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fsync (fd) != 0)
+      {
+        if (fd >= 0)
+          close (fd);
+        g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                     _("%s could not be written to disk: %s."), dest_db, g_strerror (errno));
+        return FALSE;
+      }
+    close (fd);
+  }
+
+  /* The packet files and segments, after the snapshot. */
+  dir = g_dir_open (src_packets, 0, NULL);
+  if (dir != NULL)
+    {
+      if (g_mkdir_with_parents (dest_packets, 0700) != 0)
+        {
+          g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                       _("The folder %s could not be made: %s."), dest_packets, g_strerror (errno));
+          return FALSE;
+        }
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *from = g_build_filename (src_packets, name, NULL);
+          g_autofree char *to = g_build_filename (dest_packets, name, NULL);
+
+          /* Not a file being written (renamed into place when whole). */
+          if (!g_file_test (from, G_FILE_TEST_IS_REGULAR) || g_str_has_prefix (name, ".") ||
+              strstr (name, ".tmp-") != NULL)
+            continue;
+          if (!copy_durably (from, to, &copied, error))
+            return FALSE;
+        }
+      if (!fsync_dir (dest_packets, error))
+        return FALSE;
+    }
+  if (!fsync_dir (dest_dir, error))
+    return FALSE;
+  if (packets)
+    *packets = n;
+  if (bytes)
+    *bytes = copied;
+  return TRUE;
+
+fail:
+  sqlite3_close (dst);
+  sqlite3_close (src);
+  return FALSE;
+}
+
 gboolean
 fk_office_store_public (FkOfficeStore  *self,
                         char          **office_code,

@@ -196,6 +196,21 @@ gboolean       fk_office_store_set_admin_passphrase (FkOfficeStore  *store,
                                                      const char     *passphrase,
                                                      guint          *replaced,
                                                      GError        **error);
+/* A consistent copy of the office in `dest_dir` (made, mode 0700; it must
+ * not exist or be empty), while the office may be serving: office.db as
+ * one snapshot (SQLite's online backup, from a connection of its own, so
+ * writers are not held up), then DATA_DIR/packets — packet files are
+ * written once and segments only appended to, so every byte a row of the
+ * snapshot points to is copied (anything newer is a harmless extra).
+ * Every file is fsync'd.  Unfinished uploads are not copied.  The office
+ * keys travel sealed, as they are in office.db.  *packets and *bytes (may
+ * be NULL) get the number of packets in the snapshot and the bytes
+ * copied. */
+gboolean       fk_office_store_backup      (FkOfficeStore  *store,
+                                            const char     *dest_dir,
+                                            gint64         *packets,
+                                            guint64        *bytes,
+                                            GError        **error);
 /* Public facts, no unlock: office code, key id, fingerprint, public keys. */
 gboolean       fk_office_store_public      (FkOfficeStore  *store,
                                             char          **office_code,

@@ -854,6 +854,65 @@ test_packet_segment (Fixture       *f,
   g_assert_cmpint (fk_office_store_count_packets (f->store), ==, 2);
 }
 
+/* A backup while the office serves: every packet — inside office.db, in
+ * a segment, in a file of its own — comes back byte for byte from the
+ * copy, which opens with the admin passphrase like the office; a folder
+ * that is not empty is refused. */
+static void
+test_backup (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Device) d = enroll (f);
+  const gsize sizes[] = { 2 * 1024, 200 * 1024, 2 * 1024 * 1024 + 5 };
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) packets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autofree char *dest = g_build_filename (f->dir, "..", "backup-copy", NULL);
+  g_autofree char *dest_real = NULL;
+  g_autoptr(FkOfficeStore) copy = NULL;
+  g_autoptr(FkOfficeKeys) keys = NULL;
+  gint64 n = 0;
+  guint64 bytes = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      char *id = g_uuid_string_random ();
+      GBytes *packet = make_packet (f, d, id, sizes[i]);
+      g_autofree char *ack = NULL;
+      gboolean duplicate = FALSE;
+
+      ack = fk_office_ingest_packet (f->store, f->keys, packet, id, d->device_id, &duplicate, &error);
+      g_assert_no_error (error);
+      g_ptr_array_add (ids, id);
+      g_ptr_array_add (packets, packet);
+    }
+  dest_real = g_canonicalize_filename (dest, NULL);
+  g_assert_true (fk_office_store_backup (f->store, dest_real, &n, &bytes, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 3);
+  g_assert_cmpuint (bytes, >, 2 * 1024 * 1024);
+
+  copy = fk_office_store_open (dest_real, &error);
+  g_assert_no_error (error);
+  keys = fk_office_store_unlock (copy, FK_TEST_PASS_ADMIN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (keys->key_id, ==, f->keys->key_id);
+  g_assert_cmpint (fk_office_store_count_packets (copy), ==, 3);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr(GBytes) back = fk_office_store_packet_bytes (copy, ids->pdata[i], &error);
+
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (back, packets->pdata[i]));
+    }
+  g_clear_pointer (&copy, fk_office_store_free);
+
+  g_assert_false (fk_office_store_backup (f->store, dest_real, NULL, NULL, &error));
+  g_assert_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_EXISTS);
+  g_clear_error (&error);
+  fk_test_rm_rf (dest_real);
+}
+
 static void
 test_packet_wrong_id (Fixture       *f,
                       gconstpointer  data)
@@ -1657,6 +1716,7 @@ main (int    argc,
   ADD ("/office/fault/hang", test_fault_hang);
   ADD ("/office/fault/lose-ack", test_fault_lose_ack);
   ADD ("/office/partial/stale", test_stale_partials);
+  ADD ("/office/backup", test_backup);
   g_test_add_func ("/office/fault/spec", test_fault_spec);
   g_test_add_func ("/office/keys/recover", test_recover);
 #undef ADD

@@ -575,6 +575,18 @@ def main():
         rc, doc, err = dev.run("case", "correct", ids[0])
         ok(rc == 1 and "removed" in err, "a purged returned case asks for re-capture, clearly", err)
 
+        # A backup while the office serves: the copy lists the same packets.
+        copy_dir = os.path.join(root, "office-backup")
+        held = len(office.inbox())
+        rc, doc, err = office.run("backup", copy_dir)
+        ok(rc == 0 and doc.get("packets") == held, "backup copies the office while it serves", (rc, doc, err))
+        p = subprocess.run([OFFICE, "--data-dir", copy_dir, "--json", "inbox"], env=env(),
+                           capture_output=True, text=True, timeout=120)
+        ok(p.returncode == 0 and len(json.loads(p.stdout).get("packets", [])) == held,
+           "the backup's inbox lists the same packets", p.stderr)
+        rc, doc, err = office.run("backup", copy_dir)
+        ok(rc == 1 and "not empty" in err, "a backup never writes into a folder that is not empty", err)
+
         # Every admin passphrase forgotten: the recovery key printed at init
         # gives the admin a new one (an office of its own, so the one above
         # keeps its passphrase).

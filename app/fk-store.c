@@ -4051,6 +4051,22 @@ fk_store_outbox_progress (FkStore     *self,
 }
 
 gboolean
+fk_store_outbox_exported (FkStore     *self,
+                          const char  *packet_id,
+                          GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if (!require_unlocked (self, error))
+    return FALSE;
+  st = cached (self, "UPDATE outbox SET sent_offset = size WHERE packet_id = ? AND state = 'waiting'", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  return step_cached (self, st, error);
+}
+
+gboolean
 fk_store_outbox_failed (FkStore     *self,
                         const char  *packet_id,
                         gboolean     quarantine,

@@ -384,6 +384,9 @@ GBytes         *fk_packet_reader_read (FkPacketReader *reader, const char *packe
 void            fk_packet_reader_free (FkPacketReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FkPacketReader, fk_packet_reader_free)
 gboolean      fk_store_outbox_progress (FkStore *store, const char *packet_id, gint64 offset, GError **error);
+/* A waiting packet went into a USB bundle: all its bytes have left the
+ * device, so the next sync asks the office (GET) before sending it again. */
+gboolean      fk_store_outbox_exported (FkStore *store, const char *packet_id, GError **error);
 /* A failed attempt: quarantine (with a message a clerk can read) or retry
  * later at next_attempt. */
 gboolean      fk_store_outbox_failed (FkStore *store, const char *packet_id, gboolean quarantine,

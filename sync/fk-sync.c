@@ -1788,6 +1788,7 @@ fk_bundle_export (FkStore     *store,
   g_autoptr(GPtrArray) items = fk_store_outbox (store, FALSE, error);
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GPtrArray) packets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GPtrArray) exported = g_ptr_array_new ();   /* packet ids, borrowed from items */
   g_autofree char *audit = NULL;
   gint64 last = 0;
 
@@ -1805,7 +1806,10 @@ fk_bundle_export (FkStore     *store,
       GBytes *p = it->packet_hash ? fk_store_outbox_packet (store, it->packet_id, NULL) : NULL;
 
       if (p)
-        g_ptr_array_add (packets, p);
+        {
+          g_ptr_array_add (packets, p);
+          g_ptr_array_add (exported, it->packet_id);
+        }
     }
   audit = fk_store_audit_export (store, 0, &last, error);
   if (audit == NULL)
@@ -1825,5 +1829,17 @@ fk_bundle_export (FkStore     *store,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error))
     return FALSE;
   *n_packets = packets->len;
+  /* The next sync asks the office about these before sending them again:
+   * once the bundle is imported they need not go over the network. */
+  if (!fk_store_begin_batch (store, error))
+    return FALSE;
+  for (guint i = 0; i < exported->len; i++)
+    if (!fk_store_outbox_exported (store, exported->pdata[i], error))
+      {
+        fk_store_end_batch (store, FALSE, NULL);
+        return FALSE;
+      }
+  if (!fk_store_end_batch (store, TRUE, error))
+    return FALSE;
   return fk_store_mark_synced (store, error);
 }

@@ -376,7 +376,10 @@ def main():
         ok(rc == 0 and len(office.inbox()) == before + 1, "the office imports the bundle", (doc, err))
         rc, doc, err = office.run("bundle", "import", bundle)
         ok(rc == 0 and len(office.inbox()) == before + 1, "importing the same bundle again stores nothing twice", (doc, err))
+        puts = office.requests("PUT", "/v1/packets/")
         rc, doc, err = dev.run("sync")
+        ok(office.requests("PUT", "/v1/packets/") == puts,
+           "a packet that went by USB is not sent again over the network", office.requests("PUT", "/v1/packets/") - puts)
         rc, doc, err = dev.run("outbox")
         ok(all(p["state"] == "acked" for p in doc.get("packets", [])), "after the import the device is acknowledged at the next sync", doc)
 

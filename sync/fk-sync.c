@@ -900,10 +900,11 @@ upload_once (Http                *h,
   /* Where does the office stand with this packet?  Not asked on the first
    * try of a packet that goes in one part and was never tried before: the
    * office keeps nothing of a one-part PUT that did not arrive whole, and
-   * if it holds the packet already (an ack lost when a sync was cut, a USB
-   * bundle) the PUT of the same bytes is answered with the same ack
-   * (PROTOCOL §3.4).  The question costs a signed request and a round trip
-   * per packet; a retry asks it. */
+   * if it holds the packet already (an ack lost when a sync was cut) the
+   * PUT of the same bytes is answered with the same ack (PROTOCOL §3.4).
+   * The question costs a signed request and a round trip per packet; a
+   * retry asks it, and so does a packet that went into a USB bundle
+   * (fk_store_outbox_exported: its sent_offset is its size). */
   if (first_try && total <= UPLOAD_PART && item->attempts == 0 && item->sent_offset == 0)
     goto send;
   if (!http_do (h, "GET", path, NULL, 0, NULL, NULL, &a, &local))

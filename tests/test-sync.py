@@ -149,6 +149,19 @@ class Office:
             return sum(1 for line in f if f" {method} {prefix}" in line)
 
 
+def scan_for_people(folder, needles):
+    """Every file under folder searched for each value (UTF-8)."""
+    found = []
+    for dirpath, _, files in os.walk(folder):
+        for fn in files:
+            with open(os.path.join(dirpath, fn), "rb") as f:
+                data = f.read()
+            for needle in needles:
+                if needle.encode() in data:
+                    found.append((os.path.join(dirpath, fn), needle))
+    return found
+
+
 def new_case(dev, outing, pid, name, photo, finalize=True):
     rc, doc, err = dev.run("case", "new", "--outing", outing, "--service", "id_card_replace",
                            "--person-id", pid, "--name", name, "--birth", "1950-03-04",
@@ -251,6 +264,13 @@ def main():
                     if needle.encode() in data:
                         found.append((fn, needle))
         ok(not found, "no name or ID number in the device's files", found)
+        planted = os.path.join(root, "planted")
+        os.makedirs(planted, exist_ok=True)
+        with open(os.path.join(planted, "x.bin"), "wb") as f:
+            f.write(b"\x00\x01" + "王大明".encode() + b"\xff")
+        ok(scan_for_people(planted, ["王大明"]), "the search finds a planted name (so its silence means something)")
+        found = scan_for_people(office.dir, ["王大明", "李小華", "Chang Wei-ting", "A123456789"])
+        ok(not found, "no name or ID number in the office's files either (packets stay sealed at rest)", found)
 
         # The office returns one case and approves another.
         by_receipt = {p["receipt_no"]: p for p in inbox}
@@ -583,6 +603,8 @@ def main():
         held = len(office.inbox())
         rc, doc, err = office.run("backup", copy_dir)
         ok(rc == 0 and doc.get("packets") == held, "backup copies the office while it serves", (rc, doc, err))
+        found = scan_for_people(copy_dir, ["王大明", "李小華", "Chang Wei-ting", "A123456789", "陳小明", "林小美"])
+        ok(not found, "the backup holds no name or ID number in the clear", found)
         p = subprocess.run([OFFICE, "--data-dir", copy_dir, "--json", "inbox"], env=env(),
                            capture_output=True, text=True, timeout=120)
         ok(p.returncode == 0 and len(json.loads(p.stdout).get("packets", [])) == held,

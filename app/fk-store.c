@@ -4170,6 +4170,28 @@ advance_case (FkStore     *self,
   return audit (self, action, kase->uuid, detail, error);
 }
 
+/* Runs a cached statement (bound) that frees ciphertext nobody on this
+ * device can open any more, under secure_delete = FAST: what was on the
+ * row's b-tree page is zeroed, freed overflow pages are left as they are
+ * rather than written again as zeros (docs/SECURITY.md §12).  The
+ * connection is back to ON whatever happened; a failure to switch back is
+ * reported only when the statement itself succeeded. */
+static gboolean
+step_fast_delete (FkStore       *self,
+                  sqlite3_stmt  *st,
+                  GError       **error)
+{
+  gboolean done;
+
+  if (!exec_cached (self, "PRAGMA secure_delete = FAST", error))
+    {
+      fk_sql_done (st);
+      return FALSE;
+    }
+  done = step_cached (self, st, error);
+  return exec_cached (self, "PRAGMA secure_delete = ON", done ? error : NULL) && done;
+}
+
 static gboolean
 purge_case (FkStore  *self,
             gint64    case_id,
@@ -4190,20 +4212,12 @@ purge_case (FkStore  *self,
    * Those pages are unreadable without the attachment's own key, which the
    * second statement then erases under secure_delete = ON: the row is
    * small by then, so the key's old bytes are zeroed wherever they were. */
-  {
-    gboolean freed;
-
-    if (!exec_cached (self, "PRAGMA secure_delete = FAST", error))
-      return FALSE;
-    st = cached (self, "UPDATE attachments SET data = NULL WHERE case_id = ? AND data IS NOT NULL", error);
-    if (st != NULL)
-      sqlite3_bind_int64 (st, 1, case_id);
-    freed = st != NULL && step_cached (self, st, error);
-    /* Back to ON whatever happened; an error here is the one reported only
-     * when the statement itself succeeded. */
-    if (!exec_cached (self, "PRAGMA secure_delete = ON", freed ? error : NULL) || !freed)
-      return FALSE;
-  }
+  st = cached (self, "UPDATE attachments SET data = NULL WHERE case_id = ? AND data IS NOT NULL", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, case_id);
+  if (!step_fast_delete (self, st, error))
+    return FALSE;
   st = cached (self, "UPDATE attachments SET key = NULL WHERE case_id = ?", error);
   if (st == NULL)
     return FALSE;
@@ -4225,18 +4239,12 @@ drop_sealed_packet (FkStore     *self,
                     const char  *packet_id,
                     GError     **error)
 {
-  sqlite3_stmt *st;
-  gboolean done;
+  sqlite3_stmt *st = cached (self, "DELETE FROM outbox_packets WHERE packet_id = ?", error);
 
-  if (!exec_cached (self, "PRAGMA secure_delete = FAST", error))
+  if (st == NULL)
     return FALSE;
-  st = cached (self, "DELETE FROM outbox_packets WHERE packet_id = ?", error);
-  if (st != NULL)
-    sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
-  done = st != NULL && step_cached (self, st, error);
-  if (!exec_cached (self, "PRAGMA secure_delete = ON", done ? error : NULL) || !done)
-    return FALSE;
-  return TRUE;
+  sqlite3_bind_text (st, 1, packet_id, -1, SQLITE_TRANSIENT);
+  return step_fast_delete (self, st, error);
 }
 
 gboolean

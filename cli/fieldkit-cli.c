@@ -1099,15 +1099,9 @@ cmd_sync (const FkArgs *args)
   if (store == NULL)
     return fk_cli_fail (error);
   {
-    g_autoptr(GPtrArray) waiting = fk_store_outbox (store, FALSE, NULL);
-    SyncLine line = { .sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
+    SyncLine line = { .waiting = fk_sync_count_waiting (store, NULL),
+                      .sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
 
-    for (guint i = 0; waiting && i < waiting->len; i++)
-      {
-        FkOutboxItem *item = waiting->pdata[i];
-
-        line.waiting += g_strcmp0 (item->state, "waiting") == 0 && item->packet_hash != NULL;
-      }
     ok = fk_sync_run (store, sync_progress, &line, &report, NULL, &error);
     g_hash_table_unref (line.sent);
   }

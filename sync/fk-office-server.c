@@ -64,6 +64,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "app/fk-args.h"
 #include "app/fk-audit.h"
 #include "app/fk-catalog.h"
 #include "app/fk-packet.h"
@@ -222,27 +223,6 @@ builder_text (JsonBuilder *b)
 
   json_generator_set_root (gen, root);
   return json_generator_to_data (gen, NULL);
-}
-
-static void
-add_str (JsonBuilder *b,
-         const char  *name,
-         const char  *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_int (JsonBuilder *b,
-         const char  *name,
-         gint64       value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
 }
 
 /* Parses `text` as one JSON object; NULL if it is not. */
@@ -405,14 +385,14 @@ make_ack (FkOfficeKeys   *keys,
   g_autofree char *body = NULL;
 
   json_builder_begin_object (b);
-  add_int (b, "v", 1);
-  add_str (b, "type", "ack");
-  add_str (b, "packet_id", p->packet_id);
-  add_str (b, "packet_hash", hash_hex);
-  add_str (b, "device_id", p->device_id);
-  add_int (b, "device_seq", p->device_seq);
-  add_str (b, "case_uuid", p->case_uuid);
-  add_str (b, "received_at", at);
+  fk_cli_add_int (b, "v", 1);
+  fk_cli_add_str (b, "type", "ack");
+  fk_cli_add_str (b, "packet_id", p->packet_id);
+  fk_cli_add_str (b, "packet_hash", hash_hex);
+  fk_cli_add_str (b, "device_id", p->device_id);
+  fk_cli_add_int (b, "device_seq", p->device_seq);
+  fk_cli_add_str (b, "case_uuid", p->case_uuid);
+  fk_cli_add_str (b, "received_at", at);
   json_builder_end_object (b);
   body = builder_text (b);
   return fk_envelope_sign (keys->sign, keys->key_id, body);
@@ -745,10 +725,10 @@ fk_office_ingest_audit (FkOfficeStore         *store,
     return NULL;
 
   json_builder_begin_object (b);
-  add_int (b, "v", 1);
-  add_str (b, "type", "audit_ack");
-  add_str (b, "device_id", device->device_id);
-  add_int (b, "through", through);
+  fk_cli_add_int (b, "v", 1);
+  fk_cli_add_str (b, "type", "audit_ack");
+  fk_cli_add_str (b, "device_id", device->device_id);
+  fk_cli_add_int (b, "through", through);
   json_builder_end_object (b);
   body = builder_text (b);
   return fk_envelope_sign (keys->sign, keys->key_id, body);
@@ -1013,10 +993,10 @@ respond_error_full (Req        *r,
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "error");
   json_builder_begin_object (b);
-  add_str (b, "code", code);
-  add_str (b, "message", message);
+  fk_cli_add_str (b, "code", code);
+  fk_cli_add_str (b, "message", message);
   if (extra_name)
-    add_int (b, extra_name, extra_value);
+    fk_cli_add_int (b, extra_name, extra_value);
   json_builder_end_object (b);
   json_builder_end_object (b);
   text = builder_text (b);
@@ -1198,9 +1178,9 @@ auth_headers (Req *r)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "error");
       json_builder_begin_object (b);
-      add_str (b, "code", "device_revoked");
-      add_str (b, "message", _("This device was revoked by the office."));
-      add_str (b, "revocation", env);
+      fk_cli_add_str (b, "code", "device_revoked");
+      fk_cli_add_str (b, "message", _("This device was revoked by the office."));
+      fk_cli_add_str (b, "revocation", env);
       json_builder_end_object (b);
       json_builder_end_object (b);
       text = builder_text (b);
@@ -1343,16 +1323,16 @@ handle_enroll (Req *r)
   }
   enrolled_at = fk_office_iso_time (device->enrolled_at);
   json_builder_begin_object (b);
-  add_int (b, "v", 1);
-  add_str (b, "type", "enrolled");
-  add_str (b, "device_id", device->device_id);
-  add_int (b, "device_number", device->number);
-  add_str (b, "office_code", r->server->keys->office_code);
-  add_str (b, "key_id", r->server->keys->key_id);
-  add_str (b, "enrolled_at", enrolled_at);
+  fk_cli_add_int (b, "v", 1);
+  fk_cli_add_str (b, "type", "enrolled");
+  fk_cli_add_str (b, "device_id", device->device_id);
+  fk_cli_add_int (b, "device_number", device->number);
+  fk_cli_add_str (b, "office_code", r->server->keys->office_code);
+  fk_cli_add_str (b, "key_id", r->server->keys->key_id);
+  fk_cli_add_str (b, "enrolled_at", enrolled_at);
   /* Signed, so the device can pin the TLS key it was really talking to. */
   if (r->server->tls_pin)
-    add_str (b, "tls_pin", r->server->tls_pin);
+    fk_cli_add_str (b, "tls_pin", r->server->tls_pin);
   json_builder_end_object (b);
   return respond_envelope (r, b);
 }
@@ -1373,9 +1353,9 @@ handle_changes (Req *r)
     return respond_gerror (r, error);
   next = since;
   json_builder_begin_object (b);
-  add_int (b, "v", 1);
-  add_str (b, "type", "changes");
-  add_str (b, "device_id", r->device->device_id);
+  fk_cli_add_int (b, "v", 1);
+  fk_cli_add_str (b, "type", "changes");
+  fk_cli_add_str (b, "device_id", r->device->device_id);
   json_builder_set_member_name (b, "changes");
   json_builder_begin_array (b);
   for (guint i = 0; i < changes->len; i++)
@@ -1383,24 +1363,24 @@ handle_changes (Req *r)
       FkOfficeChange *c = changes->pdata[i];
 
       json_builder_begin_object (b);
-      add_int (b, "seq", c->seq);
-      add_str (b, "kind", c->kind);
-      add_str (b, "packet_id", c->packet_id);
-      add_str (b, "case_uuid", c->case_uuid);
-      add_str (b, "receipt_no", c->receipt_no);
+      fk_cli_add_int (b, "seq", c->seq);
+      fk_cli_add_str (b, "kind", c->kind);
+      fk_cli_add_str (b, "packet_id", c->packet_id);
+      fk_cli_add_str (b, "case_uuid", c->case_uuid);
+      fk_cli_add_str (b, "receipt_no", c->receipt_no);
       if (g_strcmp0 (c->kind, "handover") == 0)
-        add_str (b, "sealed", c->reason);
+        fk_cli_add_str (b, "sealed", c->reason);
       else
         {
-          add_str (b, "decision", c->decision);
+          fk_cli_add_str (b, "decision", c->decision);
           if (c->reason)
-            add_str (b, "reason", c->reason);
+            fk_cli_add_str (b, "reason", c->reason);
         }
       json_builder_end_object (b);
       next = c->seq;
     }
   json_builder_end_array (b);
-  add_int (b, "next", next);
+  fk_cli_add_int (b, "next", next);
   /* Reference data: a catalog the administrator published, when it is
    * newer than the one the device says it has.  It travels inside the
    * signed body, so the device applies only what the office signed. */
@@ -1420,8 +1400,8 @@ handle_changes (Req *r)
 
         if (parsed != NULL && fk_catalog_version (parsed) > have)
           {
-            add_int (b, "catalog_version", fk_catalog_version (parsed));
-            add_str (b, "catalog", catalog);
+            fk_cli_add_int (b, "catalog_version", fk_catalog_version (parsed));
+            fk_cli_add_str (b, "catalog", catalog);
           }
       }
   }
@@ -1465,8 +1445,8 @@ handle_packet_get (Req *r)
 
       if (g_strcmp0 (stored->device_id, r->device->device_id) != 0)
         return respond_error (r, 404, "not_found", _("No such packet."));
-      add_str (b, "state", "stored");
-      add_str (b, "packet_hash", stored->packet_hash);
+      fk_cli_add_str (b, "state", "stored");
+      fk_cli_add_str (b, "packet_hash", stored->packet_hash);
       json_builder_set_member_name (b, "ack");
       if (!json_parser_load_from_data (parser, stored->ack, -1, NULL))
         return respond_error (r, 500, "internal", "stored ack unreadable");
@@ -1478,11 +1458,11 @@ handle_packet_get (Req *r)
                                   r->device->device_id, r->packet_id, NULL);
       if (g_file_test (partial, G_FILE_TEST_EXISTS))
         {
-          add_str (b, "state", "partial");
-          add_int (b, "offset", (gint64) file_size (partial));
+          fk_cli_add_str (b, "state", "partial");
+          fk_cli_add_int (b, "offset", (gint64) file_size (partial));
         }
       else
-        add_str (b, "state", "none");
+        fk_cli_add_str (b, "state", "none");
     }
   json_builder_end_object (b);
   text = builder_text (b);
@@ -1932,15 +1912,15 @@ office_document (FkOfficeKeys *keys,
   g_autofree char *box = fk_b64_encode (fk_box_key_public (keys->box), 32);
 
   json_builder_begin_object (b);
-  add_int (b, "v", 1);
-  add_str (b, "office_code", keys->office_code);
-  add_str (b, "sign_pk", sign);
-  add_str (b, "box_pk", box);
-  add_str (b, "key_id", keys->key_id);
-  add_str (b, "fingerprint", keys->fingerprint);
-  add_int (b, "max_packet_bytes", FK_OFFICE_MAX_PACKET_BYTES);
+  fk_cli_add_int (b, "v", 1);
+  fk_cli_add_str (b, "office_code", keys->office_code);
+  fk_cli_add_str (b, "sign_pk", sign);
+  fk_cli_add_str (b, "box_pk", box);
+  fk_cli_add_str (b, "key_id", keys->key_id);
+  fk_cli_add_str (b, "fingerprint", keys->fingerprint);
+  fk_cli_add_int (b, "max_packet_bytes", FK_OFFICE_MAX_PACKET_BYTES);
   if (tls_pin)
-    add_str (b, "tls_pin", tls_pin);
+    fk_cli_add_str (b, "tls_pin", tls_pin);
   json_builder_end_object (b);
   return builder_text (b);
 }

@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include <glib/gstdio.h>
@@ -889,6 +890,33 @@ fail:
   return FALSE;
 }
 
+/* fsyncs a file or a folder; a file's size is added to *bytes (may be
+ * NULL). */
+static gboolean
+fsync_path (const char  *path,
+            gboolean     folder,
+            guint64     *bytes,
+            GError     **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
+  struct stat st;
+
+  if (fd < 0 || fsync (fd) != 0 || fstat (fd, &st) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   _("%s could not be written to disk: %s."), path, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  if (bytes && !folder)
+    *bytes += (guint64) st.st_size;
+  return TRUE;
+}
+
 /* Copies one file and fsyncs the copy; adds its size to *bytes. */
 static gboolean
 copy_durably (const char  *from,
@@ -898,45 +926,9 @@ copy_durably (const char  *from,
 {
   g_autoptr(GFile) src = g_file_new_for_path (from);
   g_autoptr(GFile) dst = g_file_new_for_path (to);
-  GStatBuf st;
-  int fd;
 
-  if (!g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
-    return FALSE;
-  fd = open (to, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync (fd) != 0 || fstat (fd, &st) != 0)
-    {
-      int saved = errno;
-
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                   _("%s could not be written to disk: %s."), to, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-  *bytes += (guint64) st.st_size;
-  return TRUE;
-}
-
-static gboolean
-fsync_dir (const char  *dir,
-           GError     **error)
-{
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0 || fsync (fd) != 0)
-    {
-      int saved = errno;
-
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                   _("%s could not be written to disk: %s."), dir, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-  return TRUE;
+  return g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error) &&
+         fsync_path (to, FALSE, bytes, error);
 }
 
 gboolean
@@ -1007,25 +999,8 @@ fk_office_store_backup (FkOfficeStore  *self,
   dst = NULL;
   sqlite3_close (src);
   src = NULL;
-  {
-    GStatBuf sb;
-
-    if (g_stat (dest_db, &sb) == 0)
-      copied += (guint64) sb.st_size;
-  }
-  {
-    int fd = open (dest_db, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0 || fsync (fd) != 0)
-      {
-        if (fd >= 0)
-          close (fd);
-        g_set_error (error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
-                     _("%s could not be written to disk: %s."), dest_db, g_strerror (errno));
-        return FALSE;
-      }
-    close (fd);
-  }
+  if (!fsync_path (dest_db, FALSE, &copied, error))
+    return FALSE;
 
   /* The packet files and segments, after the snapshot. */
   dir = g_dir_open (src_packets, 0, NULL);
@@ -1049,10 +1024,10 @@ fk_office_store_backup (FkOfficeStore  *self,
           if (!copy_durably (from, to, &copied, error))
             return FALSE;
         }
-      if (!fsync_dir (dest_packets, error))
+      if (!fsync_path (dest_packets, TRUE, NULL, error))
         return FALSE;
     }
-  if (!fsync_dir (dest_dir, error))
+  if (!fsync_path (dest_dir, TRUE, NULL, error))
     return FALSE;
   if (packets)
     *packets = n;

@@ -1566,6 +1566,35 @@ upload_all (Http               *h,
   return ok;
 }
 
+/* An outbox item fk_sync_run sends (the others it only reports). */
+static gboolean
+goes_up (const FkOutboxItem *item)
+{
+  return g_strcmp0 (item->state, "quarantined") != 0 && item->packet_hash != NULL;
+}
+
+guint
+fk_sync_count_waiting (FkStore *store,
+                       guint64 *bytes)
+{
+  g_autoptr(GPtrArray) items = fk_store_outbox (store, FALSE, NULL);
+  guint n = 0;
+
+  if (bytes)
+    *bytes = 0;
+  for (guint i = 0; items && i < items->len; i++)
+    {
+      FkOutboxItem *item = items->pdata[i];
+
+      if (!goes_up (item))
+        continue;
+      n++;
+      if (bytes)
+        *bytes += item->size;
+    }
+  return n;
+}
+
 gboolean
 fk_sync_run (FkStore             *store,
              FkSyncProgressFunc   progress,
@@ -1618,7 +1647,7 @@ fk_sync_run (FkStore             *store,
               report->quarantined++;
               rc = NULL;
             }
-          else if (item->packet_hash == NULL)
+          else if (!goes_up (item))   /* not built yet (the device is not enrolled) */
             {
               rc->client_status = g_strdup (_("waiting"));
               report->waiting++;

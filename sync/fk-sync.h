@@ -102,6 +102,12 @@ gint64   fk_handover_import  (FkStore     *store,
                               char       **outing_id,
                               GError     **error);
 
+/* What the next fk_sync_run will try to upload: the packets built and not
+ * in quarantine; *bytes (may be NULL) gets their size together.  For a
+ * progress line that counts the whole run. */
+guint    fk_sync_count_waiting (FkStore  *store,
+                                guint64  *bytes);
+
 /* Full-jitter backoff of PROTOCOL §6 for attempt n (from 0), in µs. */
 gint64   fk_sync_backoff_us  (guint attempt);
 

@@ -1,6 +1,7 @@
 /* fk-test-ui.h — what the window's GTest programs (test-ui, test-camera,
  * test-auto-sync) share: the application their windows belong to, running
- * the main context dry, and finding a button by its label. */
+ * the main context dry, and finding a widget in a window (by type, a
+ * button by its label, or anything a match function accepts). */
 #pragma once
 
 #include <adwaita.h>
@@ -17,21 +18,56 @@ fk_test_ui_spin (void)
       ;
 }
 
-/* The first button below root whose label is `label`, or NULL. */
+typedef gboolean (*FkTestUiMatch) (GtkWidget     *widget,
+                                   gconstpointer  data);
+
+/* The first widget at or below root, depth first, that match accepts, or
+ * NULL. */
 static inline GtkWidget *
-fk_test_ui_find_button (GtkWidget  *root,
-                        const char *label)
+fk_test_ui_find (GtkWidget     *root,
+                 FkTestUiMatch  match,
+                 gconstpointer  data)
 {
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+  if (match (root, data))
     return root;
   for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
     {
-      GtkWidget *found = fk_test_ui_find_button (c, label);
+      GtkWidget *found = fk_test_ui_find (c, match, data);
 
       if (found)
         return found;
     }
   return NULL;
+}
+
+static inline gboolean
+fk_test_ui_is_type (GtkWidget     *widget,
+                    gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, (GType) GPOINTER_TO_SIZE (type));
+}
+
+/* The first widget of `type` at or below root, or NULL. */
+static inline GtkWidget *
+fk_test_ui_find_type (GtkWidget *root,
+                      GType      type)
+{
+  return fk_test_ui_find (root, fk_test_ui_is_type, GSIZE_TO_POINTER (type));
+}
+
+static inline gboolean
+fk_test_ui_is_button_labelled (GtkWidget     *widget,
+                               gconstpointer  label)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
+/* The first button below root whose label is `label`, or NULL. */
+static inline GtkWidget *
+fk_test_ui_find_button (GtkWidget  *root,
+                        const char *label)
+{
+  return fk_test_ui_find (root, fk_test_ui_is_button_labelled, label);
 }
 
 static void

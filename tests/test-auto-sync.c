@@ -89,15 +89,20 @@ wait_for_sync (Fixture *f)
 }
 
 static gboolean
+is_label_text (GtkWidget     *widget,
+               gconstpointer  text)
+{
+  return GTK_IS_LABEL (widget) && g_str_equal (gtk_label_get_text (GTK_LABEL (widget)), text);
+}
+
+/* The first label reading exactly `text` is shown. */
+static gboolean
 label_shown (GtkWidget  *root,
              const char *text)
 {
-  if (GTK_IS_LABEL (root) && g_str_equal (gtk_label_get_text (GTK_LABEL (root)), text))
-    return gtk_widget_is_visible (root);
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    if (label_shown (c, text))
-      return TRUE;
-  return FALSE;
+  GtkWidget *label = fk_test_ui_find (root, is_label_text, text);
+
+  return label != NULL && gtk_widget_is_visible (label);
 }
 
 static void
@@ -435,33 +440,20 @@ test_polls_answers (Fixture       *f,
 
 /* ---- the Sync page ------------------------------------------------------------------ */
 
-static GtkWidget *
-find_type (GtkWidget *root,
-           GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_type (c, type);
 
-      if (found)
-        return found;
-    }
-  return NULL;
+static gboolean
+is_shown_label_containing (GtkWidget     *widget,
+                           gconstpointer  text)
+{
+  return GTK_IS_LABEL (widget) && strstr (gtk_label_get_text (GTK_LABEL (widget)), text) != NULL &&
+         gtk_widget_is_visible (widget);
 }
 
 static gboolean
 label_contains (GtkWidget  *root,
                 const char *text)
 {
-  if (GTK_IS_LABEL (root) && strstr (gtk_label_get_text (GTK_LABEL (root)), text) != NULL &&
-      gtk_widget_is_visible (root))
-    return TRUE;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    if (label_contains (c, text))
-      return TRUE;
-  return FALSE;
+  return fk_test_ui_find (root, is_shown_label_containing, text) != NULL;
 }
 
 static void
@@ -521,7 +513,7 @@ test_sync_page (Fixture       *f,
 
   fk_window_show_sync (f->win);
   fk_test_ui_spin ();
-  page = find_type (GTK_WIDGET (f->win), FK_TYPE_SYNC_PAGE);
+  page = fk_test_ui_find_type (GTK_WIDGET (f->win), FK_TYPE_SYNC_PAGE);
   g_assert_nonnull (page);
   g_assert_false (label_shown (page, "Quarantined"));
 
@@ -543,7 +535,7 @@ test_sync_page (Fixture       *f,
 
   /* The bar tells the whole run, in cases and bytes — never a packet id. */
   {
-    GtkWidget *bar = find_type (page, GTK_TYPE_PROGRESS_BAR);
+    GtkWidget *bar = fk_test_ui_find_type (page, GTK_TYPE_PROGRESS_BAR);
     g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
     gulong handler;
     gboolean whole = FALSE;
@@ -595,7 +587,7 @@ test_sync_page (Fixture       *f,
         }
     }
   g_assert_cmpint (corrected, >, 0);
-  g_assert_nonnull (find_type (GTK_WIDGET (f->win), FK_TYPE_CASE_EDITOR));
+  g_assert_nonnull (fk_test_ui_find_type (GTK_WIDGET (f->win), FK_TYPE_CASE_EDITOR));
 }
 
 /* After a season the outbox holds thousands of delivered packets: the
@@ -635,7 +627,7 @@ test_sync_page_long_history (Fixture       *f,
 
   fk_window_show_sync (f->win);
   fk_test_ui_spin ();
-  page = find_type (GTK_WIDGET (f->win), FK_TYPE_SYNC_PAGE);
+  page = fk_test_ui_find_type (GTK_WIDGET (f->win), FK_TYPE_SYNC_PAGE);
   g_assert_nonnull (page);
   fk_sync_page_refresh (FK_SYNC_PAGE (page));
   fk_test_ui_spin ();

@@ -398,17 +398,6 @@ audit_watch_tick (gpointer data)
 }
 
 static void
-audit_watch_done_cb (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  RunState *s = user_data;
-
-  s->ok = fk_sync_run_finish (result, &s->report, &s->error);
-  g_main_loop_quit (s->loop);
-}
-
-static void
 test_audit_during_uploads (Fixture       *f,
                            gconstpointer  data)
 {
@@ -437,7 +426,7 @@ test_audit_during_uploads (Fixture       *f,
 
   s.loop = g_main_loop_new (NULL, FALSE);
   s.main_thread = g_thread_self ();
-  fk_sync_run_async (f->device_dir, "ann", FK_TEST_PASS_ANN, NULL, NULL, NULL, audit_watch_done_cb, &s);
+  fk_sync_run_async (f->device_dir, "ann", FK_TEST_PASS_ANN, NULL, NULL, NULL, run_done_cb, &s);
   g_main_loop_run (s.loop);
   w.done = TRUE;
   g_source_remove (tick);

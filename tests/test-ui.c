@@ -182,36 +182,18 @@ signed_in_window (const char *dir,
   return win;
 }
 
-static GtkWidget *
-find_widget (GtkWidget *root,
-             GType      type)
+static gboolean
+is_label_starting (GtkWidget     *widget,
+                   gconstpointer  prefix)
 {
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_widget (c, type);
-
-      if (found)
-        return found;
-    }
-  return NULL;
+  return GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
 }
 
 static GtkWidget *
 find_label (GtkWidget  *root,
             const char *prefix)
 {
-  if (GTK_IS_LABEL (root) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (root)), prefix))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_label (c, prefix);
-
-      if (found)
-        return found;
-    }
-  return NULL;
+  return fk_test_ui_find (root, is_label_starting, prefix);
 }
 
 /* ---- the card hand-over in the window ---------------------------------------------- */
@@ -234,20 +216,18 @@ add_handover_outing (FkStore *store)
   return outing;
 }
 
+static gboolean
+is_named (GtkWidget     *widget,
+          gconstpointer  name)
+{
+  return g_strcmp0 (gtk_widget_get_name (widget), name) == 0;
+}
+
 static GtkWidget *
 find_named (GtkWidget  *root,
             const char *name)
 {
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_named (c, name);
-
-      if (found)
-        return found;
-    }
-  return NULL;
+  return fk_test_ui_find (root, is_named, name);
 }
 
 static GtkWidget *
@@ -323,7 +303,7 @@ test_window_fits_360 (void)
 
         fk_window_show_outing (win, handover);
         fk_test_ui_spin ();
-        outing_page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+        outing_page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
         fk_handover_page_open (win, outing_page, handover);
         fk_test_ui_spin ();
         g_assert_nonnull (fk_handover_page_find (outing_page));
@@ -464,7 +444,7 @@ test_window_lock_closes_dialogs (void)
   g_assert_cmpuint (visible, ==, 1);
   /* No personal detail is left in the window. */
   g_assert_null (find_label (GTK_WIDGET (win), "王大明"));
-  g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_CASE_EDITOR));
+  g_assert_null (fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_CASE_EDITOR));
 
   gtk_window_destroy (GTK_WINDOW (win));
   fk_test_ui_spin ();
@@ -494,7 +474,7 @@ test_window_language (void)
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "戶政外勤工具");
   g_assert_nonnull (find_label (GTK_WIDGET (win), "已登入：ann"));
   g_assert_null (find_label (GTK_WIDGET (win), "Signed in: ann"));
-  editor = FK_CASE_EDITOR (find_widget (GTK_WIDGET (win), FK_TYPE_CASE_EDITOR));
+  editor = FK_CASE_EDITOR (fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_CASE_EDITOR));
   g_assert_nonnull (editor);
   g_assert_cmpint (fk_case_editor_case_id (editor), ==, 2);
 
@@ -550,8 +530,8 @@ test_outing_search_typing (void)
 
   fk_window_show_outing (win, "O1");
   fk_test_ui_spin ();
-  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
-  entry = find_widget (page, GTK_TYPE_SEARCH_ENTRY);
+  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  entry = fk_test_ui_find_type (page, GTK_TYPE_SEARCH_ENTRY);
   model = fk_outing_page_model (FK_OUTING_PAGE (page));
   gtk_search_entry_set_search_delay (GTK_SEARCH_ENTRY (entry), 0);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 4);
@@ -611,7 +591,7 @@ test_drive_import_and_back (void)
   g_assert_no_error (error);
   fk_window_show_outing (win, outing);
   fk_test_ui_spin ();
-  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
   g_assert_nonnull (page);
   fk_drive_page_open (win, page, outing);
   fk_test_ui_spin ();
@@ -636,11 +616,11 @@ test_drive_import_and_back (void)
   fk_window_go_back (win);
   fk_test_ui_spin ();
   g_assert_null (fk_drive_page_find (page));
-  g_assert_true (find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE) == page);
+  g_assert_true (fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE) == page);
   g_assert_true (gtk_widget_get_mapped (page));
   fk_window_go_back (win);
   fk_test_ui_spin ();
-  g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE));
+  g_assert_null (fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE));
 
   gtk_window_destroy (GTK_WINDOW (win));
   fk_test_ui_spin ();
@@ -699,7 +679,7 @@ test_handover_class_and_seat (void)
 
   fk_window_show_outing (win, outing);
   fk_test_ui_spin ();
-  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
   start = find_button (page, "Start the hand-over");
   g_assert_nonnull (start);
   g_signal_emit_by_name (start, "clicked");
@@ -709,7 +689,7 @@ test_handover_class_and_seat (void)
   g_assert_true (label_shown (ho, "801 · seat 2 · 張三"));
   g_signal_emit_by_name (find_named (ho, "handover-list"), "clicked");
   fk_test_ui_spin ();
-  rows = find_widget (ho, GTK_TYPE_LIST_BOX);
+  rows = fk_test_ui_find_type (ho, GTK_TYPE_LIST_BOX);
   g_assert_nonnull (rows);
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     {
@@ -750,7 +730,7 @@ test_handover_page (void)
 
   fk_window_show_outing (win, outing);
   fk_test_ui_spin ();
-  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
   g_assert_nonnull (page);
   start = find_button (page, "Start the hand-over");
   g_assert_nonnull (start);
@@ -861,7 +841,7 @@ test_handover_page (void)
   g_assert_true (label_shown (ho, "Handed over · receipt "));
   g_assert_true (label_shown (ho, "Waiting"));
   {
-    GtkWidget *list = find_widget (ho, GTK_TYPE_LIST_BOX);
+    GtkWidget *list = fk_test_ui_find_type (ho, GTK_TYPE_LIST_BOX);
     GtkListBoxRow *row;
 
     g_assert_nonnull (list);
@@ -915,7 +895,7 @@ test_handover_page (void)
   /* Locking destroys the page and every name on it. */
   fk_window_lock (win);
   fk_test_ui_spin ();
-  g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_HANDOVER_PAGE));
+  g_assert_null (fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_HANDOVER_PAGE));
   g_assert_null (find_label (GTK_WIDGET (win), "王小明"));
   g_assert_null (find_label (GTK_WIDGET (win), "林美玲"));
 
@@ -927,20 +907,18 @@ test_handover_page (void)
 
 /* ---- the hand-over keeps what was not handed over yet ------------------------------ */
 
+static gboolean
+has_tooltip (GtkWidget     *widget,
+             gconstpointer  tooltip)
+{
+  return g_strcmp0 (gtk_widget_get_tooltip_text (widget), tooltip) == 0;
+}
+
 static GtkWidget *
 find_tooltip (GtkWidget  *root,
               const char *tooltip)
 {
-  if (g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_tooltip (c, tooltip);
-
-      if (found)
-        return found;
-    }
-  return NULL;
+  return fk_test_ui_find (root, has_tooltip, tooltip);
 }
 
 /* The pad shows exactly the stroke xy: its strokes, moved for a moment to
@@ -977,7 +955,7 @@ handover_show_row (GtkWidget *ho,
 
   g_signal_emit_by_name (find_named (ho, "handover-list"), "clicked");
   fk_test_ui_spin ();
-  list = find_widget (ho, GTK_TYPE_LIST_BOX);
+  list = fk_test_ui_find_type (ho, GTK_TYPE_LIST_BOX);
   g_assert_nonnull (list);
   g_signal_emit_by_name (list, "row-activated", gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), index));
   fk_test_ui_spin ();
@@ -1005,7 +983,7 @@ test_handover_keeps_unsaved (void)
 
   fk_window_show_outing (win, outing);
   fk_test_ui_spin ();
-  page = find_widget (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
   g_signal_emit_by_name (find_button (page, "Start the hand-over"), "clicked");
   fk_test_ui_spin ();
   ho = GTK_WIDGET (fk_handover_page_find (page));
@@ -1109,7 +1087,7 @@ test_handover_keeps_unsaved (void)
   /* Locking destroys the page with what it kept. */
   fk_window_lock (win);
   fk_test_ui_spin ();
-  g_assert_null (find_widget (GTK_WIDGET (win), FK_TYPE_HANDOVER_PAGE));
+  g_assert_null (fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_HANDOVER_PAGE));
 
   gtk_window_destroy (GTK_WINDOW (win));
   fk_test_ui_spin ();

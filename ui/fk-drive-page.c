@@ -294,8 +294,7 @@ seat_text (const Student *s)
 static char *
 student_title (const Student *s)
 {
-  return g_strdup_printf (_("%s · seat %s · %s"),
-                          *s->school_class ? s->school_class : "—", seat_text (s), s->name ? s->name : "—");
+  return fk_student_flow_title (s->school_class, s->seat, s->name);
 }
 
 static gboolean
@@ -319,11 +318,8 @@ compare_students (gconstpointer a,
 {
   const Student *sa = *(const Student * const *) a;
   const Student *sb = *(const Student * const *) b;
-  int c = fk_class_summary_compare_seats (sa->school_class, sa->seat, sb->school_class, sb->seat);
 
-  if (c != 0)
-    return c;
-  return sa->case_id < sb->case_id ? -1 : sa->case_id > sb->case_id;
+  return fk_student_flow_compare (sa->school_class, sa->seat, sa->case_id, sb->school_class, sb->seat, sb->case_id);
 }
 
 static void

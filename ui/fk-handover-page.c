@@ -33,7 +33,6 @@
  * window locked). */
 #include "ui/fk-pages.h"
 
-#include "app/fk-class-summary.h"
 #include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
 #include "ui/fk-signature-pad.h"
@@ -388,18 +387,16 @@ student_fill (Student      *s,
     student_forget_unsaved (s);
 }
 
-/* Class, then seat (fk_class_summary_compare_seats), then the list's order. */
+/* Class by class in seat order, those the list gave none last
+ * (fk_student_flow_compare). */
 static int
 compare_students (gconstpointer a,
                   gconstpointer b)
 {
   const Student *sa = *(const Student * const *) a;
   const Student *sb = *(const Student * const *) b;
-  int c = fk_class_summary_compare_seats (sa->school_class, sa->seat, sb->school_class, sb->seat);
 
-  if (c != 0)
-    return c;
-  return sa->case_id < sb->case_id ? -1 : sa->case_id > sb->case_id;
+  return fk_student_flow_compare (sa->school_class, sa->seat, sa->case_id, sb->school_class, sb->seat, sb->case_id);
 }
 
 /* "801 · seat 5 · 陳小明", or the name alone when the list gave no class
@@ -409,8 +406,7 @@ student_title (const Student *s)
 {
   if (*s->school_class == '\0' && *s->seat == '\0')
     return g_strdup (s->name ? s->name : "—");
-  return g_strdup_printf (_("%s · seat %s · %s"), *s->school_class ? s->school_class : "—",
-                          *s->seat ? s->seat : "—", s->name ? s->name : "—");
+  return fk_student_flow_title (s->school_class, s->seat, s->name);
 }
 
 static void

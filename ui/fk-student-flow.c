@@ -1,12 +1,39 @@
 /* fk-student-flow.c — see fk-student-flow.h. */
 #include "ui/fk-student-flow.h"
 
+#include "app/fk-class-summary.h"
 #include "crypto/fk-i18n.h"
 #include "ui/fk-pages.h"
 #include "ui/fk-ui-util.h"
 
 /* Set on the outing page's children that a student flow hid. */
 #define HIDDEN_KEY "fk-student-flow-hidden"
+
+/* ---- students ------------------------------------------------------------------ */
+
+char *
+fk_student_flow_title (const char *school_class,
+                       const char *seat,
+                       const char *name)
+{
+  return g_strdup_printf (_("%s · seat %s · %s"), school_class && *school_class ? school_class : "—",
+                          seat && *seat ? seat : "—", name ? name : "—");
+}
+
+int
+fk_student_flow_compare (const char *class_a,
+                         const char *seat_a,
+                         gint64      case_a,
+                         const char *class_b,
+                         const char *seat_b,
+                         gint64      case_b)
+{
+  int c = fk_class_summary_compare_seats (class_a, seat_a, class_b, seat_b);
+
+  if (c != 0)
+    return c;
+  return case_a < case_b ? -1 : case_a > case_b;
+}
 
 /* ---- in the outing page ------------------------------------------------------ */
 

@@ -46,6 +46,22 @@ GtkWidget  *fk_student_flow_entry_button (const char            *label,
                                           GtkWidget             *host,
                                           const char            *outing_id);
 
+/* ---- students ---- */
+
+/* "801 · seat 5 · name", with "—" for what is not known. */
+char       *fk_student_flow_title       (const char  *school_class,
+                                         const char  *seat,
+                                         const char  *name);
+/* The order both pages take students in: class, then seat
+ * (fk_class_summary_compare_seats: seat 2 before seat 10, those without
+ * last), then case id. */
+int         fk_student_flow_compare     (const char  *class_a,
+                                         const char  *seat_a,
+                                         gint64       case_a,
+                                         const char  *class_b,
+                                         const char  *seat_b,
+                                         gint64       case_b);
+
 /* ---- the page ---- */
 
 /* The line at the top that is always there; *progress gets its label

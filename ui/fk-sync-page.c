@@ -33,7 +33,9 @@ struct _FkSyncPage
    * shows the cases sent and the bytes of all of them, not one packet. */
   guint         up_count;      /* packets waiting when the run started */
   guint64       up_bytes;      /* their size together */
-  GHashTable   *up_done;       /* packet id → bytes sent (guint64*) */
+  guint64       up_sent;       /* bytes of them sent so far */
+  guint         up_cases;      /* of them sent whole and acknowledged */
+  GHashTable   *up_done;       /* packet id → its bytes counted in up_sent (guint64*) */
 };
 
 G_DEFINE_FINAL_TYPE (FkSyncPage, fk_sync_page, GTK_TYPE_BOX)
@@ -146,31 +148,27 @@ progress_idle_cb (gpointer user_data)
     {
       FkSyncPage *self = u->page;
       guint64 *seen = g_hash_table_lookup (self->up_done, u->packet_id);
-      guint64 sent = 0, total = MAX (self->up_bytes, 1);
-      guint cases = 0;
-      GHashTableIter iter;
-      gpointer value;
+      guint64 total = MAX (self->up_bytes, 1);
       g_autofree char *text = NULL;
 
       if (seen == NULL)
         {
-          seen = g_new0 (guint64, 2);   /* bytes sent, packet size */
+          seen = g_new0 (guint64, 1);   /* bytes of this packet counted so far */
           g_hash_table_insert (self->up_done, g_strdup (u->packet_id), seen);
         }
-      /* A retry starts a packet again: what it had sent still counts once. */
-      seen[0] = MAX (seen[0], (guint64) u->done);
-      seen[1] = u->total;
-      g_hash_table_iter_init (&iter, self->up_done);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
+      /* A retry starts a packet again: what it had sent counts once. */
+      if ((guint64) u->done > *seen)
         {
-          const guint64 *v = value;
-
-          sent += v[0];
-          cases += v[0] >= v[1];
+          self->up_sent += (guint64) u->done - *seen;
+          if (u->done >= u->total)
+            self->up_cases++;
+          *seen = u->done;
         }
-      text = g_strdup_printf (_("Uploading: %u of %u cases sent (%.1f of %.1f MB)"), cases, MAX (self->up_count, cases),
-                              (double) MIN (sent, total) / 1e6, (double) self->up_bytes / 1e6);
-      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), MIN (1.0, (double) sent / (double) total));
+      text = g_strdup_printf (_("Uploading: %u of %u cases sent (%.1f of %.1f MB)"), self->up_cases,
+                              MAX (self->up_count, self->up_cases),
+                              (double) MIN (self->up_sent, total) / 1e6, (double) self->up_bytes / 1e6);
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress),
+                                     MIN (1.0, (double) self->up_sent / (double) total));
       gtk_progress_bar_set_text (GTK_PROGRESS_BAR (self->progress), text);
     }
   g_object_unref (u->page);
@@ -264,24 +262,11 @@ sync_clicked_cb (GtkButton  *button,
   run = g_new0 (SyncRun, 1);
   run->page = g_object_ref (self);
   self->running = TRUE;
-  self->up_count = 0;
-  self->up_bytes = 0;
   g_clear_pointer (&self->up_done, g_hash_table_unref);
   self->up_done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  {
-    g_autoptr(GPtrArray) waiting = fk_store_outbox (store, FALSE, NULL);
-
-    for (guint i = 0; waiting && i < waiting->len; i++)
-      {
-        FkOutboxItem *item = waiting->pdata[i];
-
-        if (g_strcmp0 (item->state, "waiting") == 0 && item->packet_hash != NULL)
-          {
-            self->up_count++;
-            self->up_bytes += item->size;
-          }
-      }
-  }
+  self->up_count = fk_sync_count_waiting (store, &self->up_bytes);
+  self->up_sent = 0;
+  self->up_cases = 0;
   fk_window_sync_started (self->window);
   gtk_widget_set_sensitive (self->sync_button, FALSE);
   gtk_label_set_text (GTK_LABEL (self->status), _("Syncing…"));

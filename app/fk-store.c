@@ -3763,6 +3763,11 @@ build_packet (FkStore      *self,
   json_object_set_string_member (manifest, "receipt_no", kase->receipt_no);
   json_object_set_string_member (manifest, "service", kase->service);
   json_object_set_string_member (manifest, "outing_kind", outing->kind);
+  /* Which outing, so the office's inbox can group by it without opening
+   * the packet: its id on this device and its date, never its title or
+   * place (a clerk may write a name or an address there). */
+  json_object_set_string_member (manifest, "outing_id", outing->id);
+  json_object_set_string_member (manifest, "outing_date", outing->date);
   json_object_set_string_member (manifest, "sealed_at", sealed_at);
   packet = fk_packet_build (self->identity, packet_id, seq, office.box_pk, office.key_id,
                             manifest, json, attachments, error);

@@ -20,6 +20,7 @@
 #include "app/fk-args.h"
 #include "app/fk-catalog.h"
 #include "app/fk-packet.h"
+#include "app/fk-store.h"
 #include "crypto/fk-i18n.h"
 #include "crypto/fk-passphrase.h"
 #include "crypto/fk-vault.h"
@@ -520,6 +521,8 @@ packet_json (JsonBuilder          *b,
   fk_cli_add_str (b, "receipt_no", p->receipt_no);
   fk_cli_add_str (b, "service", p->service);
   fk_cli_add_str (b, "outing_kind", p->outing_kind);
+  fk_cli_add_str (b, "outing_id", p->outing_id);
+  fk_cli_add_str (b, "outing_date", p->outing_date);
   fk_cli_add_str (b, "packet_hash", p->packet_hash);
   fk_cli_add_int (b, "size", p->size);
   fk_cli_add_str (b, "received_at", received);
@@ -544,7 +547,8 @@ cmd_inbox (const FkArgs *args)
     return fk_cli_fail (error);
   if (fk_args_opt (args, "device") && (device = fk_office_store_get_device (store, fk_args_opt (args, "device"), &error)) == NULL)
     return fk_cli_fail (error);
-  /* Manifests carry the outing's kind, not its id (no personal data). */
+  /* Manifests carry the outing's id on its device, its kind and its date,
+   * never its title or place (PROTOCOL §4.2). */
   packets = fk_office_store_list_packets (store, device ? device->device_id : NULL, fk_args_opt (args, "outing"), &error);
   if (packets == NULL)
     return fk_cli_fail (error);
@@ -554,12 +558,22 @@ cmd_inbox (const FkArgs *args)
   for (guint i = 0; i < packets->len; i++)
     {
       FkOfficePacket *p = packets->pdata[i];
-      g_autofree char *this_group = g_strdup_printf ("%u/%s", p->device_number, p->outing_kind ? p->outing_kind : "-");
+      g_autofree char *this_group = g_strdup_printf ("%u/%s/%s/%s", p->device_number,
+                                                     p->outing_id ? p->outing_id : "",
+                                                     p->outing_date ? p->outing_date : "",
+                                                     p->outing_kind ? p->outing_kind : "");
       g_autofree char *received = time_text (p->received_at);
 
       if (g_strcmp0 (group, this_group) != 0)
         {
-          fk_cli_say (_("Device %u, %s:"), p->device_number, p->outing_kind ? p->outing_kind : "-");
+          const char *kind = p->outing_kind ? fk_outing_kind_label (p->outing_kind) : "-";
+
+          /* Packets sealed before devices named their outing are grouped by kind. */
+          if (p->outing_id)
+            fk_cli_say (_("Device %u, outing %s · %s · %s:"), p->device_number, p->outing_id, kind,
+                        p->outing_date ? p->outing_date : "-");
+          else
+            fk_cli_say (_("Device %u, %s:"), p->device_number, kind);
           g_free (group);
           group = g_steal_pointer (&this_group);
         }
@@ -1258,7 +1272,7 @@ cmd_help (const FkArgs *args)
     "  backup DIR                        a consistent copy of the whole office, while it serves\n"
     "  serve [--listen ADDR:PORT] [--tls-cert F --tls-key F] [--port-file F] [--threads N] [--quiet]\n"
     "  device invite --name NAME | device list | device revoke ID|NUMBER\n"
-    "  inbox [--device D] [--outing KIND]\n"
+    "  inbox [--device D] [--outing ID|KIND]\n"
     "  case show ID|RECEIPT\n"
     "  review ID --approve | --return REASON\n"
     "  bundle import FILE\n"

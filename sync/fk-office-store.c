@@ -128,6 +128,8 @@ fk_office_packet_free (FkOfficePacket *p)
   g_free (p->receipt_no);
   g_free (p->service);
   g_free (p->outing_kind);
+  g_free (p->outing_id);
+  g_free (p->outing_date);
   g_free (p->packet_hash);
   g_free (p->review);
   g_free (p->review_reason);
@@ -1369,7 +1371,7 @@ fk_office_store_lookup_device (FkOfficeStore  *self,
 #define PACKET_COLUMNS \
   "p.number, p.packet_id, p.device_id, d.number, p.device_seq, p.case_uuid, p.receipt_no," \
   " p.service, p.outing_kind, p.packet_hash, p.size, p.received_at, p.review, p.review_reason," \
-  " p.ack, p.manifest"
+  " p.ack, p.manifest, json_extract (p.manifest, '$.outing_id'), json_extract (p.manifest, '$.outing_date')"
 
 static FkOfficePacket *
 packet_from_row (sqlite3_stmt *st)
@@ -1392,6 +1394,8 @@ packet_from_row (sqlite3_stmt *st)
   p->review_reason = col_text (st, 13);
   p->ack = col_text (st, 14);
   p->manifest = col_text (st, 15);
+  p->outing_id = col_text (st, 16);
+  p->outing_date = col_text (st, 17);
   return p;
 }
 
@@ -1915,7 +1919,7 @@ fk_office_store_insert_packet (FkOfficeStore         *self,
 GPtrArray *
 fk_office_store_list_packets (FkOfficeStore  *self,
                               const char     *device_id,
-                              const char     *outing_kind,
+                              const char     *outing,
                               GError        **error)
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
@@ -1923,14 +1927,16 @@ fk_office_store_list_packets (FkOfficeStore  *self,
   sqlite3_stmt *st = prepare (self,
                               "SELECT " PACKET_COLUMNS " FROM packets p JOIN devices d USING (device_id)"
                               " WHERE (?1 IS NULL OR p.device_id = ?1)"
-                              " AND (?2 IS NULL OR p.outing_kind = ?2)"
-                              " ORDER BY d.number, p.outing_kind, p.number", error);
+                              " AND (?2 IS NULL OR p.outing_kind = ?2 OR json_extract (p.manifest, '$.outing_id') = ?2)"
+                              " ORDER BY d.number, coalesce (json_extract (p.manifest, '$.outing_date'), ''),"
+                              " length (json_extract (p.manifest, '$.outing_id')), json_extract (p.manifest, '$.outing_id'),"
+                              " p.outing_kind, p.number", error);
   int rc;
 
   if (st == NULL)
     return NULL;
   bind_text (st, 1, device_id);
-  bind_text (st, 2, outing_kind);
+  bind_text (st, 2, outing);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     g_ptr_array_add (out, packet_from_row (st));
   sqlite3_finalize (st);

@@ -108,6 +108,8 @@ typedef struct {
   char   *receipt_no;
   char   *service;
   char   *outing_kind;
+  char   *outing_id;       /* the outing's id on its device ("O2"); NULL for packets sealed before it was sent */
+  char   *outing_date;     /* ISO 8601 date of that outing, or NULL */
   char   *packet_hash;
   gint64  size;
   gint64  received_at;
@@ -294,7 +296,7 @@ GBytes         *fk_office_store_packet_bytes  (FkOfficeStore *store,
                                                GError       **error);
 GPtrArray      *fk_office_store_list_packets  (FkOfficeStore *store,
                                                const char    *device_id,
-                                               const char    *outing_kind,
+                                               const char    *outing,      /* an outing id or kind, or NULL */
                                                GError       **error);
 gint64          fk_office_store_count_packets (FkOfficeStore *store);
 

@@ -440,6 +440,33 @@ def main():
            and not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", tty),
            "at a terminal, sync shows 'Uploading: 1 of 1 cases sent'", (rc, out, tty))
 
+        # The inbox groups by outing, not only by kind: a second home visit
+        # on another day is its own group, found by its id.
+        rc, doc, err = dev.run("outing", "new", "--kind", "home_visit", "--title", "Dali visits", "--date", "2026-11-27")
+        second = doc.get("outing", {}).get("id")
+        cid, err = new_case(dev, second, id_with_checksum(5502), "Second Outing", photo)
+        rc, doc, err = dev.run("sync")
+        inbox = office.inbox() or []
+        firsts = [p for p in inbox if p.get("outing_id") == outing]
+        seconds = [p for p in inbox if p.get("outing_id") == second]
+        ok(rc == 0 and second and second != outing and len(seconds) == 1
+           and seconds[0].get("outing_date") == "2026-11-27" and len(firsts) == len(inbox) - 1
+           and all(p.get("outing_date") == "2026-11-26" and p.get("outing_kind") == "home_visit" for p in firsts),
+           "each packet names its outing (id and date) for the office", [(p.get("outing_id"), p.get("outing_date")) for p in inbox])
+        rc, doc, err = office.run("inbox", "--outing", second or "-")
+        ok(rc == 0 and [p["outing_id"] for p in doc.get("packets", [])] == [second],
+           "inbox --outing ID lists that outing only", doc)
+        p = subprocess.run([OFFICE, "--data-dir", office.dir, "inbox"], env=env(), capture_output=True, text=True, timeout=60)
+        heads = [line for line in p.stdout.splitlines() if line.startswith("Device ")]
+        ok(p.returncode == 0 and heads == [f"Device 1, outing {outing} · home visit · 2026-11-26:",
+                                           f"Device 1, outing {second} · home visit · 2026-11-27:"],
+           "the inbox shows one heading per outing, in date order", p.stdout[:2000])
+        rc, doc, err = office.run("case", "show", seconds[0]["packet_id"] if seconds else "-")
+        ok(rc == 0 and "Dali visits" in json.dumps(doc, ensure_ascii=False),
+           "the outing's title stays inside the sealed packet (case show opens it)", (rc, err))
+        ok(not scan_for_people(office.dir, ["Dali visits"]),
+           "the title is in no office file in the clear")
+
         # Reference data: the office publishes a new catalog (a fee changes);
         # the device applies it from the signed change feed.
         catalog = json.load(open(os.path.join(os.environ["FIELDKIT_DATA_DIR"], "services.json")))

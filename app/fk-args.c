@@ -144,6 +144,26 @@ fk_cli_say (const char *format,
   putchar ('\n');
 }
 
+char *
+fk_cli_pad (const char *text,
+            guint       width)
+{
+  GString *out = g_string_new (text);
+  guint used = 0;
+
+  for (const char *c = text; *c; c = g_utf8_next_char (c))
+    {
+      gunichar u = g_utf8_get_char (c);
+
+      if (g_unichar_iszerowidth (u))
+        continue;
+      used += g_unichar_iswide (u) ? 2 : 1;
+    }
+  while (used++ < width)
+    g_string_append_c (out, ' ');
+  return g_string_free (out, FALSE);
+}
+
 void
 fk_cli_emit (JsonNode *node)
 {

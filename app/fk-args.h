@@ -108,6 +108,12 @@ gboolean     fk_cli_json          (void);
 void         fk_cli_say           (const char *format,
                                    ...) G_GNUC_PRINTF (1, 2);
 
+/* TEXT padded with spaces to WIDTH terminal columns, counting a wide (CJK)
+ * character as two, so that columns line up in zh_TW too; TEXT as it is
+ * when it is already as wide.  Free with g_free. */
+char        *fk_cli_pad           (const char *text,
+                                   guint       width);
+
 /* Prints the JSON document (JSON mode only); takes the node. */
 void         fk_cli_emit          (JsonNode   *node);
 

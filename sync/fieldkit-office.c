@@ -506,6 +506,26 @@ review_label (const char *review)
   return _("pending");
 }
 
+/* The services' names for people: the catalog this office published, else
+ * the one FieldKit ships; NULL when neither loads (ids are shown then). */
+static FkCatalog *
+office_catalog (FkOfficeStore *store)
+{
+  g_autofree char *path = g_build_filename (fk_office_store_data_dir (store), "catalog.json", NULL);
+  FkCatalog *catalog = g_file_test (path, G_FILE_TEST_EXISTS) ? fk_catalog_load_file (path, NULL) : NULL;
+
+  return catalog ? catalog : fk_catalog_load_default (NULL);
+}
+
+/* Received times for the administrator: local time, to the minute. */
+static char *
+local_time_text (gint64 t)
+{
+  g_autoptr(GDateTime) when = t ? g_date_time_new_from_unix_local (t) : NULL;
+
+  return when ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("-");
+}
+
 static void
 packet_json (JsonBuilder          *b,
              const FkOfficePacket *p)
@@ -538,6 +558,7 @@ cmd_inbox (const FkArgs *args)
   g_autoptr(FkOfficeStore) store = NULL;
   g_autoptr(GPtrArray) packets = NULL;
   g_autoptr(FkOfficeDevice) device = NULL;
+  g_autoptr(FkCatalog) catalog = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *group = NULL;
 
@@ -547,6 +568,7 @@ cmd_inbox (const FkArgs *args)
     return fk_cli_fail (error);
   if (fk_args_opt (args, "device") && (device = fk_office_store_get_device (store, fk_args_opt (args, "device"), &error)) == NULL)
     return fk_cli_fail (error);
+  catalog = office_catalog (store);
   /* Manifests carry the outing's id on its device, its kind and its date,
    * never its title or place (PROTOCOL §4.2). */
   packets = fk_office_store_list_packets (store, device ? device->device_id : NULL, fk_args_opt (args, "outing"), &error);
@@ -577,8 +599,14 @@ cmd_inbox (const FkArgs *args)
           g_free (group);
           group = g_steal_pointer (&this_group);
         }
-      fk_cli_say ("  %-22s %-36s %-20s %s  %s", p->receipt_no ? p->receipt_no : "-", p->packet_id,
-           p->service ? p->service : "-", received, review_label (p->review));
+      {
+        const FkService *service = catalog && p->service ? fk_catalog_lookup (catalog, p->service) : NULL;
+        g_autofree char *local = local_time_text (p->received_at);
+        g_autofree char *review = fk_cli_pad (review_label (p->review), 9);
+
+        fk_cli_say ("  %-22s %s  %s %s", p->receipt_no ? p->receipt_no : p->packet_id, local, review,
+                    service ? fk_service_name (service) : p->service ? p->service : "-");
+      }
       json_builder_begin_object (b);
       packet_json (b, p);
       json_builder_end_object (b);

@@ -187,6 +187,23 @@ test_messages_chinese (void)
   g_assert_cmpstr (missing->message, ==, "選項 --data-dir 需要一個值");
 }
 
+/* Columns line up in zh_TW: a wide character takes two columns. */
+static void
+test_pad (void)
+{
+  g_autofree char *ascii = fk_cli_pad ("pending", 9);
+  g_autofree char *wide = fk_cli_pad ("已退回", 9);
+  g_autofree char *mixed = fk_cli_pad ("O1 外勤", 9);
+  g_autofree char *full = fk_cli_pad ("returned!!", 9);
+  g_autofree char *empty = fk_cli_pad ("", 3);
+
+  g_assert_cmpstr (ascii, ==, "pending  ");
+  g_assert_cmpstr (wide, ==, "已退回   ");
+  g_assert_cmpstr (mixed, ==, "O1 外勤  ");
+  g_assert_cmpstr (full, ==, "returned!!");
+  g_assert_cmpstr (empty, ==, "   ");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -202,6 +219,7 @@ main (int   argc,
   g_test_add_func ("/app/args/unknown-option", test_unknown_option);
   g_test_add_func ("/app/args/missing-value", test_missing_value);
   g_test_add_func ("/app/args/messages-chinese", test_messages_chinese);
+  g_test_add_func ("/app/args/pad", test_pad);
 
   return g_test_run ();
 }

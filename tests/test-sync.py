@@ -461,6 +461,10 @@ def main():
         ok(p.returncode == 0 and heads == [f"Device 1, outing {outing} · home visit · 2026-11-26:",
                                            f"Device 1, outing {second} · home visit · 2026-11-27:"],
            "the inbox shows one heading per outing, in date order", p.stdout[:2000])
+        rows = [line for line in p.stdout.splitlines() if line.startswith("  ")]
+        ok(rows and all(re.match(r"  TCN-\S+ +\d{4}-\d\d-\d\d \d\d:\d\d  (pending|approved|returned) +\S", r) for r in rows)
+           and any(r.endswith("National ID card renewal or replacement") for r in rows),
+           "each inbox line: receipt number, local time, review, the service's name", rows[:5])
         rc, doc, err = office.run("case", "show", seconds[0]["packet_id"] if seconds else "-")
         ok(rc == 0 and "Dali visits" in json.dumps(doc, ensure_ascii=False),
            "the outing's title stays inside the sealed packet (case show opens it)", (rc, err))

@@ -165,6 +165,25 @@ fk_cli_pad (const char *text,
 }
 
 void
+fk_cli_say_row (guint       width,
+                const char *label,
+                const char *format,
+                ...)
+{
+  g_autofree char *padded = NULL;
+  va_list ap;
+
+  if (json_mode)
+    return;
+  padded = fk_cli_pad (label ? label : "", width);
+  printf ("  %s ", padded);
+  va_start (ap, format);
+  vprintf (format, ap);
+  va_end (ap);
+  putchar ('\n');
+}
+
+void
 fk_cli_emit (JsonNode *node)
 {
   g_autoptr(JsonGenerator) gen = json_generator_new ();

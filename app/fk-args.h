@@ -114,6 +114,13 @@ void         fk_cli_say           (const char *format,
 char        *fk_cli_pad           (const char *text,
                                    guint       width);
 
+/* Prints "  LABEL VALUE" with LABEL padded to WIDTH columns (fk_cli_pad),
+ * VALUE from FORMAT (suppressed in JSON mode). */
+void         fk_cli_say_row       (guint       width,
+                                   const char *label,
+                                   const char *format,
+                                   ...) G_GNUC_PRINTF (3, 4);
+
 /* Prints the JSON document (JSON mode only); takes the node. */
 void         fk_cli_emit          (JsonNode   *node);
 

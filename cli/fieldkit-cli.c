@@ -461,7 +461,9 @@ cmd_outing (const FkArgs *args)
         {
           FkOuting *o = list->pdata[i];
 
-          fk_cli_say ("%-5s %s  %-28s %s%s%s  (%u %s)", o->id, o->date, fk_outing_kind_label (o->kind),
+          g_autofree char *kind = fk_cli_pad (fk_outing_kind_label (o->kind), 28);
+
+          fk_cli_say ("%-5s %s  %s %s%s%s  (%u %s)", o->id, o->date, kind,
                       o->title ? o->title : "", o->place ? " · " : "", o->place ? o->place : "",
                       o->n_cases, _("cases"));
           outing_json (b, o);
@@ -570,9 +572,10 @@ say_case_line (FkStore      *store,
                const FkCase *c)
 {
   const FkService *svc = fk_catalog_lookup (fk_store_catalog (store), c->service);
+  g_autofree char *status = fk_cli_pad (fk_case_status_label (c->status), 16);
 
-  fk_cli_say ("%-5" G_GINT64_FORMAT " %-4s %-16s %-22s %s  [%s]",
-              c->id, c->outing_id, fk_case_status_label (c->status),
+  fk_cli_say ("%-5" G_GINT64_FORMAT " %-4s %s %-22s %s  [%s]",
+              c->id, c->outing_id, status,
               c->receipt_no ? c->receipt_no : "-",
               c->damaged ? _("(damaged)") : (c->name ? c->name : ""),
               svc ? fk_service_name (svc) : c->service);
@@ -588,17 +591,17 @@ say_case (FkStore      *store,
 
   fk_cli_say (_("Case %" PRId64 " (version %" PRIu64 ")"),
               c->id, c->version);
-  fk_cli_say ("  %-14s %s", _("Service"), svc ? fk_service_name (svc) : c->service);
-  fk_cli_say ("  %-14s %s", _("Status"), fk_case_status_label (c->status));
+  fk_cli_say_row (14, _("Service"), "%s", svc ? fk_service_name (svc) : c->service);
+  fk_cli_say_row (14, _("Status"), "%s", fk_case_status_label (c->status));
   if (c->receipt_no)
-    fk_cli_say ("  %-14s %s", _("Receipt no."), c->receipt_no);
-  fk_cli_say ("  %-14s %s", _("Outing"), c->outing_id);
+    fk_cli_say_row (14, _("Receipt no."), "%s", c->receipt_no);
+  fk_cli_say_row (14, _("Outing"), "%s", c->outing_id);
   if (c->damaged)
     fk_cli_say ("  !! %s", c->damaged);
   else if (c->name)
     {
-      fk_cli_say ("  %-14s %s", _("Name"), c->name);
-      fk_cli_say ("  %-14s %s", _("ID number"), c->person_id);
+      fk_cli_say_row (14, _("Name"), "%s", c->name);
+      fk_cli_say_row (14, _("ID number"), "%s", c->person_id);
       if (c->birth_date)
         {
           GDate d;
@@ -606,7 +609,7 @@ say_case (FkStore      *store,
 
           if (fk_date_parse (c->birth_date, &d, NULL))
             roc = fk_date_to_roc (&d);
-          fk_cli_say ("  %-14s %s (%s)", _("Birth date"), roc ? roc : "", c->birth_date);
+          fk_cli_say_row (14, _("Birth date"), "%s (%s)", roc ? roc : "", c->birth_date);
         }
       for (guint i = 0; svc && i < svc->fields->len; i++)
         {
@@ -614,14 +617,14 @@ say_case (FkStore      *store,
           const char *v = g_hash_table_lookup (c->fields, f->key);
 
           if (v)
-            fk_cli_say ("  %-14s %s", fk_lang_is_zh () ? f->label_zh : f->label_en, v);
+            fk_cli_say_row (14, fk_lang_is_zh () ? f->label_zh : f->label_en, "%s", v);
         }
     }
   else
     fk_cli_say ("  %s", _("(personal data removed after the office acknowledged the case)"));
   if (svc)
     {
-      fk_cli_say ("  %-14s NT$%d · %s", _("Fee"), svc->fee,
+      fk_cli_say_row (14, _("Fee"), "NT$%d · %s", svc->fee,
                   fk_lang_is_zh () ? svc->time_limit_zh : svc->time_limit_en);
       fk_cli_say ("  %s", _("Checklist:"));
       for (guint i = 0; i < svc->checklist->len; i++)
@@ -638,15 +641,15 @@ say_case (FkStore      *store,
     {
       FkAttachmentInfo *a = c->attachments->pdata[i];
 
-      fk_cli_say ("  %-14s %s, %s, %" G_GSIZE_FORMAT " bytes", _("Attachment"), a->kind, a->mime, a->size);
+      fk_cli_say_row (14, _("Attachment"), "%s, %s, %" G_GSIZE_FORMAT " bytes", a->kind, a->mime, a->size);
     }
-  fk_cli_say ("  %-14s %s %s", _("Created"), c->created_by, created ? created : "");
+  fk_cli_say_row (14, _("Created"), "%s %s", c->created_by, created ? created : "");
   if (c->checked_by)
-    fk_cli_say ("  %-14s %s", _("Self-check"), c->checked_by);
+    fk_cli_say_row (14, _("Self-check"), "%s", c->checked_by);
   if (c->approved_by)
-    fk_cli_say ("  %-14s %s", _("Second check"), c->approved_by);
+    fk_cli_say_row (14, _("Second check"), "%s", c->approved_by);
   if (c->sealed_by)
-    fk_cli_say ("  %-14s %s %s", _("Sealed"), c->sealed_by, sealed ? sealed : "");
+    fk_cli_say_row (14, _("Sealed"), "%s %s", c->sealed_by, sealed ? sealed : "");
 }
 
 static gboolean
@@ -820,7 +823,7 @@ cmd_case (const FkArgs *args)
         {
           g_autofree char *reason = fk_store_case_return_reason (store, id, NULL);
 
-          fk_cli_say ("  %-14s %s", _("Returned"), reason ? reason : "");
+          fk_cli_say_row (14, _("Returned"), "%s", reason ? reason : "");
           fk_cli_say ("  %s", _("Correct it with \"case correct CASE\"."));
         }
       if (fk_cli_json ())

@@ -451,16 +451,25 @@ cmd_device (const FkArgs *args)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "devices");
       json_builder_begin_array (b);
-      fk_cli_say ("%-3s %-32s %-16s %-20s %-20s %7s %s", "#", _("device id"), _("name"),
-           _("enrolled"), _("last seen"), _("packets"), _("state"));
+      {
+        g_autofree char *id = fk_cli_pad (_("device id"), 32);
+        g_autofree char *name = fk_cli_pad (_("name"), 16);
+        g_autofree char *enrolled = fk_cli_pad (_("enrolled"), 20);
+        g_autofree char *seen = fk_cli_pad (_("last seen"), 20);
+        g_autofree char *packets = fk_cli_pad (_("packets"), 7);
+
+        fk_cli_say ("%-3s %s %s %s %s %s %s", "#", id, name, enrolled, seen, packets, _("state"));
+      }
       for (guint i = 0; i < devices->len; i++)
         {
           FkOfficeDevice *d = devices->pdata[i];
           g_autofree char *enrolled = time_text (d->enrolled_at);
           g_autofree char *seen = time_text (d->last_seen);
 
-          fk_cli_say ("%-3u %-32s %-16s %-20s %-20s %7u %s", d->number, d->device_id, d->name, enrolled, seen,
-               d->n_packets, d->revoked_at ? _("revoked") : _("active"));
+          g_autofree char *name = fk_cli_pad (d->name, 16);
+
+          fk_cli_say ("%-3u %-32s %s %-20s %-20s %7u %s", d->number, d->device_id, name, enrolled, seen,
+                      d->n_packets, d->revoked_at ? _("revoked") : _("active"));
           device_json (b, d);
         }
       if (devices->len == 0)
@@ -604,7 +613,7 @@ cmd_inbox (const FkArgs *args)
         g_autofree char *local = local_time_text (p->received_at);
         g_autofree char *review = fk_cli_pad (review_label (p->review), 9);
 
-        fk_cli_say ("  %-22s %s  %s %s", p->receipt_no ? p->receipt_no : p->packet_id, local, review,
+        fk_cli_say_row (22, p->receipt_no ? p->receipt_no : p->packet_id, "%s  %s %s", local, review,
                     service ? fk_service_name (service) : p->service ? p->service : "-");
       }
       json_builder_begin_object (b);
@@ -644,9 +653,9 @@ say_member (JsonObject *obj,
   JsonNode *n = obj ? json_object_get_member (obj, name) : NULL;
 
   if (n && json_node_get_value_type (n) == G_TYPE_STRING)
-    fk_cli_say ("  %-16s %s", label, json_node_get_string (n));
+    fk_cli_say_row (16, label, "%s", json_node_get_string (n));
   else if (n && json_node_get_value_type (n) == G_TYPE_INT64)
-    fk_cli_say ("  %-16s %" G_GINT64_FORMAT, label, json_node_get_int (n));
+    fk_cli_say_row (16, label, "%" G_GINT64_FORMAT, json_node_get_int (n));
 }
 
 static int
@@ -665,6 +674,8 @@ cmd_case (const FkArgs *args)
   JsonObject *doc, *kase, *person, *outing, *fields;
   JsonArray *list;
   gboolean all_ok = TRUE;
+  g_autoptr(FkCatalog) catalog = NULL;
+  const FkService *service = NULL;
 
   if (!fk_cli_check_options (args, NULL))
     return FK_EXIT_USAGE;
@@ -693,13 +704,20 @@ cmd_case (const FkArgs *args)
   person = kase && json_object_has_member (kase, "person") ? json_object_get_object_member (kase, "person") : NULL;
   outing = kase && json_object_has_member (kase, "outing") ? json_object_get_object_member (kase, "outing") : NULL;
   fields = kase && json_object_has_member (kase, "fields") ? json_object_get_object_member (kase, "fields") : NULL;
+  catalog = office_catalog (store);
+  service = catalog && kase ? fk_catalog_lookup (catalog, json_object_get_string_member_with_default (kase, "service", "")) : NULL;
   fk_office_store_log (store, keys->admin, "case.show", row->packet_id, "{}", NULL);
 
   fk_cli_say (_("Packet %s (device %u, receipt %s), %s"),
        row->packet_id, row->device_number, row->receipt_no ? row->receipt_no : "-", review_label (row->review));
   say_member (kase, _("case"), "uuid");
-  say_member (kase, _("service"), "service");
-  say_member (outing, _("outing"), "kind");
+  if (service)
+    fk_cli_say_row (16, _("service"), "%s (%s)", fk_service_name (service),
+                    json_object_get_string_member (kase, "service"));
+  else
+    say_member (kase, _("service"), "service");
+  if (outing && json_object_get_string_member_with_default (outing, "kind", NULL))
+    fk_cli_say_row (16, _("outing"), "%s", fk_outing_kind_label (json_object_get_string_member (outing, "kind")));
   say_member (outing, _("outing date"), "date");
   say_member (outing, _("outing title"), "title");
   say_member (outing, _("place"), "place");
@@ -710,21 +728,45 @@ cmd_case (const FkArgs *args)
     {
       g_autoptr(GList) names = json_object_get_members (fields);
 
+      /* The service's own words for its fields and choices, as the clerk
+       * saw them; the key itself for a field the catalog does not know. */
       for (GList *l = names; l; l = l->next)
-        say_member (fields, l->data, l->data);
+        {
+          const FkField *field = service ? fk_service_field (service, l->data) : NULL;
+          JsonNode *n = json_object_get_member (fields, l->data);
+
+          if (field && json_node_get_value_type (n) == G_TYPE_STRING)
+            fk_cli_say_row (16, fk_field_label (field), "%s",
+                            fk_field_choice_label (field, json_node_get_string (n)));
+          else
+            say_member (fields, field ? fk_field_label (field) : l->data, l->data);
+        }
     }
   if (kase && json_object_has_member (kase, "ticked"))
     {
       JsonArray *ticked = json_object_get_array_member (kase, "ticked");
-      g_autoptr(GString) s = g_string_new (NULL);
 
+      /* One line per document the clerk saw, in the checklist's words. */
       for (guint i = 0; ticked && i < json_array_get_length (ticked); i++)
-        g_string_append_printf (s, "%s%s", i ? ", " : "", json_array_get_string_element (ticked, i));
-      fk_cli_say ("  %-16s %s", _("documents seen"), s->str);
+        {
+          const char *id = json_array_get_string_element (ticked, i);
+          const FkChecklistItem *item = service ? fk_service_checklist_item (service, id) : NULL;
+
+          fk_cli_say_row (16, i == 0 ? _("documents seen") : "", "%s", item ? fk_checklist_item_label (item) : id);
+        }
     }
   say_member (kase, _("created by"), "created_by");
   say_member (kase, _("approved by"), "approved_by");
-  say_member (kase, _("sealed at"), "sealed_at");
+  if (kase && json_object_get_member (kase, "sealed_at") &&
+      json_node_get_value_type (json_object_get_member (kase, "sealed_at")) == G_TYPE_INT64)
+    {
+      /* Microseconds since 1970 in the payload (PROTOCOL §4.4): local time here. */
+      g_autofree char *sealed = local_time_text (json_object_get_int_member (kase, "sealed_at") / G_USEC_PER_SEC);
+
+      fk_cli_say_row (16, _("sealed at"), "%s", sealed);
+    }
+  else
+    say_member (kase, _("sealed at"), "sealed_at");
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "packet");

@@ -250,6 +250,12 @@ def main():
         rc, doc, err = office.run("case", "show", inbox[0]["packet_id"]) if inbox else (1, {}, "")
         text = json.dumps(doc, ensure_ascii=False)
         ok(rc == 0 and ("王大明" in text or "李小華" in text or "Chang" in text), "the office opens a packet with its key", (rc, err))
+        p = subprocess.run([OFFICE, "--data-dir", office.dir, "case", "show", inbox[0]["packet_id"] if inbox else "-"],
+                           env=env(), capture_output=True, text=True, timeout=60)
+        ok(p.returncode == 0 and "National ID card renewal or replacement (id_card_replace)" in p.stdout
+           and re.search(r"Reason +Damaged", p.stdout) and "Household registration book (original)" in p.stdout
+           and re.search(r"sealed at +\d{4}-\d\d-\d\d \d\d:\d\d", p.stdout) and not re.search(r"\d{13,}", p.stdout),
+           "a reviewer reads the case in the catalog's words, with a readable time", p.stdout[-1500:])
 
         rc, doc, err = dev.run("case", "show", early)
         ok(rc == 0 and doc.get("case", {}).get("name") is None and doc["case"].get("status") == "uploaded",

@@ -562,7 +562,9 @@ packet_json (JsonBuilder          *b,
 static int
 cmd_inbox (const FkArgs *args)
 {
-  static const char *const allowed[] = { "device", "outing", NULL };
+  static const char *const allowed[] = { "device", "outing", "review", NULL };
+  static const char *const reviews[] = { "pending", "approved", "returned", NULL };
+  const char *review = fk_args_opt (args, "review");
   g_autoptr(GError) error = NULL;
   g_autoptr(FkOfficeStore) store = NULL;
   g_autoptr(GPtrArray) packets = NULL;
@@ -570,9 +572,12 @@ cmd_inbox (const FkArgs *args)
   g_autoptr(FkCatalog) catalog = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *group = NULL;
+  guint shown = 0;
 
   if (!fk_cli_check_options (args, allowed))
     return FK_EXIT_USAGE;
+  if (review && !g_strv_contains (reviews, review))
+    return fk_cli_usage ("inbox --review pending|approved|returned");
   if ((store = open_store (args, TRUE, &error)) == NULL)
     return fk_cli_fail (error);
   if (fk_args_opt (args, "device") && (device = fk_office_store_get_device (store, fk_args_opt (args, "device"), &error)) == NULL)
@@ -593,8 +598,9 @@ cmd_inbox (const FkArgs *args)
                                                      p->outing_id ? p->outing_id : "",
                                                      p->outing_date ? p->outing_date : "",
                                                      p->outing_kind ? p->outing_kind : "");
-      g_autofree char *received = time_text (p->received_at);
 
+      if (review && g_strcmp0 (p->review, review) != 0)
+        continue;
       if (g_strcmp0 (group, this_group) != 0)
         {
           const char *kind = p->outing_kind ? fk_outing_kind_label (p->outing_kind) : "-";
@@ -611,17 +617,18 @@ cmd_inbox (const FkArgs *args)
       {
         const FkService *service = catalog && p->service ? fk_catalog_lookup (catalog, p->service) : NULL;
         g_autofree char *local = local_time_text (p->received_at);
-        g_autofree char *review = fk_cli_pad (review_label (p->review), 9);
+        g_autofree char *state = fk_cli_pad (review_label (p->review), 9);
 
-        fk_cli_say_row (22, p->receipt_no ? p->receipt_no : p->packet_id, "%s  %s %s", local, review,
-                    service ? fk_service_name (service) : p->service ? p->service : "-");
+        fk_cli_say_row (22, p->receipt_no ? p->receipt_no : p->packet_id, "%s  %s %s", local, state,
+                        service ? fk_service_name (service) : p->service ? p->service : "-");
       }
+      shown++;
       json_builder_begin_object (b);
       packet_json (b, p);
       json_builder_end_object (b);
     }
-  if (packets->len == 0)
-    fk_cli_say ("%s", _("Nothing has arrived."));
+  if (shown == 0)
+    fk_cli_say ("%s", review ? _("No packet that has arrived has this review state.") : _("Nothing has arrived."));
   json_builder_end_array (b);
   fk_cli_emit (fk_cli_ok_document (b));
   return FK_EXIT_OK;
@@ -658,6 +665,67 @@ say_member (JsonObject *obj,
     fk_cli_say_row (16, label, "%" G_GINT64_FORMAT, json_node_get_int (n));
 }
 
+/* `case view`: one attachment's bytes to standard output, for an image
+ * viewer on the other end of a pipe; nothing is written to a file.  The
+ * bytes must match the hash the case lists, and the view is in the
+ * office's audit log. */
+static int
+view_attachment (FkOfficeStore        *store,
+                 FkOfficeKeys         *keys,
+                 const FkOfficePacket *row,
+                 JsonArray            *list,
+                 GPtrArray            *attachments,
+                 guint                 n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *hex = NULL;
+  g_autofree char *detail = NULL;
+  JsonObject *a;
+  GBytes *data;
+  const guint8 *p;
+  gsize len;
+  guint8 h[32];
+
+  if (list == NULL || n > json_array_get_length (list) || n > attachments->len)
+    {
+      g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_NOT_FOUND,
+                   _("Packet %s has %u attachment(s); there is no attachment %u."),
+                   row->packet_id, list ? MIN (json_array_get_length (list), attachments->len) : 0, n);
+      return fk_cli_fail (error);
+    }
+  a = json_array_get_object_element (list, n - 1);
+  data = attachments->pdata[n - 1];
+  p = g_bytes_get_data (data, &len);
+  fk_hash (p, len, h);
+  hex = fk_hex_encode (h, 32);
+  if (!g_str_equal (hex, json_object_get_string_member_with_default (a, "hash", "")))
+    {
+      g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_FAILED,
+                   _("Attachment %u of packet %s does not match the hash its case lists; it was not shown. Ask the device to send the case again."),
+                   n, row->packet_id);
+      return fk_cli_fail (error);
+    }
+  detail = g_strdup_printf ("{\"attachment\":%u,\"kind\":\"%s\"}", n,
+                            json_object_get_string_member_with_default (a, "kind", "?"));
+  fk_office_store_log (store, keys->admin, "case.view", row->packet_id, detail, NULL);
+  while (len > 0)
+    {
+      ssize_t w = write (STDOUT_FILENO, p, len);
+
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        {
+          g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno),
+                       _("The attachment could not be written to standard output: %s."), g_strerror (errno));
+          return fk_cli_fail (error);
+        }
+      p += w;
+      len -= (gsize) w;
+    }
+  return FK_EXIT_OK;
+}
+
 static int
 cmd_case (const FkArgs *args)
 {
@@ -677,10 +745,24 @@ cmd_case (const FkArgs *args)
   g_autoptr(FkCatalog) catalog = NULL;
   const FkService *service = NULL;
 
-  if (!fk_cli_check_options (args, NULL))
+  static const char *const view_options[] = { "attachment", NULL };
+  gboolean view = g_strcmp0 (fk_args_word (args, 1), "view") == 0;
+  guint64 wanted = 1;
+
+  if (!fk_cli_check_options (args, view ? view_options : NULL))
     return FK_EXIT_USAGE;
-  if (g_strcmp0 (fk_args_word (args, 1), "show") != 0 || fk_args_word (args, 2) == NULL)
-    return fk_cli_usage ("case show ID");
+  if ((!view && g_strcmp0 (fk_args_word (args, 1), "show") != 0) || fk_args_word (args, 2) == NULL)
+    return fk_cli_usage ("case show ID|RECEIPT | case view ID|RECEIPT [--attachment N]");
+  if (view && fk_args_opt (args, "attachment") &&
+      !g_ascii_string_to_unsigned (fk_args_opt (args, "attachment"), 10, 1, 1000, &wanted, NULL))
+    return fk_cli_usage ("case view ID|RECEIPT [--attachment N]   (N: 1, 2, …)");
+  if (view && isatty (STDOUT_FILENO))
+    {
+      g_set_error (&error, FK_OFFICE_ERROR, FK_OFFICE_ERROR_INVALID,
+                   _("case view writes the photo's bytes to standard output, not to a terminal: pipe it into an image viewer, "
+                     "for example \"fieldkit-office case view %s | display -\"."), fk_args_word (args, 2));
+      return fk_cli_fail (error);
+    }
   if ((store = open_store (args, TRUE, &error)) == NULL)
     return fk_cli_fail (error);
   if ((row = find_packet (store, fk_args_word (args, 2), &error)) == NULL)
@@ -701,6 +783,8 @@ cmd_case (const FkArgs *args)
   doc = json_node_get_object (json_parser_get_root (parser));
   kase = json_object_get_object_member (doc, "case");
   list = json_object_get_array_member (doc, "attachments");
+  if (view)
+    return view_attachment (store, keys, row, list, attachments, (guint) wanted);
   person = kase && json_object_has_member (kase, "person") ? json_object_get_object_member (kase, "person") : NULL;
   outing = kase && json_object_has_member (kase, "outing") ? json_object_get_object_member (kase, "outing") : NULL;
   fields = kase && json_object_has_member (kase, "fields") ? json_object_get_object_member (kase, "fields") : NULL;
@@ -1342,8 +1426,9 @@ cmd_help (const FkArgs *args)
     "  backup DIR                        a consistent copy of the whole office, while it serves\n"
     "  serve [--listen ADDR:PORT] [--tls-cert F --tls-key F] [--port-file F] [--threads N] [--quiet]\n"
     "  device invite --name NAME | device list | device revoke ID|NUMBER\n"
-    "  inbox [--device D] [--outing ID|KIND]\n"
+    "  inbox [--device D] [--outing ID|KIND] [--review pending|approved|returned]\n"
     "  case show ID|RECEIPT\n"
+    "  case view ID|RECEIPT [--attachment N]   the photo (or attachment N) to standard output, for a viewer\n"
     "  review ID --approve | --return REASON\n"
     "  bundle import FILE\n"
     "  audit verify DEVICE\n"

@@ -256,6 +256,32 @@ def main():
            and re.search(r"Reason +Damaged", p.stdout) and "Household registration book (original)" in p.stdout
            and re.search(r"sealed at +\d{4}-\d\d-\d\d \d\d:\d\d", p.stdout) and not re.search(r"\d{13,}", p.stdout),
            "a reviewer reads the case in the catalog's words, with a readable time", p.stdout[-1500:])
+        # The reviewer sees the photo through a pipe, never a file.
+        ref = inbox[0]["receipt_no"] if inbox else "-"
+        p = subprocess.run([OFFICE, "--data-dir", office.dir, "case", "view", ref], env=env(), capture_output=True, timeout=60)
+        ok(p.returncode == 0 and p.stdout == open(photo, "rb").read(), "case view pipes the photo's exact bytes",
+           (p.returncode, len(p.stdout), p.stderr[-300:]))
+        p = subprocess.run([OFFICE, "--data-dir", office.dir, "case", "view", ref, "--attachment", "9"],
+                           env=env(), capture_output=True, text=True, timeout=60)
+        ok(p.returncode != 0 and p.stdout == "" and "no attachment 9" in p.stderr, "a missing attachment is refused, nothing written",
+           (p.returncode, p.stderr))
+        master, slave = pty.openpty()
+        q = subprocess.Popen([OFFICE, "--data-dir", office.dir, "case", "view", ref], env=env(), stdout=slave,
+                             stderr=subprocess.PIPE, text=True)
+        os.close(slave)
+        err = q.communicate(timeout=60)[1]
+        shown = b""
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            shown += data
+        os.close(master)
+        ok(q.returncode != 0 and "pipe it into an image viewer" in err and len(shown) == 0,
+           "case view refuses to print a photo on a terminal", (q.returncode, err, len(shown)))
 
         rc, doc, err = dev.run("case", "show", early)
         ok(rc == 0 and doc.get("case", {}).get("name") is None and doc["case"].get("status") == "uploaded",
@@ -287,6 +313,13 @@ def main():
         rc1, _, err1 = office.run("review", by_receipt[ret_receipt]["packet_id"], "--return", "照片不符規格，請補正")
         rc2, _, err2 = office.run("review", by_receipt[ok_receipt]["packet_id"], "--approve")
         ok(rc1 == 0 and rc2 == 0, "the office reviews: one returned, one approved", err1 + err2)
+        states = {st: [p["receipt_no"] for p in office.run("inbox", "--review", st)[1].get("packets", [])]
+                  for st in ("pending", "approved", "returned")}
+        ok(states["returned"] == [ret_receipt] and states["approved"] == [ok_receipt] and len(states["pending"]) == 1
+           and set(states["pending"]) == set(by_receipt) - {ret_receipt, ok_receipt},
+           "inbox --review lists what is left to review, and what was decided", states)
+        rc, doc, err = office.run("inbox", "--review", "later")
+        ok(rc == 2 and "pending|approved|returned" in err, "an unknown review state is refused with the choices", (rc, err))
 
         rc, doc, err = dev.run("sync")
         ok(rc == 0 and doc.get("answers") == 2, "the device fetches two signed answers", (doc, err))

@@ -15,6 +15,7 @@ import pty
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -261,6 +262,11 @@ def main():
         p = subprocess.run([OFFICE, "--data-dir", office.dir, "case", "view", ref], env=env(), capture_output=True, timeout=60)
         ok(p.returncode == 0 and p.stdout == open(photo, "rb").read(), "case view pipes the photo's exact bytes",
            (p.returncode, len(p.stdout), p.stderr[-300:]))
+        db = sqlite3.connect(f"file:{os.path.join(office.dir, 'office.db')}?mode=ro", uri=True)
+        views = db.execute("SELECT admin, subject, detail FROM office_audit WHERE action = 'case.view'").fetchall()
+        db.close()
+        ok(len(views) == 1 and views[0][1] == (inbox[0]["packet_id"] if inbox else "") and '"attachment":1' in views[0][2],
+           "the view is in the office's audit log, with the admin and the attachment", views)
         p = subprocess.run([OFFICE, "--data-dir", office.dir, "case", "view", ref, "--attachment", "9"],
                            env=env(), capture_output=True, text=True, timeout=60)
         ok(p.returncode != 0 and p.stdout == "" and "no attachment 9" in p.stderr, "a missing attachment is refused, nothing written",

@@ -2814,10 +2814,14 @@ add_attachment (FkStore     *self,
 
 static gboolean check_safety_limits (FkStore *self, GError **error);
 
-gint64
-fk_store_case_new (FkStore            *self,
-                   const FkCaseInput  *input,
-                   GError            **error)
+/* Makes a case from INPUT and writes it as a draft, with ACTION in the
+ * audit log; SUPERSEDES (or 0) is the returned case it corrects. */
+static gint64
+create_case (FkStore            *self,
+             const FkCaseInput  *input,
+             gint64              supersedes,
+             const char         *action,
+             GError            **error)
 {
   g_autoptr(FkCase) kase = NULL;
   g_autofree char *outing_id = NULL;
@@ -2838,6 +2842,7 @@ fk_store_case_new (FkStore            *self,
   kase->service = g_strdup (svc->id);
   kase->status = FK_CASE_DRAFT;
   kase->version = 1;
+  kase->supersedes = supersedes;
   kase->created_by = g_strdup (self->operator_id);
   kase->created_at = g_get_real_time ();
   kase->ticked = g_new0 (char *, 1);
@@ -2875,7 +2880,7 @@ fk_store_case_new (FkStore            *self,
 
   if (!begin (self, error))
     return 0;
-  if (!write_case (self, kase, "case.new", error) ||
+  if (!write_case (self, kase, action, error) ||
       (input->photo && !add_attachment (self, kase->id, "photo", input->photo_mime, input->photo, error)) ||
       (input->signature && !add_attachment (self, kase->id, "signature", input->signature_mime, input->signature, error)) ||
       !commit (self, error))
@@ -2884,6 +2889,14 @@ fk_store_case_new (FkStore            *self,
       return 0;
     }
   return kase->id;
+}
+
+gint64
+fk_store_case_new (FkStore            *self,
+                   const FkCaseInput  *input,
+                   GError            **error)
+{
+  return create_case (self, input, 0, "case.new", error);
 }
 
 /* Loads a case for changing: unlocked, found, opened, and still editable. */
@@ -4385,31 +4398,86 @@ fk_store_case_return_reason (FkStore  *self,
   return out;
 }
 
-gint64
-fk_store_case_correct (FkStore  *self,
-                       gint64    returned_case_id,
-                       GError  **error)
+/* The returned case to correct: returned, and not corrected already. */
+static FkCase *
+load_returned (FkStore  *self,
+               gint64    returned_case_id,
+               GError  **error)
 {
   g_autoptr(FkCase) old = NULL;
-  g_autoptr(FkCase) kase = NULL;
+  sqlite3_stmt *st;
+  gint64 done = 0;
 
   if (!require_unlocked (self, error))
-    return 0;
+    return NULL;
   old = load_case (self, returned_case_id, error);
   if (old == NULL)
-    return 0;
+    return NULL;
   if (old->status != FK_CASE_RETURNED)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
                    _("Case %" PRId64 " was not returned by the office; only a returned case is corrected as a new version."),
                    old->id);
-      return 0;
+      return NULL;
     }
-  if (old->person_id == NULL)
+  st = cached (self, "SELECT id FROM cases WHERE supersedes = ? ORDER BY id LIMIT 1", error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, old->id);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    done = sqlite3_column_int64 (st, 0);
+  fk_sql_done (st);
+  if (done > 0)
     {
       g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
-                   _("The personal data of case %" PRId64 " was removed after upload; create the corrected case with \"case new\" and the person's documents."),
+                   _("Case %" PRId64 " was already corrected as case %" PRId64 "; carry on with that one."),
+                   old->id, done);
+      return NULL;
+    }
+  return g_steal_pointer (&old);
+}
+
+gint64
+fk_store_case_correct_anew (FkStore            *self,
+                            gint64              returned_case_id,
+                            const FkCaseInput  *person,
+                            GError            **error)
+{
+  g_autoptr(FkCase) old = load_returned (self, returned_case_id, error);
+  FkCaseInput input;
+
+  if (old == NULL)
+    return 0;
+  if (old->person_id != NULL)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_REFUSED,
+                   _("Case %" PRId64 " still holds the person's data; correct it without giving the person again."),
                    old->id);
+      return 0;
+    }
+  input = *person;
+  input.outing_id = old->outing_id;
+  input.service = old->service;
+  return create_case (self, &input, old->id, "case.correct", error);
+}
+
+gint64
+fk_store_case_correct (FkStore  *self,
+                       gint64    returned_case_id,
+                       GError  **error)
+{
+  g_autoptr(FkCase) old = load_returned (self, returned_case_id, error);
+  g_autoptr(FkCase) kase = NULL;
+
+  if (old == NULL)
+    return 0;
+  if (old->person_id == NULL)
+    {
+      g_set_error (error, FK_STORE_ERROR, FK_STORE_ERROR_PURGED,
+                   _("The personal data of case %" PRId64 " was removed after the office received it. "
+                     "Take the person's data again from their documents: give the ID number and name "
+                     "(\"case correct %" PRId64 " --person-id ID --name NAME\"; in the window, Correct asks for them)."),
+                   old->id, old->id);
       return 0;
     }
   kase = g_new0 (FkCase, 1);

@@ -35,6 +35,7 @@ typedef enum {
   FK_STORE_ERROR_REFUSED,         /* a lifecycle or permission rule says no */
   FK_STORE_ERROR_INVALID,         /* the input is not valid; the message says why */
   FK_STORE_ERROR_CORRUPT,         /* SQLite says the file itself is malformed */
+  FK_STORE_ERROR_PURGED,          /* the personal data was removed after upload (retention) */
 } FkStoreError;
 
 GQuark fk_store_error_quark (void);
@@ -401,8 +402,16 @@ gboolean      fk_store_apply_review (FkStore *store, const char *case_uuid, gboo
                                      const char *reason, GError **error);
 /* The office's reason for returning a case, or NULL. */
 char         *fk_store_case_return_reason (FkStore *store, gint64 case_id, GError **error);
-/* A returned case corrected as a new draft that supersedes it. */
+/* A returned case corrected as a new draft that supersedes it.  When the
+ * returned case's personal data was already removed (the default
+ * retention) this fails with FK_STORE_ERROR_PURGED, and the person's data
+ * taken again from their documents goes to fk_store_case_correct_anew:
+ * PERSON's outing and service are ignored (the returned case's are used). */
 gint64        fk_store_case_correct (FkStore *store, gint64 returned_case_id, GError **error);
+gint64        fk_store_case_correct_anew (FkStore            *store,
+                                          gint64              returned_case_id,
+                                          const FkCaseInput  *person,
+                                          GError            **error);
 
 /* Small plain settings: "changes_cursor", "audit_sent_seq", "retention_days". */
 char         *fk_store_get_setting  (FkStore *store, const char *key);

@@ -100,6 +100,7 @@ error_code (const GError *error)
       static const char *const names[] = {
         "failed", "busy", "disk_full", "read_only", "newer_format", "not_initialized", "exists",
         "not_found", "locked", "wrong_passphrase", "wait", "damaged", "refused", "invalid", "corrupt",
+        "purged",
       };
 
       if ((guint) error->code < G_N_ELEMENTS (names))
@@ -494,6 +495,8 @@ case_json (JsonBuilder     *b,
   fk_cli_add_str (b, "status", fk_case_status_name (c->status));
   fk_cli_add_int (b, "version", (gint64) c->version);
   fk_cli_add_str (b, "receipt_no", c->receipt_no);
+  if (c->supersedes > 0)
+    fk_cli_add_int (b, "supersedes", c->supersedes);
   fk_cli_add_str (b, "name", c->name);
   fk_cli_add_str (b, "person_id", c->person_id);
   fk_cli_add_str (b, "birth_date", c->birth_date);
@@ -677,22 +680,21 @@ read_attachment (const char  *path,
   return TRUE;
 }
 
+/* The person and the case's contents from the options of case new (and of
+ * case correct when the data must be taken again): --person-id, --name,
+ * --birth, --field, --photo, --signature.  INPUT points into ARGS, FIELDS,
+ * *PHOTO and *SIGNATURE, which the caller keeps.  FK_EXIT_OK, or the exit
+ * code after the message. */
 static int
-cmd_case_new (const FkArgs *args)
+case_input_from_args (const FkArgs  *args,
+                      GHashTable    *fields,
+                      GBytes       **photo,
+                      GBytes       **signature,
+                      FkCaseInput   *input)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(FkStore) store = NULL;
-  g_autoptr(GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(GBytes) photo = NULL;
-  g_autoptr(GBytes) signature = NULL;
-  g_autoptr(FkCase) c = NULL;
   GPtrArray *field_opts = fk_args_opts (args, "field");
-  FkCaseInput input = { 0 };
-  gint64 id;
 
-  if (!fk_args_opt (args, "outing") || !fk_args_opt (args, "service") || !fk_args_opt (args, "person-id") || !fk_args_opt (args, "name"))
-    return fk_cli_usage ("fieldkit-cli case new --outing O --service S --person-id ID --name NAME [--birth DATE] "
-                         "[--field KEY=VALUE]... [--photo FILE] [--signature FILE]");
   for (guint i = 0; field_opts && i < field_opts->len; i++)
     {
       const char *kv = field_opts->pdata[i];
@@ -702,21 +704,41 @@ cmd_case_new (const FkArgs *args)
         return fk_cli_usage (_("--field takes KEY=VALUE, got \"%s\""), kv);
       g_hash_table_insert (fields, g_strndup (kv, eq - kv), g_strdup (eq + 1));
     }
-  if (!read_attachment (fk_args_opt (args, "photo"), &photo, &input.photo_mime, &error) ||
-      !read_attachment (fk_args_opt (args, "signature"), &signature, &input.signature_mime, &error))
+  if (!read_attachment (fk_args_opt (args, "photo"), photo, &input->photo_mime, &error) ||
+      !read_attachment (fk_args_opt (args, "signature"), signature, &input->signature_mime, &error))
     return fk_cli_fail (error);
+  input->outing_id = fk_args_opt (args, "outing");
+  input->service = fk_args_opt (args, "service");
+  input->person_id = fk_args_opt (args, "person-id");
+  input->name = fk_args_opt (args, "name");
+  input->birth_date = fk_args_opt (args, "birth");
+  input->fields = fields;
+  input->photo = *photo;
+  input->signature = *signature;
+  return FK_EXIT_OK;
+}
 
+static int
+cmd_case_new (const FkArgs *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FkStore) store = NULL;
+  g_autoptr(GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GBytes) photo = NULL;
+  g_autoptr(GBytes) signature = NULL;
+  g_autoptr(FkCase) c = NULL;
+  FkCaseInput input = { 0 };
+  gint64 id;
+  int rc;
+
+  if (!fk_args_opt (args, "outing") || !fk_args_opt (args, "service") || !fk_args_opt (args, "person-id") || !fk_args_opt (args, "name"))
+    return fk_cli_usage ("fieldkit-cli case new --outing O --service S --person-id ID --name NAME [--birth DATE] "
+                         "[--field KEY=VALUE]... [--photo FILE] [--signature FILE]");
+  if ((rc = case_input_from_args (args, fields, &photo, &signature, &input)) != FK_EXIT_OK)
+    return rc;
   store = open_unlocked (args, &error);
   if (store == NULL)
     return fk_cli_fail (error);
-  input.outing_id = fk_args_opt (args, "outing");
-  input.service = fk_args_opt (args, "service");
-  input.person_id = fk_args_opt (args, "person-id");
-  input.name = fk_args_opt (args, "name");
-  input.birth_date = fk_args_opt (args, "birth");
-  input.fields = fields;
-  input.photo = photo;
-  input.signature = signature;
   id = fk_store_case_new (store, &input, &error);
   if (id <= 0 || (c = fk_store_case_get (store, id, &error)) == NULL)
     return fk_cli_fail (error);
@@ -824,7 +846,11 @@ cmd_case (const FkArgs *args)
           g_autofree char *reason = fk_store_case_return_reason (store, id, NULL);
 
           fk_cli_say_row (14, _("Returned"), "%s", reason ? reason : "");
-          fk_cli_say ("  %s", _("Correct it with \"case correct CASE\"."));
+          if (c->person_id != NULL)
+            fk_cli_say ("  %s", _("Correct it with \"case correct CASE\"."));
+          else
+            fk_cli_say ("  %s", _("Its personal data was removed after upload: take it again from the person's documents, "
+                                  "with \"case correct CASE --person-id ID --name NAME\"."));
         }
       if (fk_cli_json ())
         emit_case (store, c);
@@ -886,9 +912,28 @@ cmd_case (const FkArgs *args)
     }
   if (g_strcmp0 (sub, "correct") == 0)
     {
-      gint64 new_id = fk_store_case_correct (store, id, &error);
+      g_autoptr(GHashTable) fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_autoptr(GBytes) photo = NULL;
+      g_autoptr(GBytes) signature = NULL;
       g_autofree char *msg = NULL;
+      FkCaseInput input = { 0 };
+      gint64 new_id;
+      int rc;
 
+      /* The person given again: the returned case's data was removed
+       * after upload (fk_store_case_correct says so). */
+      if (fk_args_opt (args, "person-id") || fk_args_opt (args, "name"))
+        {
+          if (!fk_args_opt (args, "person-id") || !fk_args_opt (args, "name") ||
+              fk_args_opt (args, "outing") || fk_args_opt (args, "service"))
+            return fk_cli_usage ("fieldkit-cli case correct CASE [--person-id ID --name NAME [--birth DATE] "
+                                 "[--field KEY=VALUE]... [--photo FILE] [--signature FILE]]");
+          if ((rc = case_input_from_args (args, fields, &photo, &signature, &input)) != FK_EXIT_OK)
+            return rc;
+          new_id = fk_store_case_correct_anew (store, id, &input, &error);
+        }
+      else
+        new_id = fk_store_case_correct (store, id, &error);
       if (new_id <= 0)
         return fk_cli_fail (error);
       msg = g_strdup_printf (_("Case %" PRId64 " is the corrected version of case %" PRId64 " (draft): fix it, then check, approve and finalize it again."),
@@ -1621,7 +1666,9 @@ cmd_help (const FkArgs *args)
     "  outbox [retry PACKET]        what waits to go to the office; retry a quarantined one\n"
     "  bundle export FILE           everything waiting, as one file for a USB stick\n"
     "  receipt CASE --output FILE.pdf [--format slip|a4]   the receipt of a sealed case (80 mm slip or A4)\n"
-    "  case correct CASE            a returned case as a new draft version\n"
+    "  case correct CASE [--person-id ID --name NAME [--birth DATE] …]\n"
+    "                               a returned case as a new draft version; the person given again\n"
+    "                               when their data was removed after upload (the default)\n"
     "  roster import OUTING FILE [--service S] [--all-or-nothing] [--dry-run]\n"
     "                               a class roster (CSV/TSV, UTF-8 or Big5) as draft cases\n"
     "  class-summary OUTING --output FILE.csv|FILE.pdf   a school drive's students and where each stands\n"

@@ -665,6 +665,72 @@ say_member (JsonObject *obj,
     fk_cli_say_row (16, label, "%" G_GINT64_FORMAT, json_node_get_int (n));
 }
 
+/* The person's ID number inside a stored packet, opened with the office
+ * key, or NULL. */
+static char *
+packet_person_id (FkOfficeStore       *store,
+                  FkOfficeKeys        *keys,
+                  const char          *packet_id)
+{
+  g_autoptr(GBytes) bytes = fk_office_store_packet_bytes (store, packet_id, NULL);
+  g_autoptr(FkPacket) packet = bytes ? fk_packet_parse (bytes, NULL) : NULL;
+  g_autoptr(GPtrArray) attachments = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  char *case_json = NULL;
+  JsonObject *root, *kase, *person;
+  gboolean parsed;
+
+  if (packet == NULL || !fk_packet_open (packet, keys->box, &case_json, &attachments, NULL))
+    return NULL;
+  parsed = json_parser_load_from_data (parser, case_json, -1, NULL);
+  fk_passphrase_free (case_json);
+  if (!parsed || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return NULL;
+  root = json_node_get_object (json_parser_get_root (parser));
+  kase = json_object_has_member (root, "case") ? json_object_get_object_member (root, "case") : NULL;
+  person = kase && json_object_has_member (kase, "person") ? json_object_get_object_member (kase, "person") : NULL;
+  return person ? g_strdup (json_object_get_string_member_with_default (person, "person_id", NULL)) : NULL;
+}
+
+/* A correction (補正): which returned case it supersedes, why that one was
+ * returned, and whether it names the same person — printed, and as the
+ * "corrects" object of the JSON document. */
+static JsonNode *
+say_corrects (FkOfficeStore *store,
+              FkOfficeKeys  *keys,
+              const char    *old_uuid,
+              JsonObject    *person)
+{
+  g_autoptr(FkOfficePacket) old = fk_office_store_get_packet (store, old_uuid, NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *old_id = NULL;
+  const char *new_id = person ? json_object_get_string_member_with_default (person, "person_id", NULL) : NULL;
+
+  json_builder_begin_object (b);
+  fk_cli_add_str (b, "case_uuid", old_uuid);
+  if (old == NULL)
+    {
+      fk_cli_say_row (16, _("corrects"), _("case %s, which has not arrived here"), old_uuid);
+      json_builder_end_object (b);
+      return json_builder_get_root (b);
+    }
+  fk_cli_say_row (16, _("corrects"), "%s (%s%s%s)", old->receipt_no ? old->receipt_no : old->packet_id,
+                  review_label (old->review), old->review_reason ? ": " : "",
+                  old->review_reason ? old->review_reason : "");
+  old_id = packet_person_id (store, keys, old->packet_id);
+  if (old_id && g_strcmp0 (old_id, new_id) != 0)
+    fk_cli_say_row (16, "", _("The ID number differs from the returned case's (%s): check that this is the same person."),
+                    old_id);
+  fk_cli_add_str (b, "packet_id", old->packet_id);
+  fk_cli_add_str (b, "receipt_no", old->receipt_no);
+  fk_cli_add_str (b, "review", old->review);
+  fk_cli_add_str (b, "review_reason", old->review_reason);
+  if (old_id)
+    fk_cli_add_bool (b, "same_person", g_strcmp0 (old_id, new_id) == 0);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
 /* `case view`: one attachment's bytes to standard output, for an image
  * viewer on the other end of a pipe; nothing is written to a file.  The
  * bytes must match the hash the case lists, and the view is in the
@@ -744,6 +810,7 @@ cmd_case (const FkArgs *args)
   gboolean all_ok = TRUE;
   g_autoptr(FkCatalog) catalog = NULL;
   const FkService *service = NULL;
+  JsonNode *corrects = NULL;
 
   static const char *const view_options[] = { "attachment", NULL };
   gboolean view = g_strcmp0 (fk_args_word (args, 1), "view") == 0;
@@ -795,6 +862,8 @@ cmd_case (const FkArgs *args)
   fk_cli_say (_("Packet %s (device %u, receipt %s), %s"),
        row->packet_id, row->device_number, row->receipt_no ? row->receipt_no : "-", review_label (row->review));
   say_member (kase, _("case"), "uuid");
+  if (kase && json_object_get_string_member_with_default (kase, "supersedes", NULL))
+    corrects = say_corrects (store, keys, json_object_get_string_member (kase, "supersedes"), person);
   if (service)
     fk_cli_say_row (16, _("service"), "%s (%s)", fk_service_name (service),
                     json_object_get_string_member (kase, "service"));
@@ -859,6 +928,11 @@ cmd_case (const FkArgs *args)
   json_builder_end_object (b);
   json_builder_set_member_name (b, "case");
   json_builder_add_value (b, kase ? json_node_copy (json_object_get_member (doc, "case")) : json_node_new (JSON_NODE_NULL));
+  if (corrects)
+    {
+      json_builder_set_member_name (b, "corrects");
+      json_builder_add_value (b, corrects);
+    }
   json_builder_set_member_name (b, "attachments");
   json_builder_begin_array (b);
   for (guint i = 0; list && i < json_array_get_length (list) && i < attachments->len; i++)

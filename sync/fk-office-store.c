@@ -416,6 +416,7 @@ migrate (FkOfficeStore  *self,
     "CREATE TABLE IF NOT EXISTS packet_data ("
     "  packet_id TEXT PRIMARY KEY REFERENCES packets (packet_id), bytes BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS packets_receipt ON packets (receipt_no);"
+    "CREATE INDEX IF NOT EXISTS packets_case ON packets (case_uuid);"
     /* Version 3: larger packets that arrived whole are appended to a
      * segment file, DATA_DIR/packets/segment-N.fks (segment_append). */
     "CREATE TABLE IF NOT EXISTS packet_segments ("
@@ -1412,6 +1413,8 @@ get_packet_on (FkOfficeStore  *self,
     "SELECT " PACKET_COLUMNS " FROM packets p JOIN devices d USING (device_id) WHERE p.packet_id = ?1",
     "SELECT " PACKET_COLUMNS " FROM packets p JOIN devices d USING (device_id)"
     " WHERE p.receipt_no = ?1 ORDER BY p.number DESC LIMIT 1",
+    "SELECT " PACKET_COLUMNS " FROM packets p JOIN devices d USING (device_id)"
+    " WHERE p.case_uuid = ?1 ORDER BY p.number DESC LIMIT 1",
   };
   FkOfficePacket *p = NULL;
 

@@ -263,7 +263,8 @@ void            fk_office_store_touch_device  (FkOfficeStore *store,
 
 /* ---- packets ------------------------------------------------------------- */
 
-/* By packet id or receipt number; NULL without an error when absent. */
+/* By packet id, receipt number (the newest packet with it) or case uuid;
+ * NULL without an error when absent. */
 FkOfficePacket *fk_office_store_get_packet    (FkOfficeStore *store,
                                                const char    *key,
                                                GError       **error);

@@ -172,6 +172,11 @@ def new_case(dev, outing, pid, name, photo, finalize=True):
     cid = str(doc["case"]["id"])
     if not finalize:
         return cid, ""
+    return seal_case(dev, cid)
+
+
+def seal_case(dev, cid):
+    """Ticks, checks (ann), approves (bob) and finalizes a draft."""
     for args, op in ((("case", "tick", cid, "--all"), "ann"), (("case", "check", cid), "ann"),
                      (("case", "approve", cid), "bob"), (("case", "finalize", cid), "ann")):
         rc, doc, err = dev.run(*args, op=op)
@@ -670,9 +675,31 @@ def main():
         office.extra = []
         ok(office.start(), "office back on plain loopback HTTP")
 
-        # Correct the returned case as a new version and send it.
+        # Correct the returned case as a new version and send it.  Its
+        # personal data went at the ack (the default retention), so the
+        # clerk gives the person again from their documents.
         rc, doc, err = dev.run("case", "correct", ids[0])
-        ok(rc == 1 and "removed" in err, "a purged returned case asks for re-capture, clearly", err)
+        ok(rc == 1 and "removed" in err and "--person-id" in err, "a purged returned case asks for the person again, clearly", err)
+        rc, doc, err = dev.run("case", "correct", ids[0], "--person-id", id_with_checksum(1000), "--name", "李小華",
+                               "--birth", "1950-03-04", "--field", "reason=damaged", "--photo", photo)
+        fixed = str(doc.get("case", {}).get("id", ""))
+        ok(rc == 0 and doc["case"].get("supersedes") == int(ids[0]) and doc["case"].get("status") == "draft"
+           and doc["case"].get("outing") == outing and doc["case"].get("service") == "id_card_replace",
+           "case correct --person-id --name makes a draft that supersedes the returned case, same outing and service", (rc, doc, err))
+        rc, doc, err = dev.run("case", "correct", ids[0], "--person-id", id_with_checksum(1000), "--name", "李小華")
+        ok(rc == 1 and f"already corrected as case {fixed}" in err, "a returned case is corrected only once", err)
+        cid, err = seal_case(dev, fixed)
+        before = len(office.inbox())
+        rc, doc, err = dev.run("sync")
+        inbox = office.inbox() or []
+        ok(cid and rc == 0 and len(inbox) == before + 1, "the correction goes up as a new packet", (rc, doc, err))
+        rc, doc, err = dev.run("case", "show", fixed)
+        new_receipt = doc.get("case", {}).get("receipt_no")
+        p = subprocess.run([OFFICE, "--data-dir", office.dir, "case", "show", new_receipt or "-"],
+                           env=env(), capture_output=True, text=True, timeout=60)
+        ok(p.returncode == 0 and re.search(r"corrects +" + re.escape(ret_receipt) + r" .*照片不符規格", p.stdout)
+           and "differs" not in p.stdout,
+           "the office sees which returned case it corrects, and why that one was returned", p.stdout[:1500])
 
         # A backup while the office serves: the copy lists the same packets.
         copy_dir = os.path.join(root, "office-backup")

@@ -590,6 +590,135 @@ test_sync_page (Fixture       *f,
   g_assert_nonnull (fk_test_ui_find_type (GTK_WIDGET (f->win), FK_TYPE_CASE_EDITOR));
 }
 
+/* The message dialog on screen whose heading is HEADING, or NULL. */
+static AdwMessageDialog *
+find_dialog (const char *heading)
+{
+  GListModel *tops = gtk_window_get_toplevels ();   /* not ours to unref */
+
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (tops, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)) &&
+          g_strcmp0 (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (w)), heading) == 0)
+        return ADW_MESSAGE_DIALOG (w);
+    }
+  return NULL;
+}
+
+static gboolean
+is_entry (GtkWidget     *widget,
+          gconstpointer  data)
+{
+  return GTK_IS_ENTRY (widget);
+}
+
+/* The same loop with the default retention: the personal data went at the
+ * ack, so Correct asks for the person again (ID number and name from their
+ * documents).  A mistyped ID number is refused with the reason and makes
+ * nothing; the right one makes a draft that supersedes the returned case,
+ * in the same outing and service, open in the case editor. */
+static void
+test_sync_page_correct_after_purge (Fixture       *f,
+                                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) packets = NULL;
+  g_autoptr(FkCase) before = NULL;
+  FkStore *store = fk_window_store (f->win);
+  gint64 id = first_case (f);
+  AdwMessageDialog *dialog, *refusal;
+  GtkWidget *page, *correct, *id_entry, *name_entry;
+  gint64 corrected = 0;
+  guint drafts = 0;
+
+  before = fk_store_case_get (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (before->person_id);
+  fk_window_show_sync (f->win);
+  fk_test_ui_spin ();
+  page = fk_test_ui_find_type (GTK_WIDGET (f->win), FK_TYPE_SYNC_PAGE);
+  click_sync_now (f, page);
+  {
+    g_autoptr(FkCase) c = fk_store_case_get (store, id, &error);
+
+    g_assert_no_error (error);
+    g_assert_null (c->person_id);   /* purged at the ack */
+  }
+  packets = fk_office_store_list_packets (f->office, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (fk_office_store_review (f->office, ((FkOfficePacket *) packets->pdata[0])->packet_id,
+                                         "returned", "照片不符規格", g_get_real_time () / G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+  click_sync_now (f, page);
+  correct = fk_test_ui_find_button (page, "Correct");
+  g_assert_nonnull (correct);
+  g_signal_emit_by_name (correct, "clicked");
+  fk_test_ui_spin ();
+
+  dialog = find_dialog ("Re-enter the applicant");
+  g_assert_nonnull (dialog);
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "照片不符規格"));
+  id_entry = fk_test_ui_find (GTK_WIDGET (dialog), is_entry, NULL);
+  g_assert_nonnull (id_entry);
+  name_entry = fk_test_ui_find (gtk_widget_get_next_sibling (gtk_widget_get_next_sibling (id_entry)), is_entry, NULL);
+  g_assert_nonnull (name_entry);
+  gtk_editable_set_text (GTK_EDITABLE (id_entry), "A123456788");   /* wrong check digit */
+  gtk_editable_set_text (GTK_EDITABLE (name_entry), before->name);
+  adw_message_dialog_response (dialog, "correct");
+  fk_test_ui_spin ();
+  refusal = find_dialog ("Cannot correct this case");
+  g_assert_nonnull (refusal);
+  adw_message_dialog_response (refusal, "ok");
+  fk_test_ui_spin ();
+
+  {
+    g_autoptr(GPtrArray) cases = fk_store_cases (store, NULL, NULL, &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < cases->len; i++)
+      drafts += ((FkCase *) cases->pdata[i])->supersedes == id;
+    g_assert_cmpuint (drafts, ==, 0);
+  }
+
+  g_signal_emit_by_name (correct, "clicked");
+  fk_test_ui_spin ();
+  dialog = find_dialog ("Re-enter the applicant");
+  g_assert_nonnull (dialog);
+  id_entry = fk_test_ui_find (GTK_WIDGET (dialog), is_entry, NULL);
+  name_entry = fk_test_ui_find (gtk_widget_get_next_sibling (gtk_widget_get_next_sibling (id_entry)), is_entry, NULL);
+  gtk_editable_set_text (GTK_EDITABLE (id_entry), before->person_id);
+  gtk_editable_set_text (GTK_EDITABLE (name_entry), before->name);
+  adw_message_dialog_response (dialog, "correct");
+  fk_test_ui_spin ();
+
+  {
+    g_autoptr(GPtrArray) cases = fk_store_cases (store, NULL, NULL, &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < cases->len; i++)
+      {
+        FkCase *c = cases->pdata[i];
+
+        if (c->supersedes == id)
+          corrected = c->id;
+      }
+  }
+  g_assert_cmpint (corrected, >, 0);
+  {
+    g_autoptr(FkCase) c = fk_store_case_get (store, corrected, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (c->status, ==, FK_CASE_DRAFT);
+    g_assert_cmpstr (c->person_id, ==, before->person_id);
+    g_assert_cmpstr (c->name, ==, before->name);
+    g_assert_cmpstr (c->outing_id, ==, before->outing_id);
+    g_assert_cmpstr (c->service, ==, before->service);
+  }
+  g_assert_nonnull (fk_test_ui_find_type (GTK_WIDGET (f->win), FK_TYPE_CASE_EDITOR));
+}
+
 /* After a season the outbox holds thousands of delivered packets: the
  * Sync page lists every packet still on its way and only the newest 20 at
  * the office, with a line saying how many earlier ones there are. */
@@ -661,6 +790,8 @@ main (int   argc,
   g_test_add ("/ui/auto-sync/lock-cancels", Fixture, "hang=2", fixture_set_up, test_lock_cancels, fixture_tear_down);
   g_test_add ("/ui/auto-sync/revoked", Fixture, NULL, fixture_set_up, test_revoked, fixture_tear_down);
   g_test_add ("/ui/sync-page/long-history", Fixture, NULL, fixture_set_up, test_sync_page_long_history,
+              fixture_tear_down);
+  g_test_add ("/ui/sync-page/correct-after-purge", Fixture, NULL, fixture_set_up, test_sync_page_correct_after_purge,
               fixture_tear_down);
   g_test_add ("/ui/sync-page/quarantine-retry-correct", Fixture, "status=400:1", fixture_set_up, test_sync_page,
               fixture_tear_down);

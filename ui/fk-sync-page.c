@@ -293,6 +293,84 @@ retry_clicked_cb (GtkButton  *button,
 }
 
 static void
+recapture_response_cb (AdwMessageDialog *dialog,
+                       const char       *response,
+                       FkSyncPage       *self)
+{
+  FkStore *store = fk_window_store (self->window);
+  gint64 old_id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (dialog), "fk-case"));
+  GtkEditable *id = g_object_get_data (G_OBJECT (dialog), "fk-person-id");
+  GtkEditable *name = g_object_get_data (G_OBJECT (dialog), "fk-name");
+  GtkEditable *birth = g_object_get_data (G_OBJECT (dialog), "fk-birth");
+  g_autoptr(GError) error = NULL;
+  FkCaseInput input = { 0 };
+  gint64 new_id;
+
+  if (g_strcmp0 (response, "correct") != 0 || store == NULL)
+    return;
+  input.person_id = gtk_editable_get_text (id);
+  input.name = gtk_editable_get_text (name);
+  input.birth_date = *gtk_editable_get_text (birth) ? gtk_editable_get_text (birth) : NULL;
+  new_id = fk_store_case_correct_anew (store, old_id, &input, &error);
+  if (new_id == 0)
+    {
+      fk_window_error (self->window, _("Cannot correct this case"), error);
+      return;
+    }
+  fk_window_show_case (self->window, new_id);
+}
+
+static GtkWidget *
+recapture_entry (GtkWidget  *box,
+                 const char *label)
+{
+  GtkWidget *entry = gtk_entry_new ();
+
+  gtk_box_append (GTK_BOX (box), fk_ui_label (label, "heading"));
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  fk_ui_name (entry, label);
+  gtk_box_append (GTK_BOX (box), entry);
+  return entry;
+}
+
+/* The returned case's personal data went when the office acknowledged it
+ * (the default retention): the clerk takes the person again from their
+ * documents, and the corrected draft keeps the outing and the service. */
+static void
+ask_person_again (FkSyncPage *self,
+                  gint64      old_id)
+{
+  FkStore *store = fk_window_store (self->window);
+  g_autofree char *reason = store ? fk_store_case_return_reason (store, old_id, NULL) : NULL;
+  g_autofree char *body = g_strdup_printf (_("The office returned this case: %s\n\n"
+                                             "Its personal data was removed when the office received it. "
+                                             "Enter the ID number and the name from the person's documents; "
+                                             "the corrected draft keeps the outing and the service, "
+                                             "and you add the photo and the rest in it."),
+                                           reason ? reason : "");
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self->window), _("Re-enter the applicant"), body);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *id = recapture_entry (box, _("ID number"));
+  GtkWidget *name = recapture_entry (box, _("Name"));
+  GtkWidget *birth = recapture_entry (box, _("Birth date (if the service asks for it)"));
+
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("Cancel"),
+                                    "correct", _("Make the corrected draft"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "correct", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "correct");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data (G_OBJECT (dialog), "fk-case", GSIZE_TO_POINTER (old_id));
+  g_object_set_data (G_OBJECT (dialog), "fk-person-id", id);
+  g_object_set_data (G_OBJECT (dialog), "fk-name", name);
+  g_object_set_data (G_OBJECT (dialog), "fk-birth", birth);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (recapture_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (id);
+}
+
+static void
 correct_clicked_cb (GtkButton  *button,
                     FkSyncPage *self)
 {
@@ -304,6 +382,11 @@ correct_clicked_cb (GtkButton  *button,
   if (store == NULL)
     return;
   new_id = fk_store_case_correct (store, old_id, &error);
+  if (new_id == 0 && g_error_matches (error, FK_STORE_ERROR, FK_STORE_ERROR_PURGED))
+    {
+      ask_person_again (self, old_id);
+      return;
+    }
   if (new_id == 0)
     {
       fk_window_error (self->window, _("Cannot correct this case"), error);

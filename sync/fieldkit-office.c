@@ -552,6 +552,7 @@ packet_json (JsonBuilder          *b,
   fk_cli_add_str (b, "outing_kind", p->outing_kind);
   fk_cli_add_str (b, "outing_id", p->outing_id);
   fk_cli_add_str (b, "outing_date", p->outing_date);
+  fk_cli_add_str (b, "corrects_receipt", p->corrects_receipt);
   fk_cli_add_str (b, "packet_hash", p->packet_hash);
   fk_cli_add_int (b, "size", p->size);
   fk_cli_add_str (b, "received_at", received);
@@ -619,8 +620,11 @@ cmd_inbox (const FkArgs *args)
         g_autofree char *local = local_time_text (p->received_at);
         g_autofree char *state = fk_cli_pad (review_label (p->review), 9);
 
-        fk_cli_say_row (22, p->receipt_no ? p->receipt_no : p->packet_id, "%s  %s %s", local, state,
-                        service ? fk_service_name (service) : p->service ? p->service : "-");
+        g_autofree char *corrects = p->corrects_receipt ? g_strdup_printf (_(" · corrects %s"), p->corrects_receipt) : NULL;
+
+        fk_cli_say_row (22, p->receipt_no ? p->receipt_no : p->packet_id, "%s  %s %s%s", local, state,
+                        service ? fk_service_name (service) : p->service ? p->service : "-",
+                        corrects ? corrects : "");
       }
       shown++;
       json_builder_begin_object (b);

@@ -130,6 +130,7 @@ fk_office_packet_free (FkOfficePacket *p)
   g_free (p->outing_kind);
   g_free (p->outing_id);
   g_free (p->outing_date);
+  g_free (p->corrects_receipt);
   g_free (p->packet_hash);
   g_free (p->review);
   g_free (p->review_reason);
@@ -1372,7 +1373,9 @@ fk_office_store_lookup_device (FkOfficeStore  *self,
 #define PACKET_COLUMNS \
   "p.number, p.packet_id, p.device_id, d.number, p.device_seq, p.case_uuid, p.receipt_no," \
   " p.service, p.outing_kind, p.packet_hash, p.size, p.received_at, p.review, p.review_reason," \
-  " p.ack, p.manifest, json_extract (p.manifest, '$.outing_id'), json_extract (p.manifest, '$.outing_date')"
+  " p.ack, p.manifest, json_extract (p.manifest, '$.outing_id'), json_extract (p.manifest, '$.outing_date')," \
+  " (SELECT o.receipt_no FROM packets o WHERE o.case_uuid = json_extract (p.manifest, '$.supersedes')" \
+  "  ORDER BY o.number DESC LIMIT 1)"
 
 static FkOfficePacket *
 packet_from_row (sqlite3_stmt *st)
@@ -1397,6 +1400,7 @@ packet_from_row (sqlite3_stmt *st)
   p->manifest = col_text (st, 15);
   p->outing_id = col_text (st, 16);
   p->outing_date = col_text (st, 17);
+  p->corrects_receipt = col_text (st, 18);
   return p;
 }
 

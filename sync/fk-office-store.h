@@ -110,6 +110,7 @@ typedef struct {
   char   *outing_kind;
   char   *outing_id;       /* the outing's id on its device ("O2"); NULL for packets sealed before it was sent */
   char   *outing_date;     /* ISO 8601 date of that outing, or NULL */
+  char   *corrects_receipt; /* a correction (補正): the returned case's receipt number, or NULL */
   char   *packet_hash;
   gint64  size;
   gint64  received_at;

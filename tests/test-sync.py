@@ -700,6 +700,12 @@ def main():
         ok(p.returncode == 0 and re.search(r"corrects +" + re.escape(ret_receipt) + r" .*照片不符規格", p.stdout)
            and "differs" not in p.stdout,
            "the office sees which returned case it corrects, and why that one was returned", p.stdout[:1500])
+        fixes = [q for q in inbox if q.get("corrects_receipt")]
+        p = subprocess.run([OFFICE, "--data-dir", office.dir, "inbox", "--review", "pending"], env=env(),
+                           capture_output=True, text=True, timeout=60)
+        ok(len(fixes) == 1 and fixes[0]["receipt_no"] == new_receipt and fixes[0]["corrects_receipt"] == ret_receipt
+           and re.search(re.escape(new_receipt) + r" .* · corrects " + re.escape(ret_receipt), p.stdout),
+           "the inbox marks the correction with the receipt it corrects", (fixes, p.stdout[-800:]))
 
         # A backup while the office serves: the copy lists the same packets.
         copy_dir = os.path.join(root, "office-backup")

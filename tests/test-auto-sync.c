@@ -480,6 +480,45 @@ click_sync_now (Fixture   *f,
   wait_for_sync (f);
 }
 
+/* The office returns its first packet for correction, with REASON. */
+static void
+office_returns_first (Fixture    *f,
+                      const char *reason)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) packets = fk_office_store_list_packets (f->office, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (packets->len, >, 0);
+  g_assert_true (fk_office_store_review (f->office, ((FkOfficePacket *) packets->pdata[0])->packet_id,
+                                         "returned", reason, g_get_real_time () / G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+}
+
+/* The draft that corrects case ID, or 0; asserts there is at most one. */
+static gint64
+case_correcting (FkStore *store,
+                 gint64   id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) cases = fk_store_cases (store, NULL, NULL, &error);
+  gint64 found = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < cases->len; i++)
+    {
+      FkCase *c = cases->pdata[i];
+
+      if (c->supersedes == id)
+        {
+          g_assert_cmpint (found, ==, 0);
+          g_assert_cmpint (c->status, ==, FK_CASE_DRAFT);
+          found = c->id;
+        }
+    }
+  return found;
+}
+
 /* The Sync page as the clerk uses it (the office refuses the first upload
  * with a 400): the case waits under "Quarantined" with the office's words
  * and a Retry button; Retry puts it back and the next sync sends it; when
@@ -491,14 +530,11 @@ test_sync_page (Fixture       *f,
                 gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) packets = NULL;
-  g_autoptr(GPtrArray) cases = NULL;
   FkStore *store = fk_window_store (f->win);
   gint64 id = first_case (f);
   g_autofree char *state = NULL;
   g_autofree char *receipt = NULL;
   GtkWidget *page, *retry, *correct;
-  gint64 corrected = 0;
 
   /* Keep the personal data after the ack, so that a returned case can be
    * corrected here rather than captured again. */
@@ -560,11 +596,7 @@ test_sync_page (Fixture       *f,
   g_assert_cmpint (fk_office_store_count_packets (f->office), ==, 1);
   g_assert_true (label_contains (page, "Sync done: 1 uploaded"));
 
-  packets = fk_office_store_list_packets (f->office, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (fk_office_store_review (f->office, ((FkOfficePacket *) packets->pdata[0])->packet_id,
-                                         "returned", "照片不符規格", g_get_real_time () / G_USEC_PER_SEC, &error));
-  g_assert_no_error (error);
+  office_returns_first (f, "照片不符規格");
   g_assert_false (label_shown (page, "Returned by the office"));
   click_sync_now (f, page);
   g_assert_true (label_shown (page, "Returned by the office"));
@@ -574,19 +606,7 @@ test_sync_page (Fixture       *f,
   g_signal_emit_by_name (correct, "clicked");
   fk_test_ui_spin ();
 
-  cases = fk_store_cases (store, NULL, NULL, &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < cases->len; i++)
-    {
-      FkCase *c = cases->pdata[i];
-
-      if (c->supersedes == id)
-        {
-          g_assert_cmpint (c->status, ==, FK_CASE_DRAFT);
-          corrected = c->id;
-        }
-    }
-  g_assert_cmpint (corrected, >, 0);
+  g_assert_cmpint (case_correcting (store, id), >, 0);
   g_assert_nonnull (fk_test_ui_find_type (GTK_WIDGET (f->win), FK_TYPE_CASE_EDITOR));
 }
 
@@ -607,11 +627,31 @@ find_dialog (const char *heading)
   return NULL;
 }
 
-static gboolean
-is_entry (GtkWidget     *widget,
-          gconstpointer  data)
+/* The entries under root, in the order a user tabs through them. */
+static void
+collect_entries (GtkWidget *root,
+                 GPtrArray *out)
 {
-  return GTK_IS_ENTRY (widget);
+  if (GTK_IS_ENTRY (root))
+    g_ptr_array_add (out, root);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    collect_entries (c, out);
+}
+
+/* Types the applicant's ID number and name into the dialog and answers it. */
+static void
+fill_recapture (AdwMessageDialog *dialog,
+                const char       *person_id,
+                const char       *name)
+{
+  g_autoptr(GPtrArray) entries = g_ptr_array_new ();
+
+  collect_entries (GTK_WIDGET (dialog), entries);
+  g_assert_cmpuint (entries->len, ==, 3);   /* ID number, name, birth date */
+  gtk_editable_set_text (GTK_EDITABLE (entries->pdata[0]), person_id);
+  gtk_editable_set_text (GTK_EDITABLE (entries->pdata[1]), name);
+  adw_message_dialog_response (dialog, "correct");
+  fk_test_ui_spin ();
 }
 
 /* The same loop with the default retention: the personal data went at the
@@ -624,14 +664,12 @@ test_sync_page_correct_after_purge (Fixture       *f,
                                     gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) packets = NULL;
   g_autoptr(FkCase) before = NULL;
   FkStore *store = fk_window_store (f->win);
   gint64 id = first_case (f);
   AdwMessageDialog *dialog, *refusal;
-  GtkWidget *page, *correct, *id_entry, *name_entry;
-  gint64 corrected = 0;
-  guint drafts = 0;
+  GtkWidget *page, *correct;
+  gint64 corrected;
 
   before = fk_store_case_get (store, id, &error);
   g_assert_no_error (error);
@@ -646,11 +684,7 @@ test_sync_page_correct_after_purge (Fixture       *f,
     g_assert_no_error (error);
     g_assert_null (c->person_id);   /* purged at the ack */
   }
-  packets = fk_office_store_list_packets (f->office, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (fk_office_store_review (f->office, ((FkOfficePacket *) packets->pdata[0])->packet_id,
-                                         "returned", "照片不符規格", g_get_real_time () / G_USEC_PER_SEC, &error));
-  g_assert_no_error (error);
+  office_returns_first (f, "照片不符規格");
   click_sync_now (f, page);
   correct = fk_test_ui_find_button (page, "Correct");
   g_assert_nonnull (correct);
@@ -660,51 +694,21 @@ test_sync_page_correct_after_purge (Fixture       *f,
   dialog = find_dialog ("Re-enter the applicant");
   g_assert_nonnull (dialog);
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "照片不符規格"));
-  id_entry = fk_test_ui_find (GTK_WIDGET (dialog), is_entry, NULL);
-  g_assert_nonnull (id_entry);
-  name_entry = fk_test_ui_find (gtk_widget_get_next_sibling (gtk_widget_get_next_sibling (id_entry)), is_entry, NULL);
-  g_assert_nonnull (name_entry);
-  gtk_editable_set_text (GTK_EDITABLE (id_entry), "A123456788");   /* wrong check digit */
-  gtk_editable_set_text (GTK_EDITABLE (name_entry), before->name);
-  adw_message_dialog_response (dialog, "correct");
-  fk_test_ui_spin ();
+  fill_recapture (dialog, "A123456788", before->name);   /* wrong check digit */
   refusal = find_dialog ("Cannot correct this case");
   g_assert_nonnull (refusal);
   adw_message_dialog_response (refusal, "ok");
   fk_test_ui_spin ();
 
-  {
-    g_autoptr(GPtrArray) cases = fk_store_cases (store, NULL, NULL, &error);
-
-    g_assert_no_error (error);
-    for (guint i = 0; i < cases->len; i++)
-      drafts += ((FkCase *) cases->pdata[i])->supersedes == id;
-    g_assert_cmpuint (drafts, ==, 0);
-  }
+  g_assert_cmpint (case_correcting (store, id), ==, 0);
 
   g_signal_emit_by_name (correct, "clicked");
   fk_test_ui_spin ();
   dialog = find_dialog ("Re-enter the applicant");
   g_assert_nonnull (dialog);
-  id_entry = fk_test_ui_find (GTK_WIDGET (dialog), is_entry, NULL);
-  name_entry = fk_test_ui_find (gtk_widget_get_next_sibling (gtk_widget_get_next_sibling (id_entry)), is_entry, NULL);
-  gtk_editable_set_text (GTK_EDITABLE (id_entry), before->person_id);
-  gtk_editable_set_text (GTK_EDITABLE (name_entry), before->name);
-  adw_message_dialog_response (dialog, "correct");
-  fk_test_ui_spin ();
+  fill_recapture (dialog, before->person_id, before->name);
 
-  {
-    g_autoptr(GPtrArray) cases = fk_store_cases (store, NULL, NULL, &error);
-
-    g_assert_no_error (error);
-    for (guint i = 0; i < cases->len; i++)
-      {
-        FkCase *c = cases->pdata[i];
-
-        if (c->supersedes == id)
-          corrected = c->id;
-      }
-  }
+  corrected = case_correcting (store, id);
   g_assert_cmpint (corrected, >, 0);
   {
     g_autoptr(FkCase) c = fk_store_case_get (store, corrected, &error);

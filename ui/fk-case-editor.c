@@ -645,9 +645,6 @@ approve_clicked_cb (GtkButton    *button,
       gtk_string_list_append (ids, op->id);
       gtk_string_list_append (names, shown);
     }
-  dialog = adw_message_dialog_new (GTK_WINDOW (self->window), _("Second check"),
-                                   _("A second operator re-checks the case and confirms with their own passphrase. "
-                                         "Your session stays open."));
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   lbl = fk_ui_label (_("Second operator"), "heading");
   gtk_box_append (GTK_BOX (box), lbl);
@@ -667,13 +664,10 @@ approve_clicked_cb (GtkButton    *button,
   if (g_list_model_get_n_items (G_LIST_MODEL (ids)) == 0)
     gtk_box_append (GTK_BOX (box), fk_ui_label (_("No other operator on this device. Add one with fieldkit-cli operator add."),
                                                 "fk-reason"));
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("Cancel"),
-                                    "approve", _("Approve"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "approve", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "approve");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  dialog = fk_ui_ask (GTK_WINDOW (self->window), _("Second check"),
+                      _("A second operator re-checks the case and confirms with their own passphrase. "
+                        "Your session stays open."),
+                      box, "approve", _("Approve"));
   g_object_set_data (G_OBJECT (dialog), "ops", ops);
   g_object_set_data (G_OBJECT (dialog), "pass", pass);
   g_object_set_data_full (G_OBJECT (dialog), "ids", ids, g_object_unref);
@@ -709,15 +703,10 @@ finalize_clicked_cb (GtkButton    *button,
   GtkWidget *dialog;
 
   save_now (self, TRUE);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self->window), _("Seal this case?"),
-                                   _("A sealed case cannot be changed on this device and gets its receipt number. "
-                                         "Corrections go through the office."));
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("Cancel"),
-                                    "seal", _("Seal and give receipt"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "seal", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "seal");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  dialog = fk_ui_ask (GTK_WINDOW (self->window), _("Seal this case?"),
+                      _("A sealed case cannot be changed on this device and gets its receipt number. "
+                        "Corrections go through the office."),
+                      NULL, "seal", _("Seal and give receipt"));
   g_signal_connect_object (dialog, "response", G_CALLBACK (finalize_response_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }

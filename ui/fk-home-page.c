@@ -139,7 +139,7 @@ static void
 new_outing_clicked_cb (GtkButton  *button,
                        FkHomePage *self)
 {
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self->window), _("New outing"), NULL);
+  GtkWidget *dialog;
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   GtkStringList *kinds = gtk_string_list_new (NULL);
   GtkWidget *kind, *title, *date, *place, *col, *lbl;
@@ -162,14 +162,7 @@ new_outing_clicked_cb (GtkButton  *button,
   gtk_entry_set_activates_default (GTK_ENTRY (date), TRUE);
   gtk_entry_set_activates_default (GTK_ENTRY (place), TRUE);
   gtk_box_append (GTK_BOX (box), col);
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("Cancel"),
-                                    "create", _("Create"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "create", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "create");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  dialog = fk_ui_ask (GTK_WINDOW (self->window), _("New outing"), NULL, box, "create", _("Create"));
   g_object_set_data (G_OBJECT (dialog), "kind", kind);
   g_object_set_data (G_OBJECT (dialog), "title", title);
   g_object_set_data (G_OBJECT (dialog), "date", date);

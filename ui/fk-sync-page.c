@@ -320,19 +320,6 @@ recapture_response_cb (AdwMessageDialog *dialog,
   fk_window_show_case (self->window, new_id);
 }
 
-static GtkWidget *
-recapture_entry (GtkWidget  *box,
-                 const char *label)
-{
-  GtkWidget *entry = gtk_entry_new ();
-
-  gtk_box_append (GTK_BOX (box), fk_ui_label (label, "heading"));
-  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
-  fk_ui_name (entry, label);
-  gtk_box_append (GTK_BOX (box), entry);
-  return entry;
-}
-
 /* The returned case's personal data went when the office acknowledged it
  * (the default retention): the clerk takes the person again from their
  * documents, and the corrected draft keeps the outing and the service. */
@@ -348,19 +335,20 @@ ask_person_again (FkSyncPage *self,
                                              "the corrected draft keeps the outing and the service, "
                                              "and you add the photo and the rest in it."),
                                            reason ? reason : "");
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self->window), _("Re-enter the applicant"), body);
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  GtkWidget *id = recapture_entry (box, _("ID number"));
-  GtkWidget *name = recapture_entry (box, _("Name"));
-  GtkWidget *birth = recapture_entry (box, _("Birth date (if the service asks for it)"));
+  GtkWidget *id, *name, *birth, *col, *dialog;
 
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
-                                    "cancel", _("Cancel"),
-                                    "correct", _("Make the corrected draft"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "correct", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "correct");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  id = fk_ui_entry (_("ID number"), &col, NULL);
+  gtk_box_append (GTK_BOX (box), col);
+  name = fk_ui_entry (_("Name"), &col, NULL);
+  gtk_box_append (GTK_BOX (box), col);
+  birth = fk_ui_entry (_("Birth date (if the service asks for it)"), &col, NULL);
+  gtk_box_append (GTK_BOX (box), col);
+  gtk_entry_set_activates_default (GTK_ENTRY (id), TRUE);
+  gtk_entry_set_activates_default (GTK_ENTRY (name), TRUE);
+  gtk_entry_set_activates_default (GTK_ENTRY (birth), TRUE);
+  dialog = fk_ui_ask (GTK_WINDOW (self->window), _("Re-enter the applicant"), body, box,
+                      "correct", _("Make the corrected draft"));
   g_object_set_data (G_OBJECT (dialog), "fk-case", GSIZE_TO_POINTER (old_id));
   g_object_set_data (G_OBJECT (dialog), "fk-person-id", id);
   g_object_set_data (G_OBJECT (dialog), "fk-name", name);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <adwaita.h>
+
 #include "app/fk-date.h"
 #include "crypto/fk-i18n.h"
 
@@ -87,6 +89,27 @@ fk_ui_entry (const char  *caption,
   if (reason_out)
     *reason_out = reason;
   return entry;
+}
+
+GtkWidget *
+fk_ui_ask (GtkWindow  *parent,
+           const char *heading,
+           const char *body,
+           GtkWidget  *extra,
+           const char *response,
+           const char *label)
+{
+  GtkWidget *dialog = adw_message_dialog_new (parent, heading, body);
+
+  if (extra)
+    adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), extra);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("Cancel"),
+                                    response, label, NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), response, ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), response);
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  return dialog;
 }
 
 /* problem: the text says what is wrong (the label in the colour of a

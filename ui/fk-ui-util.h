@@ -48,6 +48,15 @@ void        fk_ui_wrap_button_set_text (GtkWidget  *button,
  * returns widget. */
 GtkWidget  *fk_ui_key_shortcuts   (GtkWidget   *widget,
                                    const char  *keys);
+/* A question over parent: an AdwMessageDialog with extra (or NULL) under
+ * the body, Cancel and one suggested response, response (the default;
+ * closing the dialog cancels).  Not yet presented. */
+GtkWidget  *fk_ui_ask             (GtkWindow   *parent,
+                                   const char  *heading,
+                                   const char  *body,
+                                   GtkWidget   *extra,
+                                   const char  *response,
+                                   const char  *label);
 /* A vertical box under a heading (none when title is NULL), appended to
  * parent. */
 GtkWidget  *fk_ui_section         (GtkWidget   *parent,

@@ -3770,7 +3770,14 @@ build_packet (FkStore      *self,
   json_object_set_string_member (manifest, "case_uuid", kase->uuid);
   json_object_set_int_member (manifest, "case_version", (gint64) kase->version);
   if (supersedes)
-    json_object_set_string_member (manifest, "supersedes", supersedes);
+    {
+      g_autoptr(FkCase) old = load_case (self, kase->supersedes, NULL);
+
+      json_object_set_string_member (manifest, "supersedes", supersedes);
+      /* So the office finds the returned case by its indexed receipt number. */
+      if (old && old->receipt_no)
+        json_object_set_string_member (manifest, "supersedes_receipt", old->receipt_no);
+    }
   else
     json_object_set_null_member (manifest, "supersedes");
   json_object_set_string_member (manifest, "receipt_no", kase->receipt_no);

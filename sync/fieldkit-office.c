@@ -700,16 +700,26 @@ packet_person_id (FkOfficeStore       *store,
  * returned, and whether it names the same person — printed, and as the
  * "corrects" object of the JSON document. */
 static JsonNode *
-say_corrects (FkOfficeStore *store,
-              FkOfficeKeys  *keys,
-              const char    *old_uuid,
-              JsonObject    *person)
+say_corrects (FkOfficeStore        *store,
+              FkOfficeKeys         *keys,
+              const FkOfficePacket *row,
+              const char           *old_uuid,
+              JsonObject           *person)
 {
-  g_autoptr(FkOfficePacket) old = fk_office_store_get_packet (store, old_uuid, NULL);
+  g_autoptr(FkOfficePacket) old = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *old_id = NULL;
   const char *new_id = person ? json_object_get_string_member_with_default (person, "person_id", NULL) : NULL;
 
+  /* By the receipt number the manifest names (indexed), if that packet is
+   * the case it says; else by the case's uuid. */
+  if (row->corrects_receipt)
+    old = fk_office_store_get_packet (store, row->corrects_receipt, NULL);
+  if (old == NULL || g_strcmp0 (old->case_uuid, old_uuid) != 0)
+    {
+      g_clear_pointer (&old, fk_office_packet_free);
+      old = fk_office_store_get_packet (store, old_uuid, NULL);
+    }
   json_builder_begin_object (b);
   fk_cli_add_str (b, "case_uuid", old_uuid);
   if (old == NULL)
@@ -867,7 +877,7 @@ cmd_case (const FkArgs *args)
        row->packet_id, row->device_number, row->receipt_no ? row->receipt_no : "-", review_label (row->review));
   say_member (kase, _("case"), "uuid");
   if (kase && json_object_get_string_member_with_default (kase, "supersedes", NULL))
-    corrects = say_corrects (store, keys, json_object_get_string_member (kase, "supersedes"), person);
+    corrects = say_corrects (store, keys, row, json_object_get_string_member (kase, "supersedes"), person);
   if (service)
     fk_cli_say_row (16, _("service"), "%s (%s)", fk_service_name (service),
                     json_object_get_string_member (kase, "service"));

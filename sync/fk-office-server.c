@@ -403,11 +403,7 @@ static FkOfficePacket *
 stored_packet (FkOfficeStore *store,
                const char    *packet_id)
 {
-  FkOfficePacket *p = fk_office_store_get_packet (store, packet_id, NULL);
-
-  if (p != NULL && g_strcmp0 (p->packet_id, packet_id) != 0)
-    g_clear_pointer (&p, fk_office_packet_free);
-  return p;
+  return fk_office_store_get_packet_by_id (store, packet_id, NULL);
 }
 
 static char *

@@ -417,7 +417,6 @@ migrate (FkOfficeStore  *self,
     "CREATE TABLE IF NOT EXISTS packet_data ("
     "  packet_id TEXT PRIMARY KEY REFERENCES packets (packet_id), bytes BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS packets_receipt ON packets (receipt_no);"
-    "CREATE INDEX IF NOT EXISTS packets_case ON packets (case_uuid);"
     /* Version 3: larger packets that arrived whole are appended to a
      * segment file, DATA_DIR/packets/segment-N.fks (segment_append). */
     "CREATE TABLE IF NOT EXISTS packet_segments ("
@@ -1374,8 +1373,7 @@ fk_office_store_lookup_device (FkOfficeStore  *self,
   "p.number, p.packet_id, p.device_id, d.number, p.device_seq, p.case_uuid, p.receipt_no," \
   " p.service, p.outing_kind, p.packet_hash, p.size, p.received_at, p.review, p.review_reason," \
   " p.ack, p.manifest, json_extract (p.manifest, '$.outing_id'), json_extract (p.manifest, '$.outing_date')," \
-  " (SELECT o.receipt_no FROM packets o WHERE o.case_uuid = json_extract (p.manifest, '$.supersedes')" \
-  "  ORDER BY o.number DESC LIMIT 1)"
+  " json_extract (p.manifest, '$.supersedes_receipt')"
 
 static FkOfficePacket *
 packet_from_row (sqlite3_stmt *st)
@@ -1410,6 +1408,7 @@ packet_from_row (sqlite3_stmt *st)
 static FkOfficePacket *
 get_packet_on (FkOfficeStore  *self,
                gboolean        reader,
+               gboolean        exact,      /* by packet id only */
                const char     *key,
                GError        **error)
 {
@@ -1421,8 +1420,9 @@ get_packet_on (FkOfficeStore  *self,
     " WHERE p.case_uuid = ?1 ORDER BY p.number DESC LIMIT 1",
   };
   FkOfficePacket *p = NULL;
+  guint n = exact ? 1 : G_N_ELEMENTS (queries);
 
-  for (guint i = 0; p == NULL && i < G_N_ELEMENTS (queries); i++)
+  for (guint i = 0; p == NULL && i < n; i++)
     {
       sqlite3_stmt *st = reader ? cached_read (self, queries[i], error) : cached (self, queries[i], error);
       int rc;
@@ -1452,7 +1452,17 @@ fk_office_store_get_packet (FkOfficeStore  *self,
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->read_lock);
 
-  return get_packet_on (self, TRUE, key, error);
+  return get_packet_on (self, TRUE, FALSE, key, error);
+}
+
+FkOfficePacket *
+fk_office_store_get_packet_by_id (FkOfficeStore  *self,
+                                  const char     *packet_id,
+                                  GError        **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->read_lock);
+
+  return get_packet_on (self, TRUE, TRUE, packet_id, error);
 }
 
 /* ---- segments ---------------------------------------------------------------- */
@@ -2011,7 +2021,7 @@ fk_office_store_review (FkOfficeStore  *self,
                         GError        **error)
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
-  g_autoptr(FkOfficePacket) p = get_packet_on (self, FALSE, packet_id, error);
+  g_autoptr(FkOfficePacket) p = get_packet_on (self, FALSE, FALSE, packet_id, error);
   sqlite3_stmt *st;
 
   if (p == NULL)

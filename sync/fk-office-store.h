@@ -110,7 +110,7 @@ typedef struct {
   char   *outing_kind;
   char   *outing_id;       /* the outing's id on its device ("O2"); NULL for packets sealed before it was sent */
   char   *outing_date;     /* ISO 8601 date of that outing, or NULL */
-  char   *corrects_receipt; /* a correction (補正): the returned case's receipt number, or NULL */
+  char   *corrects_receipt; /* a correction (補正): the receipt number of the case it corrects, as its manifest says, or NULL */
   char   *packet_hash;
   gint64  size;
   gint64  received_at;
@@ -264,11 +264,16 @@ void            fk_office_store_touch_device  (FkOfficeStore *store,
 
 /* ---- packets ------------------------------------------------------------- */
 
-/* By packet id, receipt number (the newest packet with it) or case uuid;
- * NULL without an error when absent. */
+/* By packet id, receipt number (the newest packet with it) or case uuid
+ * (no index: for an administrator's command, not for every request); NULL
+ * without an error when absent. */
 FkOfficePacket *fk_office_store_get_packet    (FkOfficeStore *store,
                                                const char    *key,
                                                GError       **error);
+/* By packet id only (the server, on every upload). */
+FkOfficePacket *fk_office_store_get_packet_by_id (FkOfficeStore *store,
+                                                  const char    *packet_id,
+                                                  GError       **error);
 /* Inserts the row.  With `bytes`, the packet itself goes into the database
  * in the same transaction (at most FK_OFFICE_INLINE_PACKET_BYTES).  With
  * NULL, the caller has written the packet file, fsync'd it and renamed it

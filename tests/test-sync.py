@@ -260,7 +260,7 @@ def main():
                            env=env(), capture_output=True, text=True, timeout=60)
         ok(p.returncode == 0 and "National ID card renewal or replacement (id_card_replace)" in p.stdout
            and re.search(r"Reason +Damaged", p.stdout) and "Household registration book (original)" in p.stdout
-           and re.search(r"sealed at +\d{4}-\d\d-\d\d \d\d:\d\d", p.stdout) and not re.search(r"\d{13,}", p.stdout),
+           and re.search(r"sealed at +\d{4}-\d\d-\d\d \d\d:\d\d", p.stdout) and not re.search(r"sealed at +\d{13,}", p.stdout),
            "a reviewer reads the case in the catalog's words, with a readable time", p.stdout[-1500:])
         # The reviewer sees the photo through a pipe, never a file.
         ref = inbox[0]["receipt_no"] if inbox else "-"

@@ -706,6 +706,26 @@ def main():
         ok(len(fixes) == 1 and fixes[0]["receipt_no"] == new_receipt and fixes[0]["corrects_receipt"] == ret_receipt
            and re.search(re.escape(new_receipt) + r" .* · corrects " + re.escape(ret_receipt), p.stdout),
            "the inbox marks the correction with the receipt it corrects", (fixes, p.stdout[-800:]))
+        # A correction that names someone else is flagged to the reviewer.
+        cid, err = new_case(dev, outing, id_with_checksum(1500), "Wrong Person Case", photo)
+        rc, doc, err = dev.run("sync")
+        rc, doc, err = dev.run("case", "show", cid)
+        first_receipt = doc.get("case", {}).get("receipt_no")
+        office.run("review", first_receipt or "-", "--return", "身分證影本不清楚")
+        dev.run("sync")
+        rc, doc, err = dev.run("case", "correct", cid, "--person-id", id_with_checksum(1501), "--name", "Someone Else",
+                               "--birth", "1950-03-04", "--field", "reason=damaged", "--photo", photo)
+        other_fix, err = seal_case(dev, str(doc.get("case", {}).get("id", "")))
+        dev.run("sync")
+        rc, doc, err = dev.run("case", "show", other_fix or "-")
+        p = subprocess.run([OFFICE, "--data-dir", office.dir, "--json", "case", "show", doc.get("case", {}).get("receipt_no") or "-"],
+                           env=env(), capture_output=True, text=True, timeout=60)
+        t = subprocess.run([OFFICE, "--data-dir", office.dir, "case", "show", doc.get("case", {}).get("receipt_no") or "-"],
+                           env=env(), capture_output=True, text=True, timeout=60)
+        corr = json.loads(p.stdout).get("corrects", {}) if p.returncode == 0 else {}
+        ok(corr.get("receipt_no") == first_receipt and corr.get("same_person") is False
+           and "The ID number differs from the returned case's (" + id_with_checksum(1500) + ")" in t.stdout,
+           "a correction naming another ID number is flagged to the reviewer", (corr, t.stdout[:600], t.stderr))
 
         # A backup while the office serves: the copy lists the same packets.
         copy_dir = os.path.join(root, "office-backup")

@@ -1191,7 +1191,7 @@ cmd_sync (const FkArgs *args)
                 report.catalog_version);
   fk_cli_add_int (b, "bytes_sent", (gint64) report.bytes_sent);
   fk_cli_add_bool (b, "revoked", report.revoked);
-  fk_cli_say (_("Sync: %u sent, %u waiting, %u in quarantine, %u answers from the office."),
+  fk_cli_say (_("Sync: %u sent, %u waiting, %u in quarantine; answers from the office: %u."),
               report.uploaded, report.waiting, report.quarantined, report.answers);
   fk_sync_report_clear (&report);
   if (!ok)

@@ -222,7 +222,7 @@ sync_done_cb (GObject      *source,
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress), ok ? 1.0 : 0.0);
   if (ok)
     {
-      summary = g_strdup_printf (_("Sync done: %u uploaded, %u waiting, %u quarantined, %u answers from the office."),
+      summary = g_strdup_printf (_("Sync done: %u uploaded, %u waiting, %u quarantined; answers from the office: %u."),
                                  report.uploaded, report.waiting, report.quarantined, report.answers);
       fk_window_toast (self->window, _("Sync done"));
     }

@@ -638,11 +638,14 @@ collect_entries (GtkWidget *root,
     collect_entries (c, out);
 }
 
-/* Types the applicant's ID number and name into the dialog and answers it. */
-static void
+/* Types the applicant's ID number, name and birth date into the dialog
+ * (as a user would: the entries in tab order); TRUE when the dialog then
+ * lets them make the draft. */
+static gboolean
 fill_recapture (AdwMessageDialog *dialog,
                 const char       *person_id,
-                const char       *name)
+                const char       *name,
+                const char       *birth)
 {
   g_autoptr(GPtrArray) entries = g_ptr_array_new ();
 
@@ -650,8 +653,9 @@ fill_recapture (AdwMessageDialog *dialog,
   g_assert_cmpuint (entries->len, ==, 3);   /* ID number, name, birth date */
   gtk_editable_set_text (GTK_EDITABLE (entries->pdata[0]), person_id);
   gtk_editable_set_text (GTK_EDITABLE (entries->pdata[1]), name);
-  adw_message_dialog_response (dialog, "correct");
+  gtk_editable_set_text (GTK_EDITABLE (entries->pdata[2]), birth);
   fk_test_ui_spin ();
+  return adw_message_dialog_get_response_enabled (dialog, "correct");
 }
 
 /* The same loop with the default retention: the personal data went at the
@@ -694,7 +698,16 @@ test_sync_page_correct_after_purge (Fixture       *f,
   dialog = find_dialog ("Re-enter the applicant");
   g_assert_nonnull (dialog);
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "照片不符規格"));
-  fill_recapture (dialog, "A123456788", before->name);   /* wrong check digit */
+  /* A mistyped ID number: the reason shows under it as it is typed, and
+   * the dialog does not let the clerk go on. */
+  g_assert_false (fill_recapture (dialog, "A123456788", before->name, ""));   /* wrong check digit */
+  g_assert_true (label_contains (GTK_WIDGET (dialog), "check digit"));
+  g_assert_false (fill_recapture (dialog, before->person_id, "", ""));       /* no name */
+  /* The ID number right, a birth date that is no date: the store refuses
+   * it with the reason, and nothing is made. */
+  g_assert_true (fill_recapture (dialog, before->person_id, before->name, "1950-13-45"));
+  adw_message_dialog_response (dialog, "correct");
+  fk_test_ui_spin ();
   refusal = find_dialog ("Cannot correct this case");
   g_assert_nonnull (refusal);
   adw_message_dialog_response (refusal, "ok");
@@ -706,7 +719,9 @@ test_sync_page_correct_after_purge (Fixture       *f,
   fk_test_ui_spin ();
   dialog = find_dialog ("Re-enter the applicant");
   g_assert_nonnull (dialog);
-  fill_recapture (dialog, before->person_id, before->name);
+  g_assert_true (fill_recapture (dialog, before->person_id, before->name, ""));
+  adw_message_dialog_response (dialog, "correct");
+  fk_test_ui_spin ();
 
   corrected = case_correcting (store, id);
   g_assert_cmpint (corrected, >, 0);

@@ -3,6 +3,7 @@
  * office returned with their reason and Correct. */
 #include "ui/fk-pages.h"
 
+#include "app/fk-validate.h"
 #include "crypto/fk-i18n.h"
 #include "sync/fk-sync.h"
 #include "ui/fk-preferences.h"
@@ -320,6 +321,38 @@ recapture_response_cb (AdwMessageDialog *dialog,
   fk_window_show_case (self->window, new_id);
 }
 
+/* The ID number is checked as it is typed (the reason under it, as in the
+ * case editor); the dialog only answers with a valid one and a name. */
+static void
+recapture_changed_cb (GtkEditable      *editable,
+                      AdwMessageDialog *dialog)
+{
+  GtkWidget *id = g_object_get_data (G_OBJECT (dialog), "fk-person-id");
+  GtkWidget *reason = g_object_get_data (G_OBJECT (dialog), "fk-person-id-reason");
+  GtkWidget *name = g_object_get_data (G_OBJECT (dialog), "fk-name");
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (id))));
+  g_autofree char *norm = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean id_ok = FALSE;
+  FkIdKind kind;
+
+  if (*text == '\0')
+    fk_ui_entry_set_reason (id, reason, NULL);
+  else if ((id_ok = fk_person_id_check (text, &kind, &norm, &error)))
+    {
+      g_autofree char *note = g_strdup_printf ("✓ %s %s", fk_id_kind_label (kind), norm);
+
+      fk_ui_entry_set_confirmation (id, reason, note);
+    }
+  else
+    fk_ui_entry_set_reason (id, reason, error->message);
+  {
+    g_autofree char *who = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (name))));
+
+    adw_message_dialog_set_response_enabled (dialog, "correct", id_ok && *who != '\0');
+  }
+}
+
 /* The returned case's personal data went when the office acknowledged it
  * (the default retention): the clerk takes the person again from their
  * documents, and the corrected draft keeps the outing and the service. */
@@ -336,9 +369,9 @@ ask_person_again (FkSyncPage *self,
                                              "and you add the photo and the rest in it."),
                                            reason ? reason : "");
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  GtkWidget *id, *name, *birth, *col, *dialog;
+  GtkWidget *id, *name, *birth, *col, *dialog, *id_reason;
 
-  id = fk_ui_entry (_("ID number"), &col, NULL);
+  id = fk_ui_entry (_("ID number"), &col, &id_reason);
   gtk_box_append (GTK_BOX (box), col);
   name = fk_ui_entry (_("Name"), &col, NULL);
   gtk_box_append (GTK_BOX (box), col);
@@ -353,6 +386,10 @@ ask_person_again (FkSyncPage *self,
   g_object_set_data (G_OBJECT (dialog), "fk-person-id", id);
   g_object_set_data (G_OBJECT (dialog), "fk-name", name);
   g_object_set_data (G_OBJECT (dialog), "fk-birth", birth);
+  g_object_set_data (G_OBJECT (dialog), "fk-person-id-reason", id_reason);
+  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "correct", FALSE);
+  g_signal_connect (id, "changed", G_CALLBACK (recapture_changed_cb), dialog);
+  g_signal_connect (name, "changed", G_CALLBACK (recapture_changed_cb), dialog);
   g_signal_connect_object (dialog, "response", G_CALLBACK (recapture_response_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
   gtk_widget_grab_focus (id);

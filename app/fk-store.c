@@ -3737,6 +3737,7 @@ build_packet (FkStore      *self,
   g_autofree char *sealed_at = NULL;
   g_autofree char *hash = NULL;
   g_autofree char *supersedes = NULL;
+  g_autofree char *supersedes_receipt = NULL;
   FkOfficeInfo office;
   gint64 seq;
   sqlite3_stmt *st;
@@ -3763,6 +3764,7 @@ build_packet (FkStore      *self,
       g_autoptr(FkCase) old = load_case (self, kase->supersedes, NULL);
 
       supersedes = old ? g_strdup (old->uuid) : NULL;
+      supersedes_receipt = old ? g_strdup (old->receipt_no) : NULL;
     }
   seq = setting_int (self, "device_seq", 0) + 1;
   sealed_at = iso_time (kase->sealed_at);
@@ -3770,16 +3772,13 @@ build_packet (FkStore      *self,
   json_object_set_string_member (manifest, "case_uuid", kase->uuid);
   json_object_set_int_member (manifest, "case_version", (gint64) kase->version);
   if (supersedes)
-    {
-      g_autoptr(FkCase) old = load_case (self, kase->supersedes, NULL);
-
-      json_object_set_string_member (manifest, "supersedes", supersedes);
-      /* So the office finds the returned case by its indexed receipt number. */
-      if (old && old->receipt_no)
-        json_object_set_string_member (manifest, "supersedes_receipt", old->receipt_no);
-    }
+    json_object_set_string_member (manifest, "supersedes", supersedes);
   else
     json_object_set_null_member (manifest, "supersedes");
+  /* So the office finds the returned case by its receipt number, which it
+   * keeps an index of (PROTOCOL §4.2). */
+  if (supersedes && supersedes_receipt)
+    json_object_set_string_member (manifest, "supersedes_receipt", supersedes_receipt);
   json_object_set_string_member (manifest, "receipt_no", kase->receipt_no);
   json_object_set_string_member (manifest, "service", kase->service);
   json_object_set_string_member (manifest, "outing_kind", outing->kind);

@@ -331,3 +331,14 @@ fk_date_age_on (const GDate *birth,
 
   return age;
 }
+
+char *
+fk_time_local_text (gint64 us)
+{
+  g_autoptr(GDateTime) t = NULL;
+
+  if (us <= 0)
+    return NULL;
+  t = g_date_time_new_from_unix_local (us / G_USEC_PER_SEC);
+  return g_date_time_format (t, "%Y-%m-%d %H:%M");
+}

@@ -42,6 +42,10 @@ char     *fk_date_to_roc       (const GDate *date);
 /* "101/05/03" (民前N/… before 1912).  Free with g_free. */
 char     *fk_date_to_roc_short (const GDate *date);
 
+/* A moment (microseconds since 1970) as local time to the minute,
+ * "2026-11-26 14:15"; NULL when us <= 0 (never).  Free with g_free. */
+char     *fk_time_local_text   (gint64       us);
+
 /* Age in whole years on the day `on`, the way Taiwanese civil law counts it
  * (民法 §121, §124): one is a year older from the birthday on, and someone
  * born on 29 February is a year older from 1 March in common years.

@@ -132,17 +132,6 @@ error_code (const GError *error)
   return "failed";
 }
 
-static char *
-format_time (gint64 us)
-{
-  g_autoptr(GDateTime) t = NULL;
-
-  if (us <= 0)
-    return NULL;
-  t = g_date_time_new_from_unix_local (us / G_USEC_PER_SEC);
-  return g_date_time_format (t, "%Y-%m-%d %H:%M");
-}
-
 /* ---- commands: set-up -------------------------------------------------------------- */
 
 static int
@@ -503,8 +492,8 @@ case_json (JsonBuilder     *b,
   fk_cli_add_str (b, "damaged", c->damaged);
   if (full)
     {
-      g_autofree char *created = format_time (c->created_at);
-      g_autofree char *sealed = format_time (c->sealed_at);
+      g_autofree char *created = fk_time_local_text (c->created_at);
+      g_autofree char *sealed = fk_time_local_text (c->sealed_at);
       GHashTableIter iter;
       gpointer k, v;
 
@@ -589,8 +578,8 @@ say_case (FkStore      *store,
           const FkCase *c)
 {
   const FkService *svc = fk_catalog_lookup (fk_store_catalog (store), c->service);
-  g_autofree char *created = format_time (c->created_at);
-  g_autofree char *sealed = format_time (c->sealed_at);
+  g_autofree char *created = fk_time_local_text (c->created_at);
+  g_autofree char *sealed = fk_time_local_text (c->sealed_at);
 
   fk_cli_say (_("Case %" PRId64 " (version %" PRIu64 ")"),
               c->id, c->version);

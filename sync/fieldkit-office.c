@@ -19,6 +19,7 @@
 
 #include "app/fk-args.h"
 #include "app/fk-catalog.h"
+#include "app/fk-date.h"
 #include "app/fk-packet.h"
 #include "app/fk-store.h"
 #include "crypto/fk-i18n.h"
@@ -526,13 +527,14 @@ office_catalog (FkOfficeStore *store)
   return catalog ? catalog : fk_catalog_load_default (NULL);
 }
 
-/* Received times for the administrator: local time, to the minute. */
+/* Received times (seconds) for the administrator: local time, to the
+ * minute. */
 static char *
 local_time_text (gint64 t)
 {
-  g_autoptr(GDateTime) when = t ? g_date_time_new_from_unix_local (t) : NULL;
+  char *text = fk_time_local_text (t * G_USEC_PER_SEC);
 
-  return when ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("-");
+  return text ? text : g_strdup ("-");
 }
 
 static void
@@ -669,29 +671,48 @@ say_member (JsonObject *obj,
     fk_cli_say_row (16, label, "%" G_GINT64_FORMAT, json_node_get_int (n));
 }
 
-/* The person's ID number inside a stored packet, opened with the office
- * key, or NULL. */
-static char *
-packet_person_id (FkOfficeStore       *store,
-                  FkOfficeKeys        *keys,
-                  const char          *packet_id)
+/* The plaintext document inside a stored packet ({"case":…,
+ * "attachments":[…]}, PROTOCOL §4.4), opened with the office box key; the
+ * attachments' bytes too when ATTACHMENTS is not NULL. */
+static JsonObject *
+open_packet_case (FkOfficeStore        *store,
+                  FkOfficeKeys         *keys,
+                  const FkOfficePacket *row,
+                  GPtrArray           **attachments,
+                  GError              **error)
 {
-  g_autoptr(GBytes) bytes = fk_office_store_packet_bytes (store, packet_id, NULL);
-  g_autoptr(FkPacket) packet = bytes ? fk_packet_parse (bytes, NULL) : NULL;
-  g_autoptr(GPtrArray) attachments = NULL;
+  g_autoptr(GBytes) bytes = fk_office_store_packet_bytes (store, row->packet_id, error);
+  g_autoptr(FkPacket) packet = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   char *case_json = NULL;
-  JsonObject *root, *kase, *person;
-  gboolean parsed;
+  JsonObject *doc = NULL;
 
-  if (packet == NULL || !fk_packet_open (packet, keys->box, &case_json, &attachments, NULL))
+  if (bytes == NULL)
     return NULL;
-  parsed = json_parser_load_from_data (parser, case_json, -1, NULL);
+  if ((packet = fk_packet_parse (bytes, error)) == NULL ||
+      !fk_packet_open (packet, keys->box, &case_json, attachments, error))
+    return NULL;
+  if (json_parser_load_from_data (parser, case_json, -1, error))
+    {
+      if (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        doc = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+      else
+        g_set_error_literal (error, FK_PACKET_ERROR, FK_PACKET_ERROR_FORMAT, _("The message is not valid JSON."));
+    }
   fk_passphrase_free (case_json);
-  if (!parsed || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return NULL;
-  root = json_node_get_object (json_parser_get_root (parser));
-  kase = json_object_has_member (root, "case") ? json_object_get_object_member (root, "case") : NULL;
+  return doc;
+}
+
+/* The person's ID number inside a stored packet, or NULL. */
+static char *
+packet_person_id (FkOfficeStore        *store,
+                  FkOfficeKeys         *keys,
+                  const FkOfficePacket *row)
+{
+  g_autoptr(JsonObject) doc = open_packet_case (store, keys, row, NULL, NULL);
+  JsonObject *kase, *person;
+
+  kase = doc && json_object_has_member (doc, "case") ? json_object_get_object_member (doc, "case") : NULL;
   person = kase && json_object_has_member (kase, "person") ? json_object_get_object_member (kase, "person") : NULL;
   return person ? g_strdup (json_object_get_string_member_with_default (person, "person_id", NULL)) : NULL;
 }
@@ -731,7 +752,7 @@ say_corrects (FkOfficeStore        *store,
   fk_cli_say_row (16, _("corrects"), "%s (%s%s%s)", old->receipt_no ? old->receipt_no : old->packet_id,
                   review_label (old->review), old->review_reason ? ": " : "",
                   old->review_reason ? old->review_reason : "");
-  old_id = packet_person_id (store, keys, old->packet_id);
+  old_id = packet_person_id (store, keys, old);
   if (old_id && g_strcmp0 (old_id, new_id) != 0)
     fk_cli_say_row (16, "", _("The ID number differs from the returned case's (%s): check that this is the same person."),
                     old_id);
@@ -813,13 +834,10 @@ cmd_case (const FkArgs *args)
   g_autoptr(FkOfficeStore) store = NULL;
   g_autoptr(FkOfficeKeys) keys = NULL;
   g_autoptr(FkOfficePacket) row = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(FkPacket) packet = NULL;
   g_autoptr(GPtrArray) attachments = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) doc = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  char *case_json = NULL;
-  JsonObject *doc, *kase, *person, *outing, *fields;
+  JsonObject *kase, *person, *outing, *fields;
   JsonArray *list;
   gboolean all_ok = TRUE;
   g_autoptr(FkCatalog) catalog = NULL;
@@ -850,18 +868,8 @@ cmd_case (const FkArgs *args)
     return fk_cli_fail (error);
   if ((keys = unlock (args, store, &error)) == NULL)
     return fk_cli_fail (error);
-  if ((bytes = fk_office_store_packet_bytes (store, row->packet_id, &error)) == NULL)
+  if ((doc = open_packet_case (store, keys, row, &attachments, &error)) == NULL)
     return fk_cli_fail (error);
-  if ((packet = fk_packet_parse (bytes, &error)) == NULL ||
-      !fk_packet_open (packet, keys->box, &case_json, &attachments, &error))
-    return fk_cli_fail (error);
-  if (!json_parser_load_from_data (parser, case_json, -1, &error))
-    {
-      fk_passphrase_free (case_json);
-      return fk_cli_fail (error);
-    }
-  fk_passphrase_free (case_json);
-  doc = json_node_get_object (json_parser_get_root (parser));
   kase = json_object_get_object_member (doc, "case");
   list = json_object_get_array_member (doc, "attachments");
   if (view)
@@ -1253,31 +1261,6 @@ cmd_audit (const FkArgs *args)
   return first_bad == 0 ? FK_EXIT_OK : FK_EXIT_REFUSED;
 }
 
-/* The case JSON inside a stored packet, opened with the office box key. */
-static JsonObject *
-open_packet_case (FkOfficeStore        *store,
-                  FkOfficeKeys         *keys,
-                  const FkOfficePacket *row,
-                  GError              **error)
-{
-  g_autoptr(GBytes) bytes = fk_office_store_packet_bytes (store, row->packet_id, error);
-  g_autoptr(FkPacket) packet = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  char *case_json = NULL;
-  JsonObject *doc = NULL;
-
-  if (bytes == NULL)
-    return NULL;
-  if ((packet = fk_packet_parse (bytes, error)) == NULL ||
-      !fk_packet_open (packet, keys->box, &case_json, NULL, error))
-    return NULL;
-  if (json_parser_load_from_data (parser, case_json, -1, error) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    doc = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-  fk_passphrase_free (case_json);
-  return doc;
-}
-
 /* Card hand-over (PROTOCOL §3.5): FILE lists which card was made for which
  * application ("receipt_no,card_number" per line, as the card centre
  * returns it).  For each device that took those applications, the students
@@ -1340,7 +1323,7 @@ cmd_handover (const FkArgs *args)
       card = g_strstrip (cells[1]);
       row = fk_office_store_get_packet (store, receipt, &local);
       if (row != NULL)
-        doc = open_packet_case (store, keys, row, &local);
+        doc = open_packet_case (store, keys, row, NULL, &local);
       kase = doc && json_object_has_member (doc, "case") ? json_object_get_object_member (doc, "case") : NULL;
       person = kase && json_object_has_member (kase, "person") ? json_object_get_object_member (kase, "person") : NULL;
       json_builder_begin_object (b);

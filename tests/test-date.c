@@ -296,11 +296,25 @@ test_age (void)
     }
 }
 
+/* Times for people: local time to the minute (TZ is Asia/Taipei here),
+ * nothing for "never". */
+static void
+test_local_time (void)
+{
+  g_autofree char *t = fk_time_local_text ((gint64) 1795702503 * G_USEC_PER_SEC + 93207);
+
+  g_assert_cmpstr (t, ==, "2026-11-26 22:15");
+  g_assert_null (fk_time_local_text (0));
+  g_assert_null (fk_time_local_text (-5));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_setenv ("TZ", "Asia/Taipei", TRUE);
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/app/date/local-time", test_local_time);
   fk_lang_set ("en");
 
   g_test_add_func ("/app/date/parse/gregorian", test_gregorian_forms);

@@ -627,6 +627,34 @@ test_drive_import_and_back (void)
   fk_test_rm_rf (dir);
 }
 
+/* Opens OUTING's page in WIN and presses "Start the hand-over", as a clerk
+ * does: the hand-over page; *page_out gets the outing page and *start_out
+ * the button (either may be NULL). */
+static GtkWidget *
+start_handover (FkWindow   *win,
+                const char *outing,
+                GtkWidget **page_out,
+                GtkWidget **start_out)
+{
+  GtkWidget *page, *start, *ho;
+
+  fk_window_show_outing (win, outing);
+  fk_test_ui_spin ();
+  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
+  g_assert_nonnull (page);
+  start = find_button (page, "Start the hand-over");
+  g_assert_nonnull (start);
+  g_signal_emit_by_name (start, "clicked");
+  fk_test_ui_spin ();
+  ho = GTK_WIDGET (fk_handover_page_find (page));
+  g_assert_nonnull (ho);
+  if (page_out)
+    *page_out = page;
+  if (start_out)
+    *start_out = start;
+  return ho;
+}
+
 /* The office's list carries each student's class and seat (from the
  * application): the drafts keep them, and the hand-over page takes the
  * students class by class in seat order (seat 2 before seat 10), those
@@ -646,7 +674,7 @@ test_handover_class_and_seat (void)
   g_autoptr(GPtrArray) cases = NULL;
   g_autofree char *outing = NULL;
   FkWindow *win = signed_in_window (dir, settings);
-  GtkWidget *page, *ho, *start, *rows;
+  GtkWidget *ho, *rows;
 
   for (guint i = 0; i < G_N_ELEMENTS (items); i++)
     {
@@ -677,15 +705,7 @@ test_handover_class_and_seat (void)
         }
     }
 
-  fk_window_show_outing (win, outing);
-  fk_test_ui_spin ();
-  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
-  start = find_button (page, "Start the hand-over");
-  g_assert_nonnull (start);
-  g_signal_emit_by_name (start, "clicked");
-  fk_test_ui_spin ();
-  ho = GTK_WIDGET (fk_handover_page_find (page));
-  g_assert_nonnull (ho);
+  ho = start_handover (win, outing, NULL, NULL);
   g_assert_true (label_shown (ho, "801 · seat 2 · 張三"));
   g_signal_emit_by_name (find_named (ho, "handover-list"), "clicked");
   fk_test_ui_spin ();
@@ -728,16 +748,7 @@ test_handover_page (void)
   FkCase *first = NULL;
   gboolean signature = FALSE, guardian = FALSE;
 
-  fk_window_show_outing (win, outing);
-  fk_test_ui_spin ();
-  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
-  g_assert_nonnull (page);
-  start = find_button (page, "Start the hand-over");
-  g_assert_nonnull (start);
-  g_signal_emit_by_name (start, "clicked");
-  fk_test_ui_spin ();
-  ho = GTK_WIDGET (fk_handover_page_find (page));
-  g_assert_nonnull (ho);
+  ho = start_handover (win, outing, &page, &start);
   g_assert_nonnull (find_label (ho, "0 / 2 handed over · 2 waiting"));
   g_assert_true (label_shown (ho, "王小明"));
   /* The expected card, masked but for its last four characters. */
@@ -977,17 +988,11 @@ test_handover_keeps_unsaved (void)
   const double stroke[] = { 20, 40, 120, 90, 220, 50 };
   const double other[] = { 30, 150, 60, 20, 250, 120 };
   g_autoptr(GPtrArray) cases = NULL;
-  GtkWidget *page, *ho, *card, *identity, *next, *previous;
+  GtkWidget *ho, *card, *identity, *next, *previous;
   gint64 first = 0;
   gboolean signature = FALSE, guardian = FALSE;
 
-  fk_window_show_outing (win, outing);
-  fk_test_ui_spin ();
-  page = fk_test_ui_find_type (GTK_WIDGET (win), FK_TYPE_OUTING_PAGE);
-  g_signal_emit_by_name (find_button (page, "Start the hand-over"), "clicked");
-  fk_test_ui_spin ();
-  ho = GTK_WIDGET (fk_handover_page_find (page));
-  g_assert_nonnull (ho);
+  ho = start_handover (win, outing, NULL, NULL);
   card = find_named (ho, "handover-card");
   identity = find_named (ho, "handover-identity");
   next = find_tooltip (ho, "Next student (Alt+N)");

@@ -11,7 +11,7 @@ PACKAGES="
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   fonts-noto-cjk poppler-utils zbar-tools
   xvfb xauth dbus dbus-x11 at-spi2-core python3 python3-dogtail python3-nacl imagemagick xdotool strace
-  desktop-file-utils appstream gettext faketime util-linux openssl curl
+  desktop-file-utils appstream gettext faketime util-linux openssl curl tzdata
 "
 
 missing=""

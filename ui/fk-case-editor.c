@@ -192,7 +192,7 @@ validate_field (FkCaseEditor  *self,
         }
       ok = fk_person_id_check (stripped, &kind, &norm, &error);
       if (ok)
-        note = g_strdup_printf ("✓ %s %s", fk_id_kind_label (kind), norm);
+        note = fk_ui_id_note (kind, norm);
     }
   else if (g_str_equal (fv->key, "name"))
     {

@@ -293,6 +293,18 @@ retry_clicked_cb (GtkButton  *button,
   fk_sync_page_refresh (self);
 }
 
+/* The corrected draft in the case editor, or why there is none. */
+static void
+show_corrected (FkSyncPage   *self,
+                gint64        new_id,
+                const GError *error)
+{
+  if (new_id == 0)
+    fk_window_error (self->window, _("Cannot correct this case"), error);
+  else
+    fk_window_show_case (self->window, new_id);
+}
+
 static void
 recapture_response_cb (AdwMessageDialog *dialog,
                        const char       *response,
@@ -313,12 +325,7 @@ recapture_response_cb (AdwMessageDialog *dialog,
   input.name = gtk_editable_get_text (name);
   input.birth_date = *gtk_editable_get_text (birth) ? gtk_editable_get_text (birth) : NULL;
   new_id = fk_store_case_correct_anew (store, old_id, &input, &error);
-  if (new_id == 0)
-    {
-      fk_window_error (self->window, _("Cannot correct this case"), error);
-      return;
-    }
-  fk_window_show_case (self->window, new_id);
+  show_corrected (self, new_id, error);
 }
 
 /* The ID number is checked as it is typed (the reason under it, as in the
@@ -340,7 +347,7 @@ recapture_changed_cb (GtkEditable      *editable,
     fk_ui_entry_set_reason (id, reason, NULL);
   else if ((id_ok = fk_person_id_check (text, &kind, &norm, &error)))
     {
-      g_autofree char *note = g_strdup_printf ("✓ %s %s", fk_id_kind_label (kind), norm);
+      g_autofree char *note = fk_ui_id_note (kind, norm);
 
       fk_ui_entry_set_confirmation (id, reason, note);
     }
@@ -412,12 +419,7 @@ correct_clicked_cb (GtkButton  *button,
       ask_person_again (self, old_id);
       return;
     }
-  if (new_id == 0)
-    {
-      fk_window_error (self->window, _("Cannot correct this case"), error);
-      return;
-    }
-  fk_window_show_case (self->window, new_id);
+  show_corrected (self, new_id, error);
 }
 
 static void

@@ -91,6 +91,13 @@ fk_ui_entry (const char  *caption,
   return entry;
 }
 
+char *
+fk_ui_id_note (FkIdKind    kind,
+               const char *normalized)
+{
+  return g_strdup_printf ("✓ %s %s", fk_id_kind_label (kind), normalized);
+}
+
 GtkWidget *
 fk_ui_ask (GtkWindow  *parent,
            const char *heading,
@@ -307,12 +314,9 @@ fk_ui_strength_label (int score)
 char *
 fk_ui_format_time (gint64 us)
 {
-  g_autoptr(GDateTime) dt = NULL;
+  char *text = fk_time_local_text (us);
 
-  if (us <= 0)
-    return g_strdup ("—");
-  dt = g_date_time_new_from_unix_local (us / G_USEC_PER_SEC);
-  return g_date_time_format (dt, "%Y-%m-%d %H:%M");
+  return text ? text : g_strdup ("—");
 }
 
 char *

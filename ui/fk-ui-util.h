@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "app/fk-validate.h"
 #include "crypto/fk-crypto.h"
 
 G_BEGIN_DECLS
@@ -36,6 +37,10 @@ void        fk_ui_entry_set_reason (GtkWidget  *entry,
 void        fk_ui_entry_set_confirmation (GtkWidget  *entry,
                                           GtkWidget  *reason,
                                           const char *text);
+/* What a valid ID number was understood as, to show under its entry:
+ * "✓ National ID A123456789". */
+char       *fk_ui_id_note         (FkIdKind     kind,
+                                   const char  *normalized);
 /* A button whose text wraps instead of widening the page (360 px
  * phones); name is what a screen reader says. */
 GtkWidget  *fk_ui_wrap_button     (const char  *text,
